@@ -1,0 +1,48 @@
+"""The Flask application: webhook, health check, and (later) the console and ticket pages."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify
+from sqlalchemy import text
+
+from bot.config import Config
+from bot.conversations import Conversations
+from bot.services import Services, use_services
+
+
+def create_app(config: Config | None = None, services: Services | None = None) -> Flask:
+    """Build the app from a Config (default: the environment)."""
+    config = config or (services.config if services else Config.from_env())
+    services = services or Services(config)
+    use_services(services)
+    app = Flask(__name__, instance_path=str(config.instance_path))
+    app.config["SECRET_KEY"] = config.secret_key
+    app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
+    app.extensions["repairbot.services"] = services
+    app.extensions["repairbot.conversations"] = Conversations.create(services)
+    logging.basicConfig(level=config.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    from bot.webhook import bp as webhook_bp
+
+    app.register_blueprint(webhook_bp)
+
+    @app.get("/healthz")
+    def healthz():  # type: ignore[no-untyped-def]
+        status: dict[str, str] = {}
+        try:
+            with services.db.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            status["db"] = "ok"
+        except Exception as exc:  # any failure means "down"; the name of it is enough here
+            status["db"] = f"down: {type(exc).__name__}"
+        try:
+            services.redis.ping()
+            status["redis"] = "ok"
+        except Exception as exc:
+            status["redis"] = f"down: {type(exc).__name__}"
+        ok = all(v == "ok" for v in status.values())
+        return jsonify(status), 200 if ok else 503
+
+    return app

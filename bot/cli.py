@@ -1,0 +1,272 @@
+"""The `repairbot` command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from bot.config import Config
+from bot.services import Services, use_services
+from models.errors import RepairbotError
+
+
+def _services() -> Services:
+    svc = Services(Config.from_env())
+    use_services(svc)
+    return svc
+
+
+def _fail(exc: Exception) -> None:
+    raise click.ClickException(str(exc)) from exc
+
+
+@click.group()
+def main() -> None:
+    """Run the logistics office's WeChat repair desk."""
+
+
+@main.command()
+def init() -> None:
+    """Create or migrate the database (Alembic)."""
+    from models.schema import upgrade
+
+    cfg = Config.from_env()
+    upgrade(cfg.database_url)
+    click.echo("database is up to date")
+
+
+# -- register and people -----------------------------------------------------------------
+
+@main.group()
+def register() -> None:
+    """The school's register of places and repair categories."""
+
+
+@register.command("load")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def register_load(file: Path) -> None:
+    """Load a register YAML file and make it the one in force."""
+    from models.register import store_register
+
+    svc = _services()
+    try:
+        with svc.db.session() as s:
+            reg = store_register(s, file.read_text(encoding="utf-8"), str(file))
+    except RepairbotError as exc:
+        _fail(exc)
+    n_buildings = sum(len(c.buildings) for c in reg.campuses)
+    click.echo(f"register loaded: {len(reg.campuses)} campuses, {n_buildings} buildings, "
+               f"{len(reg.groups)} groups, {len(reg.categories)} categories")
+
+
+@main.group()
+def roster() -> None:
+    """The people directory (campus cards)."""
+
+
+@roster.command("load")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def roster_load(file: Path) -> None:
+    """Load card_no,name,id_last6,role,phone rows."""
+    from models.people import load_roster
+
+    svc = _services()
+    try:
+        with svc.db.session() as s:
+            report = load_roster(s, file.read_text(encoding="utf-8"))
+    except RepairbotError as exc:
+        _fail(exc)
+    click.echo(f"roster loaded: {report.added} added, {report.updated} updated, {len(report.rejected)} refused")
+    for line in report.rejected:
+        click.echo(f"  refused {line}", err=True)
+
+
+@main.group()
+def staff() -> None:
+    """Console accounts."""
+
+
+@staff.command("add")
+@click.argument("name")
+@click.option("--role", type=click.Choice(["admin", "dispatcher", "worker"]), required=True)
+@click.option("--category", "categories", multiple=True, help="a repair category this account handles")
+@click.option("--phone", default=None)
+@click.option("--password-stdin", is_flag=True, help="read the password from standard input")
+def staff_add(name: str, role: str, categories: tuple[str, ...], phone: str | None, password_stdin: bool) -> None:
+    """Create or update a console account."""
+    from models.people import add_staff
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("password", hide_input=True, confirmation_prompt=True)
+    svc = _services()
+    reg = svc.register()
+    unknown = [c for c in categories if reg is None or reg.category(c) is None]
+    if unknown:
+        _fail(RepairbotError(f"unknown category: {', '.join(unknown)} (load the register first)"))
+    try:
+        with svc.db.session() as s:
+            add_staff(s, name, role, password, list(categories), phone)
+    except RepairbotError as exc:
+        _fail(exc)
+    click.echo(f"staff account {name} ({role}) saved")
+
+
+# -- running ---------------------------------------------------------------------------------
+
+@main.command()
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", default=5000, type=int)
+def serve(host: str, port: int) -> None:
+    """Run the webhook and the console (development server)."""
+    from werkzeug.serving import run_simple
+
+    from bot import create_app
+
+    cfg = Config.from_env()
+    try:
+        cfg.require("wechat_token")
+    except RepairbotError as exc:
+        _fail(exc)
+    app = create_app(cfg)
+    run_simple(host, port, app, threaded=True, use_reloader=False)
+
+
+@main.command()
+@click.option("--burst", is_flag=True, help="stop when the queues are empty")
+def worker(burst: bool) -> None:
+    """Run an RQ worker for all queues, with the scheduler (for retries)."""
+    from rq import Worker
+
+    from workers.queues import all_queues
+
+    svc = _services()
+    Worker(all_queues(svc), connection=svc.redis).work(burst=burst, with_scheduler=True,
+                                                       logging_level=svc.config.log_level)
+
+
+@main.command()
+@click.option("--register", "register_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="a register YAML file (default: the register loaded in the database)")
+def parse(register_file: Path | None) -> None:
+    """Read free text on stdin; write one JSON object per line."""
+    from dialogs.nlu.cli import run_parse
+    from models.register import Register
+
+    if register_file is not None:
+        reg: Register | None = Register.from_yaml(register_file.read_text(encoding="utf-8"))
+    else:
+        reg = _services().register()
+    if reg is None:
+        _fail(RepairbotError("no register: pass --register FILE or run `repairbot register load`"))
+    assert reg is not None
+    sys.exit(run_parse(reg, sys.stdin, sys.stdout))
+
+
+@main.command()
+@click.option("--openid", default="demo-student", show_default=True)
+@click.option("--url", default="http://127.0.0.1:5000/wechat", show_default=True)
+def chat(openid: str, url: str) -> None:
+    """Be a WeChat user in the terminal, talking to a running webhook."""
+    from bot.chat import WeChatUser, run_chat
+
+    cfg = Config.from_env()
+    user = WeChatUser(url, cfg.wechat_token, openid, aes_key=cfg.wechat_aes_key, appid=cfg.wechat_appid)
+    inbox = _inbox_url(cfg)
+    run_chat(user, inbox)
+
+
+def _inbox_url(cfg: Config) -> str | None:
+    """Find the fake WeChat API's push inbox, when pushes go to the loopback fake."""
+    base = cfg.wechat_api_base_url
+    if base.startswith(("http://127.", "http://localhost")):
+        return base.removesuffix("/").removesuffix("/cgi-bin") + "/_inbox"
+    return None
+
+
+# -- tickets ------------------------------------------------------------------------------------
+
+@main.group()
+def tickets() -> None:
+    """List, show and move tickets."""
+
+
+@tickets.command("list")
+@click.option("--status", default=None)
+@click.option("--openid", default=None)
+@click.option("--json", "as_json", is_flag=True)
+def tickets_list(status: str | None, openid: str | None, as_json: bool) -> None:
+    """List tickets, newest first."""
+    from models.tickets import list_tickets
+
+    svc = _services()
+    with svc.db.session() as s:
+        rows = list_tickets(s, status=status, openid=openid)
+        if as_json:
+            _echo_json([t.to_json() for t in rows])
+            return
+        for t in rows:
+            click.echo(f"{t.no}  {t.status:<11} {t.created_at:%m-%d %H:%M}  {t.place} · {t.fault}")
+        if not rows:
+            click.echo("no tickets")
+
+
+@tickets.command("show")
+@click.argument("no")
+@click.option("--json", "as_json", is_flag=True)
+def tickets_show(no: str, as_json: bool) -> None:
+    """Show one ticket with its whole timeline."""
+    from models.tickets import STATUS_ZH, get_ticket
+
+    svc = _services()
+    try:
+        with svc.db.session() as s:
+            t = get_ticket(s, no)
+            if as_json:
+                _echo_json(t.to_json())
+                return
+            click.echo(f"{t.no}  {t.status} ({t.status_zh})\n{t.category} · {t.fault}\n{t.place}\n"
+                       f"{t.description}\nphone {t.phone}  photos {len(t.photos)}")
+            for e in t.events:
+                note = f"  {e.note}" if e.note else ""
+                label = "message" if e.kind == "message" else f"{e.status} ({STATUS_ZH[e.status]})"
+                click.echo(f"  {e.at:%Y-%m-%d %H:%M}  {label}  by {e.by}{note}")
+    except RepairbotError as exc:
+        _fail(exc)
+
+
+@tickets.command("move")
+@click.argument("no")
+@click.argument("status")
+@click.option("--note", default=None, help="a reason or a note for the reporter")
+@click.option("--worker", default=None, help="the worker's staff name (for assigned)")
+@click.option("--by", "by", default="shell", help="the staff member acting")
+def tickets_move(no: str, status: str, note: str | None, worker: str | None, by: str) -> None:
+    """Move a ticket to a new status, as staff; the reporter is pushed."""
+    from bot.actions import move_ticket
+
+    svc = _services()
+    try:
+        t = move_ticket(svc, no, status, by=f"staff:{by}", note=note, worker=worker)
+    except RepairbotError as exc:
+        _fail(exc)
+    click.echo(f"{t.no} is now {t.status} ({t.status_zh})")
+
+
+def _echo_json(value: Any) -> None:
+    click.echo(json.dumps(value, ensure_ascii=False, indent=2))
+
+
+@main.command()
+@click.option("--port", default=5000, type=int, show_default=True)
+@click.option("--no-chat", is_flag=True, help="start everything, but do not open the chat")
+def demo(port: int, no_chat: bool) -> None:
+    """Run everything on the embedded defaults and open a chat."""
+    from bot.demo import run_demo
+
+    run_demo(port, chat=not no_chat)

@@ -1,0 +1,115 @@
+"""Configuration: the one place that reads the environment."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from dotenv import dotenv_values
+
+from models.errors import ConfigError
+
+DEFAULT_API_BASE = "https://api.weixin.qq.com/cgi-bin/"
+
+
+@dataclass(frozen=True)
+class Config:
+    """Every setting of repairbot, read from the environment and an optional `.env` file."""
+
+    instance_path: Path = field(default_factory=lambda: Path("instance").resolve())
+    database_url: str = ""
+    redis_url: str = ""
+    secret_key: str = ""
+    media_dir: Path = Path()
+    public_url: str = "http://127.0.0.1:5000"
+    wechat_token: str = ""
+    wechat_appid: str = ""
+    wechat_secret: str = ""
+    wechat_aes_key: str = ""
+    wechat_api_base_url: str = DEFAULT_API_BASE
+    template_ticket: str = ""
+    template_reply: str = ""
+    # How long an unfinished dialog is kept, and after what pause we ask before continuing.
+    dialog_ttl_s: int = 24 * 3600
+    dialog_pause_s: int = 20 * 60
+    # Binding lock-out.
+    bind_max_failures: int = 5
+    bind_lock_s: int = 15 * 60
+    # How long the reply to a handled message is kept for WeChat's retries.
+    dedupe_ttl_s: int = 300
+    duplicate_window_h: int = 48
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, dotenv: str | Path | None = ".env") -> Config:
+        """Build the configuration from a mapping (default: the process environment and `.env`)."""
+        values: dict[str, str] = {}
+        if dotenv and Path(dotenv).is_file():
+            values.update({k: v for k, v in dotenv_values(dotenv).items() if v is not None})
+        values.update(os.environ if env is None else env)
+        instance = Path(values.get("REPAIRBOT_INSTANCE_PATH", "instance")).resolve()
+        media = values.get("REPAIRBOT_MEDIA_DIR") or str(instance / "media")
+        db_url = values.get("REPAIRBOT_DATABASE_URL") or f"sqlite:///{instance / 'repairbot.db'}"
+        cfg = cls(
+            instance_path=instance,
+            database_url=db_url,
+            redis_url=values.get("REPAIRBOT_REDIS_URL", ""),
+            secret_key=values.get("REPAIRBOT_SECRET_KEY", ""),
+            media_dir=Path(media).resolve(),
+            public_url=values.get("REPAIRBOT_PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/"),
+            wechat_token=values.get("WECHAT_TOKEN", ""),
+            wechat_appid=values.get("WECHAT_APPID", ""),
+            wechat_secret=values.get("WECHAT_SECRET", ""),
+            wechat_aes_key=values.get("WECHAT_AES_KEY", ""),
+            wechat_api_base_url=_slash(values.get("WECHAT_API_BASE_URL") or DEFAULT_API_BASE),
+            template_ticket=values.get("WECHAT_TEMPLATE_TICKET", ""),
+            template_reply=values.get("WECHAT_TEMPLATE_REPLY", ""),
+            log_level=values.get("REPAIRBOT_LOG_LEVEL", "INFO"),
+        )
+        return cfg.with_secret_key()
+
+    def with_secret_key(self) -> Config:
+        """Fill in the secret key, generating one into the instance folder on first run."""
+        if self.secret_key:
+            return self
+        path = self.instance_path / "secret_key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_hex(32))
+            path.chmod(0o600)
+        return replace(self, secret_key=path.read_text().strip())
+
+    def override(self, **changes: Any) -> Config:
+        return replace(self, **changes)
+
+    def require(self, *names: str) -> None:
+        """Refuse to go on when a required setting is empty."""
+        missing = [n for n in names if not getattr(self, n)]
+        if missing:
+            env = {f.name: _env_name(f.name) for f in fields(self)}
+            raise ConfigError("missing settings: " + ", ".join(env[n] for n in missing))
+
+    @property
+    def wechat_ready(self) -> bool:
+        return bool(self.wechat_appid and self.wechat_secret)
+
+    @property
+    def redis_embedded_path(self) -> Path:
+        return self.instance_path / "redis.db"
+
+
+def _slash(url: str) -> str:
+    return url if url.endswith("/") else url + "/"
+
+
+def _env_name(attr: str) -> str:
+    special = {
+        "wechat_token": "WECHAT_TOKEN", "wechat_appid": "WECHAT_APPID", "wechat_secret": "WECHAT_SECRET",
+        "wechat_aes_key": "WECHAT_AES_KEY", "wechat_api_base_url": "WECHAT_API_BASE_URL",
+        "template_ticket": "WECHAT_TEMPLATE_TICKET", "template_reply": "WECHAT_TEMPLATE_REPLY",
+    }
+    return special.get(attr, "REPAIRBOT_" + attr.upper())

@@ -1,0 +1,86 @@
+"""Hand a message to the dialogs: open the state, route, commit, save the state, enqueue jobs."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+from wechatpy.messages import BaseMessage
+
+from bot.services import Services
+from bot.wechat import Reply, dedupe_key
+from dialogs.context import Ctx
+from dialogs.engine import Engine, Incoming, State
+from dialogs.router import build_engine, route
+from dialogs.store import DialogStore
+from workers.queues import enqueue
+
+log = logging.getLogger(__name__)
+
+EVENT_KINDS = {"subscribe": "subscribe", "subscribe_scan": "subscribe", "unsubscribe": "unsubscribe",
+               "click": "click"}
+
+
+def incoming(msg: BaseMessage) -> Incoming:
+    """Turn a wechatpy message into what the dialogs understand."""
+    key = dedupe_key(msg)
+    if msg.type == "text":
+        return Incoming("text", raw=str(msg.content or ""), msg_key=key)
+    if msg.type == "image":
+        return Incoming("image", media_id=str(msg.media_id or ""), pic_url=str(msg.image or ""), msg_key=key)
+    if msg.type == "event":
+        kind = EVENT_KINDS.get(str(msg.event), "event")
+        return Incoming(kind, key=str(getattr(msg, "key", "") or ""), msg_key=key)
+    return Incoming("other", msg_key=key)
+
+
+@dataclass
+class Conversations:
+    """Answer messages for every user, keeping each user's dialog state in Redis."""
+
+    services: Services
+    engine: Engine
+    store: DialogStore
+
+    @classmethod
+    def create(cls, services: Services) -> Conversations:
+        cfg = services.config
+        return cls(services, build_engine(cfg.dialog_pause_s),
+                   DialogStore(services.redis, cfg.dialog_ttl_s, cfg.dedupe_ttl_s))
+
+    def answer(self, msg: BaseMessage) -> Reply:
+        """Answer one message; a retry of a message already answered gets the same reply."""
+        inc = incoming(msg)
+        openid = str(msg.source)
+        opened = self.store.open(openid, inc.msg_key)
+        if opened.duplicate:
+            reply = opened.reply or self.store.wait_reply(inc.msg_key)
+            log.info("retry of %s answered from memory", inc.msg_key)
+            return Reply.from_dict(reply) if reply else Reply()
+        now = time.time()
+        ctx = Ctx(openid=openid, state=State.from_dict(opened.state), msg=inc, now=now,
+                  redis=self.services.redis, session_factory=self.services.db.sessionmaker,
+                  register_loader=self.services.register, settings=self._settings())
+        try:
+            text = route(self.engine, ctx)
+            if ctx.opened_session is not None:
+                ctx.opened_session.commit()
+        except BaseException:
+            self.store.release(inc.msg_key)
+            raise
+        finally:
+            if ctx.opened_session is not None:
+                ctx.opened_session.close()
+        ctx.state.updated = now
+        reply = Reply(text)
+        self.store.save(openid, inc.msg_key, ctx.state.to_dict() if ctx.state.active else None,
+                        reply.to_dict(), now)
+        for job in ctx.jobs:
+            enqueue(self.services, job.queue, job.func, *job.args, job_id=job.job_id)
+        return reply
+
+    def _settings(self) -> dict[str, int]:
+        cfg = self.services.config
+        return {"bind_max_failures": cfg.bind_max_failures, "bind_lock_s": cfg.bind_lock_s,
+                "duplicate_window_h": cfg.duplicate_window_h}

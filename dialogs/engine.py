@@ -1,0 +1,441 @@
+"""The dialog engine: dialogs declared as data, walked one message at a time.
+
+A ``Dialog`` is a list of ``Step``s.  Each step has a prompt, either numbered
+choices or a handler that validates the message, and the names of the steps it
+may lead to.  A handler returns an ``Outcome``: ``Go`` to a step, ``Retry`` the
+same step with a reason, ``End`` the dialog, or ``Switch`` to another dialog
+(optionally coming back afterwards, as binding does before a repair).
+
+The engine owns what is common to every step: numbered choices, global words
+(取消, 返回/上一步, 重新开始, 帮助), skipping what is already known, the
+question after a long pause, and the question when a menu is clicked in the
+middle of a dialog.  Dialog definitions are checked when they are built.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import unicodedata
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from models.errors import DialogDefinitionError
+
+if TYPE_CHECKING:
+    from dialogs.context import Ctx
+
+END = "__end__"
+
+TEXT = {
+    "choose_number": "请回复列表前的数字。",
+    "bad_number": "没有第 {n} 项，请回复 1 到 {max} 之间的数字。",
+    "need_text": "这一步需要文字回复。",
+    "need_image": "这一步需要一张照片：点输入框旁的「+」，选「相册」或「拍摄」发送。",
+    "empty": "没有收到内容，请再说一次。",
+    "cancelled": "好的，已取消。需要时回复「报修」重新开始，回复「帮助」看看我能做什么。",
+    "nothing_to_cancel": "当前没有进行中的操作。回复「报修」开始报修，回复「帮助」查看全部功能。",
+    "first_step": "已经是第一步了。",
+    "restarted": "好的，从头开始。",
+    "globals": "随时可以回复：取消（放弃）、返回（上一步）、重新开始、帮助。",
+    "pause": "您还有一份未完成的{title}（停在「{step}」）。\n回复 1 继续填写\n回复 2 重新开始\n回复 3 放弃",
+    "pause_bad": "请回复 1 继续填写，2 重新开始，3 放弃。",
+    "leave": "您正在{title}（停在「{step}」）。要离开吗？\n回复 1 离开，去「{target}」\n回复 2 继续填写",
+    "leave_bad": "请回复 1 离开，或 2 继续填写。",
+    "kept": "好的，继续填写。",
+}
+
+GLOBAL_WORDS = {
+    "取消": "cancel", "退出": "cancel", "放弃": "cancel",
+    "返回": "back", "上一步": "back",
+    "重新开始": "restart", "重来": "restart",
+    "帮助": "help", "?": "help", "？": "help",
+}
+
+
+# -- what comes in ---------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Incoming:
+    """One message or event from a user, already verified and parsed."""
+
+    kind: str  # text | image | click | subscribe | unsubscribe | event | other
+    raw: str = ""
+    media_id: str = ""
+    pic_url: str = ""
+    key: str = ""  # menu key of a click
+    msg_key: str = ""  # stable name of the WeChat message (for idempotent side effects)
+
+    @property
+    def text(self) -> str:
+        """Return the text normalised for matching (full-width digits and letters folded)."""
+        return normalize(self.raw)
+
+
+def normalize(text: str) -> str:
+    return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text or "")).strip()
+
+
+# -- what a step returns ------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Go:
+    step: str
+    say: str = ""
+
+
+@dataclass(frozen=True)
+class Retry:
+    reason: str
+
+
+@dataclass(frozen=True)
+class End:
+    say: str
+
+
+@dataclass(frozen=True)
+class Switch:
+    flow: str
+    say: str = ""
+    data: Mapping[str, Any] = field(default_factory=dict)
+    come_back: bool = False
+
+
+Outcome = Go | Retry | End | Switch
+
+
+@dataclass(frozen=True)
+class Choice:
+    label: str
+    value: Any
+    aliases: tuple[str, ...] = ()
+
+
+Prompt = str | Callable[["Ctx"], str]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step: a prompt, then either numbered choices or a handler.
+
+    ``save`` names the data key the step fills: a step whose key is already
+    known is skipped on the way forward ("ask only for what is missing").
+    ``clears`` names keys that depend on this one and are dropped when it changes.
+    """
+
+    name: str
+    title: str
+    prompt: Prompt
+    next: str = END
+    handle: Callable[[Ctx, Incoming], Outcome] | None = None
+    choices: Callable[[Ctx], Sequence[Choice]] | None = None
+    on_choice: Callable[[Ctx, Choice], Outcome] | None = None
+    save: str | None = None
+    clears: tuple[str, ...] = ()
+    expects: str = "text"  # text | image
+    goes_to: tuple[str, ...] = ()
+    skip: Callable[[Ctx], bool] | None = None
+    auto_single: bool = False
+    help: str = ""
+
+    def targets(self) -> set[str]:
+        return {self.next, *self.goes_to}
+
+
+@dataclass(frozen=True)
+class Dialog:
+    """A named conversation: its steps, where it starts, and a hook run when it starts."""
+
+    name: str
+    title: str
+    steps: tuple[Step, ...]
+    start: str
+    on_start: Callable[[Ctx], Outcome | None] | None = None
+    help: str = ""
+    # Called when an image arrives at a step that wants text; returns what to say about it.
+    on_image: Callable[[Ctx, Incoming], str] | None = None
+    by_name: dict[str, Step] = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        names = [s.name for s in self.steps]
+        if len(set(names)) != len(names):
+            raise DialogDefinitionError(f"dialog {self.name}: a step name appears twice")
+        self.by_name.update({s.name: s for s in self.steps})
+        if self.start not in self.by_name:
+            raise DialogDefinitionError(f"dialog {self.name}: start step {self.start!r} does not exist")
+        for s in self.steps:
+            for target in s.targets():
+                if target != END and target not in self.by_name:
+                    raise DialogDefinitionError(f"dialog {self.name}: step {s.name!r} points to {target!r}, "
+                                                "which does not exist")
+            if s.choices is None and s.handle is None:
+                raise DialogDefinitionError(f"dialog {self.name}: step {s.name!r} has neither choices nor handler")
+
+    def step(self, name: str) -> Step:
+        return self.by_name[name]
+
+
+# -- the state of one user's conversation ------------------------------------------------
+
+@dataclass
+class State:
+    flow: str | None = None
+    step: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    history: list[str] = field(default_factory=list)
+    updated: float = 0.0
+    resume: dict[str, Any] | None = None  # the dialog to go back to after a nested one
+    pending: dict[str, Any] | None = None  # an engine question awaiting its answer
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"flow": self.flow, "step": self.step, "data": self.data, "history": self.history,
+                "updated": self.updated, "resume": self.resume, "pending": self.pending}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any] | None) -> State:
+        if not d:
+            return cls()
+        return cls(d.get("flow"), d.get("step"), dict(d.get("data") or {}), list(d.get("history") or []),
+                   float(d.get("updated") or 0), d.get("resume"), d.get("pending"))
+
+    @property
+    def active(self) -> bool:
+        return self.flow is not None
+
+
+# -- the engine ------------------------------------------------------------------------
+
+class Engine:
+    """Walk dialogs: one call per incoming message, returning the reply text."""
+
+    def __init__(self, dialogs: Sequence[Dialog], pause_s: int) -> None:
+        self.dialogs = {d.name: d for d in dialogs}
+        self.pause_s = pause_s
+
+    def dialog(self, name: str) -> Dialog:
+        try:
+            return self.dialogs[name]
+        except KeyError:
+            raise DialogDefinitionError(f"no dialog named {name!r}") from None
+
+    # entry points ---------------------------------------------------------
+
+    def begin(self, ctx: Ctx, flow: str, data: Mapping[str, Any] | None = None, say: str = "") -> str:
+        """Start a dialog from its first step (after its start hook)."""
+        dialog = self.dialog(flow)
+        st = ctx.state
+        st.flow, st.step, st.history, st.pending = flow, None, [], None
+        st.data = dict(data or {})
+        if dialog.on_start is not None:
+            outcome = dialog.on_start(ctx)
+            if outcome is not None:
+                return self._apply(ctx, dialog, None, outcome, say)
+        return self._enter(ctx, dialog, dialog.start, say)
+
+    def handle(self, ctx: Ctx, msg: Incoming, leave_to: Callable[[], str] | None = None,
+               target_title: str = "") -> str:
+        """Answer one message within the active dialog."""
+        st = ctx.state
+        assert st.flow is not None
+        dialog = self.dialog(st.flow)
+        if st.pending:
+            return self._answer_pending(ctx, dialog, msg, leave_to)
+        if msg.kind == "click" and leave_to is not None:
+            st.pending = {"kind": "leave", "key": msg.key}
+            return TEXT["leave"].format(title=dialog.title, step=self._step_title(dialog, st), target=target_title)
+        if ctx.now - st.updated > self.pause_s and st.updated:
+            st.pending = {"kind": "pause"}
+            return TEXT["pause"].format(title=dialog.title, step=self._step_title(dialog, st))
+        word = GLOBAL_WORDS.get(msg.text) if msg.kind == "text" else None
+        if word:
+            return self._global(ctx, dialog, word)
+        step = dialog.step(st.step or dialog.start)
+        return self._answer(ctx, dialog, step, msg)
+
+    def prompt(self, ctx: Ctx) -> str:
+        """Render the current step's question again."""
+        st = ctx.state
+        if not st.flow or not st.step:
+            return ""
+        dialog = self.dialog(st.flow)
+        return self._render(ctx, dialog.step(st.step))
+
+    # the pieces --------------------------------------------------------------
+
+    def _answer(self, ctx: Ctx, dialog: Dialog, step: Step, msg: Incoming) -> str:
+        if step.expects == "image" and msg.kind != "image":
+            return self._retry(ctx, step, TEXT["need_image"] if msg.kind != "text" or msg.text else TEXT["empty"])
+        if step.expects == "text":
+            if msg.kind == "image":
+                if dialog.on_image is not None:
+                    return self._retry(ctx, step, dialog.on_image(ctx, msg))
+                return self._retry(ctx, step, TEXT["need_text"])
+            if msg.kind == "text" and not msg.text:
+                return self._retry(ctx, step, TEXT["empty"])
+            if msg.kind not in ("text", "image"):
+                return self._retry(ctx, step, TEXT["need_text"])
+        if step.choices is not None and msg.kind == "text":
+            options = list(step.choices(ctx))
+            picked = pick(options, msg.text)
+            if isinstance(picked, str):
+                if step.handle is not None:  # free text may mean something to the step itself
+                    return self._apply(ctx, dialog, step, step.handle(ctx, msg))
+                return self._retry(ctx, step, picked)
+            return self._apply(ctx, dialog, step, self._chosen(ctx, step, picked))
+        assert step.handle is not None
+        return self._apply(ctx, dialog, step, step.handle(ctx, msg))
+
+    def _chosen(self, ctx: Ctx, step: Step, choice: Choice) -> Outcome:
+        if step.on_choice is not None:
+            return step.on_choice(ctx, choice)
+        if step.save:
+            set_value(ctx, step, choice.value)
+        return Go(step.next)
+
+    def _apply(self, ctx: Ctx, dialog: Dialog, step: Step | None, outcome: Outcome, say: str = "") -> str:
+        st = ctx.state
+        if isinstance(outcome, Retry):
+            assert step is not None
+            return _join(say, self._retry(ctx, step, outcome.reason))
+        if isinstance(outcome, End):
+            return _join(say, self._finish(ctx, outcome.say))
+        if isinstance(outcome, Switch):
+            if outcome.come_back:
+                st.resume = {"flow": dialog.name, "step": step.name if step else None, "data": st.data,
+                             "history": st.history}
+            return self.begin(ctx, outcome.flow, outcome.data, _join(say, outcome.say))
+        if step is not None and step.name in dialog.by_name and outcome.step != step.name:
+            if outcome.step not in step.targets():
+                raise DialogDefinitionError(f"dialog {dialog.name}: step {step.name!r} went to "
+                                            f"{outcome.step!r}, which it does not declare")
+            st.history.append(step.name)
+        return self._enter(ctx, dialog, outcome.step, _join(say, outcome.say))
+
+    def _enter(self, ctx: Ctx, dialog: Dialog, name: str, say: str = "") -> str:
+        """Go forward to a step, skipping those already answered or not needed."""
+        st = ctx.state
+        for _ in range(len(dialog.steps) + 1):
+            if name == END:
+                return self._finish(ctx, say)
+            step = dialog.step(name)
+            st.step = name
+            if step.save and step.save in st.data:
+                name = step.next
+                continue
+            if step.skip is not None and step.skip(ctx):
+                name = step.next
+                continue
+            if step.auto_single and step.choices is not None:
+                options = list(step.choices(ctx))
+                if len(options) == 1:
+                    outcome = self._chosen(ctx, step, options[0])
+                    if isinstance(outcome, Go):
+                        name = outcome.step
+                        continue
+                    return self._apply(ctx, dialog, step, outcome, say)
+            return _join(say, self._render(ctx, step))
+        raise DialogDefinitionError(f"dialog {dialog.name}: steps skip each other in a loop")
+
+    def _finish(self, ctx: Ctx, say: str) -> str:
+        st = ctx.state
+        resume = st.resume
+        st.flow, st.step, st.data, st.history, st.pending, st.resume = None, None, {}, [], None, None
+        if resume and resume["step"] is None:
+            # The dialog was left from its start hook: start it again, hook included.
+            return self.begin(ctx, resume["flow"], resume["data"], say)
+        if resume:
+            st.flow, st.step = resume["flow"], resume["step"]
+            st.data, st.history = dict(resume["data"]), list(resume["history"])
+            return self._enter(ctx, self.dialog(st.flow), st.step, say)
+        return say
+
+    def _retry(self, ctx: Ctx, step: Step, reason: str) -> str:
+        return _join(reason, self._render(ctx, step))
+
+    def _render(self, ctx: Ctx, step: Step) -> str:
+        text = step.prompt(ctx) if callable(step.prompt) else step.prompt
+        if step.choices is not None:
+            options = list(step.choices(ctx))
+            text = _join(text, "\n".join(f"{i} {c.label}" for i, c in enumerate(options, start=1)))
+        return text
+
+    def _global(self, ctx: Ctx, dialog: Dialog, word: str) -> str:
+        st = ctx.state
+        if word == "cancel":
+            st.resume = None
+            return self._finish(ctx, TEXT["cancelled"])
+        if word == "restart":
+            return self.begin(ctx, dialog.name, say=TEXT["restarted"])
+        step = dialog.step(st.step or dialog.start)
+        if word == "back":
+            if not st.history:
+                return _join(TEXT["first_step"], self._render(ctx, step))
+            st.step = st.history.pop()
+            return self._render(ctx, dialog.step(st.step))
+        return _join(step.help or dialog.help, TEXT["globals"], self._render(ctx, step))
+
+    def _answer_pending(self, ctx: Ctx, dialog: Dialog, msg: Incoming,
+                        leave_to: Callable[[], str] | None) -> str:
+        st = ctx.state
+        pending = st.pending or {}
+        answer = msg.text if msg.kind == "text" else ""
+        st.pending = None
+        if pending.get("kind") == "pause":
+            if answer in ("1", "继续", "继续填写"):
+                return _join(TEXT["kept"], self.prompt(ctx))
+            if answer in ("2", "重新开始", "重来"):
+                return self.begin(ctx, dialog.name, say=TEXT["restarted"])
+            if answer in ("3", "放弃", "取消"):
+                st.resume = None
+                return self._finish(ctx, TEXT["cancelled"])
+            st.pending = pending
+            return TEXT["pause_bad"]
+        # A menu was clicked in the middle of a dialog.
+        if answer in ("1", "离开") and leave_to is not None:
+            st.flow, st.step, st.data, st.history, st.resume = None, None, {}, [], None
+            return leave_to()
+        if answer in ("2", "继续", "继续填写") or msg.kind == "click" and leave_to is None:
+            return _join(TEXT["kept"], self.prompt(ctx))
+        if msg.kind == "click":
+            st.pending = {"kind": "leave", "key": msg.key}
+        else:
+            st.pending = pending
+        return TEXT["leave_bad"]
+
+    def _step_title(self, dialog: Dialog, st: State) -> str:
+        return dialog.step(st.step).title if st.step else dialog.title
+
+
+def pick(options: Sequence[Choice], text: str) -> Choice | str:
+    """Match a reply against numbered choices; return the choice or the reason it does not match."""
+    if not options:
+        return TEXT["choose_number"]
+    if text.isdigit():
+        n = int(text)
+        if 1 <= n <= len(options):
+            return options[n - 1]
+        return TEXT["bad_number"].format(n=n, max=len(options))
+    for c in options:
+        if text == c.label or text in c.aliases:
+            return c
+    return TEXT["choose_number"]
+
+
+def set_value(ctx: Ctx, step: Step, value: Any) -> None:
+    """Store a step's answer, dropping what depended on an earlier different answer."""
+    assert step.save is not None
+    data = ctx.state.data
+    if data.get(step.save, object()) != value:
+        for key in step.clears:
+            data.pop(key, None)
+    data[step.save] = value
+
+
+def _join(*parts: str) -> str:
+    return "\n".join(p for p in parts if p)
+
+
+def now() -> float:
+    return time.time()

@@ -1,0 +1,159 @@
+"""我的报修: the user's tickets, one ticket's timeline, 留言 and 撤销."""
+
+from __future__ import annotations
+
+from dialogs.context import Ctx
+from dialogs.engine import END, Choice, Dialog, End, Go, Incoming, Outcome, Retry, Step
+from models.errors import IllegalMove, NotFound
+from models.tickets import STATUS_ZH, Ticket, add_message, get_ticket, move, user_tickets
+
+TEXT = {
+    "title": "我的报修",
+    "list": "您的报修（回复数字查看详情）：",
+    "row": "{no} {status} · {building} {fault}",
+    "none": "您还没有报修记录。回复「报修」开始报修。",
+    "detail": "{no}  {status}\n{category}\n位置：{place}\n故障：{fault}\n描述：{description}\n进度：\n{timeline}",
+    "event": "· {at} {status}{note}",
+    "message_event": "· {at} 留言：{note}",
+    "act_message": "留言",
+    "act_withdraw": "撤销报修",
+    "act_back": "返回列表",
+    "message": "请输入留言（500 字以内），会显示在这张单上，维修人员可以看到：",
+    "message_long": "留言请控制在 500 字以内。",
+    "message_saved": "留言已添加到 {no}。",
+    "withdraw": "确定撤销 {no} 吗？撤销后不会再派人维修。",
+    "withdraw_yes": "确定撤销",
+    "withdraw_no": "不撤销",
+    "withdrawn": "{no} 已撤销。",
+    "withdraw_late": "{no} 已经受理，不能撤销了。如果不再需要维修，请留言告诉维修人员。",
+    "gone": "这张单找不到了，请重新选择。",
+    "help": "回复数字查看一张单；在单子详情里可以留言或撤销（未受理时）。",
+}
+
+
+def _tickets(ctx: Ctx) -> list[Ticket]:
+    return user_tickets(ctx.session, ctx.openid)
+
+
+def list_prompt(ctx: Ctx) -> str:
+    return TEXT["list"] if _tickets(ctx) else TEXT["none"]
+
+
+def list_choices(ctx: Ctx) -> list[Choice]:
+    return [Choice(TEXT["row"].format(no=t.no, status=t.status_zh, building=t.building, fault=t.fault), t.no,
+                   (t.no,)) for t in _tickets(ctx)]
+
+
+def on_start(ctx: Ctx) -> Outcome | None:
+    if not _tickets(ctx):
+        return End(TEXT["none"])
+    return None
+
+
+def on_pick(ctx: Ctx, choice: Choice) -> Outcome:
+    ctx.data["no"] = choice.value
+    return Go("detail")
+
+
+def by_number(ctx: Ctx, msg: Incoming) -> Outcome:
+    """Let a ticket number typed in full open it too, even one not in the short list."""
+    try:
+        ticket = get_ticket(ctx.session, msg.text)
+    except NotFound:
+        return Retry(TEXT["gone"])
+    if ticket.no not in {c.value for c in list_choices(ctx)} and ticket.openid != ctx.openid:
+        return Retry(TEXT["gone"])
+    ctx.data["no"] = ticket.no
+    return Go("detail")
+
+
+def _ticket(ctx: Ctx) -> Ticket | None:
+    try:
+        return get_ticket(ctx.session, ctx.data.get("no", ""))
+    except NotFound:
+        return None
+
+
+def timeline(ticket: Ticket) -> str:
+    lines = []
+    for e in ticket.events:
+        at = e.at.strftime("%m-%d %H:%M")
+        if e.kind == "message":
+            lines.append(TEXT["message_event"].format(at=at, note=e.note))
+        else:
+            lines.append(TEXT["event"].format(at=at, status=STATUS_ZH[e.status],
+                                              note=f"：{e.note}" if e.note else ""))
+    return "\n".join(lines)
+
+
+def detail_prompt(ctx: Ctx) -> str:
+    t = _ticket(ctx)
+    if t is None:
+        return TEXT["gone"]
+    return TEXT["detail"].format(no=t.no, status=t.status_zh, category=t.category, place=t.place, fault=t.fault,
+                                 description=t.description, timeline=timeline(t))
+
+
+def detail_choices(ctx: Ctx) -> list[Choice]:
+    t = _ticket(ctx)
+    options = [Choice(TEXT["act_message"], "message")]
+    if t is not None and t.status == "submitted" and t.openid == ctx.openid:
+        options.append(Choice(TEXT["act_withdraw"], "withdraw"))
+    options.append(Choice(TEXT["act_back"], "list"))
+    return options
+
+
+def on_action(ctx: Ctx, choice: Choice) -> Outcome:
+    if choice.value == "list":
+        ctx.data.pop("no", None)
+    return Go(str(choice.value))
+
+
+def message(ctx: Ctx, msg: Incoming) -> Outcome:
+    text = msg.raw.strip()
+    if len(text) > 500:
+        return Retry(TEXT["message_long"])
+    t = _ticket(ctx)
+    if t is None:
+        return End(TEXT["gone"])
+    add_message(ctx.session, t, text, by=f"user:{ctx.openid}")
+    return Go("detail", TEXT["message_saved"].format(no=t.no))
+
+
+def withdraw_prompt(ctx: Ctx) -> str:
+    return TEXT["withdraw"].format(no=ctx.data.get("no", ""))
+
+
+def withdraw_choices(ctx: Ctx) -> list[Choice]:
+    return [Choice(TEXT["withdraw_yes"], True), Choice(TEXT["withdraw_no"], False)]
+
+
+def on_withdraw(ctx: Ctx, choice: Choice) -> Outcome:
+    t = _ticket(ctx)
+    if t is None:
+        return End(TEXT["gone"])
+    if not choice.value:
+        return Go("detail")
+    try:
+        move(ctx.session, t, "cancelled", by=f"user:{ctx.openid}", role="reporter", note="用户撤销")
+    except IllegalMove:
+        return Go("detail", TEXT["withdraw_late"].format(no=t.no))
+    return End(TEXT["withdrawn"].format(no=t.no))
+
+
+DIALOG = Dialog(
+    name="my_tickets",
+    title=TEXT["title"],
+    start="list",
+    on_start=on_start,
+    help=TEXT["help"],
+    steps=(
+        Step("list", "报修列表", list_prompt, next="detail", choices=list_choices, on_choice=on_pick,
+             handle=by_number, save="no"),
+        Step("detail", "报修详情", detail_prompt, next=END, choices=detail_choices, on_choice=on_action,
+             goes_to=("message", "withdraw", "list")),
+        Step("message", "留言", TEXT["message"], next="detail", handle=message),
+        Step("withdraw", "撤销", withdraw_prompt, next=END, choices=withdraw_choices, on_choice=on_withdraw,
+             goes_to=("detail",)),
+    ),
+)

@@ -1,0 +1,160 @@
+"""Place steps shared by dialogs: campus → building → floor → room (→ place in words)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+
+from dialogs.context import Ctx
+from dialogs.engine import Choice, Go, Incoming, Outcome, Retry, Step
+from models.register import Building, Campus
+
+TEXT = {
+    "campus": "请选择校区（回复数字）：",
+    "building": "请选择楼栋（回复数字，也可以直接输入楼名，如「{example}」）：",
+    "no_building": "这个校区没有属于该维修类型的楼栋，请回复「返回」换一个校区。",
+    "floor": "{building} 在几楼？请回复 1 到 {floors} 的数字；不在楼内（门口、楼外）回复 0。",
+    "floor_bad": "{building} 只有 {floors} 层，请回复 1 到 {floors}，楼外回复 0。",
+    "room": ("请输入房间号，如「{example}」。\n走廊、卫生间、楼梯间等公共区域回复 0；"
+             "找不到准确的房间，可以先填最近的房间号，再在描述里写明实际位置。"),
+    "room_bad": ("{building} {floor}楼没有「{room}」这个房间（本层是 {first}–{last}）。"
+                 "请再输入一次，公共区域回复 0。"),
+    "note": "请用几个字说明具体位置，例如「南面卫生间」「楼梯口」「312门口走廊」：",
+    "note_long": "位置说明请控制在 100 字以内，详细情况可以写在问题描述里。",
+}
+
+CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7,
+             "八": 8, "九": 9}
+
+
+def small_int(text: str) -> int | None:
+    """Read a small number written as digits or Chinese numerals (三, 十二, 二十), with 楼/层 allowed."""
+    t = re.sub(r"^第|[楼层号]$", "", text.strip())
+    if t.isdigit():
+        return int(t)
+    if not t or any(ch not in CN_DIGITS and ch != "十" for ch in t):
+        return None
+    if "十" in t:
+        tens, _, ones = t.partition("十")
+        return CN_DIGITS.get(tens, 1 if not tens else -100) * 10 + (CN_DIGITS[ones] if ones else 0)
+    if len(t) == 1:
+        return CN_DIGITS[t]
+    return None
+
+
+def place_steps(prefix: str, after: str,
+                campuses: Callable[[Ctx], Sequence[Campus]],
+                buildings: Callable[[Ctx, str], Sequence[Building]],
+                with_note: bool) -> tuple[Step, ...]:
+    """Build the steps that ask for a place, storing it under `prefix`-named keys."""
+    k_campus, k_building, k_floor, k_room, k_note = (f"{prefix}{n}" for n in
+                                                     ("campus", "building", "floor", "room", "place_note"))
+    first_after_room = f"{prefix}place_note" if with_note else after
+
+    def building_of(ctx: Ctx) -> Building | None:
+        return ctx.register.building(ctx.data.get(k_campus), ctx.data.get(k_building))
+
+    def campus_choices(ctx: Ctx) -> list[Choice]:
+        return [Choice(c.name, c.name, c.aliases) for c in campuses(ctx)]
+
+    def building_choices(ctx: Ctx) -> list[Choice]:
+        return [Choice(b.name, b.name, b.aliases) for b in buildings(ctx, ctx.data.get(k_campus, ""))]
+
+    def building_prompt(ctx: Ctx) -> str:
+        options = buildings(ctx, ctx.data.get(k_campus, ""))
+        if not options:
+            return TEXT["no_building"]
+        example = next((b.aliases[0] for b in options if b.aliases), options[0].name)
+        return TEXT["building"].format(example=example)
+
+    def floor_prompt(ctx: Ctx) -> str:
+        b = building_of(ctx)
+        return TEXT["floor"].format(building=b.name if b else "", floors=b.floors if b else 1)
+
+    def floor(ctx: Ctx, msg: Incoming) -> Outcome:
+        b = building_of(ctx)
+        n = small_int(msg.text)
+        if b is None:
+            return Go(f"{prefix}building")
+        if n is None or not 0 <= n <= b.floors:
+            return Retry(TEXT["floor_bad"].format(building=b.name, floors=b.floors))
+        _set(ctx, k_floor, str(n) if n else None, (k_room, k_note))
+        return Go(f"{prefix}room")
+
+    def room_prompt(ctx: Ctx) -> str:
+        b = building_of(ctx)
+        rooms = b.rooms_on(int(ctx.data.get(k_floor) or 1)) if b else []
+        return TEXT["room"].format(example=rooms[1] if len(rooms) > 1 else (rooms or ["502"])[0])
+
+    def room(ctx: Ctx, msg: Incoming) -> Outcome:
+        b = building_of(ctx)
+        text = msg.text.replace(" ", "").removesuffix("室").removesuffix("房间")
+        if b is None:
+            return Go(f"{prefix}building")
+        if text == "0":
+            _set(ctx, k_room, None, ())
+            return Go(first_after_room)
+        floor_no = int(ctx.data.get(k_floor) or 0)
+        rooms = b.rooms_on(floor_no)
+        if text in rooms:
+            _set(ctx, k_room, text, (k_note,))
+            if with_note:
+                ctx.data[k_note] = None
+            return Go(first_after_room)
+        return Retry(TEXT["room_bad"].format(building=b.name, floor=floor_no, room=msg.text[:10],
+                                             first=rooms[0], last=rooms[-1]))
+
+    def room_skip(ctx: Ctx) -> bool:
+        b = building_of(ctx)
+        if b is None or not b.has_rooms or not ctx.data.get(k_floor):
+            ctx.data.setdefault(k_room, None)
+            return True
+        return False
+
+    def note(ctx: Ctx, msg: Incoming) -> Outcome:
+        text = msg.raw.strip()
+        if len(text) > 100:
+            return Retry(TEXT["note_long"])
+        ctx.data[k_note] = None if text in ("无", "没有", "不用", "0") else text
+        return Go(after)
+
+    def floor_skip(ctx: Ctx) -> bool:
+        b = building_of(ctx)
+        if b is not None and b.outdoor:
+            ctx.data[k_floor] = None
+            return True
+        return False
+
+    place_keys = (k_building, k_floor, k_room, k_note)
+    steps = [
+        Step(f"{prefix}campus", "校区", TEXT["campus"], next=f"{prefix}building", choices=campus_choices,
+             save=k_campus, clears=place_keys, auto_single=True),
+        Step(f"{prefix}building", "楼栋", building_prompt, next=f"{prefix}floor", choices=building_choices,
+             save=k_building, clears=(k_floor, k_room, k_note)),
+        Step(f"{prefix}floor", "楼层", floor_prompt, next=f"{prefix}room", handle=floor, save=k_floor,
+             skip=floor_skip, goes_to=(f"{prefix}building",)),
+        Step(f"{prefix}room", "房间", room_prompt, next=first_after_room, handle=room, save=k_room,
+             skip=room_skip, goes_to=(f"{prefix}building",)),
+    ]
+    if with_note:
+        steps.append(Step(k_note, "具体位置", TEXT["note"], next=after, handle=note, save=k_note))
+    return tuple(steps)
+
+
+def _set(ctx: Ctx, key: str, value: object, clears: tuple[str, ...]) -> None:
+    if ctx.data.get(key, object()) != value:
+        for k in clears:
+            ctx.data.pop(k, None)
+    ctx.data[key] = value
+
+
+def describe_place(campus: str | None, building: str | None, floor: str | None, room: str | None,
+                   note: str | None = None) -> str:
+    """Write a place the way people read it: 东环校区 第五教学楼 1楼 502（南面卫生间）."""
+    parts = [p for p in (campus, building) if p]
+    if floor:
+        parts.append(f"{floor}楼")
+    if room:
+        parts.append(room)
+    text = " ".join(parts)
+    return f"{text}（{note}）" if note else text

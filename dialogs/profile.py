@@ -1,0 +1,121 @@
+"""个人信息: see the bound profile, change phone and default room, unbind."""
+
+from __future__ import annotations
+
+from dialogs.context import Ctx
+from dialogs.engine import END, Choice, Dialog, End, Go, Incoming, Outcome, Retry, Step, Switch
+from dialogs.places import describe_place, place_steps
+from dialogs.repair import PHONE_RE
+from models.people import mask_card, unbind
+from models.register import Building, Campus
+
+TEXT = {
+    "title": "个人信息",
+    "show": "{name}，欢迎您回来。\n姓名：{name}\n校园卡：{card}\n电话：{phone}\n默认房间：{room}",
+    "unset": "未设置",
+    "act_phone": "修改电话",
+    "act_room": "修改默认房间",
+    "act_unbind": "解除绑定",
+    "act_done": "完成",
+    "phone": "请输入新的联系电话（手机号）：",
+    "phone_bad": "这个号码好像不对，请输入 11 位手机号，或带区号的座机号。",
+    "phone_saved": "电话已更新。",
+    "room_saved": "默认房间已更新，报修时会优先用它。",
+    "unbind": "确定解除绑定吗？解除后需要重新绑定才能报修。",
+    "unbind_yes": "确定解除",
+    "unbind_no": "不解除",
+    "unbound": "已解除绑定。需要时回复「绑定」重新绑定。",
+    "done": "好的。回复「报修」开始报修，回复「帮助」查看全部功能。",
+    "help": "回复数字修改电话或默认房间，或解除绑定。",
+}
+KEYS = tuple(f"home_{k}" for k in ("campus", "building", "floor", "room", "place_note"))
+
+
+def on_start(ctx: Ctx) -> Outcome | None:
+    if not ctx.user().bound:
+        return Switch("bind", come_back=False)
+    return None
+
+
+def show_prompt(ctx: Ctx) -> str:
+    user = ctx.user()
+    person = user.person
+    place = user.default_place or {}
+    room = describe_place(place.get("campus"), place.get("building"), place.get("floor"), place.get("room"))
+    return TEXT["show"].format(name=person.name if person else "", card=mask_card(person.card_no) if person else "",
+                               phone=user.contact_phone or TEXT["unset"], room=room or TEXT["unset"])
+
+
+def show_choices(ctx: Ctx) -> list[Choice]:
+    return [Choice(TEXT[k], k) for k in ("act_phone", "act_room", "act_unbind", "act_done")]
+
+
+def on_show(ctx: Ctx, choice: Choice) -> Outcome:
+    if choice.value == "act_done":
+        return End(TEXT["done"])
+    if choice.value == "act_room":
+        for k in KEYS:
+            ctx.data.pop(k, None)
+        return Go("home_campus")
+    return Go({"act_phone": "phone", "act_unbind": "unbind"}[str(choice.value)])
+
+
+def phone(ctx: Ctx, msg: Incoming) -> Outcome:
+    number = msg.text.replace(" ", "")
+    if not PHONE_RE.match(number):
+        return Retry(TEXT["phone_bad"])
+    ctx.user().phone = number
+    return Go("show", TEXT["phone_saved"])
+
+
+def home_campuses(ctx: Ctx) -> list[Campus]:
+    return [c for c in ctx.register.campuses if any(b.has_rooms for b in c.buildings)]
+
+
+def home_buildings(ctx: Ctx, campus: str) -> list[Building]:
+    c = ctx.register.campus(campus)
+    return [b for b in c.buildings if b.has_rooms] if c else []
+
+
+def save_room(ctx: Ctx, msg: Incoming) -> Outcome:
+    d = ctx.data
+    ctx.user().default_place = {"campus": d.get("home_campus"), "building": d.get("home_building"),
+                                "floor": d.get("home_floor"), "room": d.get("home_room")}
+    for k in KEYS:
+        d.pop(k, None)
+    return Go("show", TEXT["room_saved"])
+
+
+def unbind_choices(ctx: Ctx) -> list[Choice]:
+    return [Choice(TEXT["unbind_yes"], True), Choice(TEXT["unbind_no"], False)]
+
+
+def on_unbind(ctx: Ctx, choice: Choice) -> Outcome:
+    if not choice.value:
+        return Go("show")
+    unbind(ctx.session, ctx.openid)
+    return End(TEXT["unbound"])
+
+
+def saved_skip(ctx: Ctx) -> bool:
+    """Store the default room as soon as the place steps are done, without asking anything more."""
+    save_room(ctx, ctx.msg)
+    return True
+
+
+DIALOG = Dialog(
+    name="profile",
+    title=TEXT["title"],
+    start="show",
+    on_start=on_start,
+    help=TEXT["help"],
+    steps=(
+        Step("show", "个人信息", show_prompt, next=END, choices=show_choices, on_choice=on_show,
+             goes_to=("phone", "home_campus", "unbind")),
+        Step("phone", "修改电话", TEXT["phone"], next="show", handle=phone),
+        *place_steps("home_", "room_saved", home_campuses, home_buildings, with_note=False),
+        Step("room_saved", "保存默认房间", TEXT["room_saved"], next="show", handle=save_room, skip=saved_skip),
+        Step("unbind", "解除绑定", TEXT["unbind"], next=END, choices=unbind_choices, on_choice=on_unbind,
+             goes_to=("show",)),
+    ),
+)

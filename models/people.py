@@ -1,0 +1,236 @@
+"""People: the roster (campus cards), WeChat users bound to them, and staff accounts."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, select
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from models.db import Base, UTCDateTime
+from models.errors import NotFound, RosterError
+
+ROLES = ("student", "teacher", "staff")
+STAFF_ROLES = ("admin", "dispatcher", "worker")
+CARD_RE = re.compile(r"^\d{8}$")
+ID_LAST6_RE = re.compile(r"^\d{5}[\dX]$")
+PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
+# Campus-card passwords are six characters of an ID card: a slow salted hash keeps them unreadable.
+HASH_METHOD = "pbkdf2:sha256:100000"
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Person(Base):
+    """One entry of the people directory (the roster)."""
+
+    __tablename__ = "people"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    card_no: Mapped[str] = mapped_column(String(16), unique=True)
+    name: Mapped[str] = mapped_column(String(64))
+    secret_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16), default="student")
+    phone: Mapped[str | None] = mapped_column(String(20))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.secret_hash, normalize_password(password))
+
+
+class WechatUser(Base):
+    """A follower of the official account, known by openid."""
+
+    __tablename__ = "wechat_users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    openid: Mapped[str] = mapped_column(String(64), unique=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    subscribed: Mapped[bool] = mapped_column(Boolean, default=True)
+    phone: Mapped[str | None] = mapped_column(String(20))
+    # Default room, as register names: {"campus", "building", "floor", "room"}.
+    default_place: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    bound_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_message_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    person: Mapped[Person | None] = relationship(lazy="joined")
+
+    @property
+    def bound(self) -> bool:
+        return self.person_id is not None
+
+    @property
+    def contact_phone(self) -> str | None:
+        return self.phone or (self.person.phone if self.person else None)
+
+
+class Staff(Base):
+    """A console account: admin, dispatcher or worker."""
+
+    __tablename__ = "staff"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    categories: Mapped[list[str]] = mapped_column(JSON, default=list)
+    phone: Mapped[str | None] = mapped_column(String(20))
+    openid: Mapped[str | None] = mapped_column(String(64))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+
+def normalize_password(text: str) -> str:
+    """Accept the ID card's check letter in either case."""
+    return text.strip().upper()
+
+
+def mask_card(card_no: str) -> str:
+    return card_no[:2] + "****" + card_no[-2:] if len(card_no) >= 6 else "****"
+
+
+# -- roster -------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RosterReport:
+    added: int
+    updated: int
+    rejected: list[str]
+
+
+def load_roster(session: Session, text: str) -> RosterReport:
+    """Load `card_no,name,id_last6,role,phone` rows; report rows refused and why."""
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    need = {"card_no", "name", "id_last6", "role", "phone"}
+    if reader.fieldnames is None or not need <= {f.strip() for f in reader.fieldnames}:
+        raise RosterError("roster header must be: card_no,name,id_last6,role,phone")
+    existing = {p.card_no: p for p in session.scalars(select(Person))}
+    added = updated = 0
+    rejected: list[str] = []
+    for lineno, raw in enumerate(reader, start=2):
+        row = {k.strip(): (v or "").strip() for k, v in raw.items() if k}
+        problem = _roster_problem(row)
+        if problem:
+            # Never echo the ID digits back, not even into a report.
+            rejected.append(f"line {lineno}: {problem}")
+            continue
+        secret = generate_password_hash(normalize_password(row["id_last6"]), method=HASH_METHOD)
+        person = existing.get(row["card_no"])
+        if person is None:
+            person = Person(card_no=row["card_no"])
+            session.add(person)
+            existing[row["card_no"]] = person
+            added += 1
+        else:
+            updated += 1
+        person.name = row["name"]
+        person.secret_hash = secret
+        person.role = row["role"] or "student"
+        person.phone = row["phone"] or None
+        person.active = True
+    session.flush()
+    return RosterReport(added, updated, rejected)
+
+
+def _roster_problem(row: dict[str, str]) -> str | None:
+    if not CARD_RE.match(row.get("card_no", "")):
+        return "card_no must be 8 digits"
+    if not row.get("name"):
+        return "name is empty"
+    if not ID_LAST6_RE.match(normalize_password(row.get("id_last6", ""))):
+        return "id_last6 must be the last six characters of an ID card"
+    if (row.get("role") or "student") not in ROLES:
+        return f"role must be one of {', '.join(ROLES)}"
+    if row.get("phone") and not PHONE_RE.match(row["phone"]):
+        return "phone is not a mobile number"
+    return None
+
+
+# -- users ----------------------------------------------------------------------
+
+def get_user(session: Session, openid: str) -> WechatUser | None:
+    return session.scalars(select(WechatUser).where(WechatUser.openid == openid)).first()
+
+
+def ensure_user(session: Session, openid: str) -> WechatUser:
+    user = get_user(session, openid)
+    if user is None:
+        user = WechatUser(openid=openid, subscribed=True)
+        session.add(user)
+        session.flush()
+    return user
+
+
+def find_person(session: Session, card_no: str) -> Person | None:
+    return session.scalars(select(Person).where(Person.card_no == card_no, Person.active.is_(True))).first()
+
+
+def bind(session: Session, openid: str, person: Person) -> WechatUser:
+    """Bind an openid to a person; a card is bound to one openid at a time."""
+    for other in session.scalars(select(WechatUser).where(WechatUser.person_id == person.id)):
+        if other.openid != openid:
+            other.person_id = None
+            other.bound_at = None
+    user = ensure_user(session, openid)
+    user.person_id = person.id
+    user.person = person
+    user.bound_at = now()
+    if not user.phone and person.phone:
+        user.phone = person.phone
+    return user
+
+
+def unbind(session: Session, openid: str) -> None:
+    user = get_user(session, openid)
+    if user is not None:
+        user.person_id = None
+        user.person = None
+        user.bound_at = None
+
+
+def set_subscribed(session: Session, openid: str, subscribed: bool) -> WechatUser:
+    user = ensure_user(session, openid)
+    user.subscribed = subscribed
+    user.unsubscribed_at = None if subscribed else now()
+    return user
+
+
+# -- staff ------------------------------------------------------------------------
+
+def add_staff(session: Session, name: str, role: str, password: str,
+              categories: list[str] | None = None, phone: str | None = None) -> Staff:
+    """Create or update a console account."""
+    if role not in STAFF_ROLES:
+        raise RosterError(f"role must be one of {', '.join(STAFF_ROLES)}")
+    if len(password) < 8:
+        raise RosterError("password must have at least 8 characters")
+    staff = session.scalars(select(Staff).where(Staff.name == name)).first()
+    if staff is None:
+        staff = Staff(name=name)
+        session.add(staff)
+    staff.role = role
+    staff.password_hash = generate_password_hash(password)
+    staff.categories = list(categories or [])
+    staff.phone = phone
+    session.flush()
+    return staff
+
+
+def get_staff(session: Session, name: str) -> Staff:
+    staff = session.scalars(select(Staff).where(Staff.name == name)).first()
+    if staff is None:
+        raise NotFound(f"no staff account named {name!r}")
+    return staff

@@ -1,0 +1,78 @@
+"""Pushes: one row per message we owe a user, so each is sent once and its result is kept."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Integer, String, UniqueConstraint, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from models.db import Base, UTCDateTime
+from models.people import WechatUser, now
+from models.tickets import NOTIFY, STATUS_ZH, Ticket, TicketEvent, followers
+
+# WeChat cuts template keyword values at about 20 characters.
+KEYWORD_MAX = 20
+
+
+class Push(Base):
+    __tablename__ = "pushes"
+    __table_args__ = (UniqueConstraint("event_id", "openid"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("ticket_events.id"))
+    openid: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))  # status | reply
+    template_id: Mapped[str | None] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # pending → sent | failed | skipped
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    errcode: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(String(255))
+    msgid: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+def clip(text: str | None, limit: int = KEYWORD_MAX) -> str:
+    """Cut a keyword value to what WeChat shows, marking the cut."""
+    text = (text or "").strip().replace("\n", " ")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def status_payload(ticket: Ticket, event: TicketEvent) -> dict[str, Any]:
+    """Build the template fields of a ticket status push."""
+    note = event.note or ""
+    if event.status == "assigned" and ticket.worker is not None:
+        worker = ticket.worker
+        note = f"{worker.name} {worker.phone or ''}".strip() + (f"，{note}" if note else "")
+    return {
+        "character_string1": {"value": ticket.no},
+        "phrase2": {"value": clip(STATUS_ZH[event.status], 5)},
+        "thing3": {"value": clip(note or f"{ticket.building} {ticket.fault}")},
+        "time4": {"value": event.at.strftime("%Y-%m-%d %H:%M")},
+    }
+
+
+def pushes_for_event(session: Session, ticket: Ticket, event: TicketEvent, template_id: str) -> list[Push]:
+    """Create the push rows an event owes the reporter and followers (once per event and user)."""
+    if event.kind != "status" or event.status not in NOTIFY:
+        return []
+    payload = status_payload(ticket, event)
+    rows: list[Push] = []
+    for openid in [ticket.openid, *followers(session, ticket)]:
+        exists = session.scalars(select(Push).where(Push.event_id == event.id, Push.openid == openid)).first()
+        if exists:
+            continue
+        user = session.scalars(select(WechatUser).where(WechatUser.openid == openid)).first()
+        push = Push(ticket_id=ticket.id, event_id=event.id, openid=openid, kind="status",
+                    template_id=template_id or None, payload=payload)
+        if user is not None and not user.subscribed:
+            push.status, push.error = "skipped", "user unsubscribed"
+        session.add(push)
+        rows.append(push)
+    session.flush()
+    return rows

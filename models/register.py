@@ -1,0 +1,331 @@
+"""The school's register: campuses, buildings, trade groups, categories, departments.
+
+The register is a YAML document of the shape of ``register.yaml``.  It is kept
+in the database as a versioned document (``RegisterDoc``) and turned into the
+immutable ``Register`` below, which every process caches.  Nothing here names a
+campus, building or category: all of it comes from the document.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cached_property
+from typing import Any
+
+import yaml
+from sqlalchemy import Integer, String, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from models.db import Base, UTCDateTime, JSONDoc
+from models.errors import RegisterError
+
+ANY = "*"
+
+
+@dataclass(frozen=True)
+class Building:
+    """One building (or outdoor place) of a campus."""
+
+    campus: str
+    name: str
+    aliases: tuple[str, ...]
+    kind: str
+    floors: int
+    rooms: str | None = None
+    per_floor: int = 0
+
+    @property
+    def outdoor(self) -> bool:
+        return self.floors == 0
+
+    @property
+    def has_rooms(self) -> bool:
+        return bool(self.rooms) and self.per_floor > 0 and self.floors > 0
+
+    def rooms_on(self, floor: int) -> list[str]:
+        """List the room numbers of one floor, as the register numbers them."""
+        if not self.has_rooms or not 1 <= floor <= self.floors:
+            return []
+        assert self.rooms is not None
+        return [self.rooms.format(floor=floor, n=n) for n in range(1, self.per_floor + 1)]
+
+    @cached_property
+    def room_floors(self) -> dict[str, int]:
+        """Map every room number of the building to its floor."""
+        return {room: f for f in range(1, self.floors + 1) for room in self.rooms_on(f)}
+
+    def floor_of_room(self, room: str) -> int | None:
+        return self.room_floors.get(room)
+
+
+@dataclass(frozen=True)
+class Campus:
+    name: str
+    aliases: tuple[str, ...]
+    buildings: tuple[Building, ...]
+
+    def building(self, name: str) -> Building | None:
+        for b in self.buildings:
+            if b.name == name:
+                return b
+        return None
+
+
+@dataclass(frozen=True)
+class Group:
+    """A trade group: what is broken (给水, 照明 …) and its items."""
+
+    name: str
+    trade: str
+    items: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Scope:
+    campus: str
+    kinds: tuple[str, ...] | None  # None means any kind
+    not_kinds: tuple[str, ...]
+    groups: tuple[str, ...]
+
+    def matches(self, campus: str, kind: str | None, group: str | None) -> bool:
+        """Tell whether a place and group fall in this scope (None means unknown, accepted)."""
+        if self.campus != ANY and self.campus != campus:
+            return False
+        if kind is not None:
+            if self.kinds is not None and kind not in self.kinds:
+                return False
+            if kind in self.not_kinds:
+                return False
+        return group is None or group in self.groups
+
+
+@dataclass(frozen=True)
+class Category:
+    """A repair category: a responsible department and what it covers."""
+
+    name: str
+    scope: Scope
+
+
+@dataclass(frozen=True)
+class Register:
+    """The whole register, immutable; build it with ``Register.from_dict``."""
+
+    default_campus: str
+    campuses: tuple[Campus, ...]
+    groups: tuple[Group, ...]
+    categories: tuple[Category, ...]
+    departments: tuple[str, ...]
+    version: int = 0
+    _item_group: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    # -- loading -----------------------------------------------------------
+
+    @classmethod
+    def from_yaml(cls, text: str, version: int = 0) -> Register:
+        try:
+            doc = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise RegisterError(f"register is not valid YAML: {exc}") from exc
+        return cls.from_dict(doc, version=version)
+
+    @classmethod
+    def from_dict(cls, doc: Any, version: int = 0) -> Register:
+        """Build and check a register from its document; raise RegisterError on any fault."""
+        if not isinstance(doc, Mapping):
+            raise RegisterError("register must be a mapping with campuses, groups and categories")
+        campuses = tuple(_campus(c) for c in _list(doc, "campuses"))
+        groups = tuple(_group(g) for g in _list(doc, "groups"))
+        categories = tuple(_category(c) for c in _list(doc, "categories"))
+        departments = tuple(str(d) for d in doc.get("departments") or ())
+        default = str(doc.get("default_campus") or (campuses[0].name if campuses else ""))
+        item_group = {item: g.name for g in groups for item in g.items}
+        reg = cls(default, campuses, groups, categories, departments, version, item_group)
+        reg._check()
+        return reg
+
+    def _check(self) -> None:
+        if not self.campuses:
+            raise RegisterError("register has no campuses")
+        names = [c.name for c in self.campuses]
+        _unique(names, "campus")
+        if self.default_campus not in names:
+            raise RegisterError(f"default_campus {self.default_campus!r} is not a campus")
+        for c in self.campuses:
+            _unique([b.name for b in c.buildings], f"building in {c.name}")
+        _unique([g.name for g in self.groups], "group")
+        _unique([i for g in self.groups for i in g.items], "item")
+        _unique([c.name for c in self.categories], "category")
+        group_names = {g.name for g in self.groups}
+        for cat in self.categories:
+            if cat.scope.campus != ANY and cat.scope.campus not in names:
+                raise RegisterError(f"category {cat.name}: unknown campus {cat.scope.campus!r}")
+            for g in cat.scope.groups:
+                if g not in group_names:
+                    raise RegisterError(f"category {cat.name}: unknown group {g!r}")
+
+    # -- look-ups ----------------------------------------------------------
+
+    def campus(self, name: str | None) -> Campus | None:
+        for c in self.campuses:
+            if c.name == name:
+                return c
+        return None
+
+    def building(self, campus: str | None, name: str | None) -> Building | None:
+        c = self.campus(campus)
+        return c.building(name) if c and name else None
+
+    def group(self, name: str | None) -> Group | None:
+        for g in self.groups:
+            if g.name == name:
+                return g
+        return None
+
+    def group_of_item(self, item: str | None) -> str | None:
+        return self._item_group.get(item or "")
+
+    def category(self, name: str | None) -> Category | None:
+        for c in self.categories:
+            if c.name == name:
+                return c
+        return None
+
+    def category_for(self, campus: str | None, kind: str | None, group: str | None) -> Category | None:
+        """Return the first category whose scope takes this place and group (all must be known)."""
+        if campus is None or group is None:
+            return None
+        for cat in self.categories:
+            if cat.scope.matches(campus, kind, group):
+                return cat
+        return None
+
+    def category_for_place(self, campus: str, building: str, group: str) -> Category | None:
+        b = self.building(campus, building)
+        return self.category_for(campus, b.kind if b else None, group)
+
+    def groups_of(self, category: Category) -> list[Group]:
+        return [g for g in self.groups if g.name in category.scope.groups]
+
+    def campuses_of(self, category: Category) -> list[Campus]:
+        return [c for c in self.campuses if category.scope.campus in (ANY, c.name)]
+
+    def buildings_for(self, category: Category, campus: str, group: str | None) -> list[Building]:
+        """List the buildings of a campus whose repairs in this group go to this category."""
+        c = self.campus(campus)
+        if c is None:
+            return []
+        return [b for b in c.buildings if self.category_for(campus, b.kind, group or "") == category
+                or (group is None and category.scope.matches(campus, b.kind, None))]
+
+    def all_buildings(self) -> Iterable[Building]:
+        for c in self.campuses:
+            yield from c.buildings
+
+
+# -- document parsing helpers ------------------------------------------------
+
+def _list(doc: Mapping[str, Any], key: str) -> list[Any]:
+    value = doc.get(key)
+    if not isinstance(value, list):
+        raise RegisterError(f"register: {key!r} must be a list")
+    return value
+
+
+def _aliases(node: Mapping[str, Any]) -> tuple[str, ...]:
+    return tuple(str(a) for a in node.get("aliases") or ())
+
+
+def _campus(node: Any) -> Campus:
+    if not isinstance(node, Mapping) or not node.get("name"):
+        raise RegisterError(f"campus without a name: {node!r}")
+    name = str(node["name"])
+    buildings = tuple(_building(name, b) for b in node.get("buildings") or ())
+    return Campus(name, _aliases(node), buildings)
+
+
+def _building(campus: str, node: Any) -> Building:
+    if not isinstance(node, Mapping) or not node.get("name"):
+        raise RegisterError(f"{campus}: building without a name: {node!r}")
+    name = str(node["name"])
+    try:
+        floors = int(node.get("floors", 0))
+        per_floor = int(node.get("per_floor", 0))
+    except (TypeError, ValueError) as exc:
+        raise RegisterError(f"{campus}/{name}: floors and per_floor must be numbers") from exc
+    rooms = node.get("rooms")
+    if rooms is not None:
+        rooms = str(rooms)
+        try:
+            rooms.format(floor=1, n=1)
+        except (KeyError, IndexError, ValueError) as exc:
+            raise RegisterError(f"{campus}/{name}: bad room pattern {rooms!r}") from exc
+    return Building(campus, name, _aliases(node), str(node.get("kind") or "other"), floors, rooms, per_floor)
+
+
+def _group(node: Any) -> Group:
+    if not isinstance(node, Mapping) or not node.get("name"):
+        raise RegisterError(f"group without a name: {node!r}")
+    return Group(str(node["name"]), str(node.get("trade") or ""), tuple(str(i) for i in node.get("items") or ()))
+
+
+def _category(node: Any) -> Category:
+    if not isinstance(node, Mapping) or not node.get("name"):
+        raise RegisterError(f"category without a name: {node!r}")
+    scope = node.get("scope") or {}
+    kinds = scope.get("kinds", ANY)
+    only: tuple[str, ...] | None
+    not_kinds: tuple[str, ...] = ()
+    if kinds == ANY:
+        only = None
+    elif isinstance(kinds, Mapping) and "not" in kinds:
+        only, not_kinds = None, tuple(str(k) for k in kinds["not"])
+    elif isinstance(kinds, list):
+        only = tuple(str(k) for k in kinds)
+    else:
+        raise RegisterError(f"category {node['name']}: kinds must be '*', a list or {{not: [...]}}")
+    groups = tuple(str(g) for g in scope.get("groups") or ())
+    return Category(str(node["name"]), Scope(str(scope.get("campus", ANY)), only, not_kinds, groups))
+
+
+def _unique(names: list[str], what: str) -> None:
+    seen: set[str] = set()
+    for n in names:
+        if n in seen:
+            raise RegisterError(f"register: {what} {n!r} appears twice")
+        seen.add(n)
+
+
+# -- storage -------------------------------------------------------------------
+
+class RegisterDoc(Base):
+    """A loaded register document; the newest row is the one in force."""
+
+    __tablename__ = "register_docs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(255))
+    document: Mapped[dict[str, Any]] = mapped_column(JSONDoc)
+    loaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=lambda: datetime.now(UTC))
+
+
+def store_register(session: Session, text: str, source: str) -> Register:
+    """Check a register document and store it as the one in force."""
+    doc = yaml.safe_load(text) if text.strip() else None
+    reg = Register.from_dict(doc)
+    row = RegisterDoc(source=source, document=doc)
+    session.add(row)
+    session.flush()
+    return Register.from_dict(doc, version=row.id)
+
+
+def current_register(session: Session) -> Register | None:
+    """Load the register in force, or None when none was loaded."""
+    row = session.scalars(select(RegisterDoc).order_by(RegisterDoc.id.desc()).limit(1)).first()
+    return Register.from_dict(row.document, version=row.id) if row else None
+
+
+def current_version(session: Session) -> int:
+    return session.scalar(select(RegisterDoc.id).order_by(RegisterDoc.id.desc()).limit(1)) or 0

@@ -1,0 +1,331 @@
+"""Tickets, their timeline, and the status rules: the only place a status changes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+
+from models.db import Base, UTCDateTime
+from models.errors import IllegalMove, NotFound
+from models.people import Staff, now
+
+STATUS_ZH = {
+    "submitted": "提交维修单",
+    "accepted": "维修单受理",
+    "assigned": "指派维修",
+    "in_progress": "维修中",
+    "on_hold": "暂时无法维修",
+    "completed": "维修完成",
+    "closed": "已销单",
+    "rejected": "已驳回",
+    "cancelled": "已撤销",
+}
+OPEN_STATUSES = ("submitted", "accepted", "assigned", "in_progress", "on_hold")
+
+# Who may move a ticket from which status to which.  "staff" covers the console and the shell;
+# "reporter" is the user who filed it.
+TRANSITIONS: dict[str, dict[str, frozenset[str]]] = {
+    "submitted": {"accepted": frozenset({"staff"}), "rejected": frozenset({"staff"}),
+                  "cancelled": frozenset({"reporter"})},
+    "accepted": {"assigned": frozenset({"staff"}), "in_progress": frozenset({"staff"}),
+                 "on_hold": frozenset({"staff"}), "completed": frozenset({"staff"}),
+                 "rejected": frozenset({"staff"})},
+    "assigned": {"assigned": frozenset({"staff"}), "in_progress": frozenset({"staff"}),
+                 "on_hold": frozenset({"staff"}), "completed": frozenset({"staff"}),
+                 "accepted": frozenset({"staff"})},
+    "in_progress": {"on_hold": frozenset({"staff"}), "completed": frozenset({"staff"})},
+    "on_hold": {"in_progress": frozenset({"staff"}), "assigned": frozenset({"staff"}),
+                "rejected": frozenset({"staff"})},
+    "completed": {"closed": frozenset({"staff", "reporter"}), "accepted": frozenset({"reporter", "staff"})},
+    "closed": {},
+    "rejected": {},
+    "cancelled": {},
+}
+REASON_REQUIRED = frozenset({"on_hold", "rejected"})
+# Status changes the reporter hears about as a push (a cancel is their own doing).
+NOTIFY = frozenset({"accepted", "assigned", "in_progress", "on_hold", "completed", "closed", "rejected"})
+
+
+class Ticket(Base):
+    __tablename__ = "tickets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    no: Mapped[str] = mapped_column(String(20), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default="submitted", index=True)
+    openid: Mapped[str] = mapped_column(String(64), index=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    category: Mapped[str] = mapped_column(String(64))
+    group: Mapped[str] = mapped_column(String(32))
+    item: Mapped[str | None] = mapped_column(String(32))
+    campus: Mapped[str] = mapped_column(String(64))
+    building: Mapped[str] = mapped_column(String(64))
+    floor: Mapped[str | None] = mapped_column(String(8))
+    room: Mapped[str | None] = mapped_column(String(16))
+    place_note: Mapped[str | None] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text)
+    phone: Mapped[str] = mapped_column(String(20))
+    worker_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    # The WeChat message that confirmed it, so a retried confirmation cannot file twice.
+    source_key: Mapped[str | None] = mapped_column(String(96), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+
+    events: Mapped[list[TicketEvent]] = relationship(back_populates="ticket", order_by="TicketEvent.id")
+    photos: Mapped[list[TicketPhoto]] = relationship(back_populates="ticket", order_by="TicketPhoto.id")
+    worker: Mapped[Staff | None] = relationship(lazy="joined")
+
+    @property
+    def status_zh(self) -> str:
+        return STATUS_ZH[self.status]
+
+    @property
+    def place(self) -> str:
+        parts = [self.campus, self.building]
+        if self.floor:
+            parts.append(f"{self.floor}楼")
+        if self.room:
+            parts.append(self.room)
+        text = " ".join(parts)
+        return f"{text}（{self.place_note}）" if self.place_note else text
+
+    @property
+    def fault(self) -> str:
+        return f"{self.group}/{self.item}" if self.item else self.group
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "no": self.no, "status": self.status, "category": self.category, "group": self.group,
+            "item": self.item, "campus": self.campus, "building": self.building, "floor": self.floor,
+            "room": self.room, "place_note": self.place_note, "description": self.description,
+            "phone": self.phone, "photos": [p.path for p in self.photos if p.path],
+            "openid": self.openid, "worker": self.worker.name if self.worker else None,
+            "created_at": self.created_at.isoformat(),
+            "events": [e.to_json() for e in self.events],
+        }
+
+
+class TicketEvent(Base):
+    """One line of a ticket's timeline: a status change or a message."""
+
+    __tablename__ = "ticket_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16), default="status")  # status | message
+    status: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    by: Mapped[str] = mapped_column(String(96))
+    note: Mapped[str | None] = mapped_column(Text)
+
+    ticket: Mapped[Ticket] = relationship(back_populates="events")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "status": self.status, "at": self.at.isoformat(),
+                "by": self.by, "note": self.note}
+
+
+class TicketPhoto(Base):
+    """A photo sent by the reporter; its file is fetched from WeChat by a job."""
+
+    __tablename__ = "ticket_photos"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    media_id: Mapped[str] = mapped_column(String(128))
+    pic_url: Mapped[str | None] = mapped_column(String(512))
+    path: Mapped[str | None] = mapped_column(String(512))
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | saved | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(String(255))
+
+    ticket: Mapped[Ticket] = relationship(back_populates="photos")
+
+
+class TicketFollower(Base):
+    """A user who chose to follow an existing ticket instead of filing a duplicate."""
+
+    __tablename__ = "ticket_followers"
+    __table_args__ = (UniqueConstraint("ticket_id", "openid"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    openid: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+
+
+class Counter(Base):
+    """Named counters, used for the per-day ticket sequence."""
+
+    __tablename__ = "counters"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# -- creating -----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class NewTicket:
+    openid: str
+    person_id: int | None
+    category: str
+    group: str
+    item: str | None
+    campus: str
+    building: str
+    floor: str | None
+    room: str | None
+    place_note: str | None
+    description: str
+    phone: str
+    media_ids: tuple[tuple[str, str | None], ...] = ()
+    source_key: str | None = None
+
+
+def next_number(session: Session, at: datetime | None = None) -> str:
+    """Return the next human-friendly ticket number, e.g. R261127003."""
+    day = (at or now()).strftime("%y%m%d")
+    name = f"ticket:{day}"
+    for _ in range(5):
+        result = session.execute(update(Counter).where(Counter.name == name).values(value=Counter.value + 1))
+        if getattr(result, "rowcount", 0):
+            break
+        try:
+            with session.begin_nested():
+                session.add(Counter(name=name, value=1))
+            break
+        except IntegrityError:
+            continue
+    value = session.scalar(select(Counter.value).where(Counter.name == name))
+    return f"R{day}{value:03d}"
+
+
+def create_ticket(session: Session, new: NewTicket) -> tuple[Ticket, list[TicketPhoto]]:
+    """File a ticket with its first event and photos; a repeated source_key returns the first ticket."""
+    if new.source_key:
+        existing = session.scalars(select(Ticket).where(Ticket.source_key == new.source_key)).first()
+        if existing is not None:
+            return existing, []
+    ticket = Ticket(
+        no=next_number(session), openid=new.openid, person_id=new.person_id, category=new.category,
+        group=new.group, item=new.item, campus=new.campus, building=new.building, floor=new.floor,
+        room=new.room, place_note=new.place_note, description=new.description, phone=new.phone,
+        source_key=new.source_key,
+    )
+    session.add(ticket)
+    session.flush()
+    session.add(TicketEvent(ticket_id=ticket.id, status="submitted", by=f"user:{new.openid}"))
+    photos = [TicketPhoto(ticket_id=ticket.id, media_id=m, pic_url=u) for m, u in new.media_ids]
+    session.add_all(photos)
+    session.flush()
+    return ticket, photos
+
+
+# -- reading --------------------------------------------------------------------
+
+def get_ticket(session: Session, no: str) -> Ticket:
+    ticket = session.scalars(select(Ticket).where(Ticket.no == no.strip().upper())).first()
+    if ticket is None:
+        raise NotFound(f"no ticket numbered {no!r}")
+    return ticket
+
+
+def list_tickets(session: Session, status: str | None = None, openid: str | None = None,
+                 limit: int = 100) -> list[Ticket]:
+    """List tickets, newest first."""
+    q = select(Ticket).order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(limit)
+    if status:
+        q = q.where(Ticket.status == status)
+    if openid:
+        q = q.where(Ticket.openid == openid)
+    return list(session.scalars(q))
+
+
+def user_tickets(session: Session, openid: str, limit: int = 9) -> list[Ticket]:
+    """List a user's own and followed tickets, newest first."""
+    followed = select(TicketFollower.ticket_id).where(TicketFollower.openid == openid)
+    q = (select(Ticket).where((Ticket.openid == openid) | Ticket.id.in_(followed))
+         .order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(limit))
+    return list(session.scalars(q))
+
+
+def find_duplicate(session: Session, campus: str, building: str, floor: str | None, group: str,
+                   hours: int = 48) -> Ticket | None:
+    """Return an open ticket for the same building, floor and group from the last hours."""
+    since = now() - timedelta(hours=hours)
+    q = (select(Ticket).where(Ticket.campus == campus, Ticket.building == building, Ticket.group == group,
+                              Ticket.status.in_(OPEN_STATUSES), Ticket.created_at >= since)
+         .order_by(Ticket.created_at.desc()).limit(1))
+    if floor:
+        q = q.where(Ticket.floor == floor)
+    return session.scalars(q).first()
+
+
+def follow(session: Session, ticket: Ticket, openid: str) -> bool:
+    """Make a user follow a ticket; return False when they already do or filed it."""
+    if ticket.openid == openid:
+        return False
+    exists = session.scalars(select(TicketFollower).where(
+        TicketFollower.ticket_id == ticket.id, TicketFollower.openid == openid)).first()
+    if exists:
+        return False
+    session.add(TicketFollower(ticket_id=ticket.id, openid=openid))
+    session.flush()
+    return True
+
+
+def followers(session: Session, ticket: Ticket) -> list[str]:
+    return list(session.scalars(select(TicketFollower.openid).where(TicketFollower.ticket_id == ticket.id)))
+
+
+# -- moving -------------------------------------------------------------------------
+
+def allowed_moves(status: str, role: str = "staff") -> list[str]:
+    return [to for to, who in TRANSITIONS.get(status, {}).items() if role in who]
+
+
+def move(session: Session, ticket: Ticket, to: str, *, by: str, role: str = "staff",
+         note: str | None = None, worker: Staff | None = None) -> TicketEvent:
+    """Move a ticket to a new status, or raise IllegalMove saying why not."""
+    if to not in STATUS_ZH:
+        raise IllegalMove(f"unknown status {to!r}; statuses: {', '.join(STATUS_ZH)}")
+    who = TRANSITIONS.get(ticket.status, {}).get(to)
+    if who is None:
+        allowed = allowed_moves(ticket.status, role) or ["(none: the ticket is finished)"]
+        raise IllegalMove(f"ticket {ticket.no} is {ticket.status}; it can move to: {', '.join(allowed)}")
+    if role not in who:
+        raise IllegalMove(f"a {role} may not move ticket {ticket.no} from {ticket.status} to {to}")
+    note = (note or "").strip() or None
+    if to in REASON_REQUIRED and not note:
+        raise IllegalMove(f"moving ticket {ticket.no} to {to} needs a reason (--note)")
+    if to == "assigned":
+        if worker is None:
+            raise IllegalMove(f"assigning ticket {ticket.no} needs a worker (--worker)")
+        if worker.role != "worker":
+            raise IllegalMove(f"{worker.name} is not a worker")
+        ticket.worker_id = worker.id
+        ticket.worker = worker
+    # Guard against a concurrent move: only the status we read may be replaced.
+    result = session.execute(update(Ticket).where(Ticket.id == ticket.id, Ticket.status == ticket.status)
+                             .values(status=to, updated_at=now(), worker_id=ticket.worker_id))
+    if not getattr(result, "rowcount", 1):
+        raise IllegalMove(f"ticket {ticket.no} was changed by someone else; look again")
+    ticket.status = to
+    event = TicketEvent(ticket_id=ticket.id, kind="status", status=to, by=by, note=note)
+    session.add(event)
+    session.flush()
+    return event
+
+
+def add_message(session: Session, ticket: Ticket, text: str, by: str) -> TicketEvent:
+    """Add a message to a ticket's timeline without changing its status."""
+    event = TicketEvent(ticket_id=ticket.id, kind="message", status=ticket.status, by=by, note=text)
+    session.add(event)
+    ticket.updated_at = now()
+    session.flush()
+    return event
