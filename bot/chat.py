@@ -48,6 +48,7 @@ class WeChatUser:
         self.account = account
         self.http = http or requests.Session()
         self.last: Request | None = None
+        self.last_reply = ""
         self.clock = int(time.time())
 
     # -- messages -----------------------------------------------------------------
@@ -105,7 +106,9 @@ class WeChatUser:
     def deliver(self, req: Request) -> Answer:
         resp = self.http.post(self.url, params=req.params, data=req.body,
                               headers={"Content-Type": "text/xml"}, timeout=30)
-        return self.read(resp.status_code, resp.text)
+        answer = self.read(resp.status_code, resp.text)
+        self.last_reply = answer.text
+        return answer
 
     def read(self, status: int, body: str) -> Answer:
         answer = Answer(status, body)

@@ -210,9 +210,14 @@ class State:
 class Engine:
     """Walk dialogs: one call per incoming message, returning the reply text."""
 
-    def __init__(self, dialogs: Sequence[Dialog], pause_s: int) -> None:
+    def __init__(self, dialogs: Sequence[Dialog], pause_s: int,
+                 opener: Callable[[Ctx, str], str] | None = None,
+                 titles: Mapping[str, str] | None = None) -> None:
         self.dialogs = {d.name: d for d in dialogs}
         self.pause_s = pause_s
+        # What a menu key opens once the user agrees to leave the dialog they are in.
+        self.opener = opener
+        self.titles = dict(titles or {})
 
     def dialog(self, name: str) -> Dialog:
         try:
@@ -234,17 +239,17 @@ class Engine:
                 return self._apply(ctx, dialog, None, outcome, say)
         return self._enter(ctx, dialog, dialog.start, say)
 
-    def handle(self, ctx: Ctx, msg: Incoming, leave_to: Callable[[], str] | None = None,
-               target_title: str = "") -> str:
-        """Answer one message within the active dialog."""
+    def handle(self, ctx: Ctx, msg: Incoming) -> str:
+        """Answer one message within the active dialog (a click means a menu key)."""
         st = ctx.state
         assert st.flow is not None
         dialog = self.dialog(st.flow)
         if st.pending:
-            return self._answer_pending(ctx, dialog, msg, leave_to)
-        if msg.kind == "click" and leave_to is not None:
+            return self._answer_pending(ctx, dialog, msg)
+        if msg.kind == "click":
             st.pending = {"kind": "leave", "key": msg.key}
-            return TEXT["leave"].format(title=dialog.title, step=self._step_title(dialog, st), target=target_title)
+            return TEXT["leave"].format(title=dialog.title, step=self._step_title(dialog, st),
+                                        target=self.titles.get(msg.key, msg.key))
         if ctx.now - st.updated > self.pause_s and st.updated:
             st.pending = {"kind": "pause"}
             return TEXT["pause"].format(title=dialog.title, step=self._step_title(dialog, st))
@@ -376,8 +381,7 @@ class Engine:
             return self._render(ctx, dialog.step(st.step))
         return _join(step.help or dialog.help, TEXT["globals"], self._render(ctx, step))
 
-    def _answer_pending(self, ctx: Ctx, dialog: Dialog, msg: Incoming,
-                        leave_to: Callable[[], str] | None) -> str:
+    def _answer_pending(self, ctx: Ctx, dialog: Dialog, msg: Incoming) -> str:
         st = ctx.state
         pending = st.pending or {}
         answer = msg.text if msg.kind == "text" else ""
@@ -393,15 +397,12 @@ class Engine:
             st.pending = pending
             return TEXT["pause_bad"]
         # A menu was clicked in the middle of a dialog.
-        if answer in ("1", "离开") and leave_to is not None:
+        if answer in ("1", "离开") and self.opener is not None:
             st.flow, st.step, st.data, st.history, st.resume = None, None, {}, [], None
-            return leave_to()
-        if answer in ("2", "继续", "继续填写") or msg.kind == "click" and leave_to is None:
+            return self.opener(ctx, str(pending.get("key", "")))
+        if answer in ("2", "继续", "继续填写"):
             return _join(TEXT["kept"], self.prompt(ctx))
-        if msg.kind == "click":
-            st.pending = {"kind": "leave", "key": msg.key}
-        else:
-            st.pending = pending
+        st.pending = {"kind": "leave", "key": msg.key} if msg.kind == "click" else pending
         return TEXT["leave_bad"]
 
     def _step_title(self, dialog: Dialog, st: State) -> str:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from dialogs import bind, my_tickets, profile, repair
 from dialogs.context import Ctx
 from dialogs.engine import GLOBAL_WORDS, Engine, Incoming
@@ -49,7 +47,9 @@ ENGINE_DIALOGS = (repair.DIALOG, bind.DIALOG, my_tickets.DIALOG, profile.DIALOG)
 
 
 def build_engine(pause_s: int) -> Engine:
-    return Engine(ENGINE_DIALOGS, pause_s)
+    engine = Engine(ENGINE_DIALOGS, pause_s, titles={k: title for k, (_, title) in MENU.items()})
+    engine.opener = lambda ctx, key: _open(engine, ctx, key)
+    return engine
 
 
 def route(engine: Engine, ctx: Ctx) -> str:
@@ -70,8 +70,7 @@ def route(engine: Engine, ctx: Ctx) -> str:
         if key is not None and MENU.get(key, ("", ""))[0] == ctx.state.flow:
             return engine.prompt(ctx)
         if key is not None:
-            return engine.handle(ctx, Incoming("click", key=key), leave_to=_opener(engine, ctx, key),
-                                 target_title=MENU.get(key, ("", ""))[1])
+            return engine.handle(ctx, Incoming("click", key=key, msg_key=msg.msg_key))
         return engine.handle(ctx, msg)
     if key is not None:
         return _open(engine, ctx, key)
@@ -106,10 +105,6 @@ def _open(engine: Engine, ctx: Ctx, key: str) -> str:
     if flow in engine.dialogs:
         return engine.begin(ctx, flow)
     return TEXT["unknown_key"]
-
-
-def _opener(engine: Engine, ctx: Ctx, key: str) -> Callable[[], str]:
-    return lambda: _open(engine, ctx, key)
 
 
 def _subscribe(ctx: Ctx) -> str:
