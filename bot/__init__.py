@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify
+from flask import Flask, Response, jsonify
 from sqlalchemy import text
 
 from bot.config import Config
@@ -29,7 +29,7 @@ def create_app(config: Config | None = None, services: Services | None = None) -
     app.register_blueprint(webhook_bp)
 
     @app.get("/healthz")
-    def healthz():  # type: ignore[no-untyped-def]
+    def healthz() -> tuple[Response, int]:
         status: dict[str, str] = {}
         try:
             with services.db.engine.connect() as conn:

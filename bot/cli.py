@@ -156,6 +156,7 @@ def worker(burst: bool) -> None:
 def parse(register_file: Path | None) -> None:
     """Read free text on stdin; write one JSON object per line."""
     from dialogs.nlu.cli import run_parse
+
     from models.register import Register
 
     if register_file is not None:
@@ -256,6 +257,16 @@ def tickets_move(no: str, status: str, note: str | None, worker: str | None, by:
     except RepairbotError as exc:
         _fail(exc)
     click.echo(f"{t.no} is now {t.status} ({t.status_zh})")
+
+
+@main.command()
+@click.option("--older-than", default=60, show_default=True, help="seconds a push must have waited")
+def sweep(older_than: int) -> None:
+    """Queue again pushes and photo downloads still pending (e.g. after Redis was lost)."""
+    from workers.sweeps import requeue_pending
+
+    report = requeue_pending(_services(), older_than)
+    click.echo(f"queued again: {report.pushes} pushes, {report.photos} photo downloads")
 
 
 def _echo_json(value: Any) -> None:

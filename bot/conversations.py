@@ -55,9 +55,9 @@ class Conversations:
         openid = str(msg.source)
         opened = self.store.open(openid, inc.msg_key)
         if opened.duplicate:
-            reply = opened.reply or self.store.wait_reply(inc.msg_key)
+            remembered = opened.reply or self.store.wait_reply(inc.msg_key)
             log.info("retry of %s answered from memory", inc.msg_key)
-            return Reply.from_dict(reply) if reply else Reply()
+            return Reply.from_dict(remembered) if remembered else Reply()
         now = time.time()
         ctx = Ctx(openid=openid, state=State.from_dict(opened.state), msg=inc, now=now,
                   redis=self.services.redis, session_factory=self.services.db.sessionmaker,

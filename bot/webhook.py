@@ -16,7 +16,8 @@ SORRY = "系统有点忙，请稍后再发一次。您填写的内容都还在�
 
 
 def _conversations() -> Conversations:
-    return current_app.extensions["repairbot.conversations"]  # type: ignore[no-any-return]
+    convos: Conversations = current_app.extensions["repairbot.conversations"]
+    return convos
 
 
 @bp.get("/wechat")

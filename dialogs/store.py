@@ -74,7 +74,7 @@ class DialogStore:
         self.redis.delete(self.msg_key(msg_key))
 
 
-def _reply(raw: bytes | None) -> dict[str, Any] | None:
+def _reply(raw: Any) -> dict[str, Any] | None:
     if not raw or raw == PENDING:
         return None
     value = json.loads(raw)

@@ -18,7 +18,7 @@ import yaml
 from sqlalchemy import Integer, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from models.db import Base, UTCDateTime, JSONDoc
+from models.db import Base, JSONDoc, UTCDateTime
 from models.errors import RegisterError
 
 ANY = "*"
@@ -314,7 +314,7 @@ class RegisterDoc(Base):
 def store_register(session: Session, text: str, source: str) -> Register:
     """Check a register document and store it as the one in force."""
     doc = yaml.safe_load(text) if text.strip() else None
-    reg = Register.from_dict(doc)
+    Register.from_dict(doc)  # refuse a faulty register before storing it
     row = RegisterDoc(source=source, document=doc)
     session.add(row)
     session.flush()

@@ -36,14 +36,15 @@ class WeChatAPI:
 
     def token(self) -> str:
         """Return the shared access_token, fetching it (once, under a lock) when there is none."""
-        cached = self.redis.get(TOKEN_KEY)
+        cached = self._cached()
         if cached:
-            return cached.decode()
+            return cached
         with self.redis.lock(LOCK_KEY, timeout=30, blocking_timeout=30):
-            cached = self.redis.get(TOKEN_KEY)
-            if cached:
-                return cached.decode()
-            return self._fetch_token()
+            return self._cached() or self._fetch_token()
+
+    def _cached(self) -> str | None:
+        value = self.redis.get(TOKEN_KEY)
+        return value.decode() if isinstance(value, bytes) else value
 
     def _fetch_token(self) -> str:
         if not self.config.wechat_ready:
@@ -60,8 +61,7 @@ class WeChatAPI:
     def _drop_token(self, bad: str) -> None:
         """Forget a token WeChat refused, unless another process already replaced it."""
         with self.redis.lock(LOCK_KEY, timeout=30, blocking_timeout=30):
-            current = self.redis.get(TOKEN_KEY)
-            if current is not None and current.decode() == bad:
+            if self._cached() == bad:
                 self.redis.delete(TOKEN_KEY)
 
     # -- calls ------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import create_engine
+from sqlalchemy import Connection, create_engine
 
 import models.all  # noqa: F401  (registers every table on the metadata)
 from models.db import Base
@@ -19,15 +19,13 @@ def run() -> None:
         with context.begin_transaction():
             context.run_migrations()
         return
-    connectable = config.attributes.get("connection") or create_engine(url)
-    if hasattr(connectable, "connect") and not hasattr(connectable, "dialect_options"):
-        with connectable.connect() as connection:
-            _migrate(connection)
-    else:
-        _migrate(connectable)
+    engine = create_engine(str(url))
+    with engine.connect() as connection:
+        _migrate(connection)
+    engine.dispose()
 
 
-def _migrate(connection) -> None:  # type: ignore[no-untyped-def]
+def _migrate(connection: Connection) -> None:
     context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True)
     with context.begin_transaction():
         context.run_migrations()

@@ -1,0 +1,19 @@
+"""gunicorn settings for repairbot (see deploy/RUNBOOK.md)."""
+
+import multiprocessing
+import os
+
+bind = os.environ.get("REPAIRBOT_BIND", "127.0.0.1:8000")
+# Sync workers: each answer is a few milliseconds of CPU plus two Redis round trips.
+workers = int(os.environ.get("REPAIRBOT_WORKERS", multiprocessing.cpu_count() * 2))
+worker_class = "sync"
+# WeChat gives up after 5 s; a request still running at 10 s is stuck.
+timeout = 10
+graceful_timeout = 10
+keepalive = 5
+# Load the app (and the language model's dictionaries) once, before forking.
+preload_app = True
+accesslog = "-"
+errorlog = "-"
+# WeChat's query string carries signatures, not secrets worth hiding; bodies are never logged.
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
