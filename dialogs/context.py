@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from redis import Redis
 from sqlalchemy.orm import Session
@@ -13,6 +13,9 @@ from dialogs.engine import Incoming, State
 from models.errors import RegisterError
 from models.people import WechatUser, ensure_user
 from models.register import Register
+
+if TYPE_CHECKING:
+    from dialogs.nlu.parse import Parse
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,8 @@ class Ctx:
     register_loader: Callable[[], Register | None]
     settings: dict[str, Any] = field(default_factory=dict)
     jobs: list[Job] = field(default_factory=list)
+    # The language parser of this process (None: free text is not interpreted).
+    parser: Callable[..., Parse] | None = None
     _session: Session | None = None
     _user: WechatUser | None = None
 
@@ -67,6 +72,15 @@ class Ctx:
         if self._user is None:
             self._user = ensure_user(self.session, self.openid)
         return self._user
+
+    def understand(self, text: str) -> Parse | None:
+        """Parse free text, using the user's default room when the text names no place."""
+        if self.parser is None:
+            return None
+        place = self.user().default_place or {}
+        campus, building = place.get("campus"), place.get("building")
+        return self.parser(text, user_campus=campus,
+                           default_building=(campus, building) if campus and building else None)
 
     def enqueue(self, queue: str, func: Callable[..., Any], *args: Any, job_id: str | None = None) -> None:
         self.jobs.append(Job(queue, func, args, job_id))

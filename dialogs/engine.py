@@ -285,7 +285,7 @@ class Engine:
             options = list(step.choices(ctx))
             picked = pick(options, msg.text)
             if isinstance(picked, str):
-                if step.handle is not None:  # free text may mean something to the step itself
+                if step.handle is not None and not msg.text.isdigit():  # free text may mean something here
                     return self._apply(ctx, dialog, step, step.handle(ctx, msg))
                 return self._retry(ctx, step, picked)
             return self._apply(ctx, dialog, step, self._chosen(ctx, step, picked))

@@ -45,7 +45,7 @@ def small_int(text: str) -> int | None:
 def place_steps(prefix: str, after: str,
                 campuses: Callable[[Ctx], Sequence[Campus]],
                 buildings: Callable[[Ctx, str], Sequence[Building]],
-                with_note: bool) -> tuple[Step, ...]:
+                with_note: bool, free_text: Callable[[Ctx, Incoming], Outcome] | None = None) -> tuple[Step, ...]:
     """Build the steps that ask for a place, storing it under `prefix`-named keys."""
     k_campus, k_building, k_floor, k_room, k_note = (f"{prefix}{n}" for n in
                                                      ("campus", "building", "floor", "room", "place_note"))
@@ -130,7 +130,7 @@ def place_steps(prefix: str, after: str,
         Step(f"{prefix}campus", "校区", TEXT["campus"], next=f"{prefix}building", choices=campus_choices,
              save=k_campus, clears=place_keys, auto_single=True),
         Step(f"{prefix}building", "楼栋", building_prompt, next=f"{prefix}floor", choices=building_choices,
-             save=k_building, clears=(k_floor, k_room, k_note)),
+             save=k_building, clears=(k_floor, k_room, k_note), handle=free_text),
         Step(f"{prefix}floor", "楼层", floor_prompt, next=f"{prefix}room", handle=floor, save=k_floor,
              skip=floor_skip, goes_to=(f"{prefix}building",)),
         Step(f"{prefix}room", "房间", room_prompt, next=first_after_room, handle=room, save=k_room,

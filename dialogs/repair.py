@@ -6,7 +6,9 @@ import re
 
 from dialogs.context import Ctx
 from dialogs.engine import END, Choice, Dialog, End, Go, Incoming, Outcome, Retry, Step, Switch
+from dialogs.engine import TEXT as ENGINE_TEXT
 from dialogs.places import describe_place, place_steps
+from dialogs.understand import apply_correction, correction_text, echo, fill_missing, form_from_parse, route
 from models.register import Building, Campus
 from models.tickets import NewTicket, create_ticket, find_duplicate, follow, get_ticket
 from workers.media import download_photo
@@ -41,6 +43,17 @@ TEXT = {
                 "电话：{phone}"),
     "filed": ("报修成功！单号 {no}。\n{category}会尽快受理，每一步进展都会通知您。\n"
               "回复「我的报修」可以随时查看进度。"),
+    "understood": "收到：{echo}",
+    "corrected": "已修改{what}。",
+    "not_understood": "没能从这句话里找到位置或故障。",
+    "pick_building": "您说的是哪一栋？（回复数字）",
+    "pick_group": "是哪一类故障？（回复数字）",
+    "by_menu": "都不是，按菜单选择",
+    "group_unknown": "这个问题我没能确定归哪一类，请选择最接近的故障类别；实在没有，可以选「其他」类在描述里说明：",
+    "elsewhere_complaint": ("这听起来是意见或建议，不是报修。网上咨询（投诉、建议、表扬）即将上线，"
+                            "现在请向后勤管理处反映。需要报修请继续填写："),
+    "elsewhere_query": "查看报修进度请先回复「取消」，再回复「我的报修」。继续填写：",
+    "elsewhere_notice": "通知公告即将上线，现在请留意后勤管理处的公告。继续填写：",
     "no_category": "这个位置暂时没有对应的维修类型，请回复「返回」重新选择，或联系后勤管理处。",
     "help": "按提示一步步回复即可；每一步都可以回复「返回」修改上一步。",
 }
@@ -54,9 +67,29 @@ def category_choices(ctx: Ctx) -> list[Choice]:
 
 
 def group_choices(ctx: Ctx) -> list[Choice]:
-    cat = ctx.register.category(ctx.data.get("category"))
-    groups = ctx.register.groups_of(cat) if cat else ctx.register.groups
-    return [Choice(g.name, g.name) for g in groups]
+    reg, d = ctx.register, ctx.data
+    cat = reg.category(d.get("category"))
+    if cat is not None:
+        groups = reg.groups_of(cat)
+    elif d.get("building"):
+        groups = [g for g in reg.groups if reg.category_for_place(d["campus"], d["building"], g.name)]
+    else:
+        groups = list(reg.groups)
+    return [Choice(g.name, g.name, tuple(g.items)) for g in groups]
+
+
+def group_prompt(ctx: Ctx) -> str:
+    return TEXT["group_unknown"] if ctx.data.get("building") else TEXT["group"]
+
+
+def on_group(ctx: Ctx, choice: Choice) -> Outcome:
+    d = ctx.data
+    if d.get("group") != choice.value:
+        for k in ("item", "dup_choice", "dup_no"):
+            d.pop(k, None)
+    d["group"] = choice.value
+    route(d, ctx.register)
+    return Go("item")
 
 
 def item_choices(ctx: Ctx) -> list[Choice]:
@@ -80,6 +113,49 @@ def buildings(ctx: Ctx, campus: str) -> list[Building]:
     return ctx.register.buildings_for(cat, campus, ctx.data.get("group"))
 
 
+# -- free text --------------------------------------------------------------------------
+
+def free_text(ctx: Ctx, msg: Incoming) -> Outcome:
+    """Read free text typed where a number was expected: it may say the place or the fault."""
+    p = ctx.understand(msg.text)
+    if p is None:
+        return Retry(ENGINE_TEXT["choose_number"])
+    if p.intent in ("complaint", "query", "notice"):
+        return Retry(TEXT[f"elsewhere_{p.intent}"])
+    if not fill_missing(ctx.data, form_from_parse(p, ctx.register)):
+        return Retry(_join(TEXT["not_understood"], ENGINE_TEXT["choose_number"]))
+    route(ctx.data, ctx.register)
+    return Go(str(ctx.state.step), TEXT["understood"].format(echo=echo(ctx.data)))
+
+
+def building_candidates(ctx: Ctx) -> list[Choice]:
+    options = [Choice(f"{c} {b}", [c, b]) for c, b in ctx.data.get("_bcands", [])]
+    return [*options, Choice(TEXT["by_menu"], None)]
+
+
+def on_building_candidate(ctx: Ctx, choice: Choice) -> Outcome:
+    d = ctx.data
+    d.pop("_bcands", None)
+    rest = d.pop("_rest", {})
+    if choice.value is not None:
+        d["campus"], d["building"] = choice.value
+        d.update(rest)
+        route(d, ctx.register)
+    return Go("pick_group")
+
+
+def group_candidates(ctx: Ctx) -> list[Choice]:
+    return [*(Choice(g, g) for g in ctx.data.get("_gcands", [])), Choice(TEXT["by_menu"], None)]
+
+
+def on_group_candidate(ctx: Ctx, choice: Choice) -> Outcome:
+    ctx.data.pop("_gcands", None)
+    if choice.value is not None:
+        ctx.data["group"] = choice.value
+        route(ctx.data, ctx.register)
+    return Go("category")
+
+
 # -- steps -----------------------------------------------------------------------------
 
 def on_start(ctx: Ctx) -> Outcome | None:
@@ -99,6 +175,7 @@ def on_image(ctx: Ctx, msg: Incoming) -> str:
 
 def duplicate_skip(ctx: Ctx) -> bool:
     d = ctx.data
+    route(d, ctx.register)
     if not d.get("building") or not d.get("group"):
         return True
     dup = find_duplicate(ctx.session, d["campus"], d["building"], d.get("floor"), d["group"],
@@ -164,12 +241,25 @@ def summary(ctx: Ctx) -> str:
 
 
 def confirm_prompt(ctx: Ctx) -> str:
+    route(ctx.data, ctx.register)
     return TEXT["confirm"].format(summary=summary(ctx))
 
 
+CONFIRM_WORDS = ("确认", "确定", "提交", "好的", "好", "是", "对", "没问题", "ok", "OK")
+
+
 def confirm_choices(ctx: Ctx) -> list[Choice]:
-    return [Choice(TEXT[k], k) for k in ("confirm_submit", "confirm_place", "confirm_type", "confirm_desc",
-                                         "confirm_photo", "confirm_phone")]
+    keys = ("confirm_submit", "confirm_place", "confirm_type", "confirm_desc", "confirm_photo", "confirm_phone")
+    return [Choice(TEXT[k], k, CONFIRM_WORDS if k == "confirm_submit" else ()) for k in keys]
+
+
+def correct(ctx: Ctx, msg: Incoming) -> Outcome:
+    """Take a correction in words at the summary: "不是五教，是四教", "是三楼", "改成水龙头"."""
+    p = ctx.understand(correction_text(msg.text))
+    changed = apply_correction(ctx.data, p, ctx.register) if p is not None else []
+    if not changed:
+        return Retry(ENGINE_TEXT["choose_number"])
+    return Go("confirm", TEXT["corrected"].format(what="、".join(changed)))
 
 
 PLACE_KEYS = ("campus", "building", "floor", "room", "place_note", "dup_choice", "dup_no")
@@ -220,19 +310,30 @@ def category_saved(ctx: Ctx, choice: Choice) -> Outcome:
     return Go("group")
 
 
+def _join(*parts: str) -> str:
+    return "\n".join(p for p in parts if p)
+
+
 DIALOG = Dialog(
     name="repair",
     title=TEXT["title"],
-    start="category",
+    start="pick_building",
     on_start=on_start,
     help=TEXT["help"],
     steps=(
+        Step("pick_building", "确认楼栋", TEXT["pick_building"], next="pick_group", choices=building_candidates,
+             on_choice=on_building_candidate, skip=lambda ctx: not ctx.data.get("_bcands")),
+        Step("pick_group", "确认故障类别", TEXT["pick_group"], next="category", choices=group_candidates,
+             on_choice=on_group_candidate, skip=lambda ctx: not ctx.data.get("_gcands")),
         Step("category", "维修类型", TEXT["category"], next="group", choices=category_choices,
-             on_choice=category_saved, save="category"),
-        Step("group", "故障类别", TEXT["group"], next="item", choices=group_choices, save="group",
-             clears=("item", "dup_choice", "dup_no"), auto_single=True),
-        Step("item", "具体物品", TEXT["item"], next="campus", choices=item_choices, save="item"),
-        *place_steps("", "duplicate", campuses, buildings, with_note=True),
+             on_choice=category_saved, save="category", handle=free_text,
+             # With the place known, the category follows from place and group: never ask it.
+             skip=lambda ctx: bool(ctx.data.get("building"))),
+        Step("group", "故障类别", group_prompt, next="item", choices=group_choices, on_choice=on_group,
+             save="group", handle=free_text, auto_single=True),
+        Step("item", "具体物品", TEXT["item"], next="campus", choices=item_choices, save="item",
+             handle=free_text),
+        *place_steps("", "duplicate", campuses, buildings, with_note=True, free_text=free_text),
         Step("duplicate", "重复报修", duplicate_prompt, next="description", choices=duplicate_choices,
              on_choice=on_duplicate, save="dup_choice", skip=duplicate_skip),
         Step("description", "问题描述", TEXT["description"], next="photo", handle=description,
@@ -240,7 +341,7 @@ DIALOG = Dialog(
         Step("photo", "照片", TEXT["photo"], next="phone", handle=photo, save="photo", expects="image"),
         Step("phone", "联系电话", TEXT["phone"], next="confirm", handle=phone, save="phone"),
         Step("confirm", "确认提交", confirm_prompt, next=END, choices=confirm_choices, on_choice=on_confirm,
-             goes_to=("campus", "category", "description", "photo", "phone")),
+             handle=correct, goes_to=("campus", "category", "description", "photo", "phone")),
     ),
     on_image=on_image,
 )
