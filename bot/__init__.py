@@ -21,7 +21,9 @@ def create_app(config: Config | None = None, services: Services | None = None) -
     app.config["SECRET_KEY"] = config.secret_key
     app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
     app.extensions["repairbot.services"] = services
-    app.extensions["repairbot.conversations"] = Conversations.create(services)
+    conversations = Conversations.create(services)
+    conversations.warm_up()
+    app.extensions["repairbot.conversations"] = conversations
     logging.basicConfig(level=config.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     from bot.webhook import bp as webhook_bp

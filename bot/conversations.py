@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from wechatpy.messages import BaseMessage
 
@@ -12,8 +13,10 @@ from bot.services import Services
 from bot.wechat import Reply, dedupe_key
 from dialogs.context import Ctx
 from dialogs.engine import Engine, Incoming, State
+from dialogs.nlu.parse import Parse, get_parser
 from dialogs.router import build_engine, route
 from dialogs.store import DialogStore
+from models.errors import RegisterError
 from workers.queues import enqueue
 
 log = logging.getLogger(__name__)
@@ -61,7 +64,7 @@ class Conversations:
         now = time.time()
         ctx = Ctx(openid=openid, state=State.from_dict(opened.state), msg=inc, now=now,
                   redis=self.services.redis, session_factory=self.services.db.sessionmaker,
-                  register_loader=self.services.register, settings=self._settings())
+                  register_loader=self.services.register, settings=self._settings(), parser=self.parse)
         try:
             text = route(self.engine, ctx)
             if ctx.opened_session is not None:
@@ -79,6 +82,19 @@ class Conversations:
         for job in ctx.jobs:
             enqueue(self.services, job.queue, job.func, *job.args, job_id=job.job_id)
         return reply
+
+    def parse(self, text: str, **context: Any) -> Parse:
+        """Parse free text with this process's parser for the register in force."""
+        register = self.services.register()
+        if register is None:
+            raise RegisterError("no register loaded: run `repairbot register load FILE.yaml`")
+        return get_parser(register).parse(text, **context)
+
+    def warm_up(self) -> None:
+        """Load the language dictionaries now (before gunicorn forks), not on the first message."""
+        register = self.services.register()
+        if register is not None:
+            get_parser(register)
 
     def _settings(self) -> dict[str, int]:
         cfg = self.services.config

@@ -44,6 +44,7 @@ TEXT = {
     "filed": ("报修成功！单号 {no}。\n{category}会尽快受理，每一步进展都会通知您。\n"
               "回复「我的报修」可以随时查看进度。"),
     "understood": "收到：{echo}",
+    "start_from_text": "好的，我们来填一张报修单。",
     "corrected": "已修改{what}。",
     "not_understood": "没能从这句话里找到位置或故障。",
     "pick_building": "您说的是哪一栋？（回复数字）",
@@ -122,7 +123,8 @@ def free_text(ctx: Ctx, msg: Incoming) -> Outcome:
         return Retry(ENGINE_TEXT["choose_number"])
     if p.intent in ("complaint", "query", "notice"):
         return Retry(TEXT[f"elsewhere_{p.intent}"])
-    if not fill_missing(ctx.data, form_from_parse(p, ctx.register)):
+    filled = fill_missing(ctx.data, form_from_parse(p, ctx.register))
+    if not [k for k in filled if k != "fault"]:
         return Retry(_join(TEXT["not_understood"], ENGINE_TEXT["choose_number"]))
     route(ctx.data, ctx.register)
     return Go(str(ctx.state.step), TEXT["understood"].format(echo=echo(ctx.data)))

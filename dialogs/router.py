@@ -5,6 +5,8 @@ from __future__ import annotations
 from dialogs import bind, my_tickets, profile, repair
 from dialogs.context import Ctx
 from dialogs.engine import GLOBAL_WORDS, Engine, Incoming
+from dialogs.repair import TEXT as REPAIR_TEXT
+from dialogs.understand import echo, form_from_parse
 from models.people import set_subscribed
 
 TEXT = {
@@ -20,6 +22,9 @@ TEXT = {
              "填写过程中随时可以回复：取消、返回（上一步）、重新开始、帮助。"),
     "unknown": ("抱歉，我还没看懂这句话。\n回复「报修」开始报修，「我的报修」查看进度，「帮助」查看全部功能。"),
     "idle_word": "当前没有进行中的操作。回复「报修」开始报修，回复「帮助」查看全部功能。",
+    "complaint_soon": ("收到您的意见。网上咨询（投诉、建议、表扬）即将在这里上线，现在请向后勤管理处反映。"
+                       "如果是东西坏了需要修，直接描述哪里、什么坏了就行。"),
+    "notice_soon": "通知公告即将在这里上线，现在请留意后勤管理处发布的通知。报修请直接描述问题。",
     "greeting": "您好！需要报修请回复「报修」，查看进度请回复「我的报修」。",
     "unsupported": "暂时只能看懂文字和照片。报修请回复「报修」，或直接用文字描述问题。",
     "photo_first": "收到照片！我们来填一张报修单。",
@@ -86,8 +91,26 @@ def route(engine: Engine, ctx: Ctx) -> str:
             return TEXT["welcome_back"].format(name=user.person.name)
         return TEXT["greeting"]
     if text in GLOBAL_WORDS:
-        return TEXT["idle_word"]
-    return TEXT["unknown"]
+        return TEXT["help"] if GLOBAL_WORDS[text] == "help" else TEXT["idle_word"]
+    return _free_text(engine, ctx)
+
+
+def _free_text(engine: Engine, ctx: Ctx) -> str:
+    """Understand a sentence typed outside any dialog: a repair starts pre-filled; others are routed."""
+    p = ctx.understand(ctx.msg.text)
+    if p is None or p.intent == "other":
+        return TEXT["unknown"]
+    if p.intent == "query":
+        return _open(engine, ctx, "MY_TICKETS")
+    if p.intent in ("complaint", "notice"):
+        return TEXT[f"{p.intent}_soon"]
+    data = form_from_parse(p, ctx.register)
+    raw = ctx.msg.raw.strip()
+    if 5 <= len(raw) <= 500:
+        data["description"] = raw
+    said = echo(data)
+    say = REPAIR_TEXT["understood"].format(echo=said) if said else REPAIR_TEXT["start_from_text"]
+    return engine.begin(ctx, "repair", data, say=say)
 
 
 def _key(msg: Incoming) -> str | None:

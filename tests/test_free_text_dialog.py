@@ -1,0 +1,120 @@
+"""Saying it in one message: free text fills the repair form, and only what is missing is asked."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import select
+
+from bot.chat import WeChatUser
+from bot.services import Services
+from models.tickets import Ticket
+
+
+def filed_ticket(services: Services, openid: str) -> Ticket:
+    with services.db.session() as s:
+        return s.scalars(select(Ticket).where(Ticket.openid == openid)).one()
+
+
+def test_one_message_filing_takes_three_messages_with_a_profile_phone(
+        wechat: Callable[..., WeChatUser], bound: Callable[..., None], services: Services) -> None:
+    user = wechat("o-one")
+    bound("o-one")
+    sent = 0
+
+    def say(text: str) -> str:
+        nonlocal sent
+        sent += 1
+        return user.text(text).text
+
+    reply = say("五教一楼卫生间便盆堵")
+    assert "东环校区 第五教学楼 1楼 卫生间" in reply
+    assert "排水/便盆" in reply and "东环校区公共区域物业维修" in reply
+    assert "照片" in reply  # the only thing missing
+    sent += 1
+    reply = user.image(media_id="M-ONE").text
+    assert "请核对报修单" in reply and "电话：13800000001" in reply
+    reply = say("确认")
+    assert "报修成功" in reply
+    assert sent <= 4
+    t = filed_ticket(services, "o-one")
+    assert (t.category, t.group, t.item) == ("东环校区公共区域物业维修", "排水", "便盆")
+    assert (t.campus, t.building, t.floor, t.room) == ("东环校区", "第五教学楼", "1", None)
+    assert t.place_note == "卫生间"
+    assert t.description == "五教一楼卫生间便盆堵"
+
+
+def test_one_message_filing_asks_the_phone_when_the_profile_has_none(
+        wechat: Callable[..., WeChatUser], bound: Callable[..., None], services: Services) -> None:
+    user = wechat("o-nophone")
+    bound("o-nophone", "20260003")  # 王五 has no phone in the roster
+    assert "照片" in user.text("12栋502水龙头一直滴水").text
+    assert "联系电话" in user.image().text
+    assert "请核对报修单" in user.text("13912345678").text
+    assert "报修成功" in user.text("确认").text  # four messages in all
+    t = filed_ticket(services, "o-nophone")
+    assert (t.building, t.floor, t.room, t.group, t.phone) == ("学生公寓12栋", "5", "502", "给水", "13912345678")
+    assert t.category == "东环校区宿舍维修"
+
+
+def test_unbound_user_binds_and_keeps_what_was_said(wechat: Callable[..., WeChatUser], services: Services) -> None:
+    user = wechat("o-unbound-text")
+    reply = user.text("3栋418水龙头漏水").text
+    assert "学生公寓3栋" in reply and "校园卡号" in reply
+    user.text("20260002")
+    reply = user.text("234567").text
+    assert "绑定成功" in reply and "照片" in reply  # back to the form, nothing asked twice
+
+
+def test_corrections_at_the_summary(wechat: Callable[..., WeChatUser], bound: Callable[..., None],
+                                    services: Services) -> None:
+    user = wechat("o-fix")
+    bound("o-fix")
+    user.text("五教一楼卫生间便盆堵")
+    assert "请核对报修单" in user.image().text
+    reply = user.text("不是五教，是四教").text
+    assert "已修改" in reply and "第四教学楼" in reply and "第五教学楼" not in reply
+    reply = user.text("是三楼").text
+    assert "第四教学楼 3楼" in reply
+    reply = user.text("改成水龙头").text
+    assert "给水/水龙头" in reply and "东环校区公共区域水电维修" in reply  # a different department now
+    assert "报修成功" in user.text("确认").text
+    t = filed_ticket(services, "o-fix")
+    assert (t.building, t.floor, t.group, t.item, t.category) == (
+        "第四教学楼", "3", "给水", "水龙头", "东环校区公共区域水电维修")
+
+
+def test_unknown_item_is_asked_not_guessed(wechat: Callable[..., WeChatUser], bound: Callable[..., None]) -> None:
+    user = wechat("o-aircon")
+    bound("o-aircon")
+    reply = user.text("五教五楼的空调坏了").text
+    assert "第五教学楼" in reply
+    assert "故障类别" in reply and "1 " in reply  # a numbered list of groups, not a guess
+
+
+def test_complaint_typed_into_the_repair_form(wechat: Callable[..., WeChatUser],
+                                              bound: Callable[..., None]) -> None:
+    user = wechat("o-complain")
+    bound("o-complain")
+    user.text("报修")
+    reply = user.text("三食堂的菜太贵了").text
+    assert "意见" in reply and "维修类型" in reply  # told where it belongs; the form is kept
+    assert "故障类别" in user.text("2").text
+
+
+def test_complaint_and_query_outside_a_dialog(wechat: Callable[..., WeChatUser],
+                                              bound: Callable[..., None]) -> None:
+    user = wechat("o-idle")
+    bound("o-idle")
+    assert "意见" in user.text("建议食堂开到十点").text
+    assert "还没有报修记录" in user.text("我报的修什么时候来").text
+
+
+def test_free_text_in_the_middle_of_the_form_fills_it(wechat: Callable[..., WeChatUser],
+                                                      bound: Callable[..., None]) -> None:
+    user = wechat("o-mid")
+    bound("o-mid")
+    user.text("报修")
+    reply = user.text("12栋502水龙头坏了").text
+    assert "收到" in reply and "学生公寓12栋" in reply
+    assert "描述" in reply or "照片" in reply
