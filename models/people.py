@@ -84,6 +84,8 @@ class Staff(Base):
     role: Mapped[str] = mapped_column(String(16))
     password_hash: Mapped[str] = mapped_column(String(255))
     categories: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # 网上咨询 departments this account answers for (the register's `departments`).
+    departments: Mapped[list[str]] = mapped_column(JSON, default=list)
     phone: Mapped[str | None] = mapped_column(String(20))
     openid: Mapped[str | None] = mapped_column(String(64))
     active: Mapped[bool] = mapped_column(Boolean, default=True)

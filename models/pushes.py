@@ -23,8 +23,14 @@ class Push(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
     event_id: Mapped[int | None] = mapped_column(ForeignKey("ticket_events.id"))
+    consult_id: Mapped[int | None] = mapped_column(ForeignKey("consults.id"), index=True)
+    notice_id: Mapped[int | None] = mapped_column(ForeignKey("notices.id"), index=True)
     openid: Mapped[str] = mapped_column(String(64))
-    kind: Mapped[str] = mapped_column(String(16))  # status | reply
+    kind: Mapped[str] = mapped_column(String(16))  # status | reply | assign | notice
+    # How it went out: "template", or "custom" when the customer-service fallback was used.
+    channel: Mapped[str | None] = mapped_column(String(16))
+    # WeChat's TEMPLATESENDJOBFINISH status: success, failed:user block, failed: system failed.
+    delivery: Mapped[str | None] = mapped_column(String(32))
     template_id: Mapped[str | None] = mapped_column(String(64))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     # pending → sent | failed | skipped

@@ -70,6 +70,12 @@ class Ticket(Base):
     description: Mapped[str] = mapped_column(Text)
     phone: Mapped[str] = mapped_column(String(20))
     worker_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    # The reporter's rating after completion (1-5 stars; a comment is required for 1-2).
+    rating: Mapped[int | None] = mapped_column(Integer)
+    rating_comment: Mapped[str | None] = mapped_column(Text)
+    rated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set when staff merged this ticket into another: the reporter follows that one.
+    merged_into: Mapped[str | None] = mapped_column(String(20))
     # The WeChat message that confirmed it, so a retried confirmation cannot file twice.
     source_key: Mapped[str | None] = mapped_column(String(96), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now, index=True)
@@ -296,7 +302,9 @@ def move(session: Session, ticket: Ticket, to: str, *, by: str, role: str = "sta
         raise IllegalMove(f"unknown status {to!r}; statuses: {', '.join(STATUS_ZH)}")
     who = TRANSITIONS.get(ticket.status, {}).get(to)
     if who is None:
-        allowed = allowed_moves(ticket.status, role) or ["(none: the ticket is finished)"]
+        finished = not TRANSITIONS.get(ticket.status)
+        allowed = allowed_moves(ticket.status, role) or [
+            "(none: the ticket is finished)" if finished else f"(none that a {role} may make)"]
         raise IllegalMove(f"ticket {ticket.no} is {ticket.status}; it can move to: {', '.join(allowed)}")
     if role not in who:
         raise IllegalMove(f"a {role} may not move ticket {ticket.no} from {ticket.status} to {to}")
