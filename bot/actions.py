@@ -1,13 +1,31 @@
-"""Staff actions on tickets, shared by the shell and the console: move, then push."""
+"""Actions on tickets by staff and reporters, shared by the shell, the console, the chat and /t/ pages.
+
+Each action changes the database through the ticket rules, records the pushes it owes in the same
+transaction, and queues them only after the commit.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from sqlalchemy.orm import Session
+
 from bot.services import Services
-from models.people import get_staff
-from models.pushes import pushes_for_event
-from models.tickets import Ticket, get_ticket, move
+from models.errors import IllegalMove
+from models.people import get_staff, now
+from models.pushes import Push, pushes_for_event, reply_pushes
+from models.tickets import Ticket, TicketEvent, add_message, follow, get_ticket, move
 from workers.push import send_push
 from workers.queues import enqueue
+
+
+def _queue(svc: Services, pushes: Iterable[Push]) -> None:
+    for push_id in [p.id for p in pushes if p.status == "pending"]:
+        enqueue(svc, "pushes", send_push, push_id, job_id=f"push-{push_id}")
+
+
+def _moved(svc: Services, s: Session, ticket: Ticket, event: TicketEvent) -> list[Push]:
+    return pushes_for_event(s, ticket, event, svc.config.template_ticket)
 
 
 def move_ticket(svc: Services, no: str, to: str, *, by: str, note: str | None = None,
@@ -17,8 +35,80 @@ def move_ticket(svc: Services, no: str, to: str, *, by: str, note: str | None = 
         ticket = get_ticket(s, no)
         staff = get_staff(s, worker) if worker else None
         event = move(s, ticket, to, by=by, role="staff", note=note, worker=staff)
-        pushes = pushes_for_event(s, ticket, event, svc.config.template_ticket)
-        pending = [p.id for p in pushes if p.status == "pending"]
-    for push_id in pending:
-        enqueue(svc, "pushes", send_push, push_id, job_id=f"push-{push_id}")
+        pushes = _moved(svc, s, ticket, event)
+    _queue(svc, pushes)
+    return ticket
+
+
+def staff_reply(svc: Services, no: str, text: str, *, by: str) -> Ticket:
+    """Reply to the reporter on a ticket's timeline; the reply reaches them as a push."""
+    text = text.strip()
+    if not text:
+        raise IllegalMove("a reply needs some text")
+    with svc.db.session() as s:
+        ticket = get_ticket(s, no)
+        event = TicketEvent(ticket_id=ticket.id, kind="reply", status=ticket.status, by=by, note=text)
+        s.add(event)
+        ticket.updated_at = now()
+        s.flush()
+        pushes = reply_pushes(s, ticket, event, svc.config.template_reply)
+    _queue(svc, pushes)
+    return ticket
+
+
+def merge_ticket(svc: Services, no: str, into: str, *, by: str) -> Ticket:
+    """Merge a ticket into another: it is closed as a duplicate and its reporter follows the other."""
+    with svc.db.session() as s:
+        ticket = get_ticket(s, no)
+        target = get_ticket(s, into)
+        if target.id == ticket.id:
+            raise IllegalMove("a ticket cannot be merged into itself")
+        if target.merged_into:
+            raise IllegalMove(f"{target.no} was itself merged into {target.merged_into}")
+        event = move(s, ticket, "rejected", by=by, role="staff", note=f"已合并到 {target.no}，请关注该单进展")
+        ticket.merged_into = target.no
+        follow(s, target, ticket.openid)
+        pushes = _moved(svc, s, ticket, event)
+    _queue(svc, pushes)
+    return ticket
+
+
+def reporter_message(svc: Services, no: str, openid: str, text: str) -> Ticket:
+    """Add the reporter's message to their ticket."""
+    with svc.db.session() as s:
+        ticket = _own(s, no, openid)
+        add_message(s, ticket, text.strip(), by=f"user:{openid}")
+    return ticket
+
+
+def rework(svc: Services, no: str, openid: str, text: str) -> Ticket:
+    """Send a completed ticket back to `accepted` because the reporter says it is not fixed."""
+    text = text.strip()
+    if not text:
+        raise IllegalMove("please say what is still wrong")
+    with svc.db.session() as s:
+        ticket = _own(s, no, openid)
+        move(s, ticket, "accepted", by=f"user:{openid}", role="reporter", note=f"还没修好：{text}")
+    return ticket
+
+
+def rate(svc: Services, no: str, openid: str, stars: int, comment: str | None = None) -> Ticket:
+    """Rate a completed ticket, which closes it; a comment is required for 1-2 stars."""
+    comment = (comment or "").strip() or None
+    if not 1 <= stars <= 5:
+        raise IllegalMove("a rating is 1 to 5 stars")
+    if stars <= 2 and not comment:
+        raise IllegalMove("a rating of 1 or 2 stars needs a comment")
+    with svc.db.session() as s:
+        ticket = _own(s, no, openid)
+        move(s, ticket, "closed", by=f"user:{openid}", role="reporter", note=f"评价 {stars} 星" +
+             (f"：{comment}" if comment else ""))
+        ticket.rating, ticket.rating_comment, ticket.rated_at = stars, comment, now()
+    return ticket
+
+
+def _own(s: Session, no: str, openid: str) -> Ticket:
+    ticket = get_ticket(s, no)
+    if ticket.openid != openid:
+        raise IllegalMove(f"ticket {ticket.no} is not yours")
     return ticket

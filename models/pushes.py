@@ -67,14 +67,35 @@ def pushes_for_event(session: Session, ticket: Ticket, event: TicketEvent, templ
     """Create the push rows an event owes the reporter and followers (once per event and user)."""
     if event.kind != "status" or event.status not in NOTIFY:
         return []
-    payload = status_payload(ticket, event)
+    return _rows(session, ticket, event, "status", template_id, status_payload(ticket, event))
+
+
+def reply_payload(ticket: Ticket, event: TicketEvent) -> dict[str, Any]:
+    """Build the template fields of a staff reply push."""
+    return {
+        "character_string1": {"value": ticket.no},
+        "thing2": {"value": clip(event.note)},
+        "time3": {"value": event.at.strftime("%Y-%m-%d %H:%M")},
+    }
+
+
+def reply_pushes(session: Session, ticket: Ticket, event: TicketEvent, template_id: str) -> list[Push]:
+    """Create the push rows a staff reply owes the reporter."""
+    return _rows(session, ticket, event, "reply", template_id, reply_payload(ticket, event), followers_too=False)
+
+
+def _rows(session: Session, ticket: Ticket, event: TicketEvent, kind: str, template_id: str,
+          payload: dict[str, Any], followers_too: bool = True) -> list[Push]:
     rows: list[Push] = []
-    for openid in [ticket.openid, *followers(session, ticket)]:
+    audience = [ticket.openid, *(followers(session, ticket) if followers_too else [])]
+    for openid in audience:
+        if event.by == f"user:{openid}":
+            continue  # nobody is told about their own doing
         exists = session.scalars(select(Push).where(Push.event_id == event.id, Push.openid == openid)).first()
         if exists:
             continue
         user = session.scalars(select(WechatUser).where(WechatUser.openid == openid)).first()
-        push = Push(ticket_id=ticket.id, event_id=event.id, openid=openid, kind="status",
+        push = Push(ticket_id=ticket.id, event_id=event.id, openid=openid, kind=kind,
                     template_id=template_id or None, payload=payload)
         if user is not None and not user.subscribed:
             push.status, push.error = "skipped", "user unsubscribed"
