@@ -32,6 +32,8 @@ def incoming(msg: BaseMessage) -> Incoming:
         return Incoming("text", raw=str(msg.content or ""), msg_key=key)
     if msg.type == "image":
         return Incoming("image", media_id=str(msg.media_id or ""), pic_url=str(msg.image or ""), msg_key=key)
+    if msg.type == "event" and msg.event == "templatesendjobfinish":
+        return Incoming("delivery", raw=str(getattr(msg, "status", "")), key=str(msg.id), msg_key=key)
     if msg.type == "event":
         kind = EVENT_KINDS.get(str(msg.event), "event")
         return Incoming(kind, key=str(getattr(msg, "key", "") or ""), msg_key=key)

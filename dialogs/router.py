@@ -8,6 +8,7 @@ from dialogs.engine import GLOBAL_WORDS, Engine, Incoming
 from dialogs.repair import TEXT as REPAIR_TEXT
 from dialogs.understand import echo, form_from_parse
 from models.people import set_subscribed
+from models.pushes import record_delivery
 
 TEXT = {
     "welcome": ("欢迎关注后勤报修！\n"
@@ -65,6 +66,9 @@ def route(engine: Engine, ctx: Ctx) -> str:
     if msg.kind == "unsubscribe":
         set_subscribed(ctx.session, ctx.openid, False)
         ctx.state.flow = None
+        return ""
+    if msg.kind == "delivery":
+        record_delivery(ctx.session, msg.key, msg.raw)
         return ""
     if msg.kind == "event":
         return ""

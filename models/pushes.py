@@ -43,6 +43,15 @@ class Push(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+def record_delivery(session: Session, msgid: str, status: str) -> bool:
+    """Record WeChat's report (TEMPLATESENDJOBFINISH) of whether a template message arrived."""
+    push = session.scalars(select(Push).where(Push.msgid == msgid)).first()
+    if push is None:
+        return False
+    push.delivery = status[:32]
+    return True
+
+
 def clip(text: str | None, limit: int = KEYWORD_MAX) -> str:
     """Cut a keyword value to what WeChat shows, marking the cut."""
     text = (text or "").strip().replace("\n", " ")
