@@ -43,6 +43,7 @@ class Config:
     dedupe_ttl_s: int = 300
     duplicate_window_h: int = 48
     log_level: str = "INFO"
+    menu_file: Path = field(default_factory=lambda: Path(__file__).with_name("data") / "menu.yaml")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, dotenv: str | Path | None = ".env") -> Config:
@@ -69,6 +70,8 @@ class Config:
             template_ticket=values.get("WECHAT_TEMPLATE_TICKET", ""),
             template_reply=values.get("WECHAT_TEMPLATE_REPLY", ""),
             log_level=values.get("REPAIRBOT_LOG_LEVEL", "INFO"),
+            menu_file=Path(values["REPAIRBOT_MENU_FILE"]) if values.get("REPAIRBOT_MENU_FILE")
+            else Path(__file__).with_name("data") / "menu.yaml",
         )
         return cfg.with_secret_key()
 
