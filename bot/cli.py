@@ -156,7 +156,6 @@ def worker(burst: bool) -> None:
 def parse(register_file: Path | None) -> None:
     """Read free text on stdin; write one JSON object per line."""
     from dialogs.nlu.cli import run_parse
-
     from models.register import Register
 
     if register_file is not None:
@@ -257,6 +256,37 @@ def tickets_move(no: str, status: str, note: str | None, worker: str | None, by:
     except RepairbotError as exc:
         _fail(exc)
     click.echo(f"{t.no} is now {t.status} ({t.status_zh})")
+
+
+@main.group()
+def menu() -> None:
+    """The official account's custom menu (REPAIRBOT_MENU_FILE, default: the shipped menu.yaml)."""
+
+
+@menu.command("show")
+def menu_show() -> None:
+    """Print the configured menu, checked against WeChat's limits."""
+    from bot.menu import load_menu, render_menu
+
+    try:
+        click.echo(render_menu(load_menu(Config.from_env().menu_file)))
+    except RepairbotError as exc:
+        _fail(exc)
+
+
+@menu.command("push")
+def menu_push() -> None:
+    """Create the configured menu on the official account through WeChat's API."""
+    from bot.menu import load_menu, menu_payload
+    from workers.wechat_api import WeChatAPI
+
+    svc = _services()
+    try:
+        buttons = load_menu(svc.config.menu_file)
+        result = WeChatAPI(svc.config, svc.redis).call("menu/create", menu_payload(buttons))
+    except RepairbotError as exc:
+        _fail(exc)
+    click.echo(f"menu created: {len(buttons)} buttons (WeChat answered errcode {result.get('errcode', 0)})")
 
 
 @main.command()
