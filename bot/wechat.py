@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import struct
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 from xml.parsers.expat import ExpatError
 
 from wechatpy import parse_message
@@ -17,7 +17,10 @@ from wechatpy.messages import BaseMessage
 from wechatpy.replies import ArticlesReply, TextReply
 from wechatpy.utils import random_string
 
+from dialogs.reply import Article, Reply
 from models.errors import RepairbotError
+
+__all__ = ["Article", "Reply"]
 
 
 class BadSignature(RepairbotError):
@@ -34,7 +37,8 @@ def signature(token: str, *parts: str) -> str:
 
 
 def signature_ok(expected: str, given: str | None) -> bool:
-    return bool(given) and hmac.compare_digest(expected, given or "")
+    # Compare bytes: compare_digest raises TypeError on non-ASCII str, which would turn a forgery into a 500.
+    return bool(given) and hmac.compare_digest(expected.encode("utf-8"), (given or "").encode("utf-8"))
 
 
 def check_plain(token: str, args: Mapping[str, str]) -> None:
@@ -66,7 +70,7 @@ def open_envelope(body: bytes, args: Mapping[str, str], token: str, aes_key: str
             raise BadSignature("bad or missing msg_signature")
         try:
             text = PrpCrypto(WeChatCrypto(token, aes_key, appid).key).decrypt(encrypt, appid)
-        except (InvalidAppIdException, ValueError, UnicodeDecodeError) as exc:
+        except (InvalidAppIdException, ValueError, UnicodeDecodeError, IndexError, struct.error) as exc:
             raise BadMessage("cannot decrypt the message") from exc
         return Envelope(_parse(text), True, nonce, ts)
     check_plain(token, args)
@@ -97,9 +101,12 @@ def _parse(text: str) -> BaseMessage:
     # xmltodict refuses entity declarations, which keeps XXE and entity bombs out.
     try:
         msg = parse_message(text)
+        if msg is not None:
+            # wechatpy converts fields lazily: convert the ones we rely on now, while a fault is still a 400.
+            int(msg.id or 0), int(msg.time or 0)
     except (ExpatError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise BadMessage("body is not a WeChat message") from exc
-    if msg is None or not msg.source:
+    if msg is None or not isinstance(msg.source, str) or not msg.source:
         raise BadMessage("message has no sender")
     return msg
 
@@ -110,29 +117,6 @@ def dedupe_key(msg: BaseMessage) -> str:
         return f"m:{msg.id}"
     # Events carry MsgId 0: WeChat's own advice is to dedupe them on sender + CreateTime.
     return f"e:{msg.source}:{int(msg.time)}"
-
-
-@dataclass(frozen=True)
-class Article:
-    title: str
-    description: str
-    url: str
-    image: str = ""
-
-
-@dataclass(frozen=True)
-class Reply:
-    """What the bot answers: text, or news articles."""
-
-    text: str = ""
-    articles: tuple[Article, ...] = ()
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"text": self.text, "articles": [a.__dict__ for a in self.articles]}
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> Reply:
-        return cls(d.get("text", ""), tuple(Article(**a) for a in d.get("articles", ())))
 
 
 def render(reply: Reply, msg: BaseMessage, env: Envelope, token: str, aes_key: str, appid: str) -> str:

@@ -9,6 +9,7 @@ from dialogs.engine import END, Choice, Dialog, End, Go, Incoming, Outcome, Retr
 from dialogs.engine import TEXT as ENGINE_TEXT
 from dialogs.places import describe_place, place_steps
 from dialogs.understand import apply_correction, correction_text, echo, fill_missing, form_from_parse, route
+from models.notices import live_notice_for
 from models.register import Building, Campus
 from models.tickets import NewTicket, create_ticket, find_duplicate, follow, get_ticket
 from workers.media import download_photo
@@ -19,6 +20,10 @@ TEXT = {
     "group": "请选择故障类别（回复数字）：",
     "item": "请选择具体物品（回复数字）：",
     "item_other": "其他（在描述里说明）",
+    "notice": "{notice}\n这可能就是原因。仍要报修吗？",
+    "notice_go_on": "仍要报修",
+    "notice_stop": "不用了",
+    "notice_stopped": "好的。如果通知结束后还有问题，随时告诉我。",
     "duplicate": ("{hours}小时内已有人报修过同一位置的同类问题：\n{no} {place} · {fault}（{status}）\n"
                   "关注这张单，有进展会同时通知您，不必重复报修。"),
     "dup_follow": "关注这张单，不重复报修",
@@ -175,6 +180,35 @@ def on_image(ctx: Ctx, msg: Incoming) -> str:
     return TEXT["photo_early"]
 
 
+def notice_skip(ctx: Ctx) -> bool:
+    """Ask nothing unless a notice in force concerns this building and kind of fault (停水 for 给水)."""
+    d = ctx.data
+    route(d, ctx.register)
+    if not d.get("building") or not d.get("group"):
+        return True
+    notice = live_notice_for(ctx.session, d["campus"], d["building"], d["group"])
+    if notice is None:
+        return True
+    d["_notice"] = f"{notice.title}：{notice.body[:80]}"
+    return False
+
+
+def notice_prompt(ctx: Ctx) -> str:
+    return TEXT["notice"].format(notice=ctx.data.get("_notice", ""))
+
+
+def notice_choices(ctx: Ctx) -> list[Choice]:
+    return [Choice(TEXT["notice_go_on"], True, ("仍要", "要", "是", "继续")),
+            Choice(TEXT["notice_stop"], False, ("不用", "不要", "算了"))]
+
+
+def on_notice(ctx: Ctx, choice: Choice) -> Outcome:
+    if not choice.value:
+        return End(TEXT["notice_stopped"])
+    ctx.data["notice_seen"] = True
+    return Go("duplicate")
+
+
 def duplicate_skip(ctx: Ctx) -> bool:
     d = ctx.data
     route(d, ctx.register)
@@ -264,7 +298,7 @@ def correct(ctx: Ctx, msg: Incoming) -> Outcome:
     return Go("confirm", TEXT["corrected"].format(what="、".join(changed)))
 
 
-PLACE_KEYS = ("campus", "building", "floor", "room", "place_note", "dup_choice", "dup_no")
+PLACE_KEYS = ("campus", "building", "floor", "room", "place_note", "dup_choice", "dup_no", "notice_seen")
 EDITS = {
     "confirm_place": ("campus", PLACE_KEYS),
     "confirm_type": ("category", ("category", "dup_choice", "dup_no")),
@@ -335,7 +369,9 @@ DIALOG = Dialog(
              save="group", handle=free_text, auto_single=True),
         Step("item", "具体物品", TEXT["item"], next="campus", choices=item_choices, save="item",
              handle=free_text),
-        *place_steps("", "duplicate", campuses, buildings, with_note=True, free_text=free_text),
+        *place_steps("", "notice", campuses, buildings, with_note=True, free_text=free_text),
+        Step("notice", "停水停电通知", notice_prompt, next="duplicate", choices=notice_choices, on_choice=on_notice,
+             save="notice_seen", skip=notice_skip),
         Step("duplicate", "重复报修", duplicate_prompt, next="description", choices=duplicate_choices,
              on_choice=on_duplicate, save="dup_choice", skip=duplicate_skip),
         Step("description", "问题描述", TEXT["description"], next="photo", handle=description,

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, select
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from models.db import Base, UTCDateTime
+from models.errors import IllegalMove, NotFound
 from models.people import now
+from models.tickets import next_number
 
 KINDS = ("投诉", "建议", "咨询", "表扬")
 CONSULT_STATUS_ZH = {"open": "待处理", "replied": "已回复", "closed": "已办结"}
@@ -35,6 +38,10 @@ class Consult(Base):
 
     events: Mapped[list[ConsultEvent]] = relationship(back_populates="consult", order_by="ConsultEvent.id")
 
+    @property
+    def status_zh(self) -> str:
+        return CONSULT_STATUS_ZH[self.status]
+
 
 class ConsultEvent(Base):
     """A reply, a message or the closing of a consult."""
@@ -49,3 +56,75 @@ class ConsultEvent(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
 
     consult: Mapped[Consult] = relationship(back_populates="events")
+
+
+# -- rules and queries --------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class NewConsult:
+    openid: str
+    person_id: int | None
+    title: str
+    kind: str
+    department: str
+    description: str
+    suggestion: str | None
+    anonymous: bool
+    source_key: str | None = None
+
+
+def create_consult(session: Session, new: NewConsult) -> Consult:
+    """File a consult; a repeated source_key (a WeChat retry) returns the first one."""
+    if new.kind not in KINDS:
+        raise IllegalMove(f"kind must be one of {', '.join(KINDS)}")
+    if new.source_key:
+        existing = session.scalars(select(Consult).where(Consult.source_key == new.source_key)).first()
+        if existing is not None:
+            return existing
+    consult = Consult(no=next_number(session, series="consult", prefix="C"), openid=new.openid,
+                      person_id=new.person_id, title=new.title, kind=new.kind, department=new.department,
+                      description=new.description, suggestion=new.suggestion, anonymous=new.anonymous,
+                      source_key=new.source_key)
+    session.add(consult)
+    session.flush()
+    session.add(ConsultEvent(consult_id=consult.id, kind="submitted", by=f"user:{new.openid}"))
+    session.flush()
+    return consult
+
+
+def get_consult(session: Session, no: str) -> Consult:
+    consult = session.scalars(select(Consult).where(Consult.no == no.strip().upper())).first()
+    if consult is None:
+        raise NotFound(f"no consult numbered {no!r}")
+    return consult
+
+
+def user_consults(session: Session, openid: str, since: datetime, until: datetime) -> list[Consult]:
+    """List a user's consults filed in [since, until), newest first."""
+    q = (select(Consult).where(Consult.openid == openid, Consult.created_at >= since, Consult.created_at < until)
+         .order_by(Consult.created_at.desc(), Consult.id.desc()))
+    return list(session.scalars(q))
+
+
+def reply_consult(session: Session, consult: Consult, text: str, by: str) -> ConsultEvent:
+    """Record a staff reply; the consult is then `replied` (unless already closed)."""
+    text = text.strip()
+    if not text:
+        raise IllegalMove("a reply needs some text")
+    if consult.status == "closed":
+        raise IllegalMove(f"{consult.no} is closed")
+    event = ConsultEvent(consult_id=consult.id, kind="reply", by=by, note=text)
+    session.add(event)
+    consult.status, consult.updated_at = "replied", now()
+    session.flush()
+    return event
+
+
+def close_consult(session: Session, consult: Consult, by: str, note: str | None = None) -> ConsultEvent:
+    if consult.status == "closed":
+        raise IllegalMove(f"{consult.no} is already closed")
+    event = ConsultEvent(consult_id=consult.id, kind="closed", by=by, note=(note or "").strip() or None)
+    session.add(event)
+    consult.status, consult.updated_at = "closed", now()
+    session.flush()
+    return event

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON, Integer, String, Text, or_, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from models.db import Base, UTCDateTime
+from models.errors import IllegalMove
 from models.people import now
 
 
@@ -28,3 +29,48 @@ class Notice(Base):
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     pushed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+def current_notices(session: Session, at: datetime | None = None, limit: int = 8) -> list[Notice]:
+    """List the notices in force now, newest first."""
+    at = at or now()
+    q = (select(Notice).where(Notice.starts_at <= at, or_(Notice.ends_at.is_(None), Notice.ends_at > at))
+         .order_by(Notice.starts_at.desc(), Notice.id.desc()).limit(limit))
+    return list(session.scalars(q))
+
+
+def all_notices(session: Session, limit: int = 100) -> list[Notice]:
+    return list(session.scalars(select(Notice).order_by(Notice.starts_at.desc(), Notice.id.desc()).limit(limit)))
+
+
+def concerns(notice: Notice, campus: str, building: str) -> bool:
+    """Tell whether a notice concerns a building (its campus, or the building itself)."""
+    if notice.buildings:
+        return [campus, building] in [list(b) for b in notice.buildings]
+    return notice.campus in (None, campus)
+
+
+def live_notice_for(session: Session, campus: str, building: str, group: str | None,
+                    at: datetime | None = None) -> Notice | None:
+    """Return a notice in force about this building and trade group (e.g. 停水 for 给水), if any."""
+    for notice in current_notices(session, at, limit=50):
+        if notice.groups and group in notice.groups and concerns(notice, campus, building):
+            return notice
+    return None
+
+
+def publish(session: Session, title: str, body: str, by: str, *, campus: str | None = None,
+            buildings: list[list[str]] | None = None, groups: list[str] | None = None,
+            starts_at: datetime | None = None, ends_at: datetime | None = None) -> Notice:
+    """Publish a notice; the end must come after the start."""
+    title, body = title.strip(), body.strip()
+    if not title or not body:
+        raise IllegalMove("a notice needs a title and a body")
+    start = starts_at or now()
+    if ends_at is not None and ends_at <= start:
+        raise IllegalMove("a notice must end after it starts")
+    notice = Notice(title=title[:100], body=body, campus=campus or None, buildings=buildings or [],
+                    groups=groups or [], starts_at=start, ends_at=ends_at, created_by=by)
+    session.add(notice)
+    session.flush()
+    return notice

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint, select, update
 from sqlalchemy.exc import IntegrityError
@@ -25,6 +26,15 @@ STATUS_ZH = {
     "rejected": "已驳回",
     "cancelled": "已撤销",
 }
+# Times are stored in UTC; people read them, and ticket numbers count days, on China's clock.
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+
+
+def local_time(at: datetime) -> datetime:
+    """Return a stored (UTC) time as people in China read it."""
+    return at.astimezone(LOCAL_TZ)
+
+
 OPEN_STATUSES = ("submitted", "accepted", "assigned", "in_progress", "on_hold")
 
 # Who may move a ticket from which status to which.  "staff" covers the console and the shell;
@@ -193,10 +203,10 @@ class NewTicket:
     source_key: str | None = None
 
 
-def next_number(session: Session, at: datetime | None = None) -> str:
-    """Return the next human-friendly ticket number, e.g. R261127003."""
-    day = (at or now()).strftime("%y%m%d")
-    name = f"ticket:{day}"
+def next_number(session: Session, at: datetime | None = None, series: str = "ticket", prefix: str = "R") -> str:
+    """Return the next human-friendly number of a series for the day, e.g. R261127003."""
+    day = local_time(at or now()).strftime("%y%m%d")
+    name = f"{series}:{day}"
     for _ in range(5):
         result = session.execute(update(Counter).where(Counter.name == name).values(value=Counter.value + 1))
         if getattr(result, "rowcount", 0):
@@ -208,7 +218,7 @@ def next_number(session: Session, at: datetime | None = None) -> str:
         except IntegrityError:
             continue
     value = session.scalar(select(Counter.value).where(Counter.name == name))
-    return f"R{day}{value:03d}"
+    return f"{prefix}{day}{value:03d}"
 
 
 def create_ticket(session: Session, new: NewTicket) -> tuple[Ticket, list[TicketPhoto]]:

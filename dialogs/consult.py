@@ -1,0 +1,145 @@
+"""网上咨询: complaints, suggestions, questions and praise, as the seed's form."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dialogs.context import Ctx
+from dialogs.engine import END, Choice, Dialog, End, Go, Incoming, Outcome, Retry, Step, Switch
+from dialogs.nlu.topics import load_topics
+from models.consult import KINDS, NewConsult, create_consult
+
+TEXT = {
+    "title": "意见建议",
+    "ask_title": "请给您的意见起个标题（2–30 字），例如「二食堂饭菜偏咸」：",
+    "title_bad": "标题请写 2 到 30 个字。",
+    "kind": "这是哪一类？（回复数字）",
+    "department": "希望哪个部门处理？（回复数字）",
+    "description": "请详细说说情况（5–500 字）：",
+    "desc_short": "再多写几个字吧（至少 5 个字），说清楚时间、地点和经过，处理起来更快。",
+    "desc_long": "内容请控制在 500 字以内（您发了 {n} 字）。",
+    "suggestion": "您希望怎么改进？（500 字以内；没有请回复「无」）",
+    "suggestion_long": "建议请控制在 500 字以内。",
+    "anonymous": "是否匿名？匿名后工作人员看不到您的姓名和电话，但仍可以在这里回复您。",
+    "named": "不匿名（方便工作人员联系我）",
+    "hidden": "匿名",
+    "confirm": "请核对：\n{summary}\n",
+    "summary": "标题：{title}\n类型：{kind}\n部门：{department}\n内容：{description}\n建议：{suggestion}\n{anonymous}",
+    "anon_yes": "匿名：是（工作人员看不到您的姓名和电话）",
+    "anon_no": "匿名：否",
+    "none": "无",
+    "submit": "确认提交",
+    "edit_department": "修改部门",
+    "edit_kind": "修改类型",
+    "edit_title": "修改标题",
+    "edit_text": "修改内容",
+    "filed": "已提交，编号 {no}。{department}会尽快处理，回复会通过这里通知您。回复「查看历史」可以查看处理情况。",
+    "guessed": "收到您的{kind}，我先帮您填好了，请核对部门和类型：",
+    "help": "按提示填写标题、类型、部门和内容；每一步都可以回复「返回」修改上一步。",
+}
+SKIP_WORDS = ("无", "没有", "不用", "暂无", "0")
+
+
+def on_start(ctx: Ctx) -> Outcome | None:
+    if not ctx.user().bound:
+        return Switch("bind", come_back=True)
+    return None
+
+
+def prefill(text: str, departments: tuple[str, ...]) -> dict[str, Any]:
+    """Fill the form from a complaint typed in one message: description, title, guessed department and kind."""
+    department, kind = load_topics(departments).guess(text)
+    title = text.replace("\n", " ")[:20]
+    data: dict[str, Any] = {"department": department, "kind": kind, "title": title, "_guessed": True}
+    if 5 <= len(text) <= 500:
+        data["description"] = text
+    return data
+
+
+def title(ctx: Ctx, msg: Incoming) -> Outcome:
+    text = msg.raw.strip()
+    if not 2 <= len(text) <= 30:
+        return Retry(TEXT["title_bad"])
+    ctx.data["title"] = text
+    return Go("kind")
+
+
+def kind_choices(ctx: Ctx) -> list[Choice]:
+    return [Choice(k, k) for k in KINDS]
+
+
+def department_choices(ctx: Ctx) -> list[Choice]:
+    return [Choice(d, d) for d in ctx.register.departments]
+
+
+def description(ctx: Ctx, msg: Incoming) -> Outcome:
+    text = msg.raw.strip()
+    if len(text) < 5:
+        return Retry(TEXT["desc_short"])
+    if len(text) > 500:
+        return Retry(TEXT["desc_long"].format(n=len(text)))
+    ctx.data["description"] = text
+    return Go("suggestion")
+
+
+def suggestion(ctx: Ctx, msg: Incoming) -> Outcome:
+    text = msg.raw.strip()
+    if len(text) > 500:
+        return Retry(TEXT["suggestion_long"])
+    ctx.data["suggestion"] = None if text in SKIP_WORDS else text
+    return Go("anonymous")
+
+
+def anonymous_choices(ctx: Ctx) -> list[Choice]:
+    return [Choice(TEXT["named"], False), Choice(TEXT["hidden"], True, ("是", "匿名"))]
+
+
+def confirm_prompt(ctx: Ctx) -> str:
+    d = ctx.data
+    summary = TEXT["summary"].format(
+        title=d.get("title"), kind=d.get("kind"), department=d.get("department"), description=d.get("description"),
+        suggestion=d.get("suggestion") or TEXT["none"], anonymous=TEXT["anon_yes" if d.get("anonymous") else "anon_no"])
+    head = TEXT["guessed"].format(kind=d.get("kind")) + "\n" if d.pop("_guessed", False) else ""
+    return head + TEXT["confirm"].format(summary=summary)
+
+
+EDITS = {"edit_department": "department", "edit_kind": "kind", "edit_title": "title", "edit_text": "description"}
+
+
+def confirm_choices(ctx: Ctx) -> list[Choice]:
+    return [Choice(TEXT["submit"], "submit", ("确认", "提交", "好", "是")),
+            *(Choice(TEXT[k], k) for k in EDITS)]
+
+
+def on_confirm(ctx: Ctx, choice: Choice) -> Outcome:
+    if choice.value != "submit":
+        key = EDITS[str(choice.value)]
+        ctx.data.pop(key, None)
+        return Go(key)
+    d = ctx.data
+    consult = create_consult(ctx.session, NewConsult(
+        openid=ctx.openid, person_id=ctx.user().person_id, title=d["title"], kind=d["kind"],
+        department=d["department"], description=d["description"], suggestion=d.get("suggestion"),
+        anonymous=bool(d.get("anonymous")), source_key=ctx.msg.msg_key or None))
+    return End(TEXT["filed"].format(no=consult.no, department=consult.department))
+
+
+DIALOG = Dialog(
+    name="consult",
+    title=TEXT["title"],
+    start="title",
+    on_start=on_start,
+    help=TEXT["help"],
+    steps=(
+        Step("title", "标题", TEXT["ask_title"], next="kind", handle=title, save="title"),
+        Step("kind", "类型", TEXT["kind"], next="department", choices=kind_choices, save="kind"),
+        Step("department", "部门", TEXT["department"], next="description", choices=department_choices,
+             save="department"),
+        Step("description", "内容", TEXT["description"], next="suggestion", handle=description,
+             save="description"),
+        Step("suggestion", "建议", TEXT["suggestion"], next="anonymous", handle=suggestion, save="suggestion"),
+        Step("anonymous", "匿名", TEXT["anonymous"], next="confirm", choices=anonymous_choices, save="anonymous"),
+        Step("confirm", "确认提交", confirm_prompt, next=END, choices=confirm_choices, on_choice=on_confirm,
+             goes_to=tuple(EDITS.values())),
+    ),
+)

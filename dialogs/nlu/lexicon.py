@@ -1,0 +1,227 @@
+"""Load the lexicon (how people name things and faults) and check it against a register."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from dialogs.nlu.numbers import to_halfwidth
+from models.errors import RegisterError
+from models.register import Register
+
+DEFAULT_LEXICON = Path(__file__).with_name("lexicon.yaml")
+INTENTS = ("query", "notice", "complaint", "repair", "other")
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a thing word names in the register: a group, and an item when the word is that specific."""
+
+    group: str
+    item: str | None = None
+
+
+@dataclass(frozen=True)
+class FaultClass:
+    """A kind of fault: its label (the answer's `fault`) and the groups it suggests, likeliest first."""
+
+    label: str
+    code: str
+    groups: tuple[str, ...] = ()
+    override: bool = False
+
+
+@dataclass(frozen=True)
+class Term:
+    """Everything one word means to the parser; a word may be, say, both a spot and a weak thing."""
+
+    thing: Target | None = None
+    weak: bool = False
+    unknown: bool = False
+    fault: FaultClass | None = None
+    spot: bool = False
+    generic_spot: bool = False
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """The checked lexicon: words to terms, intent cues and place helpers."""
+
+    terms: Mapping[str, Term]
+    building_suffixes: tuple[str, ...]
+    place_filler: tuple[str, ...]
+    cues: Mapping[tuple[str, str], tuple[str, ...]]
+    question_words: tuple[str, ...]
+    place_locatives: tuple[str, ...] = ()
+
+    @classmethod
+    def load(cls, register: Register, path: str | Path | None = None) -> Lexicon:
+        """Read a lexicon file and check it against the register; raise RegisterError on any fault."""
+        p = Path(path) if path is not None else DEFAULT_LEXICON
+        try:
+            text = p.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise RegisterError(f"lexicon {p}: cannot read it: {exc}") from exc
+        try:
+            doc = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise RegisterError(f"lexicon {p}: not valid YAML: {exc}") from exc
+        return cls.from_dict(register, doc, source=str(p))
+
+    @classmethod
+    def from_dict(cls, register: Register, doc: Any, source: str = "lexicon") -> Lexicon:
+        """Build a lexicon from its document, resolving every target against the register."""
+        if not isinstance(doc, Mapping):
+            raise RegisterError(f"{source}: must be a mapping with things, faults, spots and intents")
+        b = _Builder(register, source)
+        for target, words in _mapping(doc, "things", source).items():
+            b.things(str(target), words, weak=False, where="things")
+        for target, words in _mapping(doc, "weak_things", source).items():
+            b.things(str(target), words, weak=True, where="weak_things")
+        # The register's own names: items are strong words for themselves, group
+        # names are weak words ("保洁不到位" names a service, not a broken thing).
+        for g in register.groups:
+            for item in g.items:
+                b.default(item, Term(thing=Target(g.name, item)))
+            b.default(g.name, Term(thing=Target(g.name, only_item(register, g.name)), weak=True))
+        for word in _words(doc.get("unknown_things"), "unknown_things", source):
+            b.merge(word, Term(unknown=True), "unknown_things")
+        for i, node in enumerate(_list(doc, "faults", source)):
+            b.fault(node, i)
+        for word in _words(doc.get("spots"), "spots", source):
+            b.merge(word, Term(spot=True), "spots")
+        for word in _words(doc.get("generic_spots"), "generic_spots", source):
+            b.merge(word, Term(spot=True, generic_spot=True), "generic_spots")
+        cues: dict[tuple[str, str], tuple[str, ...]] = {}
+        intents = _mapping(doc, "intents", source)
+        for intent, node in intents.items():
+            if intent not in INTENTS:
+                raise RegisterError(f"{source}: intents: unknown intent {intent!r} (one of {', '.join(INTENTS)})")
+            if not isinstance(node, Mapping):
+                raise RegisterError(f"{source}: intents.{intent} must map strong/weak to word lists")
+            for strength, words in node.items():
+                if strength not in ("strong", "weak"):
+                    raise RegisterError(f"{source}: intents.{intent}: {strength!r} is neither strong nor weak")
+                cues[(str(intent), str(strength))] = tuple(_words(words, f"intents.{intent}.{strength}", source))
+        return cls(
+            terms=b.terms,
+            building_suffixes=tuple(_words(doc.get("building_number_suffixes"), "building_number_suffixes",
+                                           source)),
+            place_filler=tuple(_words(doc.get("place_filler"), "place_filler", source)),
+            cues=cues,
+            question_words=tuple(_words(doc.get("question_words"), "question_words", source)),
+            place_locatives=tuple(_words(doc.get("place_locatives"), "place_locatives", source)),
+        )
+
+
+class _Builder:
+    """Collect terms from the sections of a lexicon document, refusing contradictions."""
+
+    def __init__(self, register: Register, source: str) -> None:
+        self.register = register
+        self.source = source
+        self.terms: dict[str, Term] = {}
+
+    def target(self, name: str, where: str) -> Target:
+        group = self.register.group_of_item(name)
+        if group is not None:
+            return Target(group, name)
+        if self.register.group(name) is not None:
+            return Target(name, only_item(self.register, name))
+        raise RegisterError(f"{self.source}: {where}: {name!r} is neither an item nor a group of the register "
+                            f"(items: {', '.join(i for g in self.register.groups for i in g.items)})")
+
+    def things(self, target: str, words: Any, *, weak: bool, where: str) -> None:
+        t = self.target(target, where)
+        for word in _words(words, f"{where}.{target}", self.source):
+            self.merge(word, Term(thing=t, weak=weak), f"{where}.{target}")
+
+    def default(self, word: str, term: Term) -> None:
+        """Add a word from the register's own names unless the lexicon already says what it is."""
+        w = _norm(word)
+        old = self.terms.get(w)
+        if old is None:
+            self.terms[w] = term
+        elif old.thing is None and not old.unknown:
+            self.terms[w] = replace(old, thing=term.thing, weak=term.weak)
+
+    def merge(self, word: str, term: Term, where: str) -> None:
+        w = _norm(word)
+        old = self.terms.get(w)
+        if old is None:
+            self.terms[w] = term
+            return
+        if term.thing is not None and old.thing is not None and (term.thing, term.weak) != (old.thing, old.weak):
+            raise RegisterError(f"{self.source}: {where}: {word!r} already names {old.thing.item or old.thing.group}")
+        if (term.unknown and old.thing is not None) or (term.thing is not None and old.unknown):
+            raise RegisterError(f"{self.source}: {where}: {word!r} is both a known and an unknown thing")
+        if term.fault is not None and old.fault is not None and term.fault != old.fault:
+            raise RegisterError(f"{self.source}: {where}: {word!r} is in two fault classes")
+        # A word listed as a specific spot anywhere is a specific spot.
+        specific = (term.spot and not term.generic_spot) or (old.spot and not old.generic_spot)
+        self.terms[w] = Term(
+            thing=term.thing or old.thing,
+            weak=term.weak if term.thing is not None else old.weak,
+            unknown=term.unknown or old.unknown,
+            fault=term.fault or old.fault,
+            spot=term.spot or old.spot,
+            generic_spot=(term.spot or old.spot) and not specific,
+        )
+
+    def fault(self, node: Any, index: int) -> None:
+        where = f"faults[{index}]"
+        if not isinstance(node, Mapping) or not node.get("label"):
+            raise RegisterError(f"{self.source}: {where}: a fault class needs a label and words")
+        groups = tuple(_words(node.get("groups"), f"{where}.groups", self.source))
+        for g in groups:
+            if self.register.group(g) is None:
+                raise RegisterError(f"{self.source}: {where} ({node['label']}): group {g!r} is not in the register")
+        fc = FaultClass(str(node["label"]), str(node.get("code") or node["label"]), groups,
+                        bool(node.get("override", False)))
+        words = list(_words(node.get("words"), f"{where}.words", self.source))
+        if not words:
+            raise RegisterError(f"{self.source}: {where} ({fc.label}): no words")
+        for word in words:
+            self.merge(word, Term(fault=fc), f"{where}.words")
+
+
+def only_item(register: Register, group: str) -> str | None:
+    """Name the item of a group that has exactly one (电梯 → 电梯), else None."""
+    g = register.group(group)
+    return g.items[0] if g is not None and len(g.items) == 1 else None
+
+
+def _norm(word: str) -> str:
+    # Lexicon words are matched against normalised text: half-width, lower case.
+    return to_halfwidth(word).strip().lower()
+
+
+def _mapping(doc: Mapping[str, Any], key: str, source: str) -> Mapping[str, Any]:
+    value = doc.get(key) or {}
+    if not isinstance(value, Mapping):
+        raise RegisterError(f"{source}: {key} must be a mapping")
+    return value
+
+
+def _list(doc: Mapping[str, Any], key: str, source: str) -> list[Any]:
+    value = doc.get(key) or []
+    if not isinstance(value, list):
+        raise RegisterError(f"{source}: {key} must be a list")
+    return value
+
+
+def _words(value: Any, where: str, source: str) -> Iterable[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise RegisterError(f"{source}: {where} must be a list of words")
+    out = []
+    for w in value:
+        if not isinstance(w, str | int) or not _norm(str(w)):
+            raise RegisterError(f"{source}: {where}: {w!r} is not a word")
+        out.append(_norm(str(w)))
+    return out

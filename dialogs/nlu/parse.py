@@ -1,0 +1,592 @@
+"""Free text → intent, place and fault: the language layer of the repair desk.
+
+The pipeline for one message:
+
+1. normalise (full-width → ASCII, lower case, no spaces, bounded length);
+2. cut it with a private jieba tokenizer whose user dictionary holds every
+   place string of the register and every lexicon word — its word boundaries
+   decide whether a one-character word ("门", "灯", "堵") really stands alone;
+3. scan for places (campus and building strings, numeral variants included)
+   and for lexicon terms (things, faults, spots), longest match first;
+4. read floors and rooms with patterns, keeping a room only when the
+   building's register pattern has it;
+5. resolve the building (named campus, then the user's campus, then the
+   register's default campus, then wherever it is unique), pick the broken
+   thing and its group, the intent, and the category through the register's
+   scope rules.
+
+Nothing here names a campus, building, group or item: they come from the
+register and the lexicon file.
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dialogs.nlu.lexicon import Lexicon, Term, only_item
+from dialogs.nlu.numbers import CN_NUMERAL_CHARS, cn_to_int, to_halfwidth
+from dialogs.nlu.places import Place, PlaceHit, PlaceIndex
+from dialogs.nlu.segment import PrivateTokenizer
+from dialogs.nlu.trie import Trie
+from models.register import Building, Register
+
+log = logging.getLogger(__name__)
+
+INTENTS = ("repair", "complaint", "query", "notice", "other")
+JSON_KEYS = ("intent", "category", "group", "item", "campus", "building", "floor", "room", "spot", "fault",
+             "confidence")
+
+# Longer messages are cut: a report is a sentence or two, and the cap keeps a
+# pasted essay from costing more than a few milliseconds.
+MAX_CHARS = 600
+
+# Rooms are 3–5 characters of digits (with an optional letter, for registers
+# that number rooms "A305"), not part of a longer number.
+_ROOM_RE = re.compile(r"(?<![0-9a-z.])([a-z]?\d{3,5})(?![0-9])")
+# A room read digit by digit in Chinese ("五零二").
+_CN_ROOM_RE = re.compile(r"[零〇○一幺二两三四五六七八九十百]{3,6}")
+# What may not follow a number for it to be a room ("305元", "300天", but "312天花板").
+_NOT_ROOM_AFTER_RE = re.compile(r"元|块|个|点|分|年|月|日|天(?!花)|次|人|米|度|岁|斤|%|楼|层|栋")
+# Floors: "3楼", "三层", "第5层", "3f"; not "负一楼", not "楼梯"/"楼道".
+_FLOOR_RE = re.compile(
+    rf"(?<![0-9{CN_NUMERAL_CHARS}负下])第?(\d{{1,2}}|[一二两三四五六七八九十]{{1,3}})(?:楼|层|f)(?![梯道])"
+)
+_TOP_FLOOR_RE = re.compile(r"顶楼|顶层|最高层")
+# Building number and room in one: "2-305", "12楼305" (a number before 楼 and
+# a room right after it is a building, not a floor).
+_SHORTHAND_RE = re.compile(r"(?<![0-9])(\d{1,3})(?:-|_|/|—|楼)([a-z]?\d{3,5})(?![0-9])")
+_WORD_CHAR_RE = re.compile(r"[0-9a-z\u3400-\u9fff]")
+_PUNCT_RE = re.compile(r"[^0-9a-z\u3400-\u9fff]+")
+_DIGITS_RE = re.compile(r"\d+")
+# Characters that never carry meaning but break matching: spaces, zero-width
+# and control characters.
+_DROP_RE = re.compile(r"[\s\u200b-\u200f\u2028-\u202f\u2060\ufeff\x00-\x1f\x7f]+")
+
+
+@dataclass(frozen=True)
+class Parse:
+    """What one message says, in register names; None where it does not say."""
+
+    intent: str
+    category: str | None
+    group: str | None
+    item: str | None
+    campus: str | None
+    building: str | None
+    floor: str | None
+    room: str | None
+    spot: str | None
+    fault: str | None
+    confidence: float
+    # Other (campus, building) pairs the place string could mean, when no
+    # campus was named: the answer is the preferred one, these are the rest.
+    building_candidates: tuple[tuple[str, str], ...] = ()
+    # Groups the message could be about, likeliest first, when more than one fits.
+    group_candidates: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the DESIGN's `repairbot parse` object: exactly its keys, None for unknown."""
+        return {k: getattr(self, k) for k in JSON_KEYS}
+
+
+def _other(confidence: float) -> Parse:
+    return Parse("other", None, None, None, None, None, None, None, None, None, confidence)
+
+
+@dataclass(frozen=True)
+class _Hit:
+    """A lexicon word found at text[start:end]."""
+
+    start: int
+    end: int
+    word: str
+    term: Term
+
+
+@dataclass(frozen=True)
+class _Segments:
+    """The segmenter's word boundaries over a text."""
+
+    boundaries: frozenset[int]
+    starts: list[int]  # where each word starts, in order
+    ends: list[int]  # where each word ends
+
+    def word_at(self, i: int) -> tuple[int, int]:
+        """Return (start, end) of the word that holds character i."""
+        k = bisect.bisect_right(self.starts, i) - 1
+        return self.starts[k], self.ends[k]
+
+
+@dataclass(frozen=True)
+class _Place:
+    """The place a message names, resolved."""
+
+    campus: str | None = None
+    building: Building | None = None
+    alternatives: tuple[Place, ...] = ()
+    room: str | None = None
+    floor: int | None = None
+    ambiguous: bool = False
+    from_context: bool = False
+
+
+@dataclass(frozen=True)
+class _Thing:
+    """The broken thing a message names and what it means for the group."""
+
+    group: str | None = None
+    item: str | None = None
+    fault: str | None = None
+    candidates: tuple[str, ...] = ()
+    source: str = "none"  # thing, fault, weak, unknown or none
+
+
+class Parser:
+    """Parse free text against one register; build once, then call parse() from any thread."""
+
+    def __init__(self, register: Register, lexicon_path: str | Path | None = None) -> None:
+        self.register = register
+        self.lexicon = Lexicon.load(register, lexicon_path)
+        self.places = PlaceIndex(register, self.lexicon.building_suffixes, self.lexicon.place_locatives)
+        self._terms: Trie[Term] = Trie()
+        for word, term in self.lexicon.terms.items():
+            self._terms.add(word, term)
+        self._cues = {key: _alternation(words) for key, words in self.lexicon.cues.items()}
+        self._question = _alternation(self.lexicon.question_words)
+        self._filler = _alternation(self.lexicon.place_filler)
+        self._buildings = {(b.campus, b.name): b for b in register.all_buildings()}
+        self._campus_names = frozenset(c.name for c in register.campuses)
+        self._campus_category = self._campus_categories()
+        words = [*self.places.words(), *self.lexicon.terms]
+        self._tokenizer = PrivateTokenizer(words)
+
+    # -- public -------------------------------------------------------------
+
+    def parse(self, text: str, *, user_campus: str | None = None,
+              default_building: tuple[str, str] | None = None) -> Parse:
+        """Read one message; never raise: anything unreadable is intent `other` with nulls.
+
+        user_campus: the bound user's campus, preferred when the text names none.
+        default_building: (campus, building) used when the text names no place at all.
+        """
+        try:
+            # Callers may hand over a JSON list; anything that is not a pair is ignored.
+            home = default_building if isinstance(default_building, tuple | list) else ()
+            pair = (str(home[0]), str(home[1])) if len(home) == 2 else None
+            return self._parse(text if isinstance(text, str) else "", user_campus, pair)
+        except Exception:  # a bug must not cost the user their message
+            log.exception("nlu: cannot parse %r", text[:80] if isinstance(text, str) else text)
+            return _other(0.0)
+
+    # -- the pipeline ---------------------------------------------------------
+
+    def _parse(self, raw: str, user_campus: str | None, default_building: tuple[str, str] | None) -> Parse:
+        text = normalise(raw)
+        if not _WORD_CHAR_RE.search(text):
+            return _other(1.0)
+        seg = self._segments(text)
+        hits = self.places.scan(text, seg.boundaries)
+        shorthand_room = None
+        if not any(h.entry.buildings or h.entry.scoped for h in hits):
+            shorthand = self._shorthand(text)
+            if shorthand is not None:
+                hit, shorthand_room = shorthand
+                hits = sorted([*hits, hit], key=lambda h: h.start)
+        masked = _mask(text, [(h.start, h.end) for h in hits])
+        terms = self._scan_terms(text, masked, seg)
+        rooms = [shorthand_room] if shorthand_room else _room_numbers(masked)
+        place = self._resolve_place(hits, rooms, user_campus, default_building)
+        floor = place.floor if place.floor is not None else self._text_floor(masked, place.building)
+        thing = self._thing(terms)
+        spot = _spot(terms)
+        intent, intent_conf = self._intent(text, masked, terms, hits)
+
+        if intent != "repair":
+            thing = _Thing()
+        category = self._category(place, thing.group) if intent == "repair" else None
+        confidence = intent_conf if intent != "repair" else intent_conf * _place_conf(place) * _thing_conf(thing)
+        return Parse(
+            intent=intent,
+            category=category,
+            group=thing.group,
+            item=thing.item,
+            campus=place.campus,
+            building=place.building.name if place.building else None,
+            floor=str(floor) if floor is not None else None,
+            room=place.room,
+            spot=spot,
+            fault=thing.fault,
+            confidence=round(max(0.0, min(1.0, confidence)), 2),
+            building_candidates=place.alternatives,
+            group_candidates=thing.candidates,
+        )
+
+    def _segments(self, text: str) -> _Segments:
+        starts: list[int] = []
+        ends: list[int] = []
+        pos = 0
+        for tok in self._tokenizer.tokens(text):
+            starts.append(pos)
+            pos += len(tok)
+            ends.append(pos)
+        return _Segments(frozenset([0, *ends]), starts, ends)
+
+    def _shorthand(self, text: str) -> tuple[PlaceHit, str] | None:
+        """Read "2-305" / "12楼305" as building 2 (12), room 305, when the register has that room."""
+        for m in _SHORTHAND_RE.finditer(text):
+            entry = self.places.by_number(m.group(1))
+            if entry is None:
+                continue
+            room = m.group(2)
+            if any(_room_of(self._buildings[p], room) for p in entry.buildings):
+                return PlaceHit(m.start(1), m.end(1), entry), room
+        return None
+
+    def _scan_terms(self, text: str, masked: str, seg: _Segments) -> list[_Hit]:
+        """Find lexicon words outside the places, longest first, where the segmenter agrees."""
+        out: list[_Hit] = []
+        i, n = 0, len(text)
+        trie = self._terms
+        while i < n:
+            if masked[i] == _MASK or not trie.starts(text[i]):
+                i += 1
+                continue
+            stop = masked.find(_MASK, i)
+            found = None
+            for end, term in reversed(trie.matches_at(text, i, stop if stop >= 0 else n)):
+                if _word_ok(i, end, seg):
+                    found = _Hit(i, end, text[i:end], term)
+                    break
+            if found is None:
+                i += 1
+            else:
+                out.append(found)
+                i = found.end
+        return out
+
+    # -- places -------------------------------------------------------------
+
+    def _resolve_place(self, hits: Sequence[PlaceHit], rooms: Sequence[str], user_campus: str | None,
+                       default_building: tuple[str, str] | None) -> _Place:
+        named = next((c for h in hits for c in h.entry.campuses), None)
+        user = user_campus if user_campus in self._campus_names else None
+        preferred = [c for c in (named, user, self.register.default_campus) if c]
+        scoped_ok = {c for c in (named, user) if c}
+        building_hits = [h for h in hits if h.entry.buildings or h.entry.scoped]
+
+        first: tuple[Place | None, tuple[Place, ...]] | None = None
+        for h in building_hits:
+            cands = [*h.entry.buildings, *(p for p in h.entry.scoped if p[0] in scoped_ok)]
+            if not cands:
+                continue
+            chosen, alternatives = _choose(cands, named, preferred)
+            if first is None:
+                first = (chosen, alternatives)
+            if chosen is not None and _first_room(self._buildings[chosen], rooms):
+                first = (chosen, alternatives)
+                break
+        if first is None:
+            home = self._buildings.get(default_building) if default_building and not hits else None
+            if home is not None:
+                return _in_building(home, rooms, (), from_context=True)
+            return _Place(campus=named)
+        chosen, alternatives = first
+        if chosen is None:
+            return _Place(campus=named, alternatives=alternatives, ambiguous=True)
+        return _in_building(self._buildings[chosen], rooms, alternatives)
+
+
+    def _text_floor(self, masked: str, b: Building | None) -> int | None:
+        """Read a floor said in words ("三楼", "5层"), if the building has that floor."""
+        floor = None
+        m = _FLOOR_RE.search(masked)
+        if m is not None:
+            floor = cn_to_int(m.group(1))
+        elif b is not None and _TOP_FLOOR_RE.search(masked):
+            floor = b.floors
+        if floor is None or floor < 1:
+            return None
+        if b is not None and not 1 <= floor <= b.floors:
+            return None  # outdoor places have no floors; "9楼" of a 6-floor building is a misreading
+        return floor
+
+    # -- what is broken -----------------------------------------------------------
+
+    def _thing(self, hits: Sequence[_Hit]) -> _Thing:
+        """Pick the broken thing: the first one a fault word follows, else the last one named."""
+        faults = [h for h in hits if h.term.fault is not None]
+        strong = [h for h in hits if (h.term.thing is not None and not h.term.weak) or h.term.unknown]
+        weak = [h for h in hits if h.term.thing is not None and h.term.weak]
+        primary: _Hit | None = None
+        fault: _Hit | None = None
+        for k, th in enumerate(strong):
+            nxt = strong[k + 1].start if k + 1 < len(strong) else None
+            fault = next((f for f in faults if f.start >= th.end and (nxt is None or f.start < nxt)), None)
+            if fault is not None:
+                primary = th
+                break
+        if primary is None:
+            primary = strong[-1] if strong else None
+            fault = faults[0] if faults else None
+        fc = fault.term.fault if fault is not None else None
+        label = fc.label if fc is not None else None
+
+        if primary is not None and primary.term.unknown:
+            # An object the register does not know: do not guess from the fault word.
+            return _Thing(fault=label, source="unknown")
+        if primary is not None and primary.term.thing is not None:
+            target = primary.term.thing
+            if fc is not None and fc.override and fc.groups and target.group not in fc.groups:
+                return _Thing(fc.groups[0], only_item(self.register, fc.groups[0]), label,
+                              _distinct([fc.groups[0], target.group]), "fault")
+            others = [h.term.thing.group for h in strong if h.term.thing is not None]
+            return _Thing(target.group, target.item, label,
+                          _many(_distinct([target.group, *others])), "thing")
+        weak_groups = [h.term.thing.group for h in weak if h.term.thing is not None]
+        fault_groups = [g for f in faults if f.term.fault is not None for g in f.term.fault.groups]
+        if fault_groups:
+            # A weak thing narrows a fault that fits several groups ("厕所漏水": the toilet).
+            group = next((g for g in weak_groups if g in fault_groups), fault_groups[0])
+            item = next((h.term.thing.item for h in weak if h.term.thing is not None
+                         and h.term.thing.group == group), None) or only_item(self.register, group)
+            return _Thing(group, item, label, _many(_distinct([*fault_groups, *weak_groups])), "fault")
+        if weak:
+            last = weak[-1].term.thing
+            assert last is not None
+            return _Thing(last.group, last.item, label, _many(_distinct([last.group, *weak_groups])), "weak")
+        return _Thing(fault=label)
+
+    # -- intent -----------------------------------------------------------------
+
+    def _intent(self, text: str, masked: str, terms: Sequence[_Hit], hits: Sequence[PlaceHit]) -> tuple[str, float]:
+        """Decide what the message is for, with the confidence of that decision."""
+        has_fault = any(h.term.fault is not None for h in terms)
+        # A fault that points at a group ("堵", "没电"), unlike a bare "坏"/"少了".
+        telling_fault = any(h.term.fault is not None and h.term.fault.groups for h in terms)
+        has_thing = any((h.term.thing is not None and not h.term.weak) or h.term.unknown for h in terms)
+        repairish = has_fault or has_thing
+        if self._cue("query", "strong", text):
+            return "query", 0.75 if repairish else 0.9
+        if self._cue("notice", "strong", text):
+            return "notice", 0.75 if repairish else 0.9
+        if self._cue("complaint", "strong", text):
+            return "complaint", 0.75 if repairish else 0.9
+        repair_cue = self._cue("repair", "strong", text)
+        if self._cue("complaint", "weak", text) and not repair_cue and not (
+                telling_fault or (has_fault and has_thing)):
+            # "热水太少了，只供应两个小时": about a service, not a broken thing.
+            return "complaint", 0.6 if has_thing or has_fault else 0.75
+        if repairish:
+            return "repair", 1.0 if has_fault or repair_cue else 0.9
+        if self._cue("query", "weak", text):
+            # "怎么还没人来修": asking after a report, not making one.
+            return "query", 0.6
+        if repair_cue:
+            return "repair", 0.9
+        has_place = bool(hits) or any(h.term.spot and not h.term.generic_spot for h in terms)
+        asks = self._question is not None and self._question.search(text) is not None
+        if has_place and not asks and len(self._residue(masked, terms)) <= 3:
+            # A bare place ("18栋"): the start of a report; the dialog asks what is broken.
+            return "repair", 0.8
+        if self._cue("other", "strong", text):
+            return "other", 0.9
+        return "other", 0.5
+
+    def _cue(self, intent: str, strength: str, text: str) -> bool:
+        rx = self._cues.get((intent, strength))
+        return rx is not None and rx.search(text) is not None
+
+    def _residue(self, masked: str, terms: Sequence[_Hit]) -> str:
+        """Return what a message says besides places, lexicon words, numbers and filler."""
+        rest = _mask(masked, [(h.start, h.end) for h in terms]).replace(_MASK, "")
+        rest = _DIGITS_RE.sub("", _FLOOR_RE.sub("", rest))
+        if self._filler is not None:
+            rest = self._filler.sub("", rest)
+        return _PUNCT_RE.sub("", rest)
+
+    # -- category ---------------------------------------------------------------
+
+    def _category(self, place: _Place, group: str | None) -> str | None:
+        """Route through the register's scope rules; only when both place and group are known."""
+        if group is None or place.campus is None:
+            return None
+        if place.building is not None:
+            cat = self.register.category_for(place.campus, place.building.kind, group)
+            return cat.name if cat else None
+        return self._campus_category.get((place.campus, group))
+
+    def _campus_categories(self) -> dict[tuple[str, str], str]:
+        """Find, for a campus named without a building, the groups whose category does not depend on it."""
+        out: dict[tuple[str, str], str] = {}
+        for c in self.register.campuses:
+            kinds = {b.kind for b in c.buildings}
+            for g in self.register.groups:
+                cats = {self.register.category_for(c.name, k, g.name) for k in kinds}
+                only = cats.pop() if len(cats) == 1 else None
+                if only is not None:
+                    out[(c.name, g.name)] = only.name
+        return out
+
+
+# -- helpers ----------------------------------------------------------------------
+
+_MASK = "\x00"
+
+
+def normalise(text: str) -> str:
+    """Bring a message to the form it is scanned in: half-width, lower case, no spaces, bounded."""
+    return _DROP_RE.sub("", to_halfwidth(text[: MAX_CHARS * 2]).lower())[:MAX_CHARS]
+
+
+def _alternation(words: Sequence[str]) -> re.Pattern[str] | None:
+    """Compile words into one regex, longest first, or None for no words."""
+    if not words:
+        return None
+    return re.compile("|".join(re.escape(w) for w in sorted(set(words), key=len, reverse=True)))
+
+
+def _mask(text: str, spans: Sequence[tuple[int, int]]) -> str:
+    """Blank out spans (places, words already read) so nothing inside them is read again."""
+    if not spans:
+        return text
+    chars = list(text)
+    for start, end in spans:
+        chars[start:end] = [_MASK] * (end - start)
+    return "".join(chars)
+
+
+def _word_ok(start: int, end: int, seg: _Segments) -> bool:
+    """Tell whether a lexicon word found at text[start:end] is a word there, not part of a longer one.
+
+    One character must be a whole segment ("门" yes in "门坏了", no in "门口").
+    A longer word is refused only inside a longer segment that does not end
+    with it: "卫生" is not in "卫生纸", but "门" may end "大门".
+    """
+    if start in seg.boundaries and end in seg.boundaries:
+        return True
+    if end - start == 1:
+        return False
+    a, b = seg.word_at(start)
+    if a <= start and end <= b:
+        return b == end
+    return True
+
+
+def _room_numbers(masked: str) -> list[str]:
+    """List the room-like numbers of a message, Arabic first, then Chinese digit readings."""
+    out = []
+    for m in _ROOM_RE.finditer(masked):
+        if not _NOT_ROOM_AFTER_RE.match(masked, m.end()):
+            out.append(m.group(1))
+    for m in _CN_ROOM_RE.finditer(masked):
+        value = cn_to_int(m.group(0))
+        if value is not None and not _NOT_ROOM_AFTER_RE.match(masked, m.end()):
+            out.append(str(value))
+    return out
+
+
+def _room_of(b: Building, room: str) -> str | None:
+    """Return the room as the building's pattern spells it ("l203" → "L203"), or None if it has no such room."""
+    for r in (room, room.upper()):
+        if b.floor_of_room(r) is not None:
+            return r
+    return None
+
+
+def _first_room(b: Building, rooms: Sequence[str]) -> str | None:
+    return next((r for r in (_room_of(b, x) for x in rooms) if r is not None), None)
+
+
+def _in_building(b: Building, rooms: Sequence[str], alternatives: tuple[Place, ...],
+                 from_context: bool = False) -> _Place:
+    """Place a message in a building, with its first room number the building has (and that room's floor)."""
+    room = _first_room(b, rooms)
+    return _Place(b.campus, b, alternatives, room, b.floor_of_room(room) if room else None,
+                  from_context=from_context)
+
+
+def _choose(cands: Sequence[Place], named: str | None, preferred: Sequence[str]) -> tuple[Place | None,
+                                                                                         tuple[Place, ...]]:
+    """Choose among the buildings a string may name: in the named campus, else the preferred ones in order."""
+    cands = list(dict.fromkeys(cands))
+    if named is not None:
+        inside = [p for p in cands if p[0] == named]
+        if len(inside) == 1:
+            return inside[0], ()
+        return None, tuple(cands)
+    for campus in preferred:
+        inside = [p for p in cands if p[0] == campus]
+        if inside:
+            return inside[0], tuple(p for p in cands if p != inside[0])
+    if len(cands) == 1:
+        return cands[0], ()
+    return None, tuple(cands)
+
+
+def _spot(hits: Sequence[_Hit]) -> str | None:
+    """Name the spot: the first specific one ("卫生间"), else a generic one ("宿舍")."""
+    specific = next((h.word for h in hits if h.term.spot and not h.term.generic_spot), None)
+    return specific or next((h.word for h in hits if h.term.spot), None)
+
+
+def _distinct(groups: Sequence[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(groups))
+
+
+def _many(groups: tuple[str, ...]) -> tuple[str, ...]:
+    return groups if len(groups) > 1 else ()
+
+
+def _place_conf(p: _Place) -> float:
+    if p.building is not None:
+        if p.from_context:
+            return 0.9
+        return 0.85 if p.alternatives else 1.0
+    if p.ambiguous:
+        return 0.6
+    return 0.8 if p.campus is not None else 0.7
+
+
+def _thing_conf(t: _Thing) -> float:
+    base = {"thing": 1.0, "fault": 0.85, "weak": 0.7, "unknown": 0.6}.get(t.source, 0.5)
+    return base * (0.9 if t.candidates else 1.0)
+
+
+# -- one parser per register, per process -------------------------------------------
+
+_CACHE_SIZE = 4
+_cache: OrderedDict[tuple[str, int], Parser] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def get_parser(register: Register) -> Parser:
+    """Return this process's parser for a register, building it on first use.
+
+    A stored register (version > 0) is keyed by its version, so a reloaded copy
+    of the same version reuses the parser; an unstored one (version 0) by identity.
+    """
+    key = ("v", register.version) if register.version else ("id", id(register))
+    with _cache_lock:
+        parser = _cache.get(key)
+        if parser is not None and (key[0] == "v" or parser.register is register):
+            _cache.move_to_end(key)
+            return parser
+        parser = Parser(register)
+        _cache[key] = parser
+        while len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
+        return parser
+
+
+def clear_parsers() -> None:
+    """Forget every cached parser (for tests)."""
+    with _cache_lock:
+        _cache.clear()
