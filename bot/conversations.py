@@ -68,7 +68,7 @@ class Conversations:
                   redis=self.services.redis, session_factory=self.services.db.sessionmaker,
                   register_loader=self.services.register, settings=self._settings(), parser=self.parse)
         try:
-            text = route(self.engine, ctx)
+            result = route(self.engine, ctx)
             if ctx.opened_session is not None:
                 ctx.opened_session.commit()
         except BaseException:
@@ -78,7 +78,7 @@ class Conversations:
             if ctx.opened_session is not None:
                 ctx.opened_session.close()
         ctx.state.updated = now
-        reply = Reply(text)
+        reply = result if isinstance(result, Reply) else Reply(result)
         self.store.save(openid, inc.msg_key, ctx.state.to_dict() if ctx.state.active else None,
                         reply.to_dict(), now)
         for job in ctx.jobs:
@@ -98,7 +98,7 @@ class Conversations:
         if register is not None:
             get_parser(register)
 
-    def _settings(self) -> dict[str, int]:
+    def _settings(self) -> dict[str, Any]:
         cfg = self.services.config
         return {"bind_max_failures": cfg.bind_max_failures, "bind_lock_s": cfg.bind_lock_s,
-                "duplicate_window_h": cfg.duplicate_window_h}
+                "duplicate_window_h": cfg.duplicate_window_h, "public_url": cfg.public_url}

@@ -34,7 +34,7 @@ TEXT = {
     "edit_title": "修改标题",
     "edit_text": "修改内容",
     "filed": "已提交，编号 {no}。{department}会尽快处理，回复会通过这里通知您。回复「查看历史」可以查看处理情况。",
-    "guessed": "收到您的{kind}，我先帮您填好了，请核对部门和类型：",
+    "guessed": "收到您的{kind}，我先帮您填好了（部门：{department}），最后可以修改。",
     "help": "按提示填写标题、类型、部门和内容；每一步都可以回复「返回」修改上一步。",
 }
 SKIP_WORDS = ("无", "没有", "不用", "暂无", "0")
@@ -50,7 +50,7 @@ def prefill(text: str, departments: tuple[str, ...]) -> dict[str, Any]:
     """Fill the form from a complaint typed in one message: description, title, guessed department and kind."""
     department, kind = load_topics(departments).guess(text)
     title = text.replace("\n", " ")[:20]
-    data: dict[str, Any] = {"department": department, "kind": kind, "title": title, "_guessed": True}
+    data: dict[str, Any] = {"department": department, "kind": kind, "title": title}
     if 5 <= len(text) <= 500:
         data["description"] = text
     return data
@@ -99,8 +99,12 @@ def confirm_prompt(ctx: Ctx) -> str:
     summary = TEXT["summary"].format(
         title=d.get("title"), kind=d.get("kind"), department=d.get("department"), description=d.get("description"),
         suggestion=d.get("suggestion") or TEXT["none"], anonymous=TEXT["anon_yes" if d.get("anonymous") else "anon_no"])
-    head = TEXT["guessed"].format(kind=d.get("kind")) + "\n" if d.pop("_guessed", False) else ""
-    return head + TEXT["confirm"].format(summary=summary)
+    return TEXT["confirm"].format(summary=summary)
+
+
+def guessed(data: dict[str, Any]) -> str:
+    """Say what was filled in from a complaint typed in one message."""
+    return TEXT["guessed"].format(kind=data.get("kind"), department=data.get("department"))
 
 
 EDITS = {"edit_department": "department", "edit_kind": "kind", "edit_title": "title", "edit_text": "description"}

@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from dialogs.reply import Reply
 from models.errors import DialogDefinitionError
 
 if TYPE_CHECKING:
@@ -211,7 +212,7 @@ class Engine:
     """Walk dialogs: one call per incoming message, returning the reply text."""
 
     def __init__(self, dialogs: Sequence[Dialog], pause_s: int,
-                 opener: Callable[[Ctx, str], str] | None = None,
+                 opener: Callable[[Ctx, str], str | Reply] | None = None,
                  titles: Mapping[str, str] | None = None) -> None:
         self.dialogs = {d.name: d for d in dialogs}
         self.pause_s = pause_s
@@ -239,7 +240,7 @@ class Engine:
                 return self._apply(ctx, dialog, None, outcome, say)
         return self._enter(ctx, dialog, dialog.start, say)
 
-    def handle(self, ctx: Ctx, msg: Incoming) -> str:
+    def handle(self, ctx: Ctx, msg: Incoming) -> str | Reply:
         """Answer one message within the active dialog (a click means a menu key)."""
         st = ctx.state
         assert st.flow is not None
@@ -381,7 +382,7 @@ class Engine:
             return self._render(ctx, dialog.step(st.step))
         return _join(step.help or dialog.help, TEXT["globals"], self._render(ctx, step))
 
-    def _answer_pending(self, ctx: Ctx, dialog: Dialog, msg: Incoming) -> str:
+    def _answer_pending(self, ctx: Ctx, dialog: Dialog, msg: Incoming) -> str | Reply:
         st = ctx.state
         pending = st.pending or {}
         answer = msg.text if msg.kind == "text" else ""

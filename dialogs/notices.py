@@ -23,7 +23,7 @@ def notices_reply(ctx: Ctx) -> Reply:
     notices = current_notices(ctx.session, limit=MAX_ARTICLES - 1)
     if not notices:
         return Reply(TEXT["none"].format(url=f"{base}/notices"))
-    articles = [Article(n.title, _summary(n.body, n.ends_at and TEXT["until"].format(end=local(n.ends_at))),
+    articles = [Article(n.title, _summary(n.body, TEXT["until"].format(end=local(n.ends_at)) if n.ends_at else None),
                         f"{base}/notices/{n.id}") for n in notices]
     articles.append(Article(TEXT["more"], TEXT["more_desc"], f"{base}/notices"))
     return Reply(articles=tuple(articles))

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from dialogs import bind, my_tickets, profile, repair
+from dialogs import bind, consult, consult_history, my_tickets, profile, rate, repair, staff_chat
 from dialogs.context import Ctx
-from dialogs.engine import GLOBAL_WORDS, Engine, Incoming
+from dialogs.engine import GLOBAL_WORDS, Engine, Incoming, Switch
+from dialogs.engine import TEXT as ENGINE_TEXT
+from dialogs.notices import notices_reply
 from dialogs.repair import TEXT as REPAIR_TEXT
+from dialogs.reply import Reply
 from dialogs.understand import echo, form_from_parse
 from models.people import set_subscribed
 from models.pushes import record_delivery
@@ -18,24 +21,27 @@ TEXT = {
     "help": ("我可以帮您：\n"
              "· 报修：回复「报修」，按提示选择类型、位置，描述问题并拍照\n"
              "· 我的报修：查看进度、留言、撤销未受理的报修\n"
+             "· 评价：维修完成后回复「评价 5」（1–5 星，可以接着写几句），没修好请回复「没修好 哪里还有问题」\n"
              "· 个人信息：查看和修改电话、默认房间，解除绑定\n"
              "· 绑定：绑定校园卡（报修前需要）\n"
              "填写过程中随时可以回复：取消、返回（上一步）、重新开始、帮助。"),
     "unknown": ("抱歉，我还没看懂这句话。\n回复「报修」开始报修，「我的报修」查看进度，「帮助」查看全部功能。"),
     "idle_word": "当前没有进行中的操作。回复「报修」开始报修，回复「帮助」查看全部功能。",
-    "complaint_soon": ("收到您的意见。网上咨询（投诉、建议、表扬）即将在这里上线，现在请向后勤管理处反映。"
-                       "如果是东西坏了需要修，直接描述哪里、什么坏了就行。"),
-    "notice_soon": "通知公告即将在这里上线，现在请留意后勤管理处发布的通知。报修请直接描述问题。",
     "greeting": "您好！需要报修请回复「报修」，查看进度请回复「我的报修」。",
     "unsupported": "暂时只能看懂文字和照片。报修请回复「报修」，或直接用文字描述问题。",
     "photo_first": "收到照片！我们来填一张报修单。",
     "unknown_key": "这个菜单暂时不可用，回复「帮助」查看全部功能。",
+    "go_on": "（您刚才的「{title}」还没完成，停在「{step}」，请接着回复。）",
 }
 
 # Menu keys (CLICK events) and the words that do the same in text.
 MENU = {
     "REPAIR": ("repair", "我要报修"),
     "MY_TICKETS": ("my_tickets", "我的报修"),
+    "RATE": ("rate", "维修评价"),
+    "CONSULT": ("consult", "投诉建议"),
+    "CONSULT_HISTORY": ("consult_history", "查看历史"),
+    "NOTICES": ("notices", "通知公告"),
     "PROFILE": ("profile", "个人信息"),
     "BIND": ("bind", "绑定校园卡"),
     "HELP": ("help", "帮助"),
@@ -43,13 +49,18 @@ MENU = {
 WORDS = {
     "报修": "REPAIR", "我要报修": "REPAIR", "维修": "REPAIR",
     "我的报修": "MY_TICKETS", "报修进度": "MY_TICKETS", "查询进度": "MY_TICKETS", "我的维修单": "MY_TICKETS",
+    "评价": "RATE", "维修评价": "RATE", "我要评价": "RATE",
     "个人信息": "PROFILE", "我的信息": "PROFILE",
+    "投诉建议": "CONSULT", "意见建议": "CONSULT", "网上咨询": "CONSULT", "投诉": "CONSULT", "建议": "CONSULT",
+    "查看历史": "CONSULT_HISTORY", "历史记录": "CONSULT_HISTORY", "我的投诉": "CONSULT_HISTORY",
+    "通知公告": "NOTICES", "通知": "NOTICES", "公告": "NOTICES",
     "绑定": "BIND", "绑定校园卡": "BIND", "用户认证": "BIND",
     "帮助": "HELP", "使用帮助": "HELP", "菜单": "HELP",
 }
 GREETINGS = frozenset({"你好", "您好", "hi", "hello", "在吗", "在么", "哈喽", "嗨"})
 
-ENGINE_DIALOGS = (repair.DIALOG, bind.DIALOG, my_tickets.DIALOG, profile.DIALOG)
+ENGINE_DIALOGS = (repair.DIALOG, bind.DIALOG, my_tickets.DIALOG, profile.DIALOG, consult.DIALOG,
+                  consult_history.DIALOG, rate.DIALOG, rate.REWORK_DIALOG)
 
 
 def build_engine(pause_s: int) -> Engine:
@@ -58,8 +69,8 @@ def build_engine(pause_s: int) -> Engine:
     return engine
 
 
-def route(engine: Engine, ctx: Ctx) -> str:
-    """Answer one incoming message; return the reply text ("" means no reply)."""
+def route(engine: Engine, ctx: Ctx) -> str | Reply:
+    """Answer one incoming message; return the reply ("" means no reply)."""
     msg = ctx.msg
     if msg.kind == "subscribe":
         return _subscribe(ctx)
@@ -72,6 +83,10 @@ def route(engine: Engine, ctx: Ctx) -> str:
         return ""
     if msg.kind == "event":
         return ""
+    if msg.kind == "text":
+        said = _command(engine, ctx)
+        if said is not None:
+            return said
     key = _key(msg)
     if ctx.state.active:
         if msg.kind == "text" and msg.text in GLOBAL_WORDS:
@@ -99,15 +114,50 @@ def route(engine: Engine, ctx: Ctx) -> str:
     return _free_text(engine, ctx)
 
 
-def _free_text(engine: Engine, ctx: Ctx) -> str:
+def _command(engine: Engine, ctx: Ctx) -> str | None:
+    """Answer the short commands pushes suggest, typed anywhere; None when the text is not one.
+
+    A worker's 「开始/完成/无法维修 R…」 is answered even in the middle of a dialog.  A reporter's
+    「评价 5」「没修好 …」 is answered when no dialog is going on, or when the one going on was left
+    for longer than a pause (the user came back from a push); inside a live dialog the dialog answers.
+    """
+    st = ctx.state
+    paused = st.active and bool(st.updated) and ctx.now - st.updated > engine.pause_s
+    said = staff_chat.answer(ctx)
+    if said is None and (not st.active or paused):
+        cmd = rate.parse_command(ctx.msg.raw)
+        if cmd is not None:
+            outcome = rate.answer_command(ctx, cmd)
+            if isinstance(outcome, Switch):
+                if not st.active:
+                    return engine.begin(ctx, outcome.flow, outcome.data, say=outcome.say)
+                outcome = rate.instead(outcome)
+            said = outcome
+    if said is None or not st.active or st.flow is None:
+        return said
+    # A dialog is waiting: remind the user of it (after a pause, with the engine's own question).
+    dialog = engine.dialog(st.flow)
+    step = dialog.step(st.step).title if st.step else dialog.title
+    if paused:
+        st.pending = {"kind": "pause"}
+        return said + "\n\n" + ENGINE_TEXT["pause"].format(title=dialog.title, step=step)
+    if st.pending:
+        return said
+    return said + "\n\n" + TEXT["go_on"].format(title=dialog.title, step=step)
+
+
+def _free_text(engine: Engine, ctx: Ctx) -> str | Reply:
     """Understand a sentence typed outside any dialog: a repair starts pre-filled; others are routed."""
     p = ctx.understand(ctx.msg.text)
     if p is None or p.intent == "other":
         return TEXT["unknown"]
     if p.intent == "query":
         return _open(engine, ctx, "MY_TICKETS")
-    if p.intent in ("complaint", "notice"):
-        return TEXT[f"{p.intent}_soon"]
+    if p.intent == "notice":
+        return notices_reply(ctx)
+    if p.intent == "complaint":
+        data = consult.prefill(ctx.msg.raw.strip(), ctx.register.departments)
+        return engine.begin(ctx, "consult", data, say=consult.guessed(data))
     data = form_from_parse(p, ctx.register)
     raw = ctx.msg.raw.strip()
     if 5 <= len(raw) <= 500:
@@ -125,10 +175,12 @@ def _key(msg: Incoming) -> str | None:
     return None
 
 
-def _open(engine: Engine, ctx: Ctx, key: str) -> str:
+def _open(engine: Engine, ctx: Ctx, key: str) -> str | Reply:
     flow = MENU.get(key, ("", ""))[0]
     if flow == "help":
         return TEXT["help"]
+    if flow == "notices":
+        return notices_reply(ctx)
     if flow in engine.dialogs:
         return engine.begin(ctx, flow)
     return TEXT["unknown_key"]
