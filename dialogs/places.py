@@ -7,7 +7,10 @@ from collections.abc import Callable, Sequence
 
 from dialogs.context import Ctx
 from dialogs.engine import Choice, Go, Incoming, Outcome, Retry, Step
-from models.register import Building, Campus
+from dialogs.nlu.numbers import cn_to_int
+from models.register import Building, Campus, describe_place
+
+__all__ = ["describe_place", "place_steps"]
 
 TEXT = {
     "campus": "请选择校区（回复数字）：",
@@ -23,23 +26,9 @@ TEXT = {
     "note_long": "位置说明请控制在 100 字以内，详细情况可以写在问题描述里。",
 }
 
-CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7,
-             "八": 8, "九": 9}
-
-
 def small_int(text: str) -> int | None:
-    """Read a small number written as digits or Chinese numerals (三, 十二, 二十), with 楼/层 allowed."""
-    t = re.sub(r"^第|[楼层号]$", "", text.strip())
-    if t.isdigit():
-        return int(t)
-    if not t or any(ch not in CN_DIGITS and ch != "十" for ch in t):
-        return None
-    if "十" in t:
-        tens, _, ones = t.partition("十")
-        return CN_DIGITS.get(tens, 1 if not tens else -100) * 10 + (CN_DIGITS[ones] if ones else 0)
-    if len(t) == 1:
-        return CN_DIGITS[t]
-    return None
+    """Read a floor written as digits or Chinese numerals (三, 十二), with 第/楼/层 allowed around it."""
+    return cn_to_int(re.sub(r"^第|[楼层号]$", "", text.strip()))
 
 
 def place_steps(prefix: str, after: str,
@@ -146,15 +135,3 @@ def _set(ctx: Ctx, key: str, value: object, clears: tuple[str, ...]) -> None:
         for k in clears:
             ctx.data.pop(k, None)
     ctx.data[key] = value
-
-
-def describe_place(campus: str | None, building: str | None, floor: str | None, room: str | None,
-                   note: str | None = None) -> str:
-    """Write a place the way people read it: 东环校区 第五教学楼 1楼 502（南面卫生间）."""
-    parts = [p for p in (campus, building) if p]
-    if floor:
-        parts.append(f"{floor}楼")
-    if room:
-        parts.append(room)
-    text = " ".join(parts)
-    return f"{text}（{note}）" if note else text

@@ -125,11 +125,7 @@ class Register:
 
     @classmethod
     def from_yaml(cls, text: str, version: int = 0) -> Register:
-        try:
-            doc = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise RegisterError(f"register is not valid YAML: {exc}") from exc
-        return cls.from_dict(doc, version=version)
+        return cls.from_dict(_load_yaml(text), version=version)
 
     @classmethod
     def from_dict(cls, doc: Any, version: int = 0) -> Register:
@@ -139,7 +135,7 @@ class Register:
         campuses = tuple(_campus(c) for c in _list(doc, "campuses"))
         groups = tuple(_group(g) for g in _list(doc, "groups"))
         categories = tuple(_category(c) for c in _list(doc, "categories"))
-        departments = tuple(str(d) for d in doc.get("departments") or ())
+        departments = _strings(doc, "departments", "register")
         default = str(doc.get("default_campus") or (campuses[0].name if campuses else ""))
         item_group = {item: g.name for g in groups for item in g.items}
         reg = cls(default, campuses, groups, categories, departments, version, item_group)
@@ -225,6 +221,18 @@ class Register:
             yield from c.buildings
 
 
+def describe_place(campus: str | None, building: str | None, floor: str | None, room: str | None,
+                   note: str | None = None) -> str:
+    """Write a place the way people read it: 东环校区 第五教学楼 1楼 502（南面卫生间）."""
+    parts = [p for p in (campus, building) if p]
+    if floor:
+        parts.append(f"{floor}楼")
+    if room:
+        parts.append(room)
+    text = " ".join(parts)
+    return f"{text}（{note}）" if note else text
+
+
 # -- document parsing helpers ------------------------------------------------
 
 def _list(doc: Mapping[str, Any], key: str) -> list[Any]:
@@ -234,8 +242,29 @@ def _list(doc: Mapping[str, Any], key: str) -> list[Any]:
     return value
 
 
+def _load_yaml(text: str) -> Any:
+    try:
+        return yaml.safe_load(text) if text.strip() else None
+    except yaml.YAMLError as exc:
+        # One line for the operator: the problem and where it is, not PyYAML's multi-line report.
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+        problem = " ".join(str(getattr(exc, "problem", None) or exc).split())
+        raise RegisterError(f"register is not valid YAML: {problem}{where}") from exc
+
+
+def _strings(node: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
+    """Read a list of names; a bare string would otherwise be split into its characters."""
+    value = node.get(key)
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise RegisterError(f"{where}: {key} must be a list, e.g. [{value}]")
+    return tuple(str(v) for v in value)
+
+
 def _aliases(node: Mapping[str, Any]) -> tuple[str, ...]:
-    return tuple(str(a) for a in node.get("aliases") or ())
+    return _strings(node, "aliases", str(node.get("name")))
 
 
 def _campus(node: Any) -> Campus:
@@ -255,26 +284,35 @@ def _building(campus: str, node: Any) -> Building:
         per_floor = int(node.get("per_floor", 0))
     except (TypeError, ValueError) as exc:
         raise RegisterError(f"{campus}/{name}: floors and per_floor must be numbers") from exc
+    if floors < 0 or per_floor < 0:
+        raise RegisterError(f"{campus}/{name}: floors and per_floor cannot be negative")
     rooms = node.get("rooms")
     if rooms is not None:
         rooms = str(rooms)
         try:
             rooms.format(floor=1, n=1)
-        except (KeyError, IndexError, ValueError) as exc:
-            raise RegisterError(f"{campus}/{name}: bad room pattern {rooms!r}") from exc
-    return Building(campus, name, _aliases(node), str(node.get("kind") or "other"), floors, rooms, per_floor)
+        except (KeyError, IndexError, ValueError, AttributeError, TypeError) as exc:
+            raise RegisterError(f"{campus}/{name}: bad room pattern {rooms!r} "
+                                "(use {floor} and {n}, e.g. \"{floor}{n:02d}\")") from exc
+    building = Building(campus, name, _aliases(node), str(node.get("kind") or "other"), floors, rooms, per_floor)
+    numbers = [r for f in range(1, floors + 1) for r in building.rooms_on(f)]
+    if len(set(numbers)) != len(numbers):
+        raise RegisterError(f"{campus}/{name}: room pattern {rooms!r} gives the same room number to two rooms")
+    return building
 
 
 def _group(node: Any) -> Group:
     if not isinstance(node, Mapping) or not node.get("name"):
         raise RegisterError(f"group without a name: {node!r}")
-    return Group(str(node["name"]), str(node.get("trade") or ""), tuple(str(i) for i in node.get("items") or ()))
+    return Group(str(node["name"]), str(node.get("trade") or ""), _strings(node, "items", f"group {node['name']}"))
 
 
 def _category(node: Any) -> Category:
     if not isinstance(node, Mapping) or not node.get("name"):
         raise RegisterError(f"category without a name: {node!r}")
     scope = node.get("scope") or {}
+    if not isinstance(scope, Mapping):
+        raise RegisterError(f"category {node['name']}: scope must be a mapping (campus, kinds, groups)")
     kinds = scope.get("kinds", ANY)
     only: tuple[str, ...] | None
     not_kinds: tuple[str, ...] = ()
@@ -286,7 +324,7 @@ def _category(node: Any) -> Category:
         only = tuple(str(k) for k in kinds)
     else:
         raise RegisterError(f"category {node['name']}: kinds must be '*', a list or {{not: [...]}}")
-    groups = tuple(str(g) for g in scope.get("groups") or ())
+    groups = _strings(scope, "groups", f"category {node['name']}")
     return Category(str(node["name"]), Scope(str(scope.get("campus", ANY)), only, not_kinds, groups))
 
 
@@ -313,7 +351,7 @@ class RegisterDoc(Base):
 
 def store_register(session: Session, text: str, source: str) -> Register:
     """Check a register document and store it as the one in force."""
-    doc = yaml.safe_load(text) if text.strip() else None
+    doc = _load_yaml(text)
     Register.from_dict(doc)  # refuse a faulty register before storing it
     row = RegisterDoc(source=source, document=doc)
     session.add(row)

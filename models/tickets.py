@@ -14,6 +14,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from models.db import Base, UTCDateTime
 from models.errors import IllegalMove, NotFound
 from models.people import Staff, now
+from models.register import describe_place
 
 STATUS_ZH = {
     "submitted": "提交维修单",
@@ -101,13 +102,7 @@ class Ticket(Base):
 
     @property
     def place(self) -> str:
-        parts = [self.campus, self.building]
-        if self.floor:
-            parts.append(f"{self.floor}楼")
-        if self.room:
-            parts.append(self.room)
-        text = " ".join(parts)
-        return f"{text}（{self.place_note}）" if self.place_note else text
+        return describe_place(self.campus, self.building, self.floor, self.room, self.place_note)
 
     @property
     def fault(self) -> str:
