@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -52,7 +54,8 @@ class Config:
         if dotenv and Path(dotenv).is_file():
             values.update({k: v for k, v in dotenv_values(dotenv).items() if v is not None})
         values.update(os.environ if env is None else env)
-        instance = Path(values.get("REPAIRBOT_INSTANCE_PATH", "instance")).resolve()
+        # An empty value (`NAME=` in an env file) means the default, as for every other setting.
+        instance = Path(values.get("REPAIRBOT_INSTANCE_PATH") or "instance").resolve()
         media = values.get("REPAIRBOT_MEDIA_DIR") or str(instance / "media")
         db_url = values.get("REPAIRBOT_DATABASE_URL") or f"sqlite:///{instance / 'repairbot.db'}"
         cfg = cls(
@@ -61,7 +64,7 @@ class Config:
             redis_url=values.get("REPAIRBOT_REDIS_URL", ""),
             secret_key=values.get("REPAIRBOT_SECRET_KEY", ""),
             media_dir=Path(media).resolve(),
-            public_url=values.get("REPAIRBOT_PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/"),
+            public_url=(values.get("REPAIRBOT_PUBLIC_URL") or "http://127.0.0.1:5000").rstrip("/"),
             wechat_token=values.get("WECHAT_TOKEN", ""),
             wechat_appid=values.get("WECHAT_APPID", ""),
             wechat_secret=values.get("WECHAT_SECRET", ""),
@@ -81,9 +84,7 @@ class Config:
             return self
         path = self.instance_path / "secret_key"
         if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_hex(32))
-            path.chmod(0o600)
+            _create_secret(path)
         return replace(self, secret_key=path.read_text().strip())
 
     def override(self, **changes: Any) -> Config:
@@ -103,6 +104,22 @@ class Config:
     @property
     def redis_embedded_path(self) -> Path:
         return self.instance_path / "redis.db"
+
+
+def _create_secret(path: Path) -> None:
+    """Write a new key, private from the start and complete before it appears; a key written first wins.
+
+    Processes starting together (web, workers) must not each write their own key, nor read a half-written one.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".secret_key.")  # created with mode 0600
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32))
+        with contextlib.suppress(FileExistsError):
+            os.link(tmp, path)
+    finally:
+        os.unlink(tmp)
 
 
 def _slash(url: str) -> str:
