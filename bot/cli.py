@@ -12,6 +12,7 @@ import click
 from bot.config import Config
 from bot.services import Services, use_services
 from models.errors import RepairbotError
+from models.tickets import STATUS_ZH, local_time
 
 
 def _services() -> Services:
@@ -22,6 +23,14 @@ def _services() -> Services:
 
 def _fail(exc: Exception) -> None:
     raise click.ClickException(str(exc)) from exc
+
+
+def _read_utf8(path: Path) -> str:
+    """Read a text file, refusing in one line one that is not UTF-8 (Excel's GBK CSVs, say)."""
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise click.ClickException(f"{path} is not UTF-8 text; save it as 'CSV UTF-8' (or UTF-8 YAML)") from exc
 
 
 @click.group()
@@ -55,7 +64,7 @@ def register_load(file: Path) -> None:
     svc = _services()
     try:
         with svc.db.session() as s:
-            reg = store_register(s, file.read_text(encoding="utf-8"), str(file))
+            reg = store_register(s, _read_utf8(file), str(file))
     except RepairbotError as exc:
         _fail(exc)
     n_buildings = sum(len(c.buildings) for c in reg.campuses)
@@ -77,7 +86,7 @@ def roster_load(file: Path) -> None:
     svc = _services()
     try:
         with svc.db.session() as s:
-            report = load_roster(s, file.read_text(encoding="utf-8"))
+            report = load_roster(s, _read_utf8(file))
     except RepairbotError as exc:
         _fail(exc)
     click.echo(f"roster loaded: {report.added} added, {report.updated} updated, {len(report.rejected)} refused")
@@ -95,9 +104,12 @@ def staff() -> None:
 @click.option("--role", type=click.Choice(["admin", "dispatcher", "worker"]), required=True)
 @click.option("--category", "categories", multiple=True, help="a repair category this account handles")
 @click.option("--phone", default=None)
+@click.option("--openid", default=None, help="the WeChat openid to bind (workers then act from WeChat)")
 @click.option("--password-stdin", is_flag=True, help="read the password from standard input")
-def staff_add(name: str, role: str, categories: tuple[str, ...], phone: str | None, password_stdin: bool) -> None:
+def staff_add(name: str, role: str, categories: tuple[str, ...], phone: str | None, openid: str | None,
+              password_stdin: bool) -> None:
     """Create or update a console account."""
+    from dialogs.staff_chat import bind_openid
     from models.people import add_staff
 
     if password_stdin:
@@ -112,9 +124,42 @@ def staff_add(name: str, role: str, categories: tuple[str, ...], phone: str | No
     try:
         with svc.db.session() as s:
             add_staff(s, name, role, password, list(categories), phone)
+            if openid:
+                bind_openid(s, name, openid)
     except RepairbotError as exc:
         _fail(exc)
-    click.echo(f"staff account {name} ({role}) saved")
+    click.echo(f"staff account {name} ({role}) saved" + (f", bound to WeChat {openid}" if openid else ""))
+
+
+@staff.command("bind")
+@click.argument("name")
+@click.argument("openid")
+def staff_bind(name: str, openid: str) -> None:
+    """Bind a staff account to a WeChat openid: the worker can then act on their tickets from WeChat."""
+    from dialogs.staff_chat import bind_openid
+
+    svc = _services()
+    try:
+        with svc.db.session() as s:
+            bind_openid(s, name, openid)
+    except RepairbotError as exc:
+        _fail(exc)
+    click.echo(f"staff account {name} bound to WeChat {openid}")
+
+
+@staff.command("unbind")
+@click.argument("name")
+def staff_unbind(name: str) -> None:
+    """Unbind a staff account from WeChat."""
+    from dialogs.staff_chat import bind_openid
+
+    svc = _services()
+    try:
+        with svc.db.session() as s:
+            bind_openid(s, name, None)
+    except RepairbotError as exc:
+        _fail(exc)
+    click.echo(f"staff account {name} unbound from WeChat")
 
 
 # -- running ---------------------------------------------------------------------------------
@@ -159,7 +204,7 @@ def parse(register_file: Path | None) -> None:
     from models.register import Register
 
     if register_file is not None:
-        reg: Register | None = Register.from_yaml(register_file.read_text(encoding="utf-8"))
+        reg: Register | None = Register.from_yaml(_read_utf8(register_file))
     else:
         reg = _services().register()
     if reg is None:
@@ -197,7 +242,8 @@ def tickets() -> None:
 
 
 @tickets.command("list")
-@click.option("--status", default=None)
+@click.option("--status", default=None, type=click.Choice(list(STATUS_ZH)),
+              help="only tickets in this status (a mistyped one is refused, not an empty list)")
 @click.option("--openid", default=None)
 @click.option("--json", "as_json", is_flag=True)
 def tickets_list(status: str | None, openid: str | None, as_json: bool) -> None:
@@ -211,7 +257,7 @@ def tickets_list(status: str | None, openid: str | None, as_json: bool) -> None:
             _echo_json([t.to_json() for t in rows])
             return
         for t in rows:
-            click.echo(f"{t.no}  {t.status:<11} {t.created_at:%m-%d %H:%M}  {t.place} · {t.fault}")
+            click.echo(f"{t.no}  {t.status:<11} {local_time(t.created_at):%m-%d %H:%M}  {t.place} · {t.fault}")
         if not rows:
             click.echo("no tickets")
 
@@ -235,7 +281,7 @@ def tickets_show(no: str, as_json: bool) -> None:
             for e in t.events:
                 note = f"  {e.note}" if e.note else ""
                 label = "message" if e.kind == "message" else f"{e.status} ({STATUS_ZH[e.status]})"
-                click.echo(f"  {e.at:%Y-%m-%d %H:%M}  {label}  by {e.by}{note}")
+                click.echo(f"  {local_time(e.at):%Y-%m-%d %H:%M}  {label}  by {e.by}{note}")
     except RepairbotError as exc:
         _fail(exc)
 

@@ -25,13 +25,13 @@ class Config:
     instance_path: Path = field(default_factory=lambda: Path("instance").resolve())
     database_url: str = ""
     redis_url: str = ""
-    secret_key: str = ""
+    secret_key: str = field(default="", repr=False)
     media_dir: Path = Path()
     public_url: str = "http://127.0.0.1:5000"
-    wechat_token: str = ""
+    wechat_token: str = field(default="", repr=False)
     wechat_appid: str = ""
-    wechat_secret: str = ""
-    wechat_aes_key: str = ""
+    wechat_secret: str = field(default="", repr=False)
+    wechat_aes_key: str = field(default="", repr=False)
     wechat_api_base_url: str = DEFAULT_API_BASE
     template_ticket: str = ""
     template_reply: str = ""

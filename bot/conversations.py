@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
 from wechatpy.messages import BaseMessage
 
 from bot.services import Services
@@ -94,7 +95,12 @@ class Conversations:
 
     def warm_up(self) -> None:
         """Load the language dictionaries now (before gunicorn forks), not on the first message."""
-        register = self.services.register()
+        try:
+            register = self.services.register()
+        except SQLAlchemyError as exc:
+            # Start anyway: /healthz must be able to say the database is down.
+            log.warning("language model not preloaded: the register cannot be read (%s)", type(exc).__name__)
+            return
         if register is not None:
             get_parser(register)
 

@@ -286,7 +286,7 @@ class Engine:
             options = list(step.choices(ctx))
             picked = pick(options, msg.text)
             if isinstance(picked, str):
-                if step.handle is not None and not msg.text.isdigit():  # free text may mean something here
+                if step.handle is not None and not is_number(msg.text):  # free text may mean something here
                     return self._apply(ctx, dialog, step, step.handle(ctx, msg))
                 return self._retry(ctx, step, picked)
             return self._apply(ctx, dialog, step, self._chosen(ctx, step, picked))
@@ -414,7 +414,7 @@ def pick(options: Sequence[Choice], text: str) -> Choice | str:
     """Match a reply against numbered choices; return the choice or the reason it does not match."""
     if not options:
         return TEXT["choose_number"]
-    if text.isdigit():
+    if is_number(text):
         n = int(text)
         if 1 <= n <= len(options):
             return options[n - 1]
@@ -423,6 +423,11 @@ def pick(options: Sequence[Choice], text: str) -> Choice | str:
         if text == c.label or text in c.aliases:
             return c
     return TEXT["choose_number"]
+
+
+def is_number(text: str) -> bool:
+    """Tell whether a reply is a plain list number (odd Unicode digits and huge numbers are not)."""
+    return text.isascii() and text.isdigit() and len(text) <= 6
 
 
 def set_value(ctx: Ctx, step: Step, value: Any) -> None:

@@ -200,7 +200,7 @@ class Register:
 
     def category_for_place(self, campus: str, building: str, group: str) -> Category | None:
         b = self.building(campus, building)
-        return self.category_for(campus, b.kind if b else None, group)
+        return self.category_for(campus, b.kind, group) if b is not None else None
 
     def groups_of(self, category: Category) -> list[Group]:
         return [g for g in self.groups if g.name in category.scope.groups]
