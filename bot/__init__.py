@@ -1,4 +1,4 @@
-"""The Flask application: webhook, health check, and (later) the console and ticket pages."""
+"""The Flask application: webhook, health check, the staff console and the reporter's pages."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from flask import Flask, Response, jsonify
 from sqlalchemy import text
 
 from bot.config import Config
-from bot.conversations import Conversations
 from bot.services import Services, use_services
 
 
@@ -21,6 +20,9 @@ def create_app(config: Config | None = None, services: Services | None = None) -
     app.config["SECRET_KEY"] = config.secret_key
     app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
     app.extensions["repairbot.services"] = services
+    # Imported here: jobs import bot.services, and must not pull in the whole dialog stack with it.
+    from bot.conversations import Conversations
+
     conversations = Conversations.create(services)
     conversations.warm_up()
     app.extensions["repairbot.conversations"] = conversations
@@ -29,6 +31,12 @@ def create_app(config: Config | None = None, services: Services | None = None) -
     from bot.webhook import bp as webhook_bp
 
     app.register_blueprint(webhook_bp)
+    from bot.pages import bp as pages_bp  # the reporter's /t/<token> page (checks its own CSRF tokens)
+
+    app.register_blueprint(pages_bp)
+    from bot.console import init_console  # the staff console, with Flask-Login and CSRF (webhook exempt)
+
+    init_console(app)
 
     @app.get("/healthz")
     def healthz() -> tuple[Response, int]:

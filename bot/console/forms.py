@@ -1,0 +1,79 @@
+"""The console's forms (Flask-WTF: each carries the CSRF token)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from bot.console.text import ROLE_ZH
+from models.people import STAFF_ROLES
+from models.tickets import STATUS_ZH
+
+
+def choices(pairs: Iterable[tuple[str, str]]) -> list[Any]:
+    """Select choices as this WTForms wants them (SelectChoice from 3.3 on, tuples before)."""
+    try:
+        from wtforms.fields.choices import SelectChoice
+    except ImportError:  # WTForms < 3.3
+        return list(pairs)
+    return [SelectChoice(value=value, label=label) for value, label in pairs]
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class LoginForm(FlaskForm):
+    name = StringField("姓名", validators=[DataRequired(), Length(max=64)])
+    password = PasswordField("密码", validators=[DataRequired(), Length(max=128)])
+
+
+class MoveForm(FlaskForm):
+    to = HiddenField(validators=[DataRequired()])
+    note = TextAreaField("说明", validators=[Optional(), Length(max=500)])
+    worker = SelectField("维修工", choices=[], validate_choice=False)
+
+
+class ReplyForm(FlaskForm):
+    text = TextAreaField("回复内容", validators=[DataRequired(), Length(max=500)])
+
+
+class MergeForm(FlaskForm):
+    into = StringField("合并到单号", validators=[DataRequired(), Length(max=20)])
+
+
+class ActionForm(FlaskForm):
+    """A button that needs nothing but the CSRF token (logout, resend, delete)."""
+
+
+class StaffForm(FlaskForm):
+    name = StringField("姓名", validators=[DataRequired(), Length(max=64)])
+    role = SelectField("角色", choices=choices((r, ROLE_ZH[r]) for r in STAFF_ROLES))
+    categories = MultiCheckboxField("负责的维修类型", choices=[])
+    departments = MultiCheckboxField("负责的咨询部门", choices=[])
+    phone = StringField("电话", validators=[Optional(), Regexp(r"^[0-9+\- ]{5,20}$", message="电话格式不对")])
+    openid = StringField("微信 openid", validators=[Optional(), Length(max=64)])
+    password = PasswordField("初始密码", validators=[DataRequired(), Length(min=8, max=128, message="密码至少 8 位")])
+    confirm = PasswordField("再输一次", validators=[EqualTo("password", message="两次输入的密码不一致")])
+    update = BooleanField("更新同名账号（重设其密码）")
+
+
+class CannedForm(FlaskForm):
+    status = SelectField("用于状态", choices=choices(STATUS_ZH.items()))
+    text = TextAreaField("内容", validators=[DataRequired(), Length(max=500)])
+    position = IntegerField("排序", default=0, validators=[Optional()])

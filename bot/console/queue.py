@@ -1,0 +1,144 @@
+"""The ticket queue: filters, ordering (new tickets first) and the overdue marks.
+
+Overdue thresholds (documented in the README and on the queue page):
+- a ticket still 提交维修单 (submitted) 2 hours after it was filed has not been accepted in time;
+- a ticket still open (submitted … on_hold) 48 hours after it was filed is overdue.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
+from sqlalchemy.orm import Session
+
+from bot.console.blueprint import LOCAL
+from bot.console.perms import StaffUser, ticket_scope
+from bot.console.text import OVERDUE_ACCEPT, OVERDUE_OPEN
+from models.tickets import OPEN_STATUSES, STATUS_ZH, Ticket
+
+ACCEPT_WITHIN = timedelta(hours=2)
+FINISH_WITHIN = timedelta(hours=48)
+PAGE_SIZE = 50
+
+
+def overdue(ticket: Ticket, now: datetime | None = None) -> str | None:
+    """The overdue mark of a ticket, or None."""
+    now = now or datetime.now(UTC)
+    waited = now - ticket.created_at
+    if ticket.status == "submitted" and waited > ACCEPT_WITHIN:
+        return OVERDUE_ACCEPT
+    if ticket.status in OPEN_STATUSES and waited > FINISH_WITHIN:
+        return OVERDUE_OPEN
+    return None
+
+
+def overdue_condition(now: datetime) -> ColumnElement[bool]:
+    return or_(and_(Ticket.status == "submitted", Ticket.created_at < now - ACCEPT_WITHIN),
+               and_(Ticket.status.in_(OPEN_STATUSES), Ticket.created_at < now - FINISH_WITHIN))
+
+
+@dataclass
+class Filters:
+    """The queue's filters, read from the query string; empty means "any"."""
+
+    status: str = "open"
+    category: str = ""
+    campus: str = ""
+    building: str = ""
+    since: date | None = None
+    until: date | None = None
+    worker: str = ""  # a staff id, "none" (not assigned) or ""
+    q: str = ""
+    overdue: bool = False
+    page: int = 1
+
+    @classmethod
+    def from_args(cls, args: Any) -> Filters:
+        def day(name: str) -> date | None:
+            try:
+                return date.fromisoformat(args.get(name, ""))
+            except ValueError:
+                return None
+
+        status = args.get("status", "open")
+        try:
+            page = max(1, int(args.get("page", "1")))
+        except ValueError:
+            page = 1
+        return cls(
+            status=status if status in ("open", "all", *STATUS_ZH) else "open",
+            category=args.get("category", "").strip(), campus=args.get("campus", "").strip(),
+            building=args.get("building", "").strip(), since=day("since"), until=day("until"),
+            worker=args.get("worker", "").strip(), q=args.get("q", "").strip()[:50],
+            overdue=args.get("overdue") in ("1", "on", "true"), page=page,
+        )
+
+    def args(self, **changes: Any) -> dict[str, Any]:
+        """These filters as query-string arguments (for links that change one of them)."""
+        values = {"status": self.status, "category": self.category, "campus": self.campus,
+                  "building": self.building, "since": self.since.isoformat() if self.since else "",
+                  "until": self.until.isoformat() if self.until else "", "worker": self.worker,
+                  "q": self.q, "overdue": "1" if self.overdue else "", "page": self.page}
+        values.update(changes)
+        return {k: v for k, v in values.items() if v not in ("", None, 1) or k == "status"}
+
+
+def _start_of(day: date) -> datetime:
+    return datetime.combine(day, time.min, LOCAL).astimezone(UTC)
+
+
+def filtered(user: StaffUser, f: Filters, now: datetime) -> Select[Any]:
+    q = select(Ticket).where(ticket_scope(user))
+    if f.status == "open":
+        q = q.where(Ticket.status.in_(OPEN_STATUSES))
+    elif f.status != "all":
+        q = q.where(Ticket.status == f.status)
+    if f.category:
+        q = q.where(Ticket.category == f.category)
+    if f.campus:
+        q = q.where(Ticket.campus == f.campus)
+    if f.building:
+        q = q.where(Ticket.building.contains(f.building, autoescape=True))
+    if f.since:
+        q = q.where(Ticket.created_at >= _start_of(f.since))
+    if f.until:
+        q = q.where(Ticket.created_at < _start_of(f.until + timedelta(days=1)))
+    if f.worker == "none":
+        q = q.where(Ticket.worker_id.is_(None))
+    elif f.worker.isdigit():
+        q = q.where(Ticket.worker_id == int(f.worker))
+    if f.q:
+        text = f.q
+        q = q.where(or_(*(col.icontains(text, autoescape=True) for col in (
+            Ticket.no, Ticket.description, Ticket.building, Ticket.room, Ticket.place_note, Ticket.phone,
+            Ticket.group, Ticket.item, Ticket.category))))
+    if f.overdue:
+        q = q.where(overdue_condition(now))
+    return q
+
+
+def queue_page(session: Session, user: StaffUser, f: Filters,
+               now: datetime | None = None) -> tuple[list[Ticket], int]:
+    """One page of the queue (tickets waiting for acceptance first, then newest first) and the total."""
+    now = now or datetime.now(UTC)
+    base = filtered(user, f, now)
+    total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
+    new_first = case((Ticket.status == "submitted", 0), else_=1)
+    rows = session.scalars(base.order_by(new_first, Ticket.created_at.desc(), Ticket.id.desc())
+                           .limit(PAGE_SIZE).offset((f.page - 1) * PAGE_SIZE))
+    return list(rows.unique()), int(total)
+
+
+def status_counts(session: Session, user: StaffUser, now: datetime | None = None) -> dict[str, int]:
+    """How many visible tickets are in each open status, and how many are overdue."""
+    now = now or datetime.now(UTC)
+    rows = session.execute(select(Ticket.status, func.count()).where(ticket_scope(user),
+                                                                     Ticket.status.in_(OPEN_STATUSES))
+                           .group_by(Ticket.status))
+    counts = {status: int(n) for status, n in rows}
+    counts["overdue"] = int(session.scalar(select(func.count(Ticket.id)).where(
+        ticket_scope(user), overdue_condition(now))) or 0)
+    return counts

@@ -1,0 +1,88 @@
+"""Every Chinese string the console's Python code shows (templates hold their own page text)."""
+
+from __future__ import annotations
+
+from models.tickets import STATUS_ZH
+
+ROLE_ZH = {"admin": "管理员", "dispatcher": "调度员", "worker": "维修工"}
+
+PUSH_STATUS_ZH = {"pending": "待发送", "sending": "发送中", "sent": "已发送", "failed": "发送失败",
+                  "skipped": "未发送"}
+PUSH_KIND_ZH = {"status": "状态通知", "reply": "回复", "assign": "派单通知", "notice": "公告"}
+EVENT_KIND_ZH = {"message": "报修人留言", "reply": "工作人员回复"}
+
+# The button of a move, by target status; a few read differently from a particular status.
+MOVE_LABEL = {
+    "accepted": "受理",
+    "assigned": "指派",
+    "in_progress": "开始维修",
+    "on_hold": "暂时无法维修",
+    "completed": "维修完成",
+    "closed": "销单",
+    "rejected": "驳回",
+    "cancelled": "撤销",
+}
+MOVE_LABEL_FROM = {
+    ("assigned", "accepted"): "退回待指派",
+    ("completed", "accepted"): "返工（重新受理）",
+    ("assigned", "assigned"): "改派",
+    ("on_hold", "assigned"): "改派",
+    ("on_hold", "in_progress"): "恢复",
+}
+NOTE_PLACEHOLDER = {
+    "on_hold": "原因（必填），例如：等待配件到货",
+    "rejected": "驳回原因（必填），例如：不属于维修范围",
+    "completed": "维修说明，例如：已更换水龙头阀芯",
+}
+
+OVERDUE_ACCEPT = "超时未受理"
+OVERDUE_OPEN = "超 48 小时未完成"
+
+TEXT = {
+    "login_needed": "请先登录。",
+    "login_failed": "姓名或密码不正确。",
+    "login_locked": "登录失败次数过多，请 15 分钟后再试。",
+    "login_ok": "欢迎，{name}（{role}）。",
+    "logged_out": "已退出登录。",
+    "expired": "登录已过期，请重新登录。",
+    "csrf": "页面已过期或表单无效，请刷新页面后重试。",
+    "forbidden": "您没有权限进行此操作。",
+    "not_found": "找不到该页面或工单，或您无权查看。",
+    "moved": "{no}：已{label}，当前状态「{status}」。报修人将收到微信通知。",
+    "illegal": "{no} 当前状态为「{status}」，不能「{label}」。当前可进行：{allowed}。",
+    "illegal_none": "无（工单已结束）",
+    "failed": "操作未完成：{reason}",
+    "reason_required": "「{label}」需要填写原因。",
+    "worker_required": "请选择一位维修工。",
+    "worker_wrong": "{worker} 不是负责「{category}」的维修工。",
+    "unknown_move": "未知的操作。",
+    "replied": "{no}：回复已发送给报修人。",
+    "reply_empty": "回复内容不能为空。",
+    "merged": "{no} 已合并到 {into}，报修人将收到通知并关注该单。",
+    "merge_self": "不能把工单合并到它自己。",
+    "merge_missing": "找不到单号 {into}，或您无权查看该单。",
+    "merge_finished": "{into} 已结束（{status}），不能合并到该单。",
+    "merge_not_allowed": "{no} 当前状态为「{status}」，不能合并。",
+    "push_resent": "推送 #{id} 已重新排队发送。",
+    "push_not_failed": "推送 #{id} 不是失败状态，无需重发。",
+    "staff_added": "已添加账号：{name}（{role}）。",
+    "staff_updated": "已更新账号：{name}（{role}），密码已重设。",
+    "staff_exists": "已有名为「{name}」的账号；如要覆盖，请勾选“更新同名账号”。",
+    "staff_bad": "账号未保存：{reason}",
+    "reply_added": "已添加常用回复。",
+    "reply_saved": "已保存常用回复。",
+    "reply_deleted": "已删除常用回复。",
+    "form_invalid": "表单有误：{errors}",
+    "worker_option": "{name} {phone}（在办 {open} 单）",
+    "no_workers": "没有负责「{category}」的维修工，请管理员先添加账号。",
+    "list_sep": "、",
+}
+
+
+def move_label(src: str, to: str) -> str:
+    """The Chinese name of the action that moves a ticket from `src` to `to`."""
+    return MOVE_LABEL_FROM.get((src, to)) or MOVE_LABEL.get(to) or STATUS_ZH.get(to, to)
+
+
+def status_zh(status: str) -> str:
+    return STATUS_ZH.get(status, status)

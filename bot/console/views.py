@@ -1,0 +1,347 @@
+"""The queue, a ticket's page and its actions, photos, and failed pushes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask.typing import ResponseReturnValue
+from flask_wtf.csrf import CSRFError
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bot import actions
+from bot.console.auth import me
+from bot.console.blueprint import age, bp, local, services
+from bot.console.forms import ActionForm, MergeForm, MoveForm, ReplyForm
+from bot.console.perms import (
+    StaffUser,
+    can_see,
+    may_merge,
+    may_reply,
+    may_see_failed_pushes,
+    moves_for,
+    role_may_move,
+    ticket_scope,
+    workers_for,
+)
+from bot.console.queue import ACCEPT_WITHIN, FINISH_WITHIN, PAGE_SIZE, Filters, overdue, queue_page, status_counts
+from bot.console.text import (
+    EVENT_KIND_ZH,
+    NOTE_PLACEHOLDER,
+    PUSH_KIND_ZH,
+    PUSH_STATUS_ZH,
+    ROLE_ZH,
+    TEXT,
+    move_label,
+    status_zh,
+)
+from models.errors import IllegalMove, NotFound, RepairbotError
+from models.people import Person, Staff
+from models.pushes import Push
+from models.replies import canned_for
+from models.tickets import OPEN_STATUSES, REASON_REQUIRED, STATUS_ZH, Ticket, TicketPhoto, allowed_moves, followers
+from workers.push import send_push
+from workers.queues import enqueue
+
+STAFF_BY = "staff:{name}"
+
+
+@bp.context_processor
+def console_names() -> dict[str, Any]:
+    return {"STATUS_ZH": STATUS_ZH, "ROLE_ZH": ROLE_ZH, "PUSH_STATUS_ZH": PUSH_STATUS_ZH,
+            "PUSH_KIND_ZH": PUSH_KIND_ZH, "EVENT_KIND_ZH": EVENT_KIND_ZH}
+
+
+@bp.app_template_filter("console_time")
+def _local_filter(at: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    return local(at, fmt)
+
+
+@bp.app_template_filter("console_age")
+def _age_filter(at: datetime) -> str:
+    return age(at)
+
+
+@bp.app_template_filter("console_ago")
+def _ago_filter(at: datetime) -> str:
+    text = age(at)
+    return text if text == "刚刚" else f"{text}前"
+
+
+@bp.app_template_filter("console_who")
+def who(by: str) -> str:
+    """A timeline actor in words: staff:王调度 → 王调度, user:… → 报修人."""
+    kind, _, name = by.partition(":")
+    if kind == "staff":
+        return name
+    if kind == "user":
+        return "报修人"
+    return by
+
+
+@bp.after_request
+def no_store(response: Any) -> Any:
+    response.headers.setdefault("Cache-Control", "no-store")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response
+
+
+# -- errors ------------------------------------------------------------------------------------
+
+@bp.errorhandler(CSRFError)
+def csrf_error(exc: CSRFError) -> ResponseReturnValue:
+    return render_template("console/error.html", code=400, message=TEXT["csrf"]), 400
+
+
+@bp.errorhandler(403)
+def forbidden(exc: Exception) -> ResponseReturnValue:
+    return render_template("console/error.html", code=403, message=TEXT["forbidden"]), 403
+
+
+@bp.errorhandler(404)
+def not_found(exc: Exception) -> ResponseReturnValue:
+    return render_template("console/error.html", code=404, message=TEXT["not_found"]), 404
+
+
+# -- helpers ------------------------------------------------------------------------------------
+
+def visible_ticket(s: Session, user: StaffUser, no: str) -> Ticket:
+    """The ticket numbered `no` if the user may see it; 404 otherwise (its existence stays hidden)."""
+    ticket = s.scalars(select(Ticket).where(Ticket.no == no.strip().upper())).first()
+    if ticket is None or not can_see(user, ticket):
+        abort(404)
+    return ticket
+
+
+def back_to(no: str) -> ResponseReturnValue:
+    return redirect(url_for("console.ticket", no=no))
+
+
+def form_errors(form: Any) -> str:
+    return "；".join(f"{getattr(form, k).label.text}：{'，'.join(v)}" for k, v in form.errors.items()
+                    if k != "csrf_token")
+
+
+# -- the queue ------------------------------------------------------------------------------------
+
+@bp.get("/")
+def queue() -> ResponseReturnValue:
+    user = me()
+    f = Filters.from_args(request.args)
+    now = datetime.now(UTC)
+    reg = services().register()
+    with services().db.session() as s:
+        tickets, total = queue_page(s, user, f, now)
+        counts = status_counts(s, user, now)
+        workers = list(s.scalars(select(Staff).where(Staff.role == "worker").order_by(Staff.name)))
+        if user.role == "dispatcher":
+            workers = [w for w in workers if set(w.categories or []) & set(user.categories)]
+        elif user.role == "worker":
+            workers = []
+        categories = [c.name for c in reg.categories] if reg else []
+        if user.role != "admin":
+            categories = [c for c in categories if c in user.categories] if user.role == "dispatcher" else []
+        buildings = sorted({b.name for b in reg.all_buildings()}) if reg else []
+        return render_template(
+            "console/queue.html", tickets=tickets, total=total, f=f, counts=counts, workers=workers,
+            categories=categories, campuses=[c.name for c in reg.campuses] if reg else [],
+            buildings=buildings, overdue=lambda t: overdue(t, now), open_statuses=OPEN_STATUSES,
+            pages=(total + PAGE_SIZE - 1) // PAGE_SIZE, accept_hours=int(ACCEPT_WITHIN.total_seconds() // 3600),
+            finish_hours=int(FINISH_WITHIN.total_seconds() // 3600))
+
+
+# -- one ticket ------------------------------------------------------------------------------------
+
+@bp.get("/tickets/<no>")
+def ticket(no: str) -> ResponseReturnValue:
+    user = me()
+    with services().db.session() as s:
+        t = visible_ticket(s, user, no)
+        moves = moves_for(user, t)
+        reporter = s.get(Person, t.person_id) if t.person_id else None
+        pushes = list(s.scalars(select(Push).where(Push.ticket_id == t.id).order_by(Push.id)))
+        move_forms = []
+        for to in moves:
+            workers: list[tuple[str, str]] = []
+            if to == "assigned":
+                load = {wid: int(n) for wid, n in s.execute(
+                    select(Ticket.worker_id, func.count(Ticket.id))
+                    .where(Ticket.status.in_(OPEN_STATUSES), Ticket.worker_id.is_not(None))
+                    .group_by(Ticket.worker_id))}
+                workers = [(w.name, TEXT["worker_option"].format(name=w.name, phone=w.phone or "",
+                                                                 open=load.get(w.id, 0)))
+                           for w in workers_for(s, t.category)]
+            style = ("danger" if to == "rejected" else
+                     "" if to == "on_hold" or (to == "accepted" and t.status != "submitted") else "primary")
+            move_forms.append({"to": to, "label": move_label(t.status, to), "workers": workers, "style": style,
+                               "required": to in REASON_REQUIRED,
+                               "placeholder": NOTE_PLACEHOLDER.get(to, "说明（选填）"),
+                               "canned": [c.text for c in canned_for(s, to)]})
+        return render_template(
+            "console/ticket.html", t=t, moves=move_forms, reporter=reporter, pushes=pushes,
+            followers=len(followers(s, t)), overdue=overdue(t),
+            reply_form=ReplyForm(formdata=None) if may_reply(user, t) else None,
+            reply_canned=[c.text for c in canned_for(s, t.status)],
+            merge_form=MergeForm(formdata=None) if may_merge(user, t) else None,
+            messages=[e for e in t.events if e.kind in ("message", "reply")],
+            no_workers=TEXT["no_workers"].format(category=t.category))
+
+
+@bp.post("/tickets/<no>/move")
+def move(no: str) -> ResponseReturnValue:
+    user = me()
+    form = MoveForm()
+    to = (form.to.data or "").strip()
+    if to not in STATUS_ZH:
+        flash(TEXT["unknown_move"], "error")
+        return back_to(no)
+    with services().db.session() as s:
+        t = visible_ticket(s, user, no)
+        no, status, category = t.no, t.status, t.category
+        if not role_may_move(user, to):
+            abort(403)
+        label = move_label(status, to)
+        if to not in allowed_moves(status):
+            allowed = [move_label(status, m) for m in moves_for(user, t)]
+            flash(TEXT["illegal"].format(no=no, status=status_zh(status), label=label,
+                                         allowed=TEXT["list_sep"].join(allowed) or TEXT["illegal_none"]), "error")
+            return back_to(no)
+        worker = None
+        if to == "assigned":
+            worker = (form.worker.data or "").strip()
+            if not worker:
+                flash(TEXT["worker_required"], "error")
+                return back_to(no)
+            if worker not in {w.name for w in workers_for(s, category)}:
+                flash(TEXT["worker_wrong"].format(worker=worker, category=category), "error")
+                return back_to(no)
+    note = (form.note.data or "").strip() or None
+    if not form.validate():
+        flash(TEXT["form_invalid"].format(errors=form_errors(form)), "error")
+        return back_to(no)
+    if to in REASON_REQUIRED and not note:
+        flash(TEXT["reason_required"].format(label=label), "error")
+        return back_to(no)
+    try:
+        actions.move_ticket(services(), no, to, by=STAFF_BY.format(name=user.name), note=note, worker=worker)
+    except (IllegalMove, NotFound) as exc:
+        flash(TEXT["failed"].format(reason=exc), "error")
+        return back_to(no)
+    flash(TEXT["moved"].format(no=no, label=label, status=status_zh(to)), "success")
+    return back_to(no)
+
+
+@bp.post("/tickets/<no>/reply")
+def reply(no: str) -> ResponseReturnValue:
+    user = me()
+    form = ReplyForm()
+    with services().db.session() as s:
+        t = visible_ticket(s, user, no)
+        no = t.no
+        if not may_reply(user, t):
+            abort(403)
+    text = (form.text.data or "").strip()
+    if not text:
+        flash(TEXT["reply_empty"], "error")
+        return back_to(no)
+    if not form.validate():
+        flash(TEXT["form_invalid"].format(errors=form_errors(form)), "error")
+        return back_to(no)
+    try:
+        actions.staff_reply(services(), no, text, by=STAFF_BY.format(name=user.name))
+    except RepairbotError as exc:
+        flash(TEXT["failed"].format(reason=exc), "error")
+        return back_to(no)
+    flash(TEXT["replied"].format(no=no), "success")
+    return back_to(no)
+
+
+@bp.post("/tickets/<no>/merge")
+def merge(no: str) -> ResponseReturnValue:
+    user = me()
+    form = MergeForm()
+    into = (form.into.data or "").strip().upper()
+    with services().db.session() as s:
+        t = visible_ticket(s, user, no)
+        no = t.no
+        if not user.manages:
+            abort(403)
+        if not may_merge(user, t):
+            flash(TEXT["merge_not_allowed"].format(no=no, status=status_zh(t.status)), "error")
+            return back_to(no)
+        target = s.scalars(select(Ticket).where(Ticket.no == into)).first() if into else None
+        if target is None or not can_see(user, target):
+            flash(TEXT["merge_missing"].format(into=into or "（空）"), "error")
+            return back_to(no)
+        if target.id == t.id:
+            flash(TEXT["merge_self"], "error")
+            return back_to(no)
+        if target.status not in OPEN_STATUSES:
+            flash(TEXT["merge_finished"].format(into=into, status=status_zh(target.status)), "error")
+            return back_to(no)
+    try:
+        actions.merge_ticket(services(), no, into, by=STAFF_BY.format(name=user.name))
+    except (IllegalMove, NotFound) as exc:
+        flash(TEXT["failed"].format(reason=exc), "error")
+        return back_to(no)
+    flash(TEXT["merged"].format(no=no, into=into), "success")
+    return back_to(no)
+
+
+@bp.get("/photos/<int:photo_id>")
+def photo(photo_id: int) -> ResponseReturnValue:
+    """A reporter's photo, for staff who may see its ticket (files stay outside the web root)."""
+    user = me()
+    with services().db.session() as s:
+        p = s.get(TicketPhoto, photo_id)
+        if p is None or not can_see(user, p.ticket) or p.status != "saved" or not p.path:
+            abort(404)
+        path = Path(p.path).resolve()
+    media = services().config.media_dir.resolve()
+    if not path.is_relative_to(media) or not path.is_file():
+        abort(404)
+    return send_file(path, max_age=0)
+
+
+# -- pushes ------------------------------------------------------------------------------------------
+
+@bp.get("/pushes/failed")
+def failed_pushes() -> ResponseReturnValue:
+    user = me()
+    if not may_see_failed_pushes(user):
+        abort(403)
+    with services().db.session() as s:
+        q = (select(Push, Ticket.no).outerjoin(Ticket, Push.ticket_id == Ticket.id)
+             .where(Push.status == "failed").order_by(Push.id.desc()).limit(200))
+        if not user.is_admin:
+            q = q.where(Push.ticket_id.is_not(None), ticket_scope(user))
+        rows = [(push, no) for push, no in s.execute(q)]
+        return render_template("console/pushes.html", rows=rows, form=ActionForm(formdata=None))
+
+
+@bp.post("/pushes/<int:push_id>/resend")
+def resend_push(push_id: int) -> ResponseReturnValue:
+    """Queue a failed push again (e.g. after the template id was fixed)."""
+    user = me()
+    if not may_see_failed_pushes(user):
+        abort(403)
+    with services().db.session() as s:
+        push = s.get(Push, push_id)
+        if push is None:
+            abort(404)
+        if not user.is_admin:
+            t = s.get(Ticket, push.ticket_id) if push.ticket_id else None
+            if t is None or not can_see(user, t):
+                abort(404)
+        if push.status != "failed":
+            flash(TEXT["push_not_failed"].format(id=push_id), "info")
+            return redirect(url_for("console.failed_pushes"))
+        push.status, push.errcode, push.error = "pending", None, None
+    enqueue(services(), "pushes", send_push, push_id, job_id=f"push-{push_id}")
+    flash(TEXT["push_resent"].format(id=push_id), "success")
+    return redirect(url_for("console.failed_pushes"))
