@@ -14,7 +14,7 @@ from bot.services import Services
 from models.errors import IllegalMove
 from models.people import get_staff, now
 from models.pushes import Push, pushes_for_event, reply_pushes
-from models.tickets import Ticket, TicketEvent, add_message, follow, get_ticket, move
+from models.tickets import OPEN_STATUSES, Ticket, TicketEvent, add_message, follow, get_ticket, move
 from workers.push import send_push
 from workers.queues import enqueue
 
@@ -65,6 +65,8 @@ def merge_ticket(svc: Services, no: str, into: str, *, by: str) -> Ticket:
             raise IllegalMove("a ticket cannot be merged into itself")
         if target.merged_into:
             raise IllegalMove(f"{target.no} was itself merged into {target.merged_into}")
+        if target.status not in OPEN_STATUSES:
+            raise IllegalMove(f"{target.no} is {target.status}: merge only into an open ticket")
         event = move(s, ticket, "rejected", by=by, role="staff", note=f"已合并到 {target.no}，请关注该单进展")
         ticket.merged_into = target.no
         follow(s, target, ticket.openid)

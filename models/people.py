@@ -213,8 +213,9 @@ def set_subscribed(session: Session, openid: str, subscribed: bool) -> WechatUse
 # -- staff ------------------------------------------------------------------------
 
 def add_staff(session: Session, name: str, role: str, password: str,
-              categories: list[str] | None = None, phone: str | None = None) -> Staff:
-    """Create or update a console account."""
+              categories: list[str] | None = None, phone: str | None = None, *,
+              openid: str | None = None, departments: list[str] | None = None) -> Staff:
+    """Create or update a console account (an existing name gets the new values)."""
     if role not in STAFF_ROLES:
         raise RosterError(f"role must be one of {', '.join(STAFF_ROLES)}")
     if len(password) < 8:
@@ -226,7 +227,9 @@ def add_staff(session: Session, name: str, role: str, password: str,
     staff.role = role
     staff.password_hash = generate_password_hash(password)
     staff.categories = list(categories or [])
+    staff.departments = list(departments or [])
     staff.phone = phone
+    staff.openid = openid or staff.openid
     session.flush()
     return staff
 

@@ -321,6 +321,8 @@ def move(session: Session, ticket: Ticket, to: str, *, by: str, role: str = "sta
             raise IllegalMove(f"assigning ticket {ticket.no} needs a worker (--worker)")
         if worker.role != "worker":
             raise IllegalMove(f"{worker.name} is not a worker")
+        if worker.categories and ticket.category not in worker.categories:
+            raise IllegalMove(f"{worker.name} does not work for {ticket.category}")
         ticket.worker_id = worker.id
         ticket.worker = worker
     # Guard against a concurrent move: only the status we read may be replaced.
