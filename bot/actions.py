@@ -11,9 +11,11 @@ from collections.abc import Iterable
 from sqlalchemy.orm import Session
 
 from bot.services import Services
-from models.errors import IllegalMove
+from models.consult import Consult, close_consult, get_consult, reply_consult
+from models.errors import IllegalMove, NotFound
+from models.notices import Notice, notice_audience, notice_payload
 from models.people import get_staff, now
-from models.pushes import Push, pushes_for_event, reply_pushes
+from models.pushes import Push, consult_reply_payload, pushes_for_event, reply_pushes
 from models.tickets import OPEN_STATUSES, Ticket, TicketEvent, add_message, follow, get_ticket, move
 from workers.push import send_push
 from workers.queues import enqueue
@@ -114,3 +116,48 @@ def _own(s: Session, no: str, openid: str) -> Ticket:
     if ticket.openid != openid:
         raise IllegalMove(f"ticket {ticket.no} is not yours")
     return ticket
+
+
+# -- 网上咨询 and 通知公告 ---------------------------------------------------------------------
+
+def consult_reply(svc: Services, no: str, text: str, *, by: str) -> Consult:
+    """Reply to a complaint or suggestion; the reply reaches its sender as a push."""
+    with svc.db.session() as s:
+        consult = get_consult(s, no)
+        event = reply_consult(s, consult, text, by=by)
+        push = Push(consult_id=consult.id, openid=consult.openid, kind="reply",
+                    template_id=svc.config.template_reply or None, payload=consult_reply_payload(consult, event))
+        s.add(push)
+        s.flush()
+    _queue(svc, [push])
+    return consult
+
+
+def consult_close(svc: Services, no: str, *, by: str, note: str | None = None) -> Consult:
+    """Close a complaint or suggestion (办结)."""
+    with svc.db.session() as s:
+        consult = get_consult(s, no)
+        close_consult(s, consult, by=by, note=note)
+    return consult
+
+
+def push_notice(svc: Services, notice_id: int, *, per_second: int = 20) -> int:
+    """Push a notice to the subscribed users whose default room it concerns, throttled; return how many."""
+    with svc.db.session() as s:
+        notice = s.get(Notice, notice_id)
+        if notice is None:
+            raise NotFound(f"no notice {notice_id}")
+        if notice.pushed_at is not None:
+            raise IllegalMove("this notice was pushed already")
+        audience = notice_audience(s, notice)
+        pushes = [Push(notice_id=notice.id, openid=openid, kind="notice",
+                       template_id=svc.config.template_reply or None, payload=notice_payload(notice))
+                  for openid in audience]
+        s.add_all(pushes)
+        notice.pushed_at = now()
+        s.flush()
+        ids = [p.id for p in pushes]
+    # Spread the sends over time: WeChat limits how fast an account may push.
+    for i, push_id in enumerate(ids):
+        enqueue(svc, "pushes", send_push, push_id, job_id=f"push-{push_id}", delay_s=i // max(1, per_second))
+    return len(ids)

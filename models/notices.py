@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Integer, String, Text, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from models.clock import local
 from models.db import Base, UTCDateTime
 from models.errors import IllegalMove
 from models.people import now
@@ -74,3 +75,24 @@ def publish(session: Session, title: str, body: str, by: str, *, campus: str | N
     session.add(notice)
     session.flush()
     return notice
+
+
+def notice_audience(session: Session, notice: Notice) -> list[str]:
+    """List the subscribed users whose default room is in a building the notice concerns."""
+    from models.people import WechatUser
+
+    users = session.scalars(select(WechatUser).where(WechatUser.subscribed.is_(True),
+                                                     WechatUser.default_place.is_not(None)))
+    return [u.openid for u in users if u.default_place and u.default_place.get("building")
+            and concerns(notice, str(u.default_place.get("campus")), str(u.default_place["building"]))]
+
+
+def notice_payload(notice: Notice) -> dict[str, Any]:
+    """Template fields of a notice push (the reply template: title, summary, time)."""
+    return {"character_string1": {"value": f"N{notice.id}"},
+            "thing2": {"value": _clip(notice.title)},
+            "time3": {"value": local(notice.starts_at).strftime("%Y-%m-%d %H:%M")}}
+
+
+def _clip(text: str, limit: int = 20) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -10,10 +10,12 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from models.db import Base, UTCDateTime
 from models.people import WechatUser, now
-from models.tickets import NOTIFY, STATUS_ZH, Ticket, TicketEvent, followers
+from models.tickets import NOTIFY, STATUS_ZH, Ticket, TicketEvent, followers, local_time
 
 # WeChat cuts template keyword values at about 20 characters.
 KEYWORD_MAX = 20
+# A customer-service text stays short: the note is cut here (WeChat takes about 2,000 bytes).
+TEXT_NOTE_MAX = 200
 
 
 class Push(Base):
@@ -33,13 +35,14 @@ class Push(Base):
     delivery: Mapped[str | None] = mapped_column(String(32))
     template_id: Mapped[str | None] = mapped_column(String(64))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
-    # pending → sent | failed | skipped
+    # pending → sending (claimed by one worker) → sent | failed | skipped; back to pending for a retry
     status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     errcode: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(String(255))
     msgid: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    # While `sending`: when the worker claimed it (the sweep finds stuck rows by it); once sent: when.
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
@@ -68,7 +71,7 @@ def status_payload(ticket: Ticket, event: TicketEvent) -> dict[str, Any]:
         "character_string1": {"value": ticket.no},
         "phrase2": {"value": clip(STATUS_ZH[event.status], 5)},
         "thing3": {"value": clip(note or f"{ticket.building} {ticket.fault}")},
-        "time4": {"value": event.at.strftime("%Y-%m-%d %H:%M")},
+        "time4": {"value": local_time(event.at).strftime("%Y-%m-%d %H:%M")},
     }
 
 
@@ -84,7 +87,7 @@ def reply_payload(ticket: Ticket, event: TicketEvent) -> dict[str, Any]:
     return {
         "character_string1": {"value": ticket.no},
         "thing2": {"value": clip(event.note)},
-        "time3": {"value": event.at.strftime("%Y-%m-%d %H:%M")},
+        "time3": {"value": local_time(event.at).strftime("%Y-%m-%d %H:%M")},
     }
 
 
@@ -112,3 +115,40 @@ def _rows(session: Session, ticket: Ticket, event: TicketEvent, kind: str, templ
         rows.append(push)
     session.flush()
     return rows
+
+
+def custom_text(session: Session, kind: str, ticket_id: int | None, event_id: int | None,
+                payload: dict[str, Any], link: str) -> str:
+    """The customer-service text that stands in for a template push: number, status, note, link.
+
+    It is built from the ticket and its event (the note in full, not cut to a keyword's length),
+    or from the template fields when the push has no ticket.
+    """
+    ticket = session.get(Ticket, ticket_id) if ticket_id is not None else None
+    event = session.get(TicketEvent, event_id) if event_id is not None else None
+    tail = f"\n查看详情：{link}" if link else ""
+    if ticket is None or event is None:
+        values = [str(v.get("value", "")) for v in payload.values() if isinstance(v, dict) and v.get("value")]
+        return "【报修通知】" + "；".join(values) + tail
+    note = _text_note(event.note)
+    if kind == "reply":
+        return f"【报修回复】报修单 {ticket.no} 有新回复：{note or '请查看'}" + tail
+    if event.status == "assigned" and ticket.worker is not None:
+        worker = f"{ticket.worker.name} {ticket.worker.phone or ''}".strip()
+        note = f"维修人员：{worker}" + (f"；{note}" if note else "")
+    lines = [f"【报修进度】您的报修单 {ticket.no} 状态更新为：{STATUS_ZH.get(event.status, event.status)}"]
+    if note:
+        lines.append(f"说明：{note}")
+    return "\n".join(lines) + tail
+
+
+def _text_note(note: str | None) -> str:
+    text = " ".join((note or "").split())
+    return text if len(text) <= TEXT_NOTE_MAX else text[: TEXT_NOTE_MAX - 1] + "…"
+
+
+def consult_reply_payload(consult: Any, event: Any) -> dict[str, Any]:
+    """Template fields of a reply to a complaint or suggestion (the reply template)."""
+    return {"character_string1": {"value": consult.no},
+            "thing2": {"value": clip(event.note)},
+            "time3": {"value": local_time(event.at).strftime("%Y-%m-%d %H:%M")}}
