@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dialogs.context import Ctx
-from dialogs.engine import END, Choice, Dialog, End, Go, Incoming, Outcome, Retry, Step
+from dialogs.engine import END, Choice, Dialog, End, Go, Incoming, Outcome, Retry, Step, Switch
 from models.errors import IllegalMove, NotFound
-from models.tickets import STATUS_ZH, Ticket, add_message, get_ticket, move, user_tickets
+from models.tickets import STATUS_ZH, Ticket, add_message, get_ticket, local_time, move, user_tickets
 
 TEXT = {
     "title": "我的报修",
@@ -15,6 +15,10 @@ TEXT = {
     "detail": "{no}  {status}\n{category}\n位置：{place}\n故障：{fault}\n描述：{description}\n进度：\n{timeline}",
     "event": "· {at} {status}{note}",
     "message_event": "· {at} 留言：{note}",
+    "reply_event": "· {at} 后勤回复：{note}",
+    "rating": "评价：{stars} 星{comment}",
+    "act_rate": "评价",
+    "act_rework": "还没修好",
     "act_message": "留言",
     "act_withdraw": "撤销报修",
     "act_back": "返回列表",
@@ -77,10 +81,12 @@ def _ticket(ctx: Ctx) -> Ticket | None:
 def timeline(ticket: Ticket) -> str:
     lines = []
     for e in ticket.events:
-        at = e.at.strftime("%m-%d %H:%M")
+        at = local_time(e.at).strftime("%m-%d %H:%M")
         if e.kind == "message":
             lines.append(TEXT["message_event"].format(at=at, note=e.note))
-        else:
+        elif e.kind == "reply":
+            lines.append(TEXT["reply_event"].format(at=at, note=e.note))
+        elif e.kind == "status":
             lines.append(TEXT["event"].format(at=at, status=STATUS_ZH[e.status],
                                               note=f"：{e.note}" if e.note else ""))
     return "\n".join(lines)
@@ -90,8 +96,12 @@ def detail_prompt(ctx: Ctx) -> str:
     t = _ticket(ctx)
     if t is None:
         return TEXT["gone"]
-    return TEXT["detail"].format(no=t.no, status=t.status_zh, category=t.category, place=t.place, fault=t.fault,
+    text = TEXT["detail"].format(no=t.no, status=t.status_zh, category=t.category, place=t.place, fault=t.fault,
                                  description=t.description, timeline=timeline(t))
+    if t.rating is not None:
+        comment = f"，{t.rating_comment}" if t.rating_comment else ""
+        text += "\n" + TEXT["rating"].format(stars=t.rating, comment=comment)
+    return text
 
 
 def detail_choices(ctx: Ctx) -> list[Choice]:
@@ -99,6 +109,8 @@ def detail_choices(ctx: Ctx) -> list[Choice]:
     options = [Choice(TEXT["act_message"], "message")]
     if t is not None and t.status == "submitted" and t.openid == ctx.openid:
         options.append(Choice(TEXT["act_withdraw"], "withdraw"))
+    if t is not None and t.status == "completed" and t.openid == ctx.openid:
+        options += [Choice(TEXT["act_rate"], "rate"), Choice(TEXT["act_rework"], "rework")]
     options.append(Choice(TEXT["act_back"], "list"))
     return options
 
@@ -106,6 +118,8 @@ def detail_choices(ctx: Ctx) -> list[Choice]:
 def on_action(ctx: Ctx, choice: Choice) -> Outcome:
     if choice.value == "list":
         ctx.data.pop("no", None)
+    if choice.value in ("rate", "rework"):  # dialogs/rate.py
+        return Switch(str(choice.value), data={"no": ctx.data.get("no")})
     return Go(str(choice.value))
 
 

@@ -49,7 +49,7 @@ MENU = {
 WORDS = {
     "报修": "REPAIR", "我要报修": "REPAIR", "维修": "REPAIR",
     "我的报修": "MY_TICKETS", "报修进度": "MY_TICKETS", "查询进度": "MY_TICKETS", "我的维修单": "MY_TICKETS",
-    "评价": "RATE", "维修评价": "RATE", "我要评价": "RATE",
+    "维修评价": "RATE", "我要评价": "RATE",  # a bare 「评价」 is a command (dialogs/rate.py) or a choice
     "个人信息": "PROFILE", "我的信息": "PROFILE",
     "投诉建议": "CONSULT", "意见建议": "CONSULT", "网上咨询": "CONSULT", "投诉": "CONSULT", "建议": "CONSULT",
     "查看历史": "CONSULT_HISTORY", "历史记录": "CONSULT_HISTORY", "我的投诉": "CONSULT_HISTORY",

@@ -1,0 +1,243 @@
+"""Repair workers acting from WeChat: 开始 / 完成 / 无法维修 R…, and 我的任务.
+
+A worker's WeChat openid is bound to their staff account (``Staff.openid``, set with
+``repairbot staff bind NAME OPENID``).  Matching a message is a pure function (``parse_staff_command``);
+acting goes through ``bot.actions.move_ticket`` as ``staff:<name>``, with the same rules and pushes as
+the console.  Only tickets assigned to the worker can be moved.  Anyone else typing the same words is
+told that these are workers' commands, and nothing moves.
+
+``assignment_push`` builds the push a worker is owed when a ticket is assigned to them; it is meant to
+be called where the other pushes of a move are recorded (see its docstring).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dialogs.context import Ctx
+from models.errors import IllegalMove, NotFound, RosterError
+from models.people import Staff, WechatUser, get_staff
+from models.pushes import Push, clip
+from models.tickets import STATUS_ZH, TRANSITIONS, Ticket, TicketEvent, get_ticket, local_time
+
+if TYPE_CHECKING:
+    from bot.services import Services
+
+TEXT = {
+    "not_staff": "「{verb}」是维修人员用的指令，您的微信没有绑定维修人员账号，所以没有做任何改动。"
+                 "需要报修请直接描述问题，查看进度请回复「我的报修」。",
+    "usage": "请带上单号，例如：\n开始 R261127001\n完成 R261127001 换了灯管\n无法维修 R261127001 缺材料",
+    "unknown": "没有找到单号 {no}，请核对后再发。",
+    "not_yours": "{no} 没有派给您，不能操作。如有疑问请联系调度。",
+    "need_reason": "请写上暂时无法维修的原因，例如「无法维修 {no} 缺材料」。",
+    "note_long": "说明请控制在 200 字以内。",
+    "already": "{no} 已经是「{status}」了。",
+    "illegal": "{no} 现在是「{status}」，不能改为「{to}」。",
+    "can": "可以回复：{commands}",
+    "finished": "{no} 已经「{status}」，不需要再操作了。",
+    "changed": "{no} 刚刚被其他人改过，请回复「我的任务」看看最新状态。",
+    "started": ("好的，{no} 已改为「维修中」。\n{place} · {fault}\n报修人电话 {phone}\n"
+                "修好后回复「完成 {no} 处理说明」。"),
+    "completed": "好的，{no} 已改为「维修完成」，报修人会收到通知并评价。辛苦了！",
+    "on_hold": "好的，{no} 已改为「暂时无法维修」：{note}\n可以继续时回复「开始 {no}」。",
+    "tasks": "您的派单（{n} 张）：",
+    "task_row": "{no} {status} · {place} · {fault}",
+    "tasks_tail": "回复「开始 R…」「完成 R… 处理说明」「无法维修 R… 原因」更新进度。",
+    "no_tasks": "您目前没有待处理的派单。",
+    "cmd_in_progress": "开始 {no}",
+    "cmd_completed": "完成 {no} 处理说明",
+    "cmd_on_hold": "无法维修 {no} 原因",
+    "assign_status": "新派单",
+    "assign_thing": "{place} {fault}",
+}
+
+# What a worker types → the status it moves the ticket to.
+VERBS = {
+    "开始维修": "in_progress", "开始": "in_progress", "开工": "in_progress",
+    "已完成": "completed", "完成": "completed", "修好了": "completed", "已修好": "completed",
+    "暂时无法维修": "on_hold", "无法维修": "on_hold", "暂停": "on_hold",
+}
+DONE = {"in_progress": "started", "completed": "completed", "on_hold": "on_hold"}
+TASK_WORDS = frozenset({"我的任务", "任务", "我的派单", "派单", "待办"})
+NOTE_MAX = 200
+OPEN_FOR_WORKER = ("accepted", "assigned", "in_progress", "on_hold")
+
+OPENID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+_W = r"[\s\u3000]"
+_NO = r"[RrＲｒ][0-9０-９]{9,12}"
+_SEP = r"[\s\u3000,，.。:：;；!！、\-—]*"
+_VERB = "|".join(sorted(VERBS, key=len, reverse=True))
+COMMAND_RE = re.compile(rf"^{_W}*(?P<verb>{_VERB}){_W}*(?P<no>{_NO})?(?P<note>.*)$", re.S)
+
+
+@dataclass(frozen=True)
+class StaffCommand:
+    """A worker's command: move ticket ``no`` to ``to`` (with a note), or list their tasks."""
+
+    verb: str
+    to: str | None  # None: 我的任务
+    no: str | None = None
+    note: str = ""
+
+
+def parse_staff_command(raw: str) -> StaffCommand | None:
+    """Read a worker's command from a message; None when it is not one.
+
+    A verb needs a ticket number right after it ("完成 R261127001 换了灯管"), or must stand alone
+    ("完成", answered with how to use it); "完成了吗" or "开始报修" are not commands.
+    """
+    text = unicodedata.normalize("NFKC", raw or "").strip()
+    if text in TASK_WORDS:
+        return StaffCommand(text, None)
+    m = COMMAND_RE.match(raw or "")
+    if m is None:
+        return None
+    verb, no = m.group("verb"), m.group("no")
+    note = re.sub(rf"^{_SEP}", "", m.group("note")).strip()
+    if no is None:
+        return StaffCommand(verb, VERBS[verb]) if not note else None
+    return StaffCommand(verb, VERBS[verb], unicodedata.normalize("NFKC", no).upper(), note)
+
+
+# -- who is a worker ------------------------------------------------------------------------------------
+
+def staff_for_openid(session: Session, openid: str) -> Staff | None:
+    """The active staff account bound to a WeChat openid, if any."""
+    return session.scalars(select(Staff).where(Staff.openid == openid, Staff.active.is_(True))
+                           .order_by(Staff.id)).first()
+
+
+def bind_openid(session: Session, name: str, openid: str | None) -> Staff:
+    """Bind a staff account to a WeChat openid (None unbinds); an openid belongs to one account."""
+    staff = get_staff(session, name)
+    if openid is not None and not OPENID_RE.match(openid):
+        raise RosterError(f"{openid!r} does not look like a WeChat openid")
+    if openid:
+        for other in session.scalars(select(Staff).where(Staff.openid == openid, Staff.id != staff.id)):
+            other.openid = None
+    staff.openid = openid or None
+    session.flush()
+    return staff
+
+
+# -- answering ---------------------------------------------------------------------------------------------
+
+def _services() -> Services:
+    from bot.services import process_services  # imported late: dialogs/ is imported by bot/
+
+    return process_services()
+
+
+def answer(ctx: Ctx) -> str | None:
+    """Answer a worker's command; None when the message is not one (then the dialogs answer it)."""
+    if ctx.msg.kind != "text":
+        return None
+    cmd = parse_staff_command(ctx.msg.raw)
+    if cmd is None:
+        return None
+    staff = staff_for_openid(ctx.session, ctx.openid)
+    if staff is None:
+        # The same words from anyone else: a clear no when a ticket was named, the dialogs otherwise.
+        return TEXT["not_staff"].format(verb=cmd.verb) if cmd.no else None
+    if cmd.to is None:
+        return tasks(ctx.session, staff)
+    if cmd.no is None:
+        return TEXT["usage"]
+    return act(ctx, staff, cmd)
+
+
+def tasks(session: Session, staff: Staff) -> str:
+    q = (select(Ticket).where(Ticket.worker_id == staff.id, Ticket.status.in_(OPEN_FOR_WORKER))
+         .order_by(Ticket.created_at, Ticket.id).limit(20))
+    rows = list(session.scalars(q))
+    if not rows:
+        return TEXT["no_tasks"]
+    lines = [TEXT["task_row"].format(no=t.no, status=t.status_zh, place=t.place, fault=t.fault) for t in rows]
+    return "\n".join([TEXT["tasks"].format(n=len(rows)), *lines, TEXT["tasks_tail"]])
+
+
+def act(ctx: Ctx, staff: Staff, cmd: StaffCommand) -> str:
+    assert cmd.no is not None and cmd.to is not None
+    try:
+        ticket = get_ticket(ctx.session, cmd.no)
+    except NotFound:
+        return TEXT["unknown"].format(no=cmd.no)
+    if ticket.worker_id != staff.id:
+        return TEXT["not_yours"].format(no=ticket.no)
+    refusal = why_not(ticket, cmd.to)
+    if refusal:
+        return refusal
+    if cmd.to == "on_hold" and not cmd.note:
+        return TEXT["need_reason"].format(no=ticket.no)
+    if len(cmd.note) > NOTE_MAX:
+        return TEXT["note_long"]
+    from bot.actions import move_ticket
+
+    no, place, fault, phone = ticket.no, ticket.place, ticket.fault, ticket.phone
+    if ctx.opened_session is not None:
+        ctx.opened_session.commit()  # end this message's transaction before the action writes (SQLite)
+    try:
+        move_ticket(_services(), no, cmd.to, by=f"staff:{staff.name}", note=cmd.note or None)
+    except (IllegalMove, NotFound):
+        return TEXT["changed"].format(no=no)
+    return TEXT[DONE[cmd.to]].format(no=no, place=place, fault=fault, phone=phone, note=cmd.note)
+
+
+def why_not(ticket: Ticket, to: str) -> str | None:
+    """Say, in Chinese, why a worker cannot move a ticket there; None when the rules allow it."""
+    if ticket.status == to:
+        return TEXT["already"].format(no=ticket.no, status=ticket.status_zh)
+    moves = TRANSITIONS.get(ticket.status, {})
+    if not moves:
+        return TEXT["finished"].format(no=ticket.no, status=ticket.status_zh)
+    if "staff" in moves.get(to, frozenset()):
+        return None
+    said = TEXT["illegal"].format(no=ticket.no, status=ticket.status_zh, to=STATUS_ZH[to])
+    commands = [TEXT[f"cmd_{s}"].format(no=ticket.no) for s in ("in_progress", "completed", "on_hold")
+                if "staff" in moves.get(s, frozenset())]
+    return said + ("\n" + TEXT["can"].format(commands="、".join(f"「{c}」" for c in commands)) if commands else "")
+
+
+# -- the push a worker is owed on assignment --------------------------------------------------------------
+
+def assignment_payload(ticket: Ticket, event: TicketEvent) -> dict[str, dict[str, str]]:
+    """Template fields (the ticket-status template) telling a worker of a new assignment."""
+    return {
+        "character_string1": {"value": ticket.no},
+        "phrase2": {"value": TEXT["assign_status"]},
+        "thing3": {"value": clip(TEXT["assign_thing"].format(place=f"{ticket.building} {ticket.room or ''}".strip(),
+                                                             fault=ticket.fault))},
+        "time4": {"value": local_time(event.at).strftime("%Y-%m-%d %H:%M")},
+    }
+
+
+def assignment_push(session: Session, ticket: Ticket, event: TicketEvent, template_id: str) -> Push | None:
+    """Record the push telling the assigned worker of a new ticket; None when none is owed.
+
+    Owed for a status event to ``assigned`` whose worker is active and has a bound openid, once per
+    event and worker (a worker who assigned the ticket to themselves is not told).  Call it next to
+    ``pushes_for_event`` in ``bot.actions._moved`` and queue the row like the others.
+    """
+    worker = ticket.worker
+    if event.kind != "status" or event.status != "assigned" or worker is None:
+        return None
+    if not worker.openid or not worker.active or event.by == f"staff:{worker.name}":
+        return None
+    exists = session.scalars(select(Push).where(Push.event_id == event.id, Push.openid == worker.openid)).first()
+    if exists is not None:
+        return None
+    push = Push(ticket_id=ticket.id, event_id=event.id, openid=worker.openid, kind="assign",
+                template_id=template_id or None, payload=assignment_payload(ticket, event))
+    user = session.scalars(select(WechatUser).where(WechatUser.openid == worker.openid)).first()
+    if user is not None and not user.subscribed:
+        push.status, push.error = "skipped", "user unsubscribed"
+    session.add(push)
+    session.flush()
+    return push
