@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from sqlalchemy.orm import Session
 
 from bot.services import Services
+from dialogs.staff_chat import assignment_push
 from models.consult import Consult, close_consult, get_consult, reply_consult
 from models.errors import IllegalMove, NotFound
 from models.notices import Notice, notice_audience, notice_payload
@@ -27,7 +28,10 @@ def _queue(svc: Services, pushes: Iterable[Push]) -> None:
 
 
 def _moved(svc: Services, s: Session, ticket: Ticket, event: TicketEvent) -> list[Push]:
-    return pushes_for_event(s, ticket, event, svc.config.template_ticket)
+    """Record the pushes a status change owes: the reporter and followers, and a newly assigned worker."""
+    rows = pushes_for_event(s, ticket, event, svc.config.template_ticket)
+    to_worker = assignment_push(s, ticket, event, svc.config.template_ticket)
+    return [*rows, to_worker] if to_worker is not None else rows
 
 
 def move_ticket(svc: Services, no: str, to: str, *, by: str, note: str | None = None,

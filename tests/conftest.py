@@ -189,5 +189,5 @@ def sent_templates(rsps: responses.RequestsMock) -> list[dict[str, Any]]:
     """Return the template messages WeChat's API was asked to send."""
     import json
 
-    return [json.loads(c.request.body) for c in rsps.calls
+    return [json.loads(c.request.body or b"{}") for c in rsps.calls
             if c.request.url and "message/template/send" in c.request.url]

@@ -19,8 +19,6 @@ from models.pushes import Push, clip
 from models.tickets import STATUS_ZH, TicketEvent, get_ticket
 from tests.conftest import sent_templates
 from tests.test_reporter_page import make_ticket, stored
-from workers.push import send_push
-from workers.queues import enqueue
 
 LIU, ZHAO = "o-worker-liu", "o-worker-zhao"
 
@@ -238,19 +236,17 @@ def test_staff_bind_refusals(cli: Callable[..., Result], services: Services, arg
 
 def test_assignment_push_for_a_bound_worker(services: Services, workers: None, run_jobs: Callable[[], int],
                                             wechat_api: responses.RequestsMock) -> None:
-    """assignment_push records one push for the assigned worker, which the push job sends to them."""
+    """Assigning records one push for the assigned worker, which the push job sends to them."""
     no = make_ticket(services, "o-wc-r9", "assigned", worker="刘师傅")
     with services.db.session() as s:
         t = get_ticket(s, no)
         event = s.scalars(select(TicketEvent).where(TicketEvent.ticket_id == t.id, TicketEvent.status == "assigned")
                           ).one()
-        push = assignment_push(s, t, event, "TPL-TICKET")
-        assert push is not None and assignment_push(s, t, event, "TPL-TICKET") is None  # once per event
-        assert (push.openid, push.kind) == (LIU, "assign")
+        push = s.scalars(select(Push).where(Push.event_id == event.id, Push.kind == "assign")).one()
+        assert assignment_push(s, t, event, "TPL-TICKET") is None  # once per event
+        assert push.openid == LIU
         assert push.payload["phrase2"]["value"] == "新派单"
         assert push.payload["thing3"]["value"] == "学生公寓12栋 502 给水/水龙头"
-        push_id = push.id
-    enqueue(services, "pushes", send_push, push_id, job_id=f"push-{push_id}")
     run_jobs()
     sent = [p for p in sent_templates(wechat_api) if p["touser"] == LIU]
     assert [p["data"]["character_string1"]["value"] for p in sent] == [no]
@@ -258,20 +254,26 @@ def test_assignment_push_for_a_bound_worker(services: Services, workers: None, r
 
 def test_no_assignment_push_without_an_openid_or_to_an_unsubscribed_worker(services: Services,
                                                                             workers: None) -> None:
+    with services.db.session() as s:
+        bind_openid(s, "刘师傅", None)
     no = make_ticket(services, "o-wc-r10", "assigned", worker="刘师傅")
     with services.db.session() as s:
         t = get_ticket(s, no)
-        event = s.scalars(select(TicketEvent).where(TicketEvent.ticket_id == t.id, TicketEvent.status == "assigned")
-                          ).one()
-        bind_openid(s, "刘师傅", None)
-        s.refresh(t)
-        assert assignment_push(s, t, event, "TPL-TICKET") is None
+        assert not list(s.scalars(select(Push).where(Push.ticket_id == t.id, Push.kind == "assign")))
         bind_openid(s, "刘师傅", LIU)
         set_subscribed(s, LIU, False)
-        s.refresh(t)
-        push = assignment_push(s, t, event, "TPL-TICKET")
-        assert push is not None and push.status == "skipped"
-        accepted = s.scalars(select(TicketEvent).where(TicketEvent.ticket_id == t.id,
-                                                       TicketEvent.status == "accepted")).one()
-        assert assignment_push(s, t, accepted, "TPL-TICKET") is None  # not an assignment
-        assert s.scalars(select(Push).where(Push.kind == "assign")).all() == [push]
+    no = make_ticket(services, "o-wc-r12", "assigned", worker="刘师傅")
+    with services.db.session() as s:
+        t = get_ticket(s, no)
+        push = s.scalars(select(Push).where(Push.ticket_id == t.id, Push.kind == "assign")).one()
+        assert push.status == "skipped"
+
+
+def test_assigning_from_the_shell_tells_the_worker(services: Services, workers: None, run_jobs: Callable[[], int],
+                                                    wechat_api: responses.RequestsMock) -> None:
+    """A move to `assigned` pushes the reporter and, separately, the worker it names."""
+    no = make_ticket(services, "o-wc-r11", "accepted")
+    move_ticket(services, no, "assigned", by="staff:调度", worker="刘师傅")
+    run_jobs()
+    sent = {p["touser"]: p["data"]["phrase2"]["value"] for p in sent_templates(wechat_api)}
+    assert sent == {"o-wc-r11": STATUS_ZH["assigned"], LIU: "新派单"}
