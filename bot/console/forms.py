@@ -77,3 +77,28 @@ class CannedForm(FlaskForm):
     status = SelectField("用于状态", choices=choices(STATUS_ZH.items()))
     text = TextAreaField("内容", validators=[DataRequired(), Length(max=500)])
     position = IntegerField("排序", default=0, validators=[Optional()])
+
+
+# -- 网上咨询 and 通知公告 -------------------------------------------------------------------------
+
+class ConsultCloseForm(FlaskForm):
+    note = TextAreaField("办结说明", validators=[Optional(), Length(max=500, message="最多 500 字")])
+
+
+class DepartmentsForm(FlaskForm):
+    """One staff account's 网上咨询 departments (prefixed by the account's id on the page)."""
+
+    departments = MultiCheckboxField("负责的咨询部门", choices=[])
+
+
+class NoticeForm(FlaskForm):
+    """A notice; the places, groups and times are checked against the register by the view."""
+
+    title = StringField("标题", validators=[DataRequired(message="请填写标题"), Length(max=100, message="最多 100 字")])
+    body = TextAreaField("正文", validators=[DataRequired(message="请填写正文"),
+                                            Length(max=5000, message="最多 5000 字")])
+    campus = SelectField("校区", choices=[], validate_choice=False)
+    buildings = SelectMultipleField("涉及楼栋", choices=[], validate_choice=False)
+    groups = MultiCheckboxField("涉及的维修类别", choices=[], validate_choice=False)
+    starts_at = StringField("开始时间", validators=[Optional(), Length(max=20)])
+    ends_at = StringField("结束时间", validators=[Optional(), Length(max=20)])

@@ -4,6 +4,7 @@
 - dispatcher: the tickets of their categories; every staff action on them.
 - worker: the tickets assigned to them; start, hold, resume, complete and reply — never accept,
   assign, reject, merge or close.
+- 网上咨询 and 通知公告: see the section at the end (consults by `Staff.departments`; notices for admins).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from flask_login import UserMixin
 from sqlalchemy import ColumnElement, false, select, true
 from sqlalchemy.orm import Session
 
+from models.consult import Consult
 from models.people import Staff
 from models.tickets import Ticket, allowed_moves
 
@@ -94,3 +96,37 @@ def workers_for(session: Session, category: str) -> list[Staff]:
     rows = session.scalars(select(Staff).where(Staff.role == "worker", Staff.active.is_(True))
                            .order_by(Staff.name))
     return [w for w in rows if category in (w.categories or [])]
+
+
+# -- 网上咨询 and 通知公告 -------------------------------------------------------------------------
+#
+# - admin: every consult (complaint, suggestion, question, praise), and the notices.
+# - any other account: the consults addressed to the departments in its `Staff.departments` (none when
+#   it has none); it may reply to them and close them (办结).  Notices are for admins only.
+#
+# The departments are read from the database on each request (not from the login snapshot), so an
+# admin's change takes effect at once.
+
+def consult_departments(session: Session, user: StaffUser) -> tuple[str, ...] | None:
+    """The departments whose consults the user may see; None means all of them (an admin)."""
+    if user.is_admin:
+        return None
+    staff = session.get(Staff, user.id)
+    if staff is None or not staff.active:
+        return ()
+    return tuple(staff.departments or ())
+
+
+def consult_scope(departments: tuple[str, ...] | None) -> ColumnElement[bool]:
+    """The SQL condition selecting the consults of these departments (None: all)."""
+    if departments is None:
+        return true()
+    return Consult.department.in_(departments) if departments else false()
+
+
+def can_see_consult(departments: tuple[str, ...] | None, consult: Consult) -> bool:
+    return departments is None or consult.department in departments
+
+
+def may_manage_notices(user: StaffUser) -> bool:
+    return user.is_admin

@@ -86,3 +86,36 @@ def move_label(src: str, to: str) -> str:
 
 def status_zh(status: str) -> str:
     return STATUS_ZH.get(status, status)
+
+
+# -- 网上咨询 and 通知公告 -------------------------------------------------------------------------
+
+CONSULT_EVENT_ZH = {"submitted": "提交", "reply": "工作人员回复", "message": "提交人留言", "closed": "办结"}
+ANONYMOUS = "匿名"
+CONSULT_SENDER = "提交人"
+NOTICE_STATE_ZH = {"upcoming": "未开始", "live": "生效中", "ended": "已结束"}
+WHOLE_SCHOOL = "全校"
+
+TEXT.update({
+    "consult_replied": "{no}：回复已发送给提交人。",
+    "consult_closed": "{no}：已办结。",
+    "consult_is_closed": "{no} 已办结，不能再回复。",
+    "consult_already_closed": "{no} 已经办结。",
+    "departments_saved": "已保存 {name} 负责的咨询部门：{departments}。",
+    "departments_none": "无",
+    "departments_bad": "未知的部门：{departments}",
+    "notice_published": "已发布通知「{title}」。",
+    "notice_end_before_start": "结束时间必须晚于开始时间（开始 {start}，结束 {end}）。",
+    "notice_bad_time": "{field}格式不对，请按“2026-11-28 08:00”填写（北京时间）。",
+    "notice_unknown_building": "登记册中没有这些楼栋：{buildings}。",
+    "notice_building_campus": "所选楼栋不在「{campus}」：{buildings}。",
+    "notice_unknown_campus": "登记册中没有校区「{campus}」。",
+    "notice_unknown_group": "登记册中没有这些维修类别：{groups}。",
+    "notice_pushed": "已开始推送通知「{title}」：共 {n} 位用户，按每秒 {rate} 条发送。",
+    "notice_push_nobody": "没有需要推送的用户：所选楼栋里没有设置了默认房间、仍在关注公众号的用户。",
+    "notice_push_twice": "这条通知已经推送过了，不能重复推送。",
+    "notice_push_no_buildings": "只有指定了楼栋的通知可以推送给住户。",
+    "notice_push_ended": "这条通知已结束，不再推送。",
+    "notice_ended_now": "通知「{title}」已结束。",
+    "notice_already_ended": "这条通知已经结束了。",
+})
