@@ -41,12 +41,22 @@ def _fail(ctx: Ctx, card: str) -> int:
     return max(0, int(ctx.settings.get("bind_max_failures", 5)) - max(int(c) for c in counts))
 
 
+def _lock_out(ctx: Ctx) -> Outcome:
+    """End binding with the lock message, not going back to the dialog that needed binding.
+
+    That dialog (a repair) would only ask for binding again, which ends here again: the engine
+    would loop until RecursionError and the user would see an error instead of the lock.
+    """
+    ctx.state.resume = None
+    return End(TEXT["locked"])
+
+
 def on_start(ctx: Ctx) -> Outcome | None:
     user = ctx.user()
     if user.bound and user.person is not None:
         return End(TEXT["already"].format(name=user.person.name, card=mask_card(user.person.card_no)))
     if _locked(ctx):
-        return End(TEXT["locked"])
+        return _lock_out(ctx)
     return None
 
 
@@ -55,7 +65,7 @@ def card(ctx: Ctx, msg: Incoming) -> Outcome:
     if not CARD_RE.match(number):
         return Retry(TEXT["card_bad"])
     if _locked(ctx, number):
-        return End(TEXT["locked"])
+        return _lock_out(ctx)
     if find_person(ctx.session, number) is None:
         return Retry(TEXT["card_unknown"])
     ctx.data["card"] = number
@@ -65,13 +75,13 @@ def card(ctx: Ctx, msg: Incoming) -> Outcome:
 def password(ctx: Ctx, msg: Incoming) -> Outcome:
     number = ctx.data.get("card", "")
     if _locked(ctx, number):
-        return End(TEXT["locked"])
+        return _lock_out(ctx)
     person = find_person(ctx.session, number)
     if person is None:
         return Go("card")
     if not person.check_password(msg.text):
         left = _fail(ctx, number)
-        return End(TEXT["locked"]) if left == 0 else Retry(TEXT["password_bad"].format(left=left))
+        return _lock_out(ctx) if left == 0 else Retry(TEXT["password_bad"].format(left=left))
     ctx.redis.delete(f"bindfail:oid:{ctx.openid}", f"bindfail:card:{number}")
     bind(ctx.session, ctx.openid, person)
     return End(TEXT["bound"].format(name=person.name))

@@ -38,12 +38,15 @@ def on_start(ctx: Ctx) -> Outcome | None:
 
 
 def show_prompt(ctx: Ctx) -> str:
+    # A step that is skipped cannot speak: what it did is said here, once.
+    said = ctx.data.pop("said", "")
     user = ctx.user()
     person = user.person
     place = user.default_place or {}
     room = describe_place(place.get("campus"), place.get("building"), place.get("floor"), place.get("room"))
-    return TEXT["show"].format(name=person.name if person else "", card=mask_card(person.card_no) if person else "",
+    text = TEXT["show"].format(name=person.name if person else "", card=mask_card(person.card_no) if person else "",
                                phone=user.contact_phone or TEXT["unset"], room=room or TEXT["unset"])
+    return f"{said}\n{text}" if said else text
 
 
 def show_choices(ctx: Ctx) -> list[Choice]:
@@ -100,6 +103,7 @@ def on_unbind(ctx: Ctx, choice: Choice) -> Outcome:
 def saved_skip(ctx: Ctx) -> bool:
     """Store the default room as soon as the place steps are done, without asking anything more."""
     save_room(ctx, ctx.msg)
+    ctx.data["said"] = TEXT["room_saved"]
     return True
 
 
