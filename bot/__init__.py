@@ -34,7 +34,6 @@ def create_app(config: Config | None = None, services: Services | None = None) -
     from bot.pages import bp as pages_bp  # the reporter's /t/<token> page (checks its own CSRF tokens)
 
     app.register_blueprint(pages_bp)
-    from bot.console import consults, notices  # noqa: F401  (网上咨询, 通知公告: views on the console blueprint)
     from bot.pages.consult import bp as consult_page_bp  # /c/<token>: a complaint's page for its sender
     from bot.pages.notices import bp as notices_pages_bp  # /notices, /notices/<id>: public notices
 
