@@ -228,7 +228,8 @@ class Engine:
 
     # entry points ---------------------------------------------------------
 
-    def begin(self, ctx: Ctx, flow: str, data: Mapping[str, Any] | None = None, say: str = "") -> str:
+    def begin(self, ctx: Ctx, flow: str, data: Mapping[str, Any] | None = None, say: str = "",
+              resumed_from: str | None = None) -> str:
         """Start a dialog from its first step (after its start hook)."""
         dialog = self.dialog(flow)
         st = ctx.state
@@ -236,6 +237,10 @@ class Engine:
         st.data = dict(data or {})
         if dialog.on_start is not None:
             outcome = dialog.on_start(ctx)
+            if isinstance(outcome, Switch) and outcome.flow == resumed_from:
+                # The nested dialog ended without doing what this one needs: stop rather than loop.
+                st.flow, st.step, st.data, st.history, st.resume = None, None, {}, [], None
+                return say
             if outcome is not None:
                 return self._apply(ctx, dialog, None, outcome, say)
         return self._enter(ctx, dialog, dialog.start, say)
@@ -346,11 +351,11 @@ class Engine:
 
     def _finish(self, ctx: Ctx, say: str) -> str:
         st = ctx.state
-        resume = st.resume
+        resume, ended = st.resume, st.flow
         st.flow, st.step, st.data, st.history, st.pending, st.resume = None, None, {}, [], None, None
         if resume and resume["step"] is None:
             # The dialog was left from its start hook: start it again, hook included.
-            return self.begin(ctx, resume["flow"], resume["data"], say)
+            return self.begin(ctx, resume["flow"], resume["data"], say, resumed_from=ended)
         if resume:
             st.flow, st.step = resume["flow"], resume["step"]
             st.data, st.history = dict(resume["data"]), list(resume["history"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dialogs.context import Ctx
 from dialogs.engine import END, Choice, Dialog, End, Go, Incoming, Outcome, Retry, Step, Switch
 from models.errors import IllegalMove, NotFound
-from models.tickets import STATUS_ZH, Ticket, add_message, get_ticket, local_time, move, user_tickets
+from models.tickets import STATUS_ZH, Ticket, add_message, followers, get_ticket, local_time, move, user_tickets
 
 TEXT = {
     "title": "我的报修",
@@ -65,7 +65,7 @@ def by_number(ctx: Ctx, msg: Incoming) -> Outcome:
         ticket = get_ticket(ctx.session, msg.text)
     except NotFound:
         return Retry(TEXT["gone"])
-    if ticket.no not in {c.value for c in list_choices(ctx)} and ticket.openid != ctx.openid:
+    if ticket.openid != ctx.openid and ctx.openid not in followers(ctx.session, ticket):
         return Retry(TEXT["gone"])
     ctx.data["no"] = ticket.no
     return Go("detail")

@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
+from models.clock import local as local_time
 from models.db import Base, UTCDateTime
 from models.errors import IllegalMove, NotFound
 from models.people import Staff, now
@@ -28,14 +28,6 @@ STATUS_ZH = {
     "cancelled": "已撤销",
 }
 # Times are stored in UTC; people read them, and ticket numbers count days, on China's clock.
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
-
-
-def local_time(at: datetime) -> datetime:
-    """Return a stored (UTC) time as people in China read it."""
-    return at.astimezone(LOCAL_TZ)
-
-
 OPEN_STATUSES = ("submitted", "accepted", "assigned", "in_progress", "on_hold")
 
 # Who may move a ticket from which status to which.  "staff" covers the console and the shell;
