@@ -128,8 +128,13 @@ def custom_text(session: Session, kind: str, ticket_id: int | None, event_id: in
     event = session.get(TicketEvent, event_id) if event_id is not None else None
     tail = f"\n查看详情：{link}" if link else ""
     if ticket is None or event is None:
-        values = [str(v.get("value", "")) for v in payload.values() if isinstance(v, dict) and v.get("value")]
-        return "【报修通知】" + "；".join(values) + tail
+        values = {k: str(v.get("value", "")) for k, v in payload.items() if isinstance(v, dict) and v.get("value")}
+        number = values.pop("character_string1", "")
+        if kind == "notice":
+            return "【通知公告】" + "；".join(values.values()) + tail
+        if kind == "reply" and number:
+            return f"【咨询回复】您的留言 {number} 有新回复：" + "；".join(values.values()) + tail
+        return "【通知】" + "；".join([number, *values.values()] if number else values.values()) + tail
     note = _text_note(event.note)
     if kind == "reply":
         return f"【报修回复】报修单 {ticket.no} 有新回复：{note or '请查看'}" + tail

@@ -1,69 +1,312 @@
-"""Send one push (a template message) per row, exactly once as the user sees it."""
+"""Send one push per row, exactly once as the user sees it.
+
+A push row goes ``pending → sending → sent | failed | skipped``:
+
+- **Claim.** ``send_push`` moves the row from ``pending`` to ``sending`` in one UPDATE (which also
+  counts the attempt and returns what is to be sent).  Of two jobs for the same row (a job retried
+  by RQ, the same id queued twice, two workers racing) only one wins; the other returns
+  ``"not pending"`` without calling WeChat.
+- **Template first.**  The template message links to the page it is about (``push_link``): the
+  reporter's ``/t/<signed-token>`` page for the reporter, a view-only one for followers and workers,
+  ``/c/<token>`` for a complaint's sender, ``/notices/<id>`` for a notice.
+- **Customer-service fallback.**  When the template fails for good (40037 bad template, 47003 bad
+  argument, no template configured ...) and the user wrote to the account within 48 hours (Redis
+  ``seen:{openid}``, written by the dialog store), the same news goes out as a text message through
+  ``message/custom/send``.  ``channel`` on the row says which way it went.  Errors that say the user
+  cannot be reached at all (43004 unsubscribed, 40003 bad openid) or that the credentials are bad get
+  no fallback.
+- **Transient errors** (network, 5xx, -1 busy, 45009/45011 limits) put the row back to ``pending`` and
+  raise, so RQ retries the job with the backoff of ``workers.queues.RETRIES``; on the last attempt
+  the row is ``failed``.
+- **Permanent errors** are recorded on the row (``failed``, errcode, error) and the job fails with the
+  error, without a retry.
+- **Crashes.**  Anything unexpected (Redis lock timeout, database error, job timeout) gives the row back
+  to ``pending`` before the exception propagates, unless WeChat had already accepted the message.  A
+  worker killed outright leaves the row in ``sending``; ``workers.sweeps.requeue_pending`` takes such
+  rows back after ``STUCK_AFTER_S``.  Right after WeChat accepts a message its msgid is kept in Redis
+  (``push:sent:{id}``), and a later attempt at the same row records that instead of sending again, so
+  a second copy can only reach the user when a worker died *during* the HTTP call to WeChat (or in
+  the microseconds before that note was written) — the price of not losing the push instead.
+"""
 
 from __future__ import annotations
 
+import functools
 import logging
+import time
+from dataclasses import dataclass
+from typing import Any, NoReturn, cast
 
 from itsdangerous import URLSafeTimedSerializer
 from rq import get_current_job
-from sqlalchemy import update
+from sqlalchemy import String, Table, bindparam, func, select, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import configure_mappers
 
 from bot.services import Services, process_services
-from models.errors import ConfigError, WeChatError
-from models.people import now
-from models.pushes import Push
+from models.errors import WeChatError
+from models.people import now, set_subscribed
+from models.pushes import Push, custom_text
+from models.tickets import Ticket
+from workers.wechat_api import TOKEN_ERRORS, WeChatAPI
 
 log = logging.getLogger(__name__)
 
 # Errors worth another try later: system busy, frequency limits, network and 5xx.
 TRANSIENT = frozenset({-1, -2, -3, -4, 45009, 45011, 45047})
+# The user cannot receive anything from the account: 43004 not subscribed, 40003 bad openid,
+# 43019 the user is in the account's blacklist.
+USER_GONE = frozenset({43004, 40003, 43019})
+# Permanent errors after which a customer-service message would fail just the same: the user is gone,
+# or the credentials are bad (40013 appid, 40125 secret, 40164 IP not whitelisted, 41001 no token).
+NO_FALLBACK = USER_GONE | TOKEN_ERRORS | {40013, 40125, 40164, 41001}
+# Customer-service messages are allowed within 48 hours of the user's last message (a margin for clocks).
+CUSTOM_WINDOW_S = 48 * 3600 - 300
+# How long WeChat's acceptance of a message is remembered in Redis, for a retry after a crash.
+SENT_MARK_TTL_S = 7 * 24 * 3600
 
 
 def ticket_link(svc: Services, ticket_no: str) -> str:
     """Build the signed link to a ticket's page for its reporter."""
-    token = URLSafeTimedSerializer(svc.config.secret_key, salt="ticket-page").dumps(ticket_no)
-    return f"{svc.config.public_url}/t/{token}"
+    return f"{svc.config.public_url}/t/{_signer(svc.config.secret_key).dumps(ticket_no)}"
+
+
+def push_link(svc: Services, push: Claimed) -> str:
+    """The page a push opens: a ticket's (the reporter's link only for the reporter, a view-only one for
+    followers and workers), a complaint's for its sender, a notice's public page; "" when there is none."""
+    if push.ticket_id is not None and push.number:
+        if push.openid == push.reporter:
+            return ticket_link(svc, push.number)
+        from bot.pages.tokens import make_token  # imported when first needed: bot.pages is a web module
+
+        return f"{svc.config.public_url}/t/{make_token(svc.config.secret_key, push.number, view_only=True)}"
+    if push.consult_id is not None and push.number:
+        from bot.pages.consult import consult_link
+
+        return consult_link(svc, push.number)
+    if push.notice_id is not None:
+        return f"{svc.config.public_url}/notices/{push.notice_id}"
+    return ""
+
+
+@functools.lru_cache(maxsize=8)
+def _signer(secret_key: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret_key, salt="ticket-page")
+
+
+def sent_mark_key(push_id: int) -> str:
+    return f"push:sent:{push_id}"
+
+
+def seen_key(openid: str) -> str:
+    return f"seen:{openid}"
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """What a worker took over when it claimed a pending push."""
+
+    id: int
+    openid: str
+    kind: str
+    template_id: str | None
+    payload: dict[str, Any]
+    channel: str | None
+    attempts: int
+    ticket_id: int | None
+    event_id: int | None
+    consult_id: int | None
+    notice_id: int | None
+    reporter: str | None  # the openid that filed the push's ticket
+
+    @property
+    def number(self) -> str:
+        """The ticket's or consult's number (the first template field of those pushes)."""
+        return str((self.payload.get("character_string1") or {}).get("value", "") or "")
+
+
+@dataclass
+class Attempt:
+    """Where one attempt stands: whether WeChat has accepted the message yet."""
+
+    delivered: bool = False
 
 
 def send_push(push_id: int) -> str:
-    """Send a pending push; a push already sent, skipped or being sent is left alone."""
+    """Send a pending push; a push already sent, skipped, failed or being sent is left alone."""
     svc = process_services()
-    with svc.db.session() as s:
-        # Claim the row: of two workers racing for it, only one moves it to "sending".
-        claimed = s.execute(update(Push).where(Push.id == push_id, Push.status == "pending")
-                            .values(status="sending", attempts=Push.attempts + 1))
-        if not getattr(claimed, "rowcount", 0):
+    # One pooled connection for the job, in autocommit: the claim and the result are one statement
+    # each (a round trip apiece, no BEGIN/COMMIT), and nothing is held open during the call to WeChat.
+    with svc.db.engine.connect() as conn:
+        db = conn.execution_options(isolation_level="AUTOCOMMIT")
+        claimed = _claim(db, push_id)
+        if claimed is None:
             return "not pending"
-    with svc.db.session() as s:
-        push = s.get(Push, push_id)
-        assert push is not None
-        openid, template, payload = push.openid, push.template_id, dict(push.payload)
-        ticket_no = push.payload.get("character_string1", {}).get("value", "")
-    try:
-        if not template:
-            raise ConfigError("WECHAT_TEMPLATE_TICKET is not set")
-        from workers.wechat_api import WeChatAPI
-
-        msgid = WeChatAPI(svc.config, svc.redis).send_template(openid, template, payload,
-                                                               ticket_link(svc, ticket_no) if ticket_no else "")
-    except ConfigError as exc:
-        return _finish(svc, push_id, "skipped", None, str(exc))
-    except WeChatError as exc:
-        job = get_current_job()
-        if exc.errcode in TRANSIENT and job is not None and job.retries_left:
-            _finish(svc, push_id, "pending", exc.errcode, exc.errmsg)
+        attempt = Attempt()
+        try:
+            return _deliver(svc, db, claimed, attempt)
+        except WeChatError:
+            raise  # recorded on the row by _deliver
+        except BaseException:
+            if not attempt.delivered:
+                _give_back(svc, push_id)
             raise
-        return _finish(svc, push_id, "failed", exc.errcode, exc.errmsg)
-    return _finish(svc, push_id, "sent", None, None, msgid)
 
 
-def _finish(svc: Services, push_id: int, status: str, errcode: int | None, error: str | None,
-            msgid: str | None = None) -> str:
+# The two statements of every push, built once on the table (not the ORM entity: no mapper work per
+# job, which a forked work-horse would otherwise redo for every push); a job only binds its values.
+_t = cast(Table, Push.__table__)
+_tickets = cast(Table, Ticket.__table__)
+CLAIM = (update(_t).where(_t.c.id == bindparam("push_id"), _t.c.status == "pending")
+         .values(status="sending", attempts=_t.c.attempts + 1, sent_at=bindparam("at"))
+         .returning(_t.c.openid, _t.c.kind, _t.c.template_id, _t.c.payload, _t.c.channel, _t.c.attempts,
+                    _t.c.ticket_id, _t.c.event_id, _t.c.consult_id, _t.c.notice_id,
+                    select(_tickets.c.openid).where(_tickets.c.id == _t.c.ticket_id).scalar_subquery()
+                    .label("reporter")))
+FINISH = (update(_t).where(_t.c.id == bindparam("push_id"))
+          .values(status=bindparam("status"), errcode=bindparam("errcode"), error=bindparam("error"),
+                  channel=func.coalesce(bindparam("channel", type_=String), _t.c.channel),
+                  msgid=func.coalesce(bindparam("msgid", type_=String), _t.c.msgid), sent_at=bindparam("at")))
+
+
+def warm_up(svc: Services) -> None:
+    """Do once, in a worker's parent, what each forked work-horse would otherwise do for every job.
+
+    The first connection teaches SQLAlchemy the server's dialect details, and the two statements
+    are compiled into the engine's cache; then the pool is emptied, so that no connection is shared
+    with the children (each opens its own).
+    """
+    configure_mappers()
+    with svc.db.engine.connect() as conn:
+        conn.execute(CLAIM, {"push_id": 0, "at": now()})
+        conn.execute(FINISH, {"push_id": 0, "status": "pending", "errcode": None, "error": None,
+                              "channel": None, "msgid": None, "at": None})
+        conn.rollback()
+    svc.db.engine.dispose()
+
+
+def _claim(db: Connection, push_id: int) -> Claimed | None:
+    """Move the row from pending to sending; None when another job has it or it is done."""
+    row = db.execute(CLAIM, {"push_id": push_id, "at": now()}).first()
+    if row is None:
+        return None
+    return Claimed(push_id, row.openid, row.kind, row.template_id, dict(row.payload or {}), row.channel,
+                   int(row.attempts), row.ticket_id, row.event_id, row.consult_id, row.notice_id, row.reporter)
+
+
+def _deliver(svc: Services, db: Connection, push: Claimed, attempt: Attempt) -> str:
+    if push.attempts > 1:
+        # An earlier attempt may have got through and died before recording it.
+        mark = svc.redis.get(sent_mark_key(push.id))
+        if mark is not None:
+            channel, _, msgid = (mark.decode() if isinstance(mark, bytes) else str(mark)).partition(":")
+            attempt.delivered = True
+            log.warning("push %s was accepted by WeChat before a crash; recording it, not sending again", push.id)
+            return _finish(db, push.id, "sent", channel=channel or None, msgid=msgid or None)
+    if not svc.config.wechat_ready:
+        return _finish(db, push.id, "skipped", error="WECHAT_APPID and WECHAT_SECRET are not set")
+    api = WeChatAPI(svc.config, svc.redis)
+    failure: WeChatError | None = None
+    if push.channel != "custom":  # "custom": an earlier attempt already fell back
+        if push.template_id:
+            link = push_link(svc, push)
+            try:
+                msgid = api.send_template(push.openid, push.template_id, push.payload, link)
+            except WeChatError as exc:
+                if exc.errcode in TRANSIENT:
+                    return _transient(svc, db, push, exc, "template")
+                failure = exc
+            else:
+                _mark_sent(svc, push.id, "template", msgid, attempt)
+                return _finish(db, push.id, "sent", channel="template", msgid=msgid)
+        if failure is not None and failure.errcode in NO_FALLBACK:
+            return _permanent(svc, db, push, failure, "template")
+        if not _user_wrote_lately(svc, push.openid):
+            if failure is not None:
+                return _permanent(svc, db, push, failure, "template")
+            return _finish(db, push.id, "skipped", error=f"no template id for {push.kind} pushes "
+                           "(WECHAT_TEMPLATE_TICKET / WECHAT_TEMPLATE_REPLY) and no message from the user "
+                           "in 48 hours")
+    return _fallback(svc, db, api, push, failure, attempt)
+
+
+def _fallback(svc: Services, db: Connection, api: WeChatAPI, push: Claimed, failure: WeChatError | None,
+              attempt: Attempt) -> str:
+    """Send the news as a customer-service text message instead of the template."""
+    if failure is not None:
+        why = f"template failed ({failure.errcode} {failure.errmsg})"
+    elif push.channel == "custom":
+        why = "template failed on an earlier attempt"
+    else:
+        why = "no template configured"
+    link = push_link(svc, push)
     with svc.db.session() as s:
-        push = s.get(Push, push_id)
-        assert push is not None
-        push.status, push.errcode, push.error = status, errcode, (error or None) and error[:255]
-        if msgid is not None:
-            push.msgid, push.sent_at = msgid, now()
-    log.info("push %s to %s: %s%s", push_id, push.openid, status, f" ({errcode} {error})" if errcode else "")
+        text = custom_text(s, push.kind, push.ticket_id, push.event_id, push.payload, link)
+    try:
+        api.send_text(push.openid, text)
+    except WeChatError as exc:
+        if exc.errcode in TRANSIENT:
+            return _transient(svc, db, push, exc, "custom")
+        return _permanent(svc, db, push, WeChatError(exc.errcode, f"{exc.errmsg} (customer-service fallback; {why})"),
+                          "custom")
+    _mark_sent(svc, push.id, "custom", "", attempt)
+    return _finish(db, push.id, "sent", channel="custom", errcode=failure.errcode if failure else None,
+                   error=f"{why}; sent as a customer-service message")
+
+
+def _user_wrote_lately(svc: Services, openid: str) -> bool:
+    seen = svc.redis.get(seen_key(openid))
+    try:
+        return seen is not None and time.time() - float(seen) < CUSTOM_WINDOW_S
+    except ValueError:
+        return False
+
+
+def _transient(svc: Services, db: Connection, push: Claimed, exc: WeChatError, channel: str) -> str:
+    """Put the row back for RQ's next try (and raise), or fail it when no try is left."""
+    job = get_current_job()
+    if job is not None and job.retries_left:
+        _finish(db, push.id, "pending", channel=channel, errcode=exc.errcode, error=exc.errmsg)
+        raise exc
+    return _permanent(svc, db, push, exc, channel)
+
+
+def _permanent(svc: Services, db: Connection, push: Claimed, exc: WeChatError, channel: str) -> NoReturn:
+    """Record the failure and fail the job with it, without a retry."""
+    _finish(db, push.id, "failed", channel=channel, errcode=exc.errcode, error=exc.errmsg or str(exc))
+    if exc.errcode == 43004:
+        with svc.db.session() as s:
+            set_subscribed(s, push.openid, False)  # later pushes to them are recorded as skipped
+    job = get_current_job()
+    if job is not None:
+        job.retries_left = 0  # the worker reads it from this very object when the job raises
+    raise exc
+
+
+def _mark_sent(svc: Services, push_id: int, channel: str, msgid: str, attempt: Attempt) -> None:
+    attempt.delivered = True
+    try:
+        svc.redis.set(sent_mark_key(push_id), f"{channel}:{msgid}", ex=SENT_MARK_TTL_S)
+    except Exception:  # the row is what counts; the mark only guards a crash in the next lines
+        log.exception("push %s: could not note in Redis that WeChat accepted it", push_id)
+
+
+def _give_back(svc: Services, push_id: int) -> None:
+    """Return a claimed row to pending after an unexpected error (best effort: the error goes on)."""
+    try:
+        with svc.db.session() as s:
+            s.execute(update(Push).where(Push.id == push_id, Push.status == "sending")
+                      .values(status="pending", sent_at=None).execution_options(synchronize_session=False))
+    except Exception:
+        log.exception("push %s: could not give the row back to pending; the sweep will", push_id)
+
+
+def _finish(db: Connection, push_id: int, status: str, *, channel: str | None = None, errcode: int | None = None,
+            error: str | None = None, msgid: str | None = None) -> str:
+    """Record how an attempt ended (a channel or msgid of None keeps what the row has)."""
+    db.execute(FINISH, {"push_id": push_id, "status": status, "errcode": errcode,
+                        "error": (error or None) and error[:255], "channel": channel,
+                        "msgid": (msgid or None) and msgid[:32], "at": now() if status == "sent" else None})
+    log.info("push %s: %s%s%s", push_id, status, f" via {channel}" if channel else "",
+             f" ({errcode} {error})" if errcode else "")
     return status

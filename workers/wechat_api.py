@@ -1,9 +1,26 @@
-"""WeChat's HTTP API: one access_token shared by every process, kept in Redis under a lock."""
+"""WeChat's HTTP API: one access_token shared by every process, kept in Redis under a lock.
+
+Rules (see DESIGN.md, "Known traps"):
+
+- The token lives in Redis under ``TOKEN_KEY`` and expires there ``EARLY_S`` seconds before WeChat
+  would expire it, so it is replaced before WeChat refuses it.  Whoever finds no token fetches one
+  under ``LOCK_KEY``; everyone else waits for the lock and then reads what was fetched.  Four worker
+  processes and a thousand pushes make one call to the token endpoint.
+- A token error (40001, 40014, 42001) replaces the token once (unless another process already did)
+  and retries the call once; a second token error is raised to the caller.  No recursion, no
+  wechatpy ``auto_retry``.
+- The token is fetched from ``WECHAT_API_BASE_URL`` like every other call.
+- Secrets stay out of logs: request errors are reported by type only (their text holds the URL,
+  which carries the access_token or the app secret), and urllib3's debug lines are scrubbed.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+import os
+import re
+import threading
 from typing import Any
 
 import requests
@@ -20,7 +37,73 @@ LOCK_KEY = "wechat:access_token:lock"
 TOKEN_ERRORS = frozenset({40001, 40014, 42001})
 # Refresh this long before WeChat says the token expires.
 EARLY_S = 300
-TIMEOUT_S = 10
+# Seconds to connect and to wait for an answer.
+TIMEOUT_S: tuple[float, float] = (5.0, 10.0)
+# How long the token lock may be held, and how long a caller waits for it.
+LOCK_TIMEOUT_S = 30
+LOCK_WAIT_S = 30
+
+# Codes of our own for failures that are not WeChat's answer (all worth a later retry).
+NETWORK = -2  # no answer: connection refused or reset, timeout
+HTTP_5XX = -3
+NOT_JSON = -4
+
+
+class _Scrub(logging.Filter):
+    """Blank the access_token and the app secret out of urllib3's debug lines (they log whole URLs)."""
+
+    PATTERN = re.compile(r"((?:access_token|secret)=)[^&\s\"]+")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args:
+            record.msg = record.getMessage()
+            record.args = None
+        record.msg = self.PATTERN.sub(r"\1***", str(record.msg))
+        return True
+
+
+logging.getLogger("urllib3.connectionpool").addFilter(_Scrub())
+
+_sessions: dict[int, requests.Session] = {}
+_sessions_lock = threading.Lock()
+
+
+def shared_session() -> requests.Session:
+    """One HTTP session (kept-alive connections) per process; a forked child gets its own.
+
+    The environment's proxy and CA settings are read once here, not on every request (requests
+    scans the whole environment for each call when ``trust_env`` is on).
+    """
+    pid = os.getpid()
+    session = _sessions.get(pid)
+    if session is None:
+        with _sessions_lock:
+            session = _sessions.get(pid)
+            if session is None:
+                _sessions.clear()  # a parent's sessions are not ours to use after a fork
+                session = _sessions[pid] = _new_session()
+    return session
+
+
+def _new_session() -> requests.Session:
+    session = requests.Session()
+    session.trust_env = False  # proxies: WeChatAPI passes them per base URL (see _proxies_for)
+    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    if bundle:
+        session.verify = bundle
+    return session
+
+
+JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8"}
+_proxy_cache: dict[str, dict[str, str]] = {}
+
+
+def _proxies_for(base: str) -> dict[str, str]:
+    """The proxies for a base URL as the environment sets them (none when NO_PROXY covers it)."""
+    proxies = _proxy_cache.get(base)
+    if proxies is None:
+        proxies = _proxy_cache[base] = dict(requests.utils.get_environ_proxies(base))
+    return proxies
 
 
 class WeChatAPI:
@@ -29,22 +112,32 @@ class WeChatAPI:
     def __init__(self, config: Config, redis: Redis, http: requests.Session | None = None) -> None:
         self.config = config
         self.redis = redis
-        self.http = http or requests.Session()
+        self.http = http or shared_session()
         self.base = config.wechat_api_base_url
+        # NO_PROXY is honoured per base URL (every call of this client goes to the same host).
+        self.proxies = _proxies_for(self.base) if not self.http.trust_env else None
 
     # -- token -------------------------------------------------------------------
 
     def token(self) -> str:
         """Return the shared access_token, fetching it (once, under a lock) when there is none."""
-        cached = self._cached()
-        if cached:
-            return cached
-        with self.redis.lock(LOCK_KEY, timeout=30, blocking_timeout=30):
-            return self._cached() or self._fetch_token()
+        return self._cached() or self._renew(None)
 
     def _cached(self) -> str | None:
         value = self.redis.get(TOKEN_KEY)
         return value.decode() if isinstance(value, bytes) else value
+
+    def _renew(self, bad: str | None) -> str:
+        """Under the lock: fetch a token unless another process already put a usable one in Redis.
+
+        `bad` is the token WeChat just refused (None when there was none): a cached token other than
+        it was fetched by someone else meanwhile and is used as it is.
+        """
+        with self.redis.lock(LOCK_KEY, timeout=LOCK_TIMEOUT_S, blocking_timeout=LOCK_WAIT_S):
+            cached = self._cached()
+            if cached and cached != bad:
+                return cached
+            return self._fetch_token()
 
     def _fetch_token(self) -> str:
         if not self.config.wechat_ready:
@@ -52,35 +145,38 @@ class WeChatAPI:
         # The token comes from the same base as every other call (wechatpy hard-codes its own URL).
         params = {"grant_type": "client_credential", "appid": self.config.wechat_appid,
                   "secret": self.config.wechat_secret}
-        body = self._json(self.http.get(self.base + "token", params=params, timeout=TIMEOUT_S))
-        token, expires = str(body["access_token"]), int(body.get("expires_in", 7200))
+        try:
+            resp = self.http.get(self.base + "token", params=params, timeout=TIMEOUT_S, proxies=self.proxies)
+        except requests.RequestException as exc:
+            # Not `from exc`: its text holds the URL, and the URL holds the app secret.
+            raise WeChatError(NETWORK, f"network: {type(exc).__name__} fetching the access_token") from None
+        body = self._json(resp)
+        token = body.get("access_token")
+        if not isinstance(token, str) or not token:
+            raise WeChatError(NOT_JSON, "the token endpoint answered without an access_token")
+        expires = int(body.get("expires_in", 7200) or 7200)
         self.redis.set(TOKEN_KEY, token, ex=max(60, expires - EARLY_S))
         log.info("fetched a new WeChat access_token (valid %ss)", expires)
         return token
-
-    def _drop_token(self, bad: str) -> None:
-        """Forget a token WeChat refused, unless another process already replaced it."""
-        with self.redis.lock(LOCK_KEY, timeout=30, blocking_timeout=30):
-            if self._cached() == bad:
-                self.redis.delete(TOKEN_KEY)
 
     # -- calls ------------------------------------------------------------------------
 
     def call(self, path: str, payload: dict[str, Any] | None = None, params: dict[str, str] | None = None,
              raw: bool = False) -> Any:
         """Call an API path with the token; on a token error refresh once and retry once."""
+        data = None if payload is None else json.dumps(payload, ensure_ascii=False).encode("utf-8")
+        token = self.token()
         for attempt in (1, 2):
-            token = self.token()
             q = {**(params or {}), "access_token": token}
             try:
-                if payload is None:
-                    resp = self.http.get(self.base + path, params=q, timeout=TIMEOUT_S)
+                if data is None:
+                    resp = self.http.get(self.base + path, params=q, timeout=TIMEOUT_S, proxies=self.proxies)
                 else:
-                    data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
                     resp = self.http.post(self.base + path, params=q, data=data, timeout=TIMEOUT_S,
-                                          headers={"Content-Type": "application/json; charset=utf-8"})
+                                          proxies=self.proxies, headers=JSON_HEADERS)
             except requests.RequestException as exc:
-                raise WeChatError(-2, f"network: {type(exc).__name__}") from exc
+                # Not `from exc`: its text holds the URL, and the URL holds the access_token.
+                raise WeChatError(NETWORK, f"network: {type(exc).__name__}") from None
             if raw and "json" not in resp.headers.get("Content-Type", "") and resp.status_code == 200:
                 return resp.content
             try:
@@ -88,34 +184,39 @@ class WeChatAPI:
             except WeChatError as err:
                 if err.errcode in TOKEN_ERRORS and attempt == 1:
                     log.warning("WeChat refused the access_token (%s); refreshing once", err.errcode)
-                    self._drop_token(token)
+                    token = self._renew(token)
                     continue
                 raise
         raise AssertionError("unreachable")
 
-    def _json(self, resp: requests.Response) -> dict[str, Any]:
+    @staticmethod
+    def _json(resp: requests.Response) -> dict[str, Any]:
         if resp.status_code >= 500:
-            raise WeChatError(-3, f"HTTP {resp.status_code}")
+            raise WeChatError(HTTP_5XX, f"HTTP {resp.status_code}")
         try:
             body = resp.json()
-        except ValueError as exc:
-            raise WeChatError(-4, f"not JSON (HTTP {resp.status_code})") from exc
+        except ValueError:
+            raise WeChatError(NOT_JSON, f"not JSON (HTTP {resp.status_code})") from None
+        if not isinstance(body, dict):
+            raise WeChatError(NOT_JSON, f"not a JSON object (HTTP {resp.status_code})")
         code = int(body.get("errcode", 0) or 0)
         if code != 0:
             raise WeChatError(code, str(body.get("errmsg", "")))
-        return dict(body)
+        return body
 
     def send_template(self, openid: str, template_id: str, data: dict[str, Any], url: str = "") -> str:
+        """Send a template message; return WeChat's msgid (TEMPLATESENDJOBFINISH reports on it)."""
         payload: dict[str, Any] = {"touser": openid, "template_id": template_id, "data": data}
         if url:
             payload["url"] = url
         return str(self.call("message/template/send", payload).get("msgid", ""))
 
     def send_text(self, openid: str, content: str) -> None:
+        """Send a customer-service text message (only within 48 hours of the user's last message)."""
         self.call("message/custom/send", {"touser": openid, "msgtype": "text", "text": {"content": content}})
 
     def download_media(self, media_id: str) -> bytes:
         result = self.call("media/get", params={"media_id": media_id}, raw=True)
         if not isinstance(result, bytes):
-            raise WeChatError(-4, "media/get answered JSON without an error code")
+            raise WeChatError(NOT_JSON, "media/get answered JSON without an error code")
         return result
