@@ -22,6 +22,7 @@ from workers.queues import enqueue
 
 log = logging.getLogger(__name__)
 
+USER_ACTIONS = frozenset({"text", "image", "click", "subscribe", "other"})
 EVENT_KINDS = {"subscribe": "subscribe", "subscribe_scan": "subscribe", "unsubscribe": "unsubscribe",
                "click": "click"}
 
@@ -80,8 +81,10 @@ class Conversations:
                 ctx.opened_session.close()
         ctx.state.updated = now
         reply = result if isinstance(result, Reply) else Reply(result)
+        # Only what the user did opens WeChat's 48-hour window for customer-service messages.
+        user_acted = inc.kind in USER_ACTIONS
         self.store.save(openid, inc.msg_key, ctx.state.to_dict() if ctx.state.active else None,
-                        reply.to_dict(), now)
+                        reply.to_dict(), now if user_acted else None)
         for job in ctx.jobs:
             enqueue(self.services, job.queue, job.func, *job.args, job_id=job.job_id)
         return reply

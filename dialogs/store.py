@@ -57,7 +57,7 @@ class DialogStore:
         return None
 
     def save(self, openid: str, msg_key: str, state: dict[str, Any] | None, reply: dict[str, Any],
-             last_seen: float) -> None:
+             last_seen: float | None) -> None:
         """Store the new state and the reply given, in one round trip."""
         pipe = self.redis.pipeline(transaction=True)
         if state is None:
@@ -66,7 +66,8 @@ class DialogStore:
             pipe.set(self.state_key(openid), json.dumps(state, ensure_ascii=False), ex=self.state_ttl_s)
         pipe.set(self.msg_key(msg_key), json.dumps(reply, ensure_ascii=False), ex=self.dedupe_ttl_s)
         # When the user last wrote: customer-service messages are allowed for 48 hours after it.
-        pipe.set(f"seen:{openid}", int(last_seen), ex=3 * 24 * 3600)
+        if last_seen is not None:
+            pipe.set(f"seen:{openid}", int(last_seen), ex=3 * 24 * 3600)
         pipe.execute()
 
     def release(self, msg_key: str) -> None:

@@ -21,6 +21,7 @@ from rq import SimpleWorker
 from sqlalchemy import text
 from werkzeug.serving import make_server
 
+import models.all  # noqa: F401  (every table on the metadata, for emptying them between tests)
 from bot import create_app
 from bot.chat import WeChatUser
 from bot.config import Config
@@ -52,10 +53,11 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     url = os.environ.get("REPAIRBOT_TEST_DATABASE_URL") or \
         f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
     if not url.startswith("sqlite"):
+        # Start from an empty schema: a database reused between runs may hold any older tables.
         db = Database(url)
         with db.engine.begin() as conn:
-            Base.metadata.drop_all(conn)
-            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
         db.dispose()
     upgrade(url)
     return url

@@ -120,3 +120,18 @@ def test_free_text_in_the_middle_of_the_form_fills_it(wechat: Callable[..., WeCh
     reply = user.text("12栋502水龙头坏了").text
     assert "收到" in reply and "学生公寓12栋" in reply
     assert "描述" in reply or "照片" in reply
+
+
+def test_unsure_place_offers_the_candidates_and_the_menus(wechat: Callable[..., WeChatUser],
+                                                          bound: Callable[..., None], services: Services) -> None:
+    user = wechat("o-unsure")
+    bound("o-unsure")
+    reply = user.text("食堂的灯坏了").text  # two campuses have a 食堂, the default campus has none
+    assert "您说的是哪一栋" in reply
+    assert "箭盘校区 食堂" in reply and "柳石校区 食堂" in reply and "都不是，按菜单选择" in reply
+    reply = user.text("2").text
+    assert "楼" in reply or "描述" in reply or "照片" in reply  # the form goes on from the chosen building
+    user.text("取消")
+    user.text("食堂的灯坏了")
+    reply = user.text("3").text  # none of them: the structured menus
+    assert "维修类型" in reply

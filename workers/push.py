@@ -136,7 +136,7 @@ def send_push(push_id: int) -> str:
     """Send a pending push; a push already sent, skipped, failed or being sent is left alone."""
     svc = process_services()
     # One pooled connection for the job, in autocommit: the claim and the result are one statement
-    # each (a round trip apiece, no BEGIN/COMMIT), and nothing is held open during the call to WeChat.
+    # each (a round trip apiece, no BEGIN/COMMIT), and no transaction stays open during the call to WeChat.
     with svc.db.engine.connect() as conn:
         db = conn.execution_options(isolation_level="AUTOCOMMIT")
         claimed = _claim(db, push_id)

@@ -1129,7 +1129,7 @@ class _Sampler:
     def _sample(self, signum: int, frame: Any) -> None:
         self.samples += 1
         seen = set()
-        files = []
+        files: list[str] = []
         while frame is not None:
             code = frame.f_code
             key = (code.co_filename, code.co_firstlineno, code.co_name)
@@ -1251,7 +1251,7 @@ def _package(filename: str) -> str:
         rel = filename[len(root):]
         return rel.split("/", 1)[0] + "/" if "/" in rel else rel
     if "/lib/python3" in filename:
-        mod = filename.split("/lib/python3", 1)[1].split("/", 2)[-1]
+        mod = filename.split("/lib/python3", 1)[1].split("/", 1)[-1]  # e.g. json/encoder.py, socket.py
         return "stdlib:" + mod.split("/", 1)[0].removesuffix(".py")
     return filename
 
@@ -1453,6 +1453,7 @@ def main(argv: list[str] | None = None) -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, on_term)  # even when started in the background (SIGINT ignored there)
     if args.nice:
         set_priority(args.nice)
     tmp = Path(tempfile.mkdtemp(prefix="repairbot-bench-"))
