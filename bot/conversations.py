@@ -106,6 +106,9 @@ class Conversations:
             return
         if register is not None:
             get_parser(register)
+        # gunicorn forks after this (preload_app): no pooled connection may be inherited by the workers,
+        # or they would all share one database socket.
+        self.services.db.dispose()
 
     def _settings(self) -> dict[str, Any]:
         cfg = self.services.config
