@@ -68,9 +68,12 @@ class Conversations:
         now = time.time()
         ctx = Ctx(openid=openid, state=State.from_dict(opened.state), msg=inc, now=now,
                   redis=self.services.redis, session_factory=self.services.db.sessionmaker,
-                  register_loader=self.services.register, settings=self._settings(), parser=self.parse)
+                  register_loader=self.services.register, settings=self._settings(), parser=self.parse,
+                  who_remembered=opened.who)
         try:
             result = route(self.engine, ctx)
+            # Taken before the commit, whose listener forgets the old copy of a changed profile.
+            who = ctx.who_to_remember()
             if ctx.opened_session is not None:
                 ctx.opened_session.commit()
         except BaseException:
@@ -84,7 +87,7 @@ class Conversations:
         # Only what the user did opens WeChat's 48-hour window for customer-service messages.
         user_acted = inc.kind in USER_ACTIONS
         self.store.save(openid, inc.msg_key, ctx.state.to_dict() if ctx.state.active else None,
-                        reply.to_dict(), now if user_acted else None)
+                        reply.to_dict(), now if user_acted else None, who.to_dict() if who else None)
         for job in ctx.jobs:
             enqueue(self.services, job.queue, job.func, *job.args, job_id=job.job_id)
         return reply

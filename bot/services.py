@@ -10,7 +10,9 @@ import redis
 from rq import Queue
 
 from bot.config import Config
+from dialogs.who import forget
 from models.db import Database
+from models.people import watch_profiles
 from models.register import Register, current_register, current_version
 
 QUEUE_NAMES = ("pushes", "media", "default")
@@ -35,6 +37,8 @@ class Services:
         self.config = config
         self.db = Database(config.database_url)
         self.redis = redis_conn if redis_conn is not None else connect_redis(config)
+        # Whatever commits a change to a user's profile, the dialogs' copy in Redis is dropped.
+        watch_profiles(self.db.sessionmaker, lambda openids: forget(self.redis, openids))
         self._register: Register | None = None
         self._register_checked = 0.0
         self._lock = threading.Lock()

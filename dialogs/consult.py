@@ -41,7 +41,7 @@ SKIP_WORDS = ("无", "没有", "不用", "暂无", "0")
 
 
 def on_start(ctx: Ctx) -> Outcome | None:
-    if not ctx.user().bound:
+    if not ctx.who().bound:
         return Switch("bind", come_back=True)
     return None
 
@@ -122,7 +122,7 @@ def on_confirm(ctx: Ctx, choice: Choice) -> Outcome:
         return Go(key)
     d = ctx.data
     consult = create_consult(ctx.session, NewConsult(
-        openid=ctx.openid, person_id=ctx.user().person_id, title=d["title"], kind=d["kind"],
+        openid=ctx.openid, person_id=ctx.who().person_id, title=d["title"], kind=d["kind"],
         department=d["department"], description=d["description"], suggestion=d.get("suggestion"),
         anonymous=bool(d.get("anonymous")), source_key=ctx.msg.msg_key or None))
     return End(TEXT["filed"].format(no=consult.no, department=consult.department))

@@ -10,6 +10,7 @@ from redis import Redis
 from sqlalchemy.orm import Session
 
 from dialogs.engine import Incoming, State
+from dialogs.who import Who
 from models.errors import RegisterError
 from models.people import WechatUser, ensure_user
 from models.register import Register
@@ -43,8 +44,11 @@ class Ctx:
     jobs: list[Job] = field(default_factory=list)
     # The language parser of this process (None: free text is not interpreted).
     parser: Callable[..., Parse] | None = None
+    # The profile remembered in Redis when the message arrived (None: not remembered).
+    who_remembered: dict[str, Any] | None = None
     _session: Session | None = None
     _user: WechatUser | None = None
+    _who: Who | None = None
 
     @property
     def data(self) -> dict[str, Any]:
@@ -69,15 +73,39 @@ class Ctx:
         return reg
 
     def user(self) -> WechatUser:
+        """Read (or create) the user's row: for steps that change it or need more than who() gives."""
         if self._user is None:
             self._user = ensure_user(self.session, self.openid)
         return self._user
+
+    def who(self) -> Who:
+        """Say who the user is: from their row if this message read it (it may have just changed, as in
+        binding), else from Redis when remembered, else from the database."""
+        row = self._loaded_user()
+        if row is not None:
+            return Who.of(row)
+        if self._who is None:
+            self._who = Who.from_dict(self.who_remembered) or Who.of(self.user())
+        return self._who
+
+    def who_to_remember(self) -> Who | None:
+        """Return the profile to remember after this message: the row as this message left it, if read."""
+        row = self._loaded_user()
+        return Who.of(row) if row is not None else None
+
+    def _loaded_user(self) -> WechatUser | None:
+        if self._user is not None or self._session is None:
+            return self._user
+        for obj in (*self._session.identity_map.values(), *self._session.new):
+            if isinstance(obj, WechatUser) and obj.openid == self.openid:
+                return obj
+        return None
 
     def understand(self, text: str) -> Parse | None:
         """Parse free text, using the user's default room when the text names no place."""
         if self.parser is None:
             return None
-        place = self.user().default_place or {}
+        place = self.who().place or {}
         campus, building = place.get("campus"), place.get("building")
         return self.parser(text, user_campus=campus,
                            default_building=(campus, building) if campus and building else None)

@@ -166,11 +166,11 @@ def on_group_candidate(ctx: Ctx, choice: Choice) -> Outcome:
 # -- steps -----------------------------------------------------------------------------
 
 def on_start(ctx: Ctx) -> Outcome | None:
-    user = ctx.user()
-    if not user.bound:
+    who = ctx.who()
+    if not who.bound:
         return Switch("bind", come_back=True)
-    if "phone" not in ctx.data and user.contact_phone:
-        ctx.data["phone"] = user.contact_phone
+    if "phone" not in ctx.data and who.phone:
+        ctx.data["phone"] = who.phone
     return None
 
 
@@ -323,10 +323,9 @@ def submit(ctx: Ctx) -> Outcome:
     category = reg.category_for_place(d["campus"], d["building"], d["group"])
     if category is None:
         return Retry(TEXT["no_category"])
-    user = ctx.user()
     photo_info = d.get("photo") or {}
     ticket, photos = create_ticket(ctx.session, NewTicket(
-        openid=ctx.openid, person_id=user.person_id, category=category.name, group=d["group"],
+        openid=ctx.openid, person_id=ctx.who().person_id, category=category.name, group=d["group"],
         item=d.get("item"), campus=d["campus"], building=d["building"], floor=d.get("floor"),
         room=d.get("room"), place_note=d.get("place_note"), description=d["description"], phone=d["phone"],
         media_ids=((photo_info["media_id"], photo_info.get("pic_url")),) if photo_info else (),

@@ -105,9 +105,9 @@ def route(engine: Engine, ctx: Ctx) -> str | Reply:
         return TEXT["unsupported"]
     text = msg.text
     if text.lower() in GREETINGS:
-        user = ctx.user()
-        if user.person is not None:
-            return TEXT["welcome_back"].format(name=user.person.name)
+        who = ctx.who()
+        if who.name:
+            return TEXT["welcome_back"].format(name=who.name)
         return TEXT["greeting"]
     if text in GLOBAL_WORDS:
         return TEXT["help"] if GLOBAL_WORDS[text] == "help" else TEXT["idle_word"]

@@ -9,6 +9,8 @@ from typing import Any
 
 from redis import Redis
 
+from dialogs.who import WHO_TTL_S, who_key
+
 PENDING = b"\x00"
 
 
@@ -19,6 +21,7 @@ class Opened:
     duplicate: bool
     reply: dict[str, Any] | None  # the reply already given to this message, if it is a retry
     state: dict[str, Any] | None
+    who: dict[str, Any] | None = None  # the user's remembered profile (dialogs/who.py)
 
 
 class DialogStore:
@@ -36,15 +39,16 @@ class DialogStore:
         return f"msg:{key}"
 
     def open(self, openid: str, msg_key: str) -> Opened:
-        """Claim a message (or learn it is a retry) and read the user's state in one round trip."""
+        """Claim a message (or learn it is a retry), read the user's state and profile in one round trip."""
         pipe = self.redis.pipeline(transaction=False)
         pipe.set(self.msg_key(msg_key), PENDING, nx=True, ex=self.dedupe_ttl_s)
         pipe.get(self.msg_key(msg_key))
         pipe.get(self.state_key(openid))
-        claimed, seen, state = pipe.execute()
+        pipe.get(who_key(openid))
+        claimed, seen, state, who = pipe.execute()
         if not claimed:
             return Opened(True, _reply(seen), None)
-        return Opened(False, None, json.loads(state) if state else None)
+        return Opened(False, None, json.loads(state) if state else None, _json(who))
 
     def wait_reply(self, msg_key: str, timeout_s: float = 3.0) -> dict[str, Any] | None:
         """Wait for the first delivery of a retried message to finish, and return its reply."""
@@ -57,9 +61,10 @@ class DialogStore:
         return None
 
     def save(self, openid: str, msg_key: str, state: dict[str, Any] | None, reply: dict[str, Any],
-             last_seen: float | None) -> None:
-        """Store the new state and the reply given, in one round trip."""
-        pipe = self.redis.pipeline(transaction=True)
+             last_seen: float | None, who: dict[str, Any] | None = None) -> None:
+        """Store the new state, the reply given and a freshly read profile, in one round trip."""
+        # No MULTI/EXEC: a retry that looks between these writes sees PENDING and waits for the reply.
+        pipe = self.redis.pipeline(transaction=False)
         if state is None:
             pipe.delete(self.state_key(openid))
         else:
@@ -68,11 +73,21 @@ class DialogStore:
         # When the user last wrote: customer-service messages are allowed for 48 hours after it.
         if last_seen is not None:
             pipe.set(f"seen:{openid}", int(last_seen), ex=3 * 24 * 3600)
+        if who is not None:
+            pipe.set(who_key(openid), json.dumps(who, ensure_ascii=False), ex=WHO_TTL_S)
         pipe.execute()
 
     def release(self, msg_key: str) -> None:
         """Forget a claimed message whose handling failed, so WeChat's retry is handled afresh."""
         self.redis.delete(self.msg_key(msg_key))
+
+
+def _json(raw: Any) -> dict[str, Any] | None:
+    try:
+        value = json.loads(raw) if raw else None
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def _reply(raw: Any) -> dict[str, Any] | None:

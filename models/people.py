@@ -5,12 +5,13 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, select
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, event, inspect, select
+from sqlalchemy.orm import Mapped, Session, UOWTransaction, mapped_column, relationship, sessionmaker
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from models.db import Base, UTCDateTime
@@ -208,6 +209,46 @@ def set_subscribed(session: Session, openid: str, subscribed: bool) -> WechatUse
     user.subscribed = subscribed
     user.unsubscribed_at = None if subscribed else now()
     return user
+
+
+# -- watching profile changes ------------------------------------------------------
+
+_CHANGED = "profiles_changed"
+# A user's profile as the dialogs see it also shows these facts of their roster entry.
+PERSON_PROFILE_FIELDS = ("name", "phone", "active")
+
+
+def watch_profiles(factory: sessionmaker[Session], on_commit: Callable[[set[str]], None]) -> None:
+    """Call on_commit with the openids whose binding, name, phone or room a committed session changed."""
+    event.listen(factory, "after_flush", _note_changes)
+
+    def after_commit(session: Session) -> None:
+        changed = session.info.pop(_CHANGED, None)
+        if changed:
+            on_commit(changed)
+
+    # A rollback keeps the notes: forgetting a profile that did not change costs one database read.
+    event.listen(factory, "after_commit", after_commit)
+
+
+def _note_changes(session: Session, _flush: UOWTransaction) -> None:
+    changed: set[str] = session.info.setdefault(_CHANGED, set())
+    people: list[int] = []
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(obj, WechatUser):
+            changed.add(obj.openid)
+        elif isinstance(obj, Person) and obj.id is not None and _profile_changed(obj):
+            people.append(obj.id)
+    # Core, not the ORM session: no autoflush inside a flush.
+    conn = session.connection()
+    for start in range(0, len(people), 500):
+        chunk = people[start:start + 500]
+        changed.update(conn.scalars(select(WechatUser.openid).where(WechatUser.person_id.in_(chunk))))
+
+
+def _profile_changed(person: Person) -> bool:
+    attrs = inspect(person).attrs
+    return any(attrs[f].history.has_changes() for f in PERSON_PROFILE_FIELDS)
 
 
 # -- staff ------------------------------------------------------------------------

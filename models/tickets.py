@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from models.clock import local as local_time
 from models.db import Base, UTCDateTime
-from models.errors import IllegalMove, NotFound
+from models.errors import IllegalMove, NotFound, RepairbotError
 from models.people import Staff, now
 from models.register import describe_place
 
@@ -194,17 +194,21 @@ def next_number(session: Session, at: datetime | None = None, series: str = "tic
     """Return the next human-friendly number of a series for the day, e.g. R261127003."""
     day = local_time(at or now()).strftime("%y%m%d")
     name = f"{series}:{day}"
+    bump = (update(Counter).where(Counter.name == name).values(value=Counter.value + 1)
+            .returning(Counter.value).execution_options(synchronize_session=False))
     for _ in range(5):
-        result = session.execute(update(Counter).where(Counter.name == name).values(value=Counter.value + 1))
-        if getattr(result, "rowcount", 0):
+        value = session.scalar(bump)
+        if value is not None:
             break
         try:
             with session.begin_nested():
                 session.add(Counter(name=name, value=1))
+            value = 1
             break
         except IntegrityError:
             continue
-    value = session.scalar(select(Counter.value).where(Counter.name == name))
+    else:
+        raise RepairbotError(f"counter {name} could be neither bumped nor created")
     return f"{prefix}{day}{value:03d}"
 
 

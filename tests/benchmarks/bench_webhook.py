@@ -212,6 +212,8 @@ class Behaviour:
         self.v = vocab
         self.plans = plans
         self.m = vocab.markers
+        # Users (by their random generator) whose profile the bot remembers in Redis after their first 报修.
+        self.known: set[int] = set()
 
     def expect(self, *kinds: str) -> tuple[tuple[str, bytes], ...]:
         return tuple((k, self.m[k]) for k in kinds)
@@ -264,7 +266,10 @@ class Behaviour:
         def cancel() -> Script:
             yield Turn("取消", self.expect("cancelled"))
 
-        got = yield Turn("报修", self.expect("category"), db=True)  # the start hook looks the user up
+        # The start hook asks who the user is: the database the first time, Redis afterwards.
+        first = id(rng) not in self.known
+        self.known.add(id(rng))
+        got = yield Turn("报修", self.expect("category"), db=first)
         got = yield from self.step(rng, "category", self.choice(
             p.cat_no, p.category, self.expect("item" if p.n_groups == 1 else "group")), is_list=True)
         if (left := left - 1) == 0:
