@@ -43,6 +43,8 @@ class Config:
     bind_lock_s: int = 15 * 60
     # How long the reply to a handled message is kept for WeChat's retries.
     dedupe_ttl_s: int = 300
+    # How long a message waits for the same user's message before it to be answered.
+    turn_wait_s: float = 3.0
     duplicate_window_h: int = 48
     log_level: str = "INFO"
     menu_file: Path = field(default_factory=lambda: Path(__file__).with_name("data") / "menu.yaml")

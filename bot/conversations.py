@@ -54,7 +54,7 @@ class Conversations:
     def create(cls, services: Services) -> Conversations:
         cfg = services.config
         return cls(services, build_engine(cfg.dialog_pause_s),
-                   DialogStore(services.redis, cfg.dialog_ttl_s, cfg.dedupe_ttl_s))
+                   DialogStore(services.redis, cfg.dialog_ttl_s, cfg.dedupe_ttl_s, cfg.turn_wait_s))
 
     def answer(self, msg: BaseMessage) -> Reply:
         """Answer one message; a retry of a message already answered gets the same reply."""
@@ -77,7 +77,7 @@ class Conversations:
             if ctx.opened_session is not None:
                 ctx.opened_session.commit()
         except BaseException:
-            self.store.release(inc.msg_key)
+            self.store.release(openid, inc.msg_key)
             raise
         finally:
             if ctx.opened_session is not None:

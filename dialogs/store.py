@@ -1,8 +1,9 @@
-"""Dialog state and WeChat-retry memory in Redis, two pipelined round trips per message."""
+"""Dialog state, the user's turn and WeChat-retry memory in Redis: two round trips per message."""
 
 from __future__ import annotations
 
 import json
+import logging
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -11,7 +12,30 @@ from redis import Redis
 
 from dialogs.who import WHO_TTL_S, who_key
 
+log = logging.getLogger(__name__)
+
 PENDING = b"\x00"
+
+# Claim the message; if it is new, take the user's turn (one message of a user at a time) and read the
+# state and profile.  Returns {claimed, seen, turn taken, state, who}: one round trip, one command.
+_OPEN = """
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then
+  return {0, redis.call('GET', KEYS[1])}
+end
+if not redis.call('SET', KEYS[2], ARGV[3], 'NX', 'PX', ARGV[4]) then
+  return {1, false, 0}
+end
+return {1, false, 1, redis.call('GET', KEYS[3]), redis.call('GET', KEYS[4])}
+"""
+# Take the user's turn once the message before has finished, and read what it left.
+_TAKE_TURN = """
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  return {0}
+end
+return {1, redis.call('GET', KEYS[2]), redis.call('GET', KEYS[3])}
+"""
+# A turn is held at most this long (gunicorn's timeout is 10 s; WeChat gives up after 5 s).
+TURN_MS = 10_000
 
 
 @dataclass(frozen=True)
@@ -22,13 +46,19 @@ class Opened:
     reply: dict[str, Any] | None  # the reply already given to this message, if it is a retry
     state: dict[str, Any] | None
     who: dict[str, Any] | None = None  # the user's remembered profile (dialogs/who.py)
+    waited: bool = False  # another message of the user's was being answered first
 
 
 class DialogStore:
-    def __init__(self, redis: Redis, state_ttl_s: int, dedupe_ttl_s: int) -> None:
+    """Per user: the dialog state, the turn (one message at a time), and the replies given, for retries."""
+
+    def __init__(self, redis: Redis, state_ttl_s: int, dedupe_ttl_s: int, turn_wait_s: float = 3.0) -> None:
         self.redis = redis
         self.state_ttl_s = state_ttl_s
         self.dedupe_ttl_s = dedupe_ttl_s
+        self.turn_wait_s = turn_wait_s
+        self._open = redis.register_script(_OPEN)
+        self._take_turn = redis.register_script(_TAKE_TURN)
 
     @staticmethod
     def state_key(openid: str) -> str:
@@ -38,17 +68,37 @@ class DialogStore:
     def msg_key(key: str) -> str:
         return f"msg:{key}"
 
+    @staticmethod
+    def turn_key(openid: str) -> str:
+        return f"turn:{openid}"
+
     def open(self, openid: str, msg_key: str) -> Opened:
-        """Claim a message (or learn it is a retry), read the user's state and profile in one round trip."""
-        pipe = self.redis.pipeline(transaction=False)
-        pipe.set(self.msg_key(msg_key), PENDING, nx=True, ex=self.dedupe_ttl_s)
-        pipe.get(self.msg_key(msg_key))
-        pipe.get(self.state_key(openid))
-        pipe.get(who_key(openid))
-        claimed, seen, state, who = pipe.execute()
-        if not claimed:
-            return Opened(True, _reply(seen), None)
-        return Opened(False, None, json.loads(state) if state else None, _json(who))
+        """Claim a message (or learn it is a retry), take the user's turn, read their state and profile.
+
+        Two messages a user sends at once (a photo and a line of text) are answered one after the other,
+        the second from the state the first left; after turn_wait_s the second goes ahead anyway.
+        """
+        keys = [self.msg_key(msg_key), self.turn_key(openid), self.state_key(openid), who_key(openid)]
+        got = self._open(keys=keys, args=[PENDING, self.dedupe_ttl_s, msg_key, TURN_MS])
+        if not got[0]:
+            return Opened(True, _reply(got[1]), None)
+        waited = not got[2]
+        if waited:
+            got = [*got[:2], *self._wait_turn(openid, msg_key)]
+        state = _json(got[3])
+        return Opened(False, None, state, _json(got[4]), waited)
+
+    def _wait_turn(self, openid: str, msg_key: str) -> list[Any]:
+        keys = [self.turn_key(openid), self.state_key(openid), who_key(openid)]
+        deadline = time.monotonic() + self.turn_wait_s
+        while time.monotonic() < deadline:
+            time.sleep(0.02)
+            got = self._take_turn(keys=keys, args=[msg_key, TURN_MS])
+            if got[0]:
+                return list(got)
+        # Better an answer from a state that may be overwritten than none at all.
+        log.warning("the turn of %s was still taken after %.1f s; answering anyway", msg_key, self.turn_wait_s)
+        return [1, self.redis.get(keys[1]), self.redis.get(keys[2])]
 
     def wait_reply(self, msg_key: str, timeout_s: float = 3.0) -> dict[str, Any] | None:
         """Wait for the first delivery of a retried message to finish, and return its reply."""
@@ -75,11 +125,12 @@ class DialogStore:
             pipe.set(f"seen:{openid}", int(last_seen), ex=3 * 24 * 3600)
         if who is not None:
             pipe.set(who_key(openid), json.dumps(who, ensure_ascii=False), ex=WHO_TTL_S)
+        pipe.delete(self.turn_key(openid))
         pipe.execute()
 
-    def release(self, msg_key: str) -> None:
+    def release(self, openid: str, msg_key: str) -> None:
         """Forget a claimed message whose handling failed, so WeChat's retry is handled afresh."""
-        self.redis.delete(self.msg_key(msg_key))
+        self.redis.delete(self.msg_key(msg_key), self.turn_key(openid))
 
 
 def _json(raw: Any) -> dict[str, Any] | None:

@@ -224,11 +224,11 @@ def create_ticket(session: Session, new: NewTicket) -> tuple[Ticket, list[Ticket
         room=new.room, place_note=new.place_note, description=new.description, phone=new.phone,
         source_key=new.source_key,
     )
+    # Through the relationships, so that one flush writes the ticket, its first event and its photos.
+    ticket.events = [TicketEvent(status="submitted", by=f"user:{new.openid}")]
+    photos = [TicketPhoto(media_id=m, pic_url=u) for m, u in new.media_ids]
+    ticket.photos = photos
     session.add(ticket)
-    session.flush()
-    session.add(TicketEvent(ticket_id=ticket.id, status="submitted", by=f"user:{new.openid}"))
-    photos = [TicketPhoto(ticket_id=ticket.id, media_id=m, pic_url=u) for m, u in new.media_ids]
-    session.add_all(photos)
     session.flush()
     return ticket, photos
 

@@ -25,9 +25,9 @@ What it does:
    - ``fork``: ``workers.queues.LeanWorker`` (a forked work-horse per job, as RQ's default Worker),
      likewise, its parent prepared with ``workers.queues.prepare_worker`` (warm engine and
      statements, ``gc.freeze``);
-   - ``cli``: ``repairbot worker --burst`` subprocesses, exactly what production runs today (a
-     forking worker whose parent is not prepared), measured from their spawn (so it includes
-     Python's start-up and imports).
+   - ``cli``: ``repairbot worker --burst`` subprocesses, exactly what production runs (a
+     ``LeanSimpleWorker`` per process), measured from their spawn (so it includes Python's start-up
+     and imports).
 
 4. Checks every push row is ``sent``, that the fake received exactly that many template messages,
    and counts the token endpoint's calls in the fake's ``/_stats`` during the mode.

@@ -1,0 +1,129 @@
+"""One message of a user at a time: a photo and a line of text sent together are both kept."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from werkzeug.serving import make_server
+
+from bot import create_app
+from bot.chat import Answer, WeChatUser
+from bot.services import Services
+from dialogs.router import route
+from dialogs.store import DialogStore
+from tests.test_repair_dialog import choose
+
+DESCRIPTION = "水龙头关不紧，一直在滴水"
+
+
+def at_description(user: WeChatUser) -> None:
+    """Walk a bound user's repair to the description step."""
+    user.text("报修")
+    choose(user, "东环校区宿舍维修")
+    choose(user, "给水")
+    choose(user, "水龙头")
+    choose(user, "学生公寓12栋")
+    user.text("5")
+    assert "描述" in user.text("502").text
+
+
+def in_thread(send: Callable[[], Answer]) -> tuple[threading.Thread, list[Answer]]:
+    got: list[Answer] = []
+    thread = threading.Thread(target=lambda: got.append(send()))
+    thread.start()
+    return thread, got
+
+
+def test_photo_and_text_sent_together_are_both_kept(wechat: Callable[..., WeChatUser],
+                                                    bound: Callable[..., None],
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    bound("o-turn-1")
+    user, same_phone = wechat("o-turn-1"), wechat("o-turn-1")
+    at_description(user)
+
+    def slow_route(*args: Any) -> Any:
+        time.sleep(0.2)  # a busy moment: the two messages surely overlap
+        return route(*args)
+
+    monkeypatch.setattr("bot.conversations.route", slow_route)
+    start = threading.Barrier(2)
+
+    def text() -> Answer:
+        start.wait()
+        return user.text(DESCRIPTION)
+
+    def photo() -> Answer:
+        start.wait()
+        return same_phone.image(media_id="MEDIA-TOGETHER")
+
+    threads = [in_thread(text), in_thread(photo)]
+    for thread, _ in threads:
+        thread.join(timeout=30)
+    replies = [got[0].text for _, got in threads]
+    # Whichever came first, the second was answered from what the first left: the form is complete.
+    assert sum("请核对报修单" in r for r in replies) == 1, replies
+
+
+def test_a_message_waits_for_the_one_before(wechat: Callable[..., WeChatUser], bound: Callable[..., None],
+                                            services: Services) -> None:
+    """While another message of the user's is being answered, the next one waits for it, then goes on."""
+    bound("o-turn-2")
+    user = wechat("o-turn-2")
+    at_description(user)
+    services.redis.set(DialogStore.turn_key("o-turn-2"), "an earlier message", px=10_000)
+    thread, got = in_thread(lambda: user.text(DESCRIPTION))
+    time.sleep(0.4)
+    assert not got, "answered while the turn was someone else's"
+    services.redis.delete(DialogStore.turn_key("o-turn-2"))
+    thread.join(timeout=10)
+    assert got and "照片" in got[0].text
+    assert not services.redis.exists(DialogStore.turn_key("o-turn-2")), "the turn was not given back"
+
+
+@pytest.fixture
+def impatient_server(services: Services) -> Iterator[str]:
+    """The webhook with a short wait for the turn, over real HTTP."""
+    app = create_app(services.config.override(turn_wait_s=0.3), services)
+    srv = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{srv.port}"
+    srv.shutdown()
+    thread.join(timeout=5)
+
+
+def test_a_turn_never_given_back_delays_by_seconds_not_forever(
+        impatient_server: str, services: Services, bound: Callable[..., None],
+        caplog: pytest.LogCaptureFixture) -> None:
+    """A turn left by a process that died is waited for a little, then the message is answered."""
+    bound("o-turn-3")
+    user = WeChatUser(f"{impatient_server}/wechat", services.config.wechat_token, "o-turn-3")
+    services.redis.set(DialogStore.turn_key("o-turn-3"), "a dead worker", px=10_000)
+    with caplog.at_level(logging.WARNING):
+        began = time.monotonic()
+        answer = user.text("报修")
+    assert "维修类型" in answer.text
+    assert time.monotonic() - began >= 0.3
+    assert "answering anyway" in caplog.text
+
+
+def test_a_crash_gives_the_turn_back(wechat: Callable[..., WeChatUser], bound: Callable[..., None],
+                                     services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    bound("o-turn-4")
+    user = wechat("o-turn-4")
+
+    def crash(*_args: object) -> str:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("bot.conversations.route", crash)
+    assert "稍后" in user.text("报修").text
+    monkeypatch.undo()
+    assert not services.redis.exists(DialogStore.turn_key("o-turn-4"))
+    began = time.monotonic()
+    assert "维修类型" in user.text("报修").text
+    assert time.monotonic() - began < 2.5
