@@ -28,8 +28,10 @@ def create_app(config: Config | None = None, services: Services | None = None) -
     app.extensions["repairbot.conversations"] = conversations
     logging.basicConfig(level=config.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
+    from bot.webhook import NoSessionForWeChat
     from bot.webhook import bp as webhook_bp
 
+    app.session_interface = NoSessionForWeChat()
     app.register_blueprint(webhook_bp)
     from bot.pages import bp as pages_bp  # the reporter's /t/<token> page (checks its own CSRF tokens)
 

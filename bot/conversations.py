@@ -69,7 +69,7 @@ class Conversations:
         ctx = Ctx(openid=openid, state=State.from_dict(opened.state), msg=inc, now=now,
                   redis=self.services.redis, session_factory=self.services.db.sessionmaker,
                   register_loader=self.services.register, settings=self._settings(), parser=self.parse,
-                  who_remembered=opened.who)
+                  who_remembered=opened.who, notices_loader=lambda: self.services.notices(opened.notices_version))
         try:
             result = route(self.engine, ctx)
             # Taken before the commit, whose listener forgets the old copy of a changed profile.
@@ -89,7 +89,7 @@ class Conversations:
         self.store.save(openid, inc.msg_key, ctx.state.to_dict() if ctx.state.active else None,
                         reply.to_dict(), now if user_acted else None, who.to_dict() if who else None)
         for job in ctx.jobs:
-            enqueue(self.services, job.queue, job.func, *job.args, job_id=job.job_id)
+            enqueue(self.services, job.queue, job.func, *job.args, job_id=job.job_id, fresh=job.fresh)
         return reply
 
     def parse(self, text: str, **context: Any) -> Parse:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from typing import Any
@@ -12,12 +13,17 @@ from rq import Queue
 from bot.config import Config
 from dialogs.who import forget
 from models.db import Database
+from models.notices import NOTICES_VERSION_KEY, NoticeFacts, unfinished_notices, watch_notices
 from models.people import watch_profiles
 from models.register import Register, current_register, current_version
 
 QUEUE_NAMES = ("pushes", "media", "default")
 # How often a process looks whether a newer register was loaded.
 REGISTER_CHECK_S = 30.0
+# The longest a process trusts its copy of the notices without a change announced in Redis.
+NOTICES_CHECK_S = 60.0
+
+log = logging.getLogger(__name__)
 
 
 def connect_redis(config: Config) -> redis.Redis:
@@ -39,6 +45,8 @@ class Services:
         self.redis = redis_conn if redis_conn is not None else connect_redis(config)
         # Whatever commits a change to a user's profile, the dialogs' copy in Redis is dropped.
         watch_profiles(self.db.sessionmaker, lambda openids: forget(self.redis, openids))
+        self._notices: tuple[Any, float, list[NoticeFacts]] | None = None
+        watch_notices(self.db.sessionmaker, self._notices_changed)
         self._register: Register | None = None
         self._register_checked = 0.0
         self._lock = threading.Lock()
@@ -57,6 +65,25 @@ class Services:
                 self._register = current_register(session)
             self._register_checked = now
         return self._register
+
+    def notices(self, version: Any) -> list[NoticeFacts]:
+        """Return the notices not yet ended, re-read when Redis's version of them moved or a minute passed."""
+        now = time.monotonic()
+        cached = self._notices
+        if cached is not None and cached[0] == version and now - cached[1] < NOTICES_CHECK_S:
+            return cached[2]
+        with self.db.session() as session:
+            facts = unfinished_notices(session)
+        self._notices = (version, now, facts)
+        return facts
+
+    def _notices_changed(self) -> None:
+        self._notices = None
+        try:
+            self.redis.incr(NOTICES_VERSION_KEY)
+        except redis.RedisError as exc:
+            # The other processes see the change within NOTICES_CHECK_S.
+            log.warning("could not announce a notice change: %s", type(exc).__name__)
 
     def forget_register(self) -> None:
         self._register = None

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from dialogs.engine import Incoming, State
 from dialogs.who import Who
 from models.errors import RegisterError
+from models.notices import NoticeFacts, unfinished_notices
 from models.people import WechatUser, ensure_user
 from models.register import Register
 
@@ -27,6 +28,7 @@ class Job:
     func: Callable[..., Any]
     args: tuple[Any, ...]
     job_id: str | None = None
+    fresh: bool = False  # its id names a row this message created: it cannot be queued already
 
 
 @dataclass
@@ -46,6 +48,8 @@ class Ctx:
     parser: Callable[..., Parse] | None = None
     # The profile remembered in Redis when the message arrived (None: not remembered).
     who_remembered: dict[str, Any] | None = None
+    # This process's copy of the notices not yet ended (None: read them from the database).
+    notices_loader: Callable[[], list[NoticeFacts]] | None = None
     _session: Session | None = None
     _user: WechatUser | None = None
     _who: Who | None = None
@@ -101,6 +105,9 @@ class Ctx:
                 return obj
         return None
 
+    def unfinished_notices(self) -> list[NoticeFacts]:
+        return self.notices_loader() if self.notices_loader is not None else unfinished_notices(self.session)
+
     def understand(self, text: str) -> Parse | None:
         """Parse free text, using the user's default room when the text names no place."""
         if self.parser is None:
@@ -110,5 +117,6 @@ class Ctx:
         return self.parser(text, user_campus=campus,
                            default_building=(campus, building) if campus and building else None)
 
-    def enqueue(self, queue: str, func: Callable[..., Any], *args: Any, job_id: str | None = None) -> None:
-        self.jobs.append(Job(queue, func, args, job_id))
+    def enqueue(self, queue: str, func: Callable[..., Any], *args: Any, job_id: str | None = None,
+                fresh: bool = False) -> None:
+        self.jobs.append(Job(queue, func, args, job_id, fresh))

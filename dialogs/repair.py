@@ -186,7 +186,7 @@ def notice_skip(ctx: Ctx) -> bool:
     route(d, ctx.register)
     if not d.get("building") or not d.get("group"):
         return True
-    notice = live_notice_for(ctx.session, d["campus"], d["building"], d["group"])
+    notice = live_notice_for(ctx.unfinished_notices(), d["campus"], d["building"], d["group"])
     if notice is None:
         return True
     d["_notice"] = f"{notice.title}：{notice.body[:80]}"
@@ -214,11 +214,11 @@ def duplicate_skip(ctx: Ctx) -> bool:
     route(d, ctx.register)
     if not d.get("building") or not d.get("group"):
         return True
-    dup = find_duplicate(ctx.session, d["campus"], d["building"], d.get("floor"), d["group"],
-                         int(ctx.settings.get("duplicate_window_h", 48)))
-    if dup is None:
+    dup_no = find_duplicate(ctx.session, d["campus"], d["building"], d.get("floor"), d["group"],
+                            int(ctx.settings.get("duplicate_window_h", 48)))
+    if dup_no is None:
         return True
-    d["dup_no"] = dup.no
+    d["dup_no"] = dup_no
     return False
 
 
@@ -332,7 +332,7 @@ def submit(ctx: Ctx) -> Outcome:
         source_key=ctx.msg.msg_key or None,
     ))
     for p in photos:
-        ctx.enqueue("media", download_photo, p.id, job_id=f"media-{p.id}")
+        ctx.enqueue("media", download_photo, p.id, job_id=f"media-{p.id}", fresh=True)
     return End(TEXT["filed"].format(no=ticket.no, category=ticket.category))
 
 

@@ -1,4 +1,5 @@
-"""Dialog state, the user's turn and WeChat-retry memory in Redis: two round trips per message."""
+"""Dialog state, the user's turn and WeChat-retry memory in Redis: two commands per message, one to open
+the message and one to save what it left, each a Lua script (nothing else can come between its steps)."""
 
 from __future__ import annotations
 
@@ -11,13 +12,14 @@ from typing import Any
 from redis import Redis
 
 from dialogs.who import WHO_TTL_S, who_key
+from models.notices import NOTICES_VERSION_KEY
 
 log = logging.getLogger(__name__)
 
 PENDING = b"\x00"
 
 # Claim the message; if it is new, take the user's turn (one message of a user at a time) and read the
-# state and profile.  Returns {claimed, seen, turn taken, state, who}: one round trip, one command.
+# state, profile and the notices' version.  Returns {claimed, seen, turn taken, state, who, notices}.
 _OPEN = """
 if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then
   return {0, redis.call('GET', KEYS[1])}
@@ -25,15 +27,27 @@ end
 if not redis.call('SET', KEYS[2], ARGV[3], 'NX', 'PX', ARGV[4]) then
   return {1, false, 0}
 end
-return {1, false, 1, redis.call('GET', KEYS[3]), redis.call('GET', KEYS[4])}
+return {1, false, 1, redis.call('GET', KEYS[3]), redis.call('GET', KEYS[4]), redis.call('GET', KEYS[5])}
 """
 # Take the user's turn once the message before has finished, and read what it left.
 _TAKE_TURN = """
 if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
   return {0}
 end
-return {1, redis.call('GET', KEYS[2]), redis.call('GET', KEYS[3])}
+return {1, redis.call('GET', KEYS[2]), redis.call('GET', KEYS[3]), redis.call('GET', KEYS[4])}
 """
+# Keep what a message left (state, reply, when the user last wrote, a freshly read profile; an empty
+# argument: nothing to keep) and give the turn back.  One command, where a pipeline would send five.
+_SAVE = """
+if ARGV[1] == '' then redis.call('DEL', KEYS[1]) else redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2]) end
+redis.call('SET', KEYS[2], ARGV[3], 'EX', ARGV[4])
+if ARGV[5] ~= '' then redis.call('SET', KEYS[3], ARGV[5], 'EX', ARGV[6]) end
+if ARGV[7] ~= '' then redis.call('SET', KEYS[4], ARGV[7], 'EX', ARGV[8]) end
+redis.call('DEL', KEYS[5])
+return 1
+"""
+# When the user last wrote is kept 3 days: customer-service messages are allowed for 48 hours after it.
+SEEN_TTL_S = 3 * 24 * 3600
 # A turn is held at most this long (gunicorn's timeout is 10 s; WeChat gives up after 5 s).
 TURN_MS = 10_000
 
@@ -47,6 +61,7 @@ class Opened:
     state: dict[str, Any] | None
     who: dict[str, Any] | None = None  # the user's remembered profile (dialogs/who.py)
     waited: bool = False  # another message of the user's was being answered first
+    notices_version: Any = None  # moves whenever a notice changes (models.notices.NOTICES_VERSION_KEY)
 
 
 class DialogStore:
@@ -59,6 +74,7 @@ class DialogStore:
         self.turn_wait_s = turn_wait_s
         self._open = redis.register_script(_OPEN)
         self._take_turn = redis.register_script(_TAKE_TURN)
+        self._save = redis.register_script(_SAVE)
 
     @staticmethod
     def state_key(openid: str) -> str:
@@ -78,18 +94,18 @@ class DialogStore:
         Two messages a user sends at once (a photo and a line of text) are answered one after the other,
         the second from the state the first left; after turn_wait_s the second goes ahead anyway.
         """
-        keys = [self.msg_key(msg_key), self.turn_key(openid), self.state_key(openid), who_key(openid)]
+        keys = [self.msg_key(msg_key), self.turn_key(openid), self.state_key(openid), who_key(openid),
+                NOTICES_VERSION_KEY]
         got = self._open(keys=keys, args=[PENDING, self.dedupe_ttl_s, msg_key, TURN_MS])
         if not got[0]:
             return Opened(True, _reply(got[1]), None)
         waited = not got[2]
         if waited:
             got = [*got[:2], *self._wait_turn(openid, msg_key)]
-        state = _json(got[3])
-        return Opened(False, None, state, _json(got[4]), waited)
+        return Opened(False, None, _json(got[3]), _json(got[4]), waited, got[5])
 
     def _wait_turn(self, openid: str, msg_key: str) -> list[Any]:
-        keys = [self.turn_key(openid), self.state_key(openid), who_key(openid)]
+        keys = [self.turn_key(openid), self.state_key(openid), who_key(openid), NOTICES_VERSION_KEY]
         deadline = time.monotonic() + self.turn_wait_s
         while time.monotonic() < deadline:
             time.sleep(0.02)
@@ -98,7 +114,7 @@ class DialogStore:
                 return list(got)
         # Better an answer from a state that may be overwritten than none at all.
         log.warning("the turn of %s was still taken after %.1f s; answering anyway", msg_key, self.turn_wait_s)
-        return [1, self.redis.get(keys[1]), self.redis.get(keys[2])]
+        return [1, *self.redis.mget(keys[1:])]
 
     def wait_reply(self, msg_key: str, timeout_s: float = 3.0) -> dict[str, Any] | None:
         """Wait for the first delivery of a retried message to finish, and return its reply."""
@@ -112,21 +128,14 @@ class DialogStore:
 
     def save(self, openid: str, msg_key: str, state: dict[str, Any] | None, reply: dict[str, Any],
              last_seen: float | None, who: dict[str, Any] | None = None) -> None:
-        """Store the new state, the reply given and a freshly read profile, in one round trip."""
-        # No MULTI/EXEC: a retry that looks between these writes sees PENDING and waits for the reply.
-        pipe = self.redis.pipeline(transaction=False)
-        if state is None:
-            pipe.delete(self.state_key(openid))
-        else:
-            pipe.set(self.state_key(openid), json.dumps(state, ensure_ascii=False), ex=self.state_ttl_s)
-        pipe.set(self.msg_key(msg_key), json.dumps(reply, ensure_ascii=False), ex=self.dedupe_ttl_s)
-        # When the user last wrote: customer-service messages are allowed for 48 hours after it.
-        if last_seen is not None:
-            pipe.set(f"seen:{openid}", int(last_seen), ex=3 * 24 * 3600)
-        if who is not None:
-            pipe.set(who_key(openid), json.dumps(who, ensure_ascii=False), ex=WHO_TTL_S)
-        pipe.delete(self.turn_key(openid))
-        pipe.execute()
+        """Store the new state, the reply given and a freshly read profile, and give the turn back."""
+        keys = [self.state_key(openid), self.msg_key(msg_key), f"seen:{openid}", who_key(openid),
+                self.turn_key(openid)]
+        self._save(keys=keys, args=[
+            "" if state is None else json.dumps(state, ensure_ascii=False), self.state_ttl_s,
+            json.dumps(reply, ensure_ascii=False), self.dedupe_ttl_s,
+            "" if last_seen is None else int(last_seen), SEEN_TTL_S,
+            "" if who is None else json.dumps(who, ensure_ascii=False), WHO_TTL_S])
 
     def release(self, openid: str, msg_key: str) -> None:
         """Forget a claimed message whose handling failed, so WeChat's retry is handled afresh."""

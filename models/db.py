@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -74,6 +74,27 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def after_commits(factory: sessionmaker[Session], key: str, note: Callable[[Session], set[str]],
+                  on_commit: Callable[[set[str]], None]) -> None:
+    """Collect what each flush changed (``note``) and hand it to ``on_commit`` once the transaction commits.
+
+    A rollback keeps the notes: at worst a later commit of the same session reports a change that did
+    not happen, which costs a cache one re-read.
+    """
+    def after_flush(session: Session, _flush: Any) -> None:
+        found = note(session)
+        if found:
+            session.info.setdefault(key, set()).update(found)
+
+    def after_commit(session: Session) -> None:
+        changed = session.info.pop(key, None)
+        if changed:
+            on_commit(changed)
+
+    event.listen(factory, "after_flush", after_flush)
+    event.listen(factory, "after_commit", after_commit)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Integer, String, Text, or_, select
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from models.clock import local
-from models.db import Base, UTCDateTime
+from models.db import Base, UTCDateTime, after_commits
 from models.errors import IllegalMove
 from models.people import now
 
@@ -44,20 +46,60 @@ def all_notices(session: Session, limit: int = 100) -> list[Notice]:
     return list(session.scalars(select(Notice).order_by(Notice.starts_at.desc(), Notice.id.desc()).limit(limit)))
 
 
-def concerns(notice: Notice, campus: str, building: str) -> bool:
+def concerns(notice: Notice | NoticeFacts, campus: str, building: str) -> bool:
     """Tell whether a notice concerns a building (its campus, or the building itself)."""
     if notice.buildings:
         return [campus, building] in [list(b) for b in notice.buildings]
     return notice.campus in (None, campus)
 
 
-def live_notice_for(session: Session, campus: str, building: str, group: str | None,
-                    at: datetime | None = None) -> Notice | None:
+# Bumped in Redis after every commit that changes a notice, so each process re-reads its copy.
+NOTICES_VERSION_KEY = "notices:v"
+
+
+@dataclass(frozen=True)
+class NoticeFacts:
+    """What the repair dialog needs of a notice; kept per process until a notice changes."""
+
+    id: int
+    title: str
+    body: str
+    campus: str | None
+    buildings: tuple[tuple[str, ...], ...]
+    groups: tuple[str, ...]
+    starts_at: datetime
+    ends_at: datetime | None
+
+    def live(self, at: datetime) -> bool:
+        return self.starts_at <= at and (self.ends_at is None or self.ends_at > at)
+
+
+def unfinished_notices(session: Session, at: datetime | None = None) -> list[NoticeFacts]:
+    """List the notices that have not ended (some may start later), newest first."""
+    q = (select(Notice).where(or_(Notice.ends_at.is_(None), Notice.ends_at > (at or now())))
+         .order_by(Notice.starts_at.desc(), Notice.id.desc()))
+    return [NoticeFacts(n.id, n.title, n.body, n.campus, tuple(tuple(b) for b in n.buildings or ()),
+                        tuple(n.groups or ()), n.starts_at, n.ends_at) for n in session.scalars(q)]
+
+
+def live_notice_for(notices: Iterable[NoticeFacts], campus: str, building: str, group: str | None,
+                    at: datetime | None = None) -> NoticeFacts | None:
     """Return a notice in force about this building and trade group (e.g. 停水 for 给水), if any."""
-    for notice in current_notices(session, at, limit=50):
-        if notice.groups and group in notice.groups and concerns(notice, campus, building):
+    at = at or now()
+    for notice in notices:
+        if notice.live(at) and group in notice.groups and concerns(notice, campus, building):
             return notice
     return None
+
+
+def watch_notices(factory: sessionmaker[Session], on_commit: Callable[[], None]) -> None:
+    """Call on_commit after every commit that added, changed or removed a notice."""
+    after_commits(factory, "notices_changed", _notices_touched, lambda _: on_commit())
+
+
+def _notices_touched(session: Session) -> set[str]:
+    touched = any(isinstance(o, Notice) for o in (*session.new, *session.dirty, *session.deleted))
+    return {"notices"} if touched else set()
 
 
 def publish(session: Session, title: str, body: str, by: str, *, campus: str | None = None,

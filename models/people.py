@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, event, inspect, select
-from sqlalchemy.orm import Mapped, Session, UOWTransaction, mapped_column, relationship, sessionmaker
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, inspect, select
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, sessionmaker
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from models.db import Base, UTCDateTime
+from models.db import Base, UTCDateTime, after_commits
 from models.errors import NotFound, RosterError
 
 ROLES = ("student", "teacher", "staff")
@@ -213,37 +213,28 @@ def set_subscribed(session: Session, openid: str, subscribed: bool) -> WechatUse
 
 # -- watching profile changes ------------------------------------------------------
 
-_CHANGED = "profiles_changed"
 # A user's profile as the dialogs see it also shows these facts of their roster entry.
 PERSON_PROFILE_FIELDS = ("name", "phone", "active")
 
 
 def watch_profiles(factory: sessionmaker[Session], on_commit: Callable[[set[str]], None]) -> None:
     """Call on_commit with the openids whose binding, name, phone or room a committed session changed."""
-    event.listen(factory, "after_flush", _note_changes)
-
-    def after_commit(session: Session) -> None:
-        changed = session.info.pop(_CHANGED, None)
-        if changed:
-            on_commit(changed)
-
-    # A rollback keeps the notes: forgetting a profile that did not change costs one database read.
-    event.listen(factory, "after_commit", after_commit)
+    after_commits(factory, "profiles_changed", _changed_openids, on_commit)
 
 
-def _note_changes(session: Session, _flush: UOWTransaction) -> None:
-    changed: set[str] = session.info.setdefault(_CHANGED, set())
+def _changed_openids(session: Session) -> set[str]:
+    changed: set[str] = set()
     people: list[int] = []
     for obj in (*session.new, *session.dirty, *session.deleted):
         if isinstance(obj, WechatUser):
             changed.add(obj.openid)
         elif isinstance(obj, Person) and obj.id is not None and _profile_changed(obj):
             people.append(obj.id)
-    # Core, not the ORM session: no autoflush inside a flush.
-    conn = session.connection()
     for start in range(0, len(people), 500):
         chunk = people[start:start + 500]
-        changed.update(conn.scalars(select(WechatUser.openid).where(WechatUser.person_id.in_(chunk))))
+        # Core, not the ORM session: no autoflush inside a flush.
+        changed.update(session.connection().scalars(select(WechatUser.openid).where(WechatUser.person_id.in_(chunk))))
+    return changed
 
 
 def _profile_changed(person: Person) -> bool:

@@ -215,9 +215,9 @@ def next_number(session: Session, at: datetime | None = None, series: str = "tic
 def create_ticket(session: Session, new: NewTicket) -> tuple[Ticket, list[TicketPhoto]]:
     """File a ticket with its first event and photos; a repeated source_key returns the first ticket."""
     if new.source_key:
-        existing = session.scalars(select(Ticket).where(Ticket.source_key == new.source_key)).first()
+        existing = session.scalar(select(Ticket.id).where(Ticket.source_key == new.source_key))
         if existing is not None:
-            return existing, []
+            return session.get_one(Ticket, existing), []
     ticket = Ticket(
         no=next_number(session), openid=new.openid, person_id=new.person_id, category=new.category,
         group=new.group, item=new.item, campus=new.campus, building=new.building, floor=new.floor,
@@ -262,15 +262,15 @@ def user_tickets(session: Session, openid: str, limit: int = 9) -> list[Ticket]:
 
 
 def find_duplicate(session: Session, campus: str, building: str, floor: str | None, group: str,
-                   hours: int = 48) -> Ticket | None:
-    """Return an open ticket for the same building, floor and group from the last hours."""
+                   hours: int = 48) -> str | None:
+    """Return the number of an open ticket for the same building, floor and group from the last hours."""
     since = now() - timedelta(hours=hours)
-    q = (select(Ticket).where(Ticket.campus == campus, Ticket.building == building, Ticket.group == group,
+    q = (select(Ticket.no).where(Ticket.campus == campus, Ticket.building == building, Ticket.group == group,
                               Ticket.status.in_(OPEN_STATUSES), Ticket.created_at >= since)
          .order_by(Ticket.created_at.desc()).limit(1))
     if floor:
         q = q.where(Ticket.floor == floor)
-    return session.scalars(q).first()
+    return session.scalar(q)
 
 
 def follow(session: Session, ticket: Ticket, openid: str) -> bool:

@@ -7,6 +7,7 @@ against PostgreSQL and a Redis server.  Only WeChat's own HTTP API is faked.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections.abc import Callable, Iterator
@@ -127,15 +128,23 @@ def app(services: Services) -> Flask:
     return create_app(services.config, services)
 
 
-@pytest.fixture
-def server(app: Flask) -> Iterator[str]:
-    """Serve the app over real HTTP on a free loopback port; yield its base URL."""
+@contextlib.contextmanager
+def serve(app: Flask) -> Iterator[str]:
+    """Serve an app over real HTTP on a free loopback port; yield its base URL."""
     srv = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=srv.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{srv.port}"
-    srv.shutdown()
-    thread.join(timeout=5)
+    try:
+        yield f"http://127.0.0.1:{srv.port}"
+    finally:
+        srv.shutdown()
+        thread.join(timeout=5)
+
+
+@pytest.fixture
+def server(app: Flask) -> Iterator[str]:
+    with serve(app) as url:
+        yield url
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
@@ -12,7 +13,7 @@ from bot.chat import WeChatUser
 from bot.services import Services
 from dialogs.nlu.dates import RangeError, parse_range
 from models.consult import Consult, reply_consult
-from models.notices import publish
+from models.notices import Notice, publish
 from models.people import now
 
 
@@ -183,6 +184,40 @@ def test_live_notice_is_told_before_a_repair(wechat: Callable[..., WeChatUser], 
     assert "照片" in user.text("1").text  # went on with the repair
     reply = user.text("12栋502灯不亮").text  # another kind of fault is not held up
     assert "停水" not in reply
+
+
+def test_a_notice_published_by_another_process_is_told_at_once(wechat: Callable[..., WeChatUser],
+                                                               bound: Callable[..., None], services: Services) -> None:
+    """The webhook keeps the notices in memory; a notice from the console of another process still counts."""
+    user = wechat("o-water-2")
+    bound("o-water-2")
+    assert "停水" not in user.text("12栋502水龙头没水了").text  # no notice yet: now held in memory
+    user.text("取消")
+    console = Services(services.config, redis_conn=services.redis)
+    try:
+        with console.db.session() as s:
+            notice = publish(s, "12栋停水检修", "今天14:00-18:00停水检修。", "admin",
+                             buildings=[["东环校区", "学生公寓12栋"]], groups=["给水"])
+        assert "停水检修" in user.text("12栋502水龙头没水了").text
+        user.text("取消")
+        with console.db.session() as s:
+            s.get_one(Notice, notice.id).ends_at = now()
+        assert "停水" not in user.text("12栋502水龙头没水了").text
+    finally:
+        console.close()
+
+
+def test_a_notice_that_starts_later_is_told_from_its_start(wechat: Callable[..., WeChatUser],
+                                                          bound: Callable[..., None], services: Services) -> None:
+    user = wechat("o-water-3")
+    bound("o-water-3")
+    with services.db.session() as s:
+        publish(s, "12栋停水检修", "稍后停水检修。", "admin", buildings=[["东环校区", "学生公寓12栋"]],
+                groups=["给水"], starts_at=now() + timedelta(seconds=1.5))
+    assert "停水" not in user.text("12栋502水龙头没水了").text
+    user.text("取消")
+    time.sleep(1.6)
+    assert "停水检修" in user.text("12栋502水龙头没水了").text
 
 
 @pytest.mark.parametrize("key, expect", [

@@ -9,13 +9,13 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from werkzeug.serving import make_server
 
 from bot import create_app
 from bot.chat import Answer, WeChatUser
 from bot.services import Services
 from dialogs.router import route
 from dialogs.store import DialogStore
+from tests.conftest import serve
 from tests.test_repair_dialog import choose
 
 DESCRIPTION = "水龙头关不紧，一直在滴水"
@@ -88,13 +88,8 @@ def test_a_message_waits_for_the_one_before(wechat: Callable[..., WeChatUser], b
 @pytest.fixture
 def impatient_server(services: Services) -> Iterator[str]:
     """The webhook with a short wait for the turn, over real HTTP."""
-    app = create_app(services.config.override(turn_wait_s=0.3), services)
-    srv = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{srv.port}"
-    srv.shutdown()
-    thread.join(timeout=5)
+    with serve(create_app(services.config.override(turn_wait_s=0.3), services)) as url:
+        yield url
 
 
 def test_a_turn_never_given_back_delays_by_seconds_not_forever(

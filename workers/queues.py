@@ -24,10 +24,13 @@ RETRIES = {
 
 
 def enqueue(svc: Services, queue: str, func: Callable[..., Any], *args: Any, job_id: str | None = None,
-            delay_s: int = 0) -> None:
-    """Enqueue a job once (a job id already queued or running is not added again), now or after a delay."""
+            delay_s: int = 0, fresh: bool = False) -> None:
+    """Enqueue a job once (a job id already queued or running is not added again), now or after a delay.
+
+    ``fresh``: the job id names something created just now, so it cannot be queued yet; not looked up.
+    """
     q = Queue(queue, connection=svc.redis)
-    if job_id is not None:
+    if job_id is not None and not fresh:
         existing = q.fetch_job(job_id)
         # fetch_job has just read the job's status: no second round trip for it.
         if existing is not None and existing.get_status(refresh=False) in ("queued", "started", "scheduled",

@@ -11,8 +11,8 @@ gunicorn settings as the real app (``deploy/gunicorn.conf.py``):
 on the same machine (``BENCH_ECHO_REDIS_URL`` says where, default db 14):
 
 - ``calls3``: three separate Redis calls (GET, SET, SET), three round trips;
-- ``pipe2``: the shape of ``dialogs/store.py``: one pipeline (SET NX, GET, GET)
-  and one MULTI/EXEC pipeline (SET, SET, SET), two round trips.
+- ``pipe2``: the shape ``dialogs/store.py`` had before its two round trips became one Lua script
+  each: one pipeline (SET NX, GET, GET) and one MULTI/EXEC pipeline (SET, SET, SET).
 """
 
 from __future__ import annotations
