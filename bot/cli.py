@@ -244,21 +244,26 @@ def tickets() -> None:
 @click.option("--status", default=None, type=click.Choice(list(STATUS_ZH)),
               help="only tickets in this status (a mistyped one is refused, not an empty list)")
 @click.option("--openid", default=None)
+@click.option("--limit", default=100, show_default=True, type=click.IntRange(min=1),
+              help="at most this many (the newest); a cut list says so on stderr")
 @click.option("--json", "as_json", is_flag=True)
-def tickets_list(status: str | None, openid: str | None, as_json: bool) -> None:
+def tickets_list(status: str | None, openid: str | None, limit: int, as_json: bool) -> None:
     """List tickets, newest first."""
-    from models.tickets import list_tickets
+    from models.tickets import count_tickets, list_tickets
 
     svc = _services()
     with svc.db.session() as s:
-        rows = list_tickets(s, status=status, openid=openid)
+        rows = list_tickets(s, status=status, openid=openid, limit=limit)
+        total = count_tickets(s, status=status, openid=openid) if len(rows) == limit else len(rows)
         if as_json:
             _echo_json([t.to_json() for t in rows])
-            return
-        for t in rows:
-            click.echo(f"{t.no}  {t.status:<11} {local_time(t.created_at):%m-%d %H:%M}  {t.place} · {t.fault}")
-        if not rows:
-            click.echo("no tickets")
+        else:
+            for t in rows:
+                click.echo(f"{t.no}  {t.status:<11} {local_time(t.created_at):%m-%d %H:%M}  {t.place} · {t.fault}")
+            if not rows:
+                click.echo("no tickets")
+    if total > len(rows):
+        click.echo(f"showing the newest {len(rows)} of {total} tickets; use --limit {total} for all", err=True)
 
 
 @tickets.command("show")
@@ -290,13 +295,17 @@ def tickets_show(no: str, as_json: bool) -> None:
 @click.argument("status")
 @click.option("--note", default=None, help="a reason or a note for the reporter")
 @click.option("--worker", default=None, help="the worker's staff name (for assigned)")
-@click.option("--by", "by", default="shell", help="the staff member acting")
+@click.option("--by", "by", default="shell", help="the staff member acting (a staff account's name)")
 def tickets_move(no: str, status: str, note: str | None, worker: str | None, by: str) -> None:
     """Move a ticket to a new status, as staff; the reporter is pushed."""
     from bot.actions import move_ticket
+    from models.people import get_staff
 
     svc = _services()
     try:
+        if by != "shell":  # a name given must be a staff account's, as it goes into the ticket's history
+            with svc.db.session() as s:
+                get_staff(s, by)
         t = move_ticket(svc, no, status, by=f"staff:{by}", note=note, worker=worker)
     except RepairbotError as exc:
         _fail(exc)

@@ -89,7 +89,8 @@ class Conversations:
         self.store.save(openid, inc.msg_key, ctx.state.to_dict() if ctx.state.active else None,
                         reply.to_dict(), now if user_acted else None, who.to_dict() if who else None)
         for job in ctx.jobs:
-            enqueue(self.services, job.queue, job.func, *job.args, job_id=job.job_id, fresh=job.fresh)
+            enqueue(self.services, job.queue, job.func, *job.args, job_id=job.job_id, fresh=job.fresh,
+                    delay_s=job.delay_s)
         return reply
 
     def parse(self, text: str, **context: Any) -> Parse:

@@ -29,6 +29,7 @@ class Job:
     args: tuple[Any, ...]
     job_id: str | None = None
     fresh: bool = False  # its id names a row this message created: it cannot be queued already
+    delay_s: int = 0
 
 
 @dataclass
@@ -118,5 +119,5 @@ class Ctx:
                            default_building=(campus, building) if campus and building else None)
 
     def enqueue(self, queue: str, func: Callable[..., Any], *args: Any, job_id: str | None = None,
-                fresh: bool = False) -> None:
-        self.jobs.append(Job(queue, func, args, job_id, fresh))
+                fresh: bool = False, delay_s: int = 0) -> None:
+        self.jobs.append(Job(queue, func, args, job_id, fresh, delay_s))

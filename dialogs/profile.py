@@ -11,7 +11,8 @@ from models.register import Building, Campus
 
 TEXT = {
     "title": "个人信息",
-    "show": "{name}，欢迎您回来。\n姓名：{name}\n校园卡：{card}\n电话：{phone}\n默认房间：{room}",
+    "greet": "{name}，欢迎您回来。",
+    "show": "姓名：{name}\n校园卡：{card}\n电话：{phone}\n默认房间：{room}",
     "unset": "未设置",
     "act_phone": "修改电话",
     "act_room": "修改默认房间",
@@ -44,8 +45,13 @@ def show_prompt(ctx: Ctx) -> str:
     person = user.person
     place = user.default_place or {}
     room = describe_place(place.get("campus"), place.get("building"), place.get("floor"), place.get("room"))
-    text = TEXT["show"].format(name=person.name if person else "", card=mask_card(person.card_no) if person else "",
+    name = person.name if person else ""
+    text = TEXT["show"].format(name=name, card=mask_card(person.card_no) if person else "",
                                phone=user.contact_phone or TEXT["unset"], room=room or TEXT["unset"])
+    # Greeted once, when the page first opens; after an edit, what changed leads instead.
+    if not ctx.data.get("_greeted"):
+        ctx.data["_greeted"] = True
+        text = TEXT["greet"].format(name=name) + "\n" + text
     return f"{said}\n{text}" if said else text
 
 

@@ -12,6 +12,7 @@ from dialogs.reply import Reply
 from dialogs.understand import echo, form_from_parse
 from models.people import set_subscribed
 from models.pushes import record_delivery
+from workers.deliveries import FIRST_TRY_AFTER_S, record_late_delivery
 
 TEXT = {
     "welcome": ("欢迎关注后勤报修！\n"
@@ -79,7 +80,9 @@ def route(engine: Engine, ctx: Ctx) -> str | Reply:
         ctx.state.flow = None
         return ""
     if msg.kind == "delivery":
-        record_delivery(ctx.session, msg.key, msg.raw)
+        if not record_delivery(ctx.session, msg.key, msg.raw) and msg.key.isdigit():
+            ctx.enqueue("default", record_late_delivery, msg.key, msg.raw, job_id=f"delivery-{msg.key}",
+                        delay_s=FIRST_TRY_AFTER_S)
         return ""
     if msg.kind == "event":
         return ""

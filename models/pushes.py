@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from models.db import Base, UTCDateTime
 from models.people import WechatUser, now
-from models.tickets import NOTIFY, STATUS_ZH, Ticket, TicketEvent, followers, local_time
+from models.tickets import NOTIFY, STATUS_PHRASE, STATUS_ZH, Ticket, TicketEvent, followers, local_time
 
 # WeChat cuts template keyword values at about 20 characters.
 KEYWORD_MAX = 20
@@ -40,7 +40,8 @@ class Push(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     errcode: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(String(255))
-    msgid: Mapped[str | None] = mapped_column(String(32))
+    # Indexed: every template message sent brings a TEMPLATESENDJOBFINISH report that looks it up.
+    msgid: Mapped[str | None] = mapped_column(String(32), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     # While `sending`: when the worker claimed it (the sweep finds stuck rows by it); once sent: when.
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -69,7 +70,7 @@ def status_payload(ticket: Ticket, event: TicketEvent) -> dict[str, Any]:
         note = f"{worker.name} {worker.phone or ''}".strip() + (f"，{note}" if note else "")
     return {
         "character_string1": {"value": ticket.no},
-        "phrase2": {"value": clip(STATUS_ZH[event.status], 5)},
+        "phrase2": {"value": STATUS_PHRASE[event.status]},
         "thing3": {"value": clip(note or f"{ticket.building} {ticket.fault}")},
         "time4": {"value": local_time(event.at).strftime("%Y-%m-%d %H:%M")},
     }

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint, select, update
+from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
@@ -27,6 +27,9 @@ STATUS_ZH = {
     "rejected": "已驳回",
     "cancelled": "已撤销",
 }
+# The same in at most 5 characters: a template's phrase field shows no more (WeChat cuts the rest).
+STATUS_PHRASE = {**STATUS_ZH, "on_hold": "暂缓维修"}
+assert all(len(v) <= 5 for v in STATUS_PHRASE.values()), "a status phrase is longer than WeChat shows"
 # Times are stored in UTC; people read them, and ticket numbers count days, on China's clock.
 OPEN_STATUSES = ("submitted", "accepted", "assigned", "in_progress", "on_hold")
 
@@ -251,6 +254,15 @@ def list_tickets(session: Session, status: str | None = None, openid: str | None
     if openid:
         q = q.where(Ticket.openid == openid)
     return list(session.scalars(q))
+
+
+def count_tickets(session: Session, status: str | None = None, openid: str | None = None) -> int:
+    q = select(func.count(Ticket.id))
+    if status:
+        q = q.where(Ticket.status == status)
+    if openid:
+        q = q.where(Ticket.openid == openid)
+    return int(session.scalar(q) or 0)
 
 
 def user_tickets(session: Session, openid: str, limit: int = 9) -> list[Ticket]:

@@ -18,7 +18,7 @@ import pytest
 import redis as redis_lib
 import responses
 from flask import Flask
-from rq import SimpleWorker
+from rq import Queue, SimpleWorker
 from sqlalchemy import text
 from werkzeug.serving import make_server
 
@@ -202,3 +202,16 @@ def sent_templates(rsps: responses.RequestsMock) -> list[dict[str, Any]]:
 
     return [json.loads(c.request.body or b"{}") for c in rsps.calls
             if c.request.url and "message/template/send" in c.request.url]
+
+
+def release_scheduled(services: Services, queue: str = "pushes") -> int:
+    """Do what RQ's scheduler does when a delayed job or a retry is due: put it back on its queue."""
+    q = Queue(queue, connection=services.redis)
+    registry = q.scheduled_job_registry
+    ids = registry.get_job_ids()
+    for job_id in ids:
+        job = q.fetch_job(job_id)
+        assert job is not None
+        registry.remove(job)
+        q.enqueue_job(job)
+    return len(ids)

@@ -246,7 +246,7 @@ def test_profile_shows_name_masked_card_phone_and_room(wechat: Callable[..., WeC
     """The page shows who the user is without the full card number."""
     bound("o-prof")
     reply = wechat("o-prof").text("个人信息").text
-    assert "姓名：张三" in reply
+    assert reply.startswith("张三，欢迎您回来。\n姓名：张三")
     assert "校园卡：20****01" in reply and ZHANG not in reply
     assert "电话：13800000001" in reply
     assert "默认房间：未设置" in reply
@@ -270,6 +270,7 @@ def test_change_phone(wechat: Callable[..., WeChatUser], bound: Callable[..., No
     assert user_row(services, "o-prof-phone").phone == "13800000001"  # type: ignore[union-attr]
     reply = user.text("139 1234 5678").text
     assert "电话已更新" in reply and "电话：13912345678" in reply
+    assert "欢迎您回来" not in reply  # greeted once, when the page opened
     assert user_row(services, "o-prof-phone").phone == "13912345678"  # type: ignore[union-attr]
 
 

@@ -35,7 +35,7 @@ from models.errors import WeChatError
 from models.people import WechatUser, ensure_user, now
 from models.pushes import KEYWORD_MAX, Push
 from models.tickets import STATUS_ZH, NewTicket, create_ticket
-from tests.conftest import API
+from tests.conftest import API, release_scheduled
 from workers.push import CUSTOM_WINDOW_S, send_push, sent_mark_key
 from workers.queues import RETRIES, LeanSimpleWorker, LeanWorker, all_queues, enqueue, prepare_worker
 from workers.sweeps import STUCK_AFTER_S, requeue_pending
@@ -102,18 +102,6 @@ def failure_text(j: Job) -> str:
 
 def scheduled(services: Services) -> list[str]:
     return list(Queue("pushes", connection=services.redis).scheduled_job_registry.get_job_ids())
-
-
-def release_scheduled(services: Services) -> int:
-    """Do what RQ's scheduler does when a retry is due: put the job back on its queue."""
-    q = Queue("pushes", connection=services.redis)
-    ids = q.scheduled_job_registry.get_job_ids()
-    for job_id in ids:
-        j = q.fetch_job(job_id)
-        assert j is not None
-        q.scheduled_job_registry.remove(j)
-        q.enqueue_job(j)
-    return len(ids)
 
 
 def user_wrote(services: Services, openid: str, ago_s: float) -> None:
@@ -612,11 +600,30 @@ def test_templatesendjobfinish_updates_the_row(
     assert row(services, blocked).delivery == "failed:user block"
 
 
-def test_report_for_an_unknown_msgid_is_ignored(wechat: Callable[..., WeChatUser], services: Services) -> None:
+def test_report_for_an_unknown_msgid_is_ignored(wechat: Callable[..., WeChatUser], services: Services,
+                                                run_jobs: Callable[[], int]) -> None:
     answer = wechat("o-nobody").send("event", delivery_event("999", "success"))
-    assert answer.status == 200
+    assert answer.status == 200 and answer.text == ""
+    for _ in range(1 + RETRIES["default"].max):  # the first try, then every retry, finds nothing
+        assert release_scheduled(services, "default") == 1
+        run_jobs()
+    assert release_scheduled(services, "default") == 0
     with services.db.session() as s:
         assert list(s.scalars(select(Push))) == []
+
+
+def test_report_that_overtakes_its_msgid_is_recorded_later(
+        wechat: Callable[..., WeChatUser], services: Services, run_jobs: Callable[[], int],
+        wechat_api: responses.RequestsMock) -> None:
+    """WeChat may report delivery before the worker has written the msgid down: it is not lost."""
+    answers(wechat_api, SEND, {"errcode": 0, "errmsg": "ok", "msgid": 200163999})
+    _, push_id = accepted(services, "o-early")
+    wechat("o-early").send("event", delivery_event("200163999", "success"))  # before the push is sent
+    run_jobs()  # now the push goes out, and its msgid is recorded
+    assert row(services, push_id).msgid == "200163999" and row(services, push_id).delivery is None
+    assert release_scheduled(services, "default") == 1
+    run_jobs()
+    assert row(services, push_id).delivery == "success"
 
 
 # -- rows left in `sending` by a dead worker ------------------------------------------------------------------------

@@ -339,3 +339,24 @@ def test_rated_ticket_cannot_be_rated_twice(server: str, services: Services, bro
     with services.db.session() as s:
         closes = s.scalars(select(TicketEvent).where(TicketEvent.status == "closed")).all()
         assert len(closes) == 1
+
+
+def test_a_photo_wechat_no_longer_has_fails_at_once(services: Services, run_jobs: Callable[[], int],
+                                                    wechat_api: responses.RequestsMock) -> None:
+    """40007 (invalid media id) is not retried for hours: the photo is marked failed on the first try."""
+    from rq.registry import FailedJobRegistry, ScheduledJobRegistry
+
+    from workers.media import download_photo
+    from workers.queues import enqueue
+
+    wechat_api.replace(responses.GET, "https://api.weixin.qq.com/cgi-bin/media/get",
+                       json={"errcode": 40007, "errmsg": "invalid media_id"})
+    no = make_ticket(services, "o-page-gone", "accepted", media=("MEDIA-GONE",))
+    photo = stored(services, no).photos[0]
+    enqueue(services, "media", download_photo, photo.id, job_id=f"media-{photo.id}")
+    run_jobs()
+    row = stored(services, no).photos[0]
+    assert row.status == "failed" and "40007" in (row.error or "")
+    queue = services.queue("media")
+    assert f"media-{photo.id}" in FailedJobRegistry(queue=queue).get_job_ids()
+    assert ScheduledJobRegistry(queue=queue).get_job_ids() == []

@@ -210,7 +210,8 @@ def test_show_unknown_ticket(cli: Callable[..., Result]) -> None:
 
 # -- move ------------------------------------------------------------------------------------------------
 
-def test_move_reports_the_new_status_and_owes_a_push(cli: Callable[..., Result], services: Services) -> None:
+def test_move_reports_the_new_status_and_owes_a_push(cli: Callable[..., Result], services: Services,
+                                                     staff: None) -> None:
     """A legal move says where the ticket is now, records who did it and queues the reporter's push."""
     no = new_ticket(services)
     result = cli("tickets", "move", no, "accepted", "--by", "调度员")
@@ -252,6 +253,27 @@ def test_illegal_move_changes_nothing(cli: Callable[..., Result], services: Serv
     assert "Traceback" not in result.output
     assert snapshot(services, no) == was
     assert queued_jobs(services) == 0
+
+
+def test_move_by_someone_unknown_changes_nothing(cli: Callable[..., Result], services: Services,
+                                                 staff: None) -> None:
+    """--by names who acted in the ticket's history: a name that is no staff account is refused."""
+    no = new_ticket(services)
+    was = snapshot(services, no)
+    result = cli("tickets", "move", no, "accepted", "--by", "调度原")
+    assert result.exit_code != 0 and "调度原" in result.stderr
+    assert snapshot(services, no) == was and queued_jobs(services) == 0
+
+
+def test_a_cut_list_says_so(cli: Callable[..., Result], services: Services) -> None:
+    """--limit shows the newest; the rest are not silently dropped: stderr says how many there are."""
+    nos = [new_ticket(services, building=f"学生公寓{i}栋", age=timedelta(minutes=10 - i)) for i in range(1, 4)]
+    result = cli("tickets", "list", "--limit", "2", "--json")
+    assert result.exit_code == 0
+    assert [r["no"] for r in json.loads(result.stdout)] == [nos[2], nos[1]]
+    assert "showing the newest 2 of 3 tickets" in result.stderr
+    whole = cli("tickets", "list", "--limit", "3")
+    assert whole.exit_code == 0 and whole.stderr == ""
 
 
 def test_move_unknown_ticket(cli: Callable[..., Result]) -> None:

@@ -15,7 +15,7 @@ from bot.chat import WeChatUser
 from bot.services import Services
 from dialogs.staff_chat import StaffCommand, assignment_push, bind_openid, parse_staff_command
 from models.people import Staff, add_staff, set_subscribed
-from models.pushes import Push, clip
+from models.pushes import Push
 from models.tickets import STATUS_ZH, TicketEvent, get_ticket
 from tests.conftest import sent_templates
 from tests.test_reporter_page import make_ticket, stored
@@ -80,7 +80,7 @@ def test_worker_moves_their_ticket_from_chat(wechat: Callable[..., WeChatUser], 
     run_jobs()
     pushed = [p for p in sent_templates(wechat_api)[before:] if p["touser"] == "o-wc-reporter"]
     assert [p["data"]["phrase2"]["value"] for p in pushed] == [
-        clip(STATUS_ZH[s], 5) for s in ("in_progress", "on_hold", "in_progress", "completed")]
+        "维修中", "暂缓维修", "维修中", "维修完成"]
     assert pushed[-1]["data"]["thing3"]["value"] == "换了阀芯"
 
 

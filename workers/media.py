@@ -15,6 +15,9 @@ from workers.wechat_api import WeChatAPI
 
 log = logging.getLogger(__name__)
 
+# WeChat does not know the media id (it keeps media 3 days, or the id was never valid): no retry helps.
+GONE = frozenset({40007})
+
 
 def download_photo(photo_id: int) -> str:
     """Download one photo into REPAIRBOT_MEDIA_DIR; running it twice does the work once."""
@@ -30,6 +33,9 @@ def download_photo(photo_id: int) -> str:
     try:
         content = api.download_media(media_id)
     except (WeChatError, ConfigError) as exc:
+        job = get_current_job()
+        if job is not None and isinstance(exc, WeChatError) and exc.errcode in GONE:
+            job.retries_left = 0  # the worker reads it from this very object when the job raises
         _record_failure(photo_id, str(exc))
         raise
     folder = svc.config.media_dir / ticket_no

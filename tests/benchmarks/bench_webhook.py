@@ -1414,7 +1414,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                     help="gunicorn worker counts to try, e.g. 3,4,5 (default: what deploy/gunicorn.conf.py says)")
     ap.add_argument("--yardsticks", default="echo",
                     help="comma list of: echo (bare echo), redis3 (echo + 3 Redis calls), "
-                         "pipe2 (echo + 2 pipelined round trips; dialogs/store.py makes 2 round trips too); default echo")
+                         "pipe2 (echo + 2 pipelined round trips, as many as dialogs/store.py makes); default echo")
     ap.add_argument("--profile", action="store_true",
                     help="also run one worker under cProfile with the dialog load and show where the time goes")
     ap.add_argument("--profile-only", action="store_true", help="skip the measured phases, only --profile")
