@@ -11,12 +11,11 @@ from collections.abc import Iterable
 from sqlalchemy.orm import Session
 
 from bot.services import Services
-from dialogs.staff_chat import assignment_push
 from models.consult import Consult, close_consult, get_consult, reply_consult
 from models.errors import IllegalMove, NotFound
 from models.notices import Notice, notice_audience, notice_payload
 from models.people import get_staff, now
-from models.pushes import Push, consult_reply_payload, pushes_for_event, reply_pushes
+from models.pushes import Push, assignment_push, consult_reply_payload, pushes_for_event, reply_pushes
 from models.tickets import OPEN_STATUSES, Ticket, TicketEvent, add_message, follow, get_ticket, move
 from workers.push import send_push
 from workers.queues import enqueue

@@ -6,8 +6,8 @@ acting goes through ``bot.actions.move_ticket`` as ``staff:<name>``, with the sa
 the console.  Only tickets assigned to the worker can be moved.  Anyone else typing the same words is
 told that these are workers' commands, and nothing moves.
 
-``assignment_push`` builds the push a worker is owed when a ticket is assigned to them; it is meant to
-be called where the other pushes of a move are recorded (see its docstring).
+The push a worker is owed when a ticket is assigned to them is built next to the others, in
+``models.pushes.assignment_push``.
 """
 
 from __future__ import annotations
@@ -22,9 +22,8 @@ from sqlalchemy.orm import Session
 
 from dialogs.context import Ctx
 from models.errors import IllegalMove, NotFound, RosterError
-from models.people import Staff, WechatUser, get_staff
-from models.pushes import Push, clip
-from models.tickets import STATUS_ZH, TRANSITIONS, Ticket, TicketEvent, get_ticket, local_time
+from models.people import Staff, get_staff
+from models.tickets import STATUS_ZH, TRANSITIONS, Ticket, get_ticket
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -53,8 +52,6 @@ TEXT = {
     "cmd_in_progress": "开始 {no}",
     "cmd_completed": "完成 {no} 处理说明",
     "cmd_on_hold": "无法维修 {no} 原因",
-    "assign_status": "新派单",
-    "assign_thing": "{place} {fault}",
 }
 
 # What a worker types → the status it moves the ticket to.
@@ -206,38 +203,3 @@ def why_not(ticket: Ticket, to: str) -> str | None:
 
 
 # -- the push a worker is owed on assignment --------------------------------------------------------------
-
-def assignment_payload(ticket: Ticket, event: TicketEvent) -> dict[str, dict[str, str]]:
-    """Template fields (the ticket-status template) telling a worker of a new assignment."""
-    return {
-        "character_string1": {"value": ticket.no},
-        "phrase2": {"value": TEXT["assign_status"]},
-        "thing3": {"value": clip(TEXT["assign_thing"].format(place=f"{ticket.building} {ticket.room or ''}".strip(),
-                                                             fault=ticket.fault))},
-        "time4": {"value": local_time(event.at).strftime("%Y-%m-%d %H:%M")},
-    }
-
-
-def assignment_push(session: Session, ticket: Ticket, event: TicketEvent, template_id: str) -> Push | None:
-    """Record the push telling the assigned worker of a new ticket; None when none is owed.
-
-    Owed for a status event to ``assigned`` whose worker is active and has a bound openid, once per
-    event and worker (a worker who assigned the ticket to themselves is not told).  Call it next to
-    ``pushes_for_event`` in ``bot.actions._moved`` and queue the row like the others.
-    """
-    worker = ticket.worker
-    if event.kind != "status" or event.status != "assigned" or worker is None:
-        return None
-    if not worker.openid or not worker.active or event.by == f"staff:{worker.name}":
-        return None
-    exists = session.scalars(select(Push).where(Push.event_id == event.id, Push.openid == worker.openid)).first()
-    if exists is not None:
-        return None
-    push = Push(ticket_id=ticket.id, event_id=event.id, openid=worker.openid, kind="assign",
-                template_id=template_id or None, payload=assignment_payload(ticket, event))
-    user = session.scalars(select(WechatUser).where(WechatUser.openid == worker.openid)).first()
-    if user is not None and not user.subscribed:
-        push.status, push.error = "skipped", "user unsubscribed"
-    session.add(push)
-    session.flush()
-    return push

@@ -118,6 +118,50 @@ def _rows(session: Session, ticket: Ticket, event: TicketEvent, kind: str, templ
     return rows
 
 
+# What a worker is told of a new assignment (the ticket-status template, and its text fallback).
+ASSIGN_TEXT = {
+    "status": "新派单",
+    "thing": "{place} {fault}",
+    "custom": "【新派单】报修单 {no}：{place}，{fault}。请尽快处理，回复「开始 {no}」开始维修。",
+}
+
+
+def assignment_payload(ticket: Ticket, event: TicketEvent) -> dict[str, dict[str, str]]:
+    """Template fields (the ticket-status template) telling a worker of a new assignment."""
+    return {
+        "character_string1": {"value": ticket.no},
+        "phrase2": {"value": ASSIGN_TEXT["status"]},
+        "thing3": {"value": clip(ASSIGN_TEXT["thing"].format(place=f"{ticket.building} {ticket.room or ''}".strip(),
+                                                             fault=ticket.fault))},
+        "time4": {"value": local_time(event.at).strftime("%Y-%m-%d %H:%M")},
+    }
+
+
+def assignment_push(session: Session, ticket: Ticket, event: TicketEvent, template_id: str) -> Push | None:
+    """Record the push telling the assigned worker of a new ticket; None when none is owed.
+
+    Owed for a status event to ``assigned`` whose worker is active and has a bound openid, once per
+    event and worker (a worker who assigned the ticket to themselves is not told).  Call it next to
+    ``pushes_for_event`` in ``bot.actions._moved`` and queue the row like the others.
+    """
+    worker = ticket.worker
+    if event.kind != "status" or event.status != "assigned" or worker is None:
+        return None
+    if not worker.openid or not worker.active or event.by == f"staff:{worker.name}":
+        return None
+    exists = session.scalars(select(Push).where(Push.event_id == event.id, Push.openid == worker.openid)).first()
+    if exists is not None:
+        return None
+    push = Push(ticket_id=ticket.id, event_id=event.id, openid=worker.openid, kind="assign",
+                template_id=template_id or None, payload=assignment_payload(ticket, event))
+    user = session.scalars(select(WechatUser).where(WechatUser.openid == worker.openid)).first()
+    if user is not None and not user.subscribed:
+        push.status, push.error = "skipped", "user unsubscribed"
+    session.add(push)
+    session.flush()
+    return push
+
+
 def custom_text(session: Session, kind: str, ticket_id: int | None, event_id: int | None,
                 payload: dict[str, Any], link: str) -> str:
     """The customer-service text that stands in for a template push: number, status, note, link.
@@ -137,6 +181,8 @@ def custom_text(session: Session, kind: str, ticket_id: int | None, event_id: in
             return f"【咨询回复】您的留言 {number} 有新回复：" + "；".join(values.values()) + tail
         return "【通知】" + "；".join([number, *values.values()] if number else values.values()) + tail
     note = _text_note(event.note)
+    if kind == "assign":
+        return ASSIGN_TEXT["custom"].format(no=ticket.no, place=ticket.place, fault=ticket.fault) + tail
     if kind == "reply":
         return f"【报修回复】报修单 {ticket.no} 有新回复：{note or '请查看'}" + tail
     if event.status == "assigned" and ticket.worker is not None:

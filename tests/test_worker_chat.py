@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -13,11 +15,11 @@ import bot.cli
 from bot.actions import move_ticket
 from bot.chat import WeChatUser
 from bot.services import Services
-from dialogs.staff_chat import StaffCommand, assignment_push, bind_openid, parse_staff_command
+from dialogs.staff_chat import StaffCommand, bind_openid, parse_staff_command
 from models.people import Staff, add_staff, set_subscribed
-from models.pushes import Push
+from models.pushes import Push, assignment_push
 from models.tickets import STATUS_ZH, TicketEvent, get_ticket
-from tests.conftest import sent_templates
+from tests.conftest import API, sent_templates
 from tests.test_reporter_page import make_ticket, stored
 
 LIU, ZHAO = "o-worker-liu", "o-worker-zhao"
@@ -250,6 +252,22 @@ def test_assignment_push_for_a_bound_worker(services: Services, workers: None, r
     run_jobs()
     sent = [p for p in sent_templates(wechat_api) if p["touser"] == LIU]
     assert [p["data"]["character_string1"]["value"] for p in sent] == [no]
+
+
+def test_assignment_falls_back_to_a_text_worded_for_the_worker(services: Services, workers: None,
+                                                               run_jobs: Callable[[], int],
+                                                               wechat_api: responses.RequestsMock) -> None:
+    """When the template fails for good and the worker wrote lately, the text tells them of the new job."""
+    wechat_api.replace(responses.POST, API + "message/template/send",
+                       json={"errcode": 40037, "errmsg": "invalid template_id"})
+    services.redis.set(f"seen:{LIU}", int(time.time()) - 60)
+    no = make_ticket(services, "o-wc-r13", "assigned", worker="刘师傅")
+    run_jobs()
+    texts = [json.loads(c.request.body)["text"]["content"] for c in wechat_api.calls
+             if c.request.url.startswith(API + "message/custom/send")]
+    to_worker = [t for t in texts if "新派单" in t]
+    assert len(to_worker) == 1 and no in to_worker[0] and "学生公寓12栋" in to_worker[0]
+    assert f"开始 {no}" in to_worker[0] and "您的报修单" not in to_worker[0]
 
 
 def test_no_assignment_push_without_an_openid_or_to_an_unsubscribed_worker(services: Services,
