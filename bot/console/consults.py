@@ -25,9 +25,8 @@ from bot.console.blueprint import LOCAL, bp, services
 from bot.console.forms import ConsultCloseForm, DepartmentsForm, ReplyForm, choices
 from bot.console.perms import StaffUser, can_see_consult, consult_departments, consult_scope
 from bot.console.text import ANONYMOUS, CONSULT_EVENT_ZH, CONSULT_SENDER, TEXT
-from bot.console.views import STAFF_BY, form_errors
+from bot.console.views import STAFF_BY, act, form_errors, refused
 from models.consult import CONSULT_STATUS_ZH, KINDS, Consult
-from models.errors import IllegalMove, NotFound
 from models.people import Person, Staff, WechatUser
 from models.pushes import Push
 
@@ -225,16 +224,10 @@ def consult_reply(no: str) -> ResponseReturnValue:
     if not text:
         flash(TEXT["reply_empty"], "error")
         return back_to(no)
-    if not form.validate():
-        flash(TEXT["form_invalid"].format(errors=form_errors(form)), "error")
+    if refused(form):
         return back_to(no)
-    try:
-        actions.consult_reply(services(), no, text, by=STAFF_BY.format(name=user.name))
-    except (IllegalMove, NotFound) as exc:
-        flash(TEXT["failed"].format(reason=exc), "error")
-        return back_to(no)
-    flash(TEXT["consult_replied"].format(no=no), "success")
-    return back_to(no)
+    return act(back_to(no), lambda: actions.consult_reply(services(), no, text, by=STAFF_BY.format(name=user.name)),
+               TEXT["consult_replied"].format(no=no))
 
 
 @bp.post("/consults/<no>/close")
@@ -247,17 +240,12 @@ def consult_close(no: str) -> ResponseReturnValue:
     if status == "closed":
         flash(TEXT["consult_already_closed"].format(no=no), "info")
         return back_to(no)
-    if not form.validate():
-        flash(TEXT["form_invalid"].format(errors=form_errors(form)), "error")
+    if refused(form):
         return back_to(no)
-    try:
-        actions.consult_close(services(), no, by=STAFF_BY.format(name=user.name),
-                              note=(form.note.data or "").strip() or None)
-    except (IllegalMove, NotFound) as exc:
-        flash(TEXT["failed"].format(reason=exc), "error")
-        return back_to(no)
-    flash(TEXT["consult_closed"].format(no=no), "success")
-    return back_to(no)
+    note = (form.note.data or "").strip() or None
+    return act(back_to(no), lambda: actions.consult_close(services(), no, by=STAFF_BY.format(name=user.name),
+                                                          note=note),
+               TEXT["consult_closed"].format(no=no))
 
 
 # -- who answers for which department (admins) --------------------------------------------------------

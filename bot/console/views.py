@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -127,6 +128,26 @@ def form_errors(form: Any) -> str:
                     if k != "csrf_token")
 
 
+def refused(form: Any) -> bool:
+    """Check a posted form; when it fails, say why (the page is shown again by the caller)."""
+    if form.validate():
+        return False
+    flash(TEXT["form_invalid"].format(errors=form_errors(form)), "error")
+    return True
+
+
+def act(back: ResponseReturnValue, run: Callable[[], object], done: str,
+        failures: tuple[type[Exception], ...] = (IllegalMove, NotFound)) -> ResponseReturnValue:
+    """Run a staff action, say how it went (done, or why it failed), and go back to the page."""
+    try:
+        run()
+    except failures as exc:
+        flash(TEXT["failed"].format(reason=exc), "error")
+        return back
+    flash(done, "success")
+    return back
+
+
 # -- the queue ------------------------------------------------------------------------------------
 
 @bp.get("/")
@@ -221,19 +242,14 @@ def move(no: str) -> ResponseReturnValue:
                 flash(TEXT["worker_wrong"].format(worker=worker, category=category), "error")
                 return back_to(no)
     note = (form.note.data or "").strip() or None
-    if not form.validate():
-        flash(TEXT["form_invalid"].format(errors=form_errors(form)), "error")
+    if refused(form):
         return back_to(no)
     if to in REASON_REQUIRED and not note:
         flash(TEXT["reason_required"].format(label=label), "error")
         return back_to(no)
-    try:
-        actions.move_ticket(services(), no, to, by=STAFF_BY.format(name=user.name), note=note, worker=worker)
-    except (IllegalMove, NotFound) as exc:
-        flash(TEXT["failed"].format(reason=exc), "error")
-        return back_to(no)
-    flash(TEXT["moved"].format(no=no, label=label, status=status_zh(to)), "success")
-    return back_to(no)
+    return act(back_to(no), lambda: actions.move_ticket(services(), no, to, by=STAFF_BY.format(name=user.name),
+                                                        note=note, worker=worker),
+               TEXT["moved"].format(no=no, label=label, status=status_zh(to)))
 
 
 @bp.post("/tickets/<no>/reply")
@@ -249,16 +265,10 @@ def reply(no: str) -> ResponseReturnValue:
     if not text:
         flash(TEXT["reply_empty"], "error")
         return back_to(no)
-    if not form.validate():
-        flash(TEXT["form_invalid"].format(errors=form_errors(form)), "error")
+    if refused(form):
         return back_to(no)
-    try:
-        actions.staff_reply(services(), no, text, by=STAFF_BY.format(name=user.name))
-    except RepairbotError as exc:
-        flash(TEXT["failed"].format(reason=exc), "error")
-        return back_to(no)
-    flash(TEXT["replied"].format(no=no), "success")
-    return back_to(no)
+    return act(back_to(no), lambda: actions.staff_reply(services(), no, text, by=STAFF_BY.format(name=user.name)),
+               TEXT["replied"].format(no=no), failures=(RepairbotError,))
 
 
 @bp.post("/tickets/<no>/merge")
@@ -284,13 +294,8 @@ def merge(no: str) -> ResponseReturnValue:
         if target.status not in OPEN_STATUSES:
             flash(TEXT["merge_finished"].format(into=into, status=status_zh(target.status)), "error")
             return back_to(no)
-    try:
-        actions.merge_ticket(services(), no, into, by=STAFF_BY.format(name=user.name))
-    except (IllegalMove, NotFound) as exc:
-        flash(TEXT["failed"].format(reason=exc), "error")
-        return back_to(no)
-    flash(TEXT["merged"].format(no=no, into=into), "success")
-    return back_to(no)
+    return act(back_to(no), lambda: actions.merge_ticket(services(), no, into, by=STAFF_BY.format(name=user.name)),
+               TEXT["merged"].format(no=no, into=into))
 
 
 @bp.get("/photos/<int:photo_id>")
