@@ -69,7 +69,8 @@ class Conversations:
         ctx = Ctx(openid=openid, state=State.from_dict(opened.state), msg=inc, now=now,
                   redis=self.services.redis, session_factory=self.services.db.sessionmaker,
                   register_loader=self.services.register, settings=self._settings(), parser=self.parse,
-                  who_remembered=opened.who, notices_loader=lambda: self.services.notices(opened.notices_version))
+                  who_remembered=opened.who, notices_loader=lambda: self.services.notices(opened.notices_version),
+                  reader=self.services.db.reading)
         try:
             result = route(self.engine, ctx)
             # Taken before the commit, whose listener forgets the old copy of a changed profile.

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from redis import Redis
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from dialogs.engine import Incoming, State
@@ -18,6 +20,8 @@ from models.register import Register
 
 if TYPE_CHECKING:
     from dialogs.nlu.parse import Parse
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,8 @@ class Ctx:
     who_remembered: dict[str, Any] | None = None
     # This process's copy of the notices not yet ended (None: read them from the database).
     notices_loader: Callable[[], list[NoticeFacts]] | None = None
+    # Opens a connection for reads that need no transaction (None: read through the session).
+    reader: Callable[[], AbstractContextManager[Connection]] | None = None
     _session: Session | None = None
     _user: WechatUser | None = None
     _who: Who | None = None
@@ -65,6 +71,14 @@ class Ctx:
         if self._session is None:
             self._session = self.session_factory()
         return self._session
+
+    def read(self, query: Callable[[Connection], T]) -> T:
+        """Run a read-only query: inside this message's transaction if it has one, else on its own,
+        without the BEGIN and COMMIT a session would send around it."""
+        if self._session is not None or self.reader is None:
+            return query(self.session.connection())
+        with self.reader() as conn:
+            return query(conn)
 
     @property
     def opened_session(self) -> Session | None:

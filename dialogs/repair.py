@@ -11,7 +11,7 @@ from dialogs.places import describe_place, place_steps
 from dialogs.understand import apply_correction, correction_text, echo, fill_missing, form_from_parse, route
 from models.notices import live_notice_for
 from models.register import Building, Campus
-from models.tickets import NewTicket, create_ticket, find_duplicate, follow, get_ticket
+from models.tickets import NewTicket, file_ticket, find_duplicate, follow, get_ticket
 from workers.media import download_photo
 
 TEXT = {
@@ -91,7 +91,7 @@ def group_prompt(ctx: Ctx) -> str:
 def on_group(ctx: Ctx, choice: Choice) -> Outcome:
     d = ctx.data
     if d.get("group") != choice.value:
-        for k in ("item", "dup_choice", "dup_no"):
+        for k in ("item", "dup_choice", "dup_no", "_dup"):
             d.pop(k, None)
     d["group"] = choice.value
     route(d, ctx.register)
@@ -214,18 +214,20 @@ def duplicate_skip(ctx: Ctx) -> bool:
     route(d, ctx.register)
     if not d.get("building") or not d.get("group"):
         return True
-    dup_no = find_duplicate(ctx.session, d["campus"], d["building"], d.get("floor"), d["group"],
-                            int(ctx.settings.get("duplicate_window_h", 48)))
-    if dup_no is None:
+    hours = int(ctx.settings.get("duplicate_window_h", 48))
+    dup = ctx.read(lambda c: find_duplicate(c, d["campus"], d["building"], d.get("floor"), d["group"], hours))
+    if dup is None:
         return True
-    d["dup_no"] = dup_no
+    d["dup_no"] = dup.no
+    d["_dup"] = dup.to_dict()
     return False
 
 
 def duplicate_prompt(ctx: Ctx) -> str:
-    t = get_ticket(ctx.session, ctx.data["dup_no"])
-    return TEXT["duplicate"].format(hours=ctx.settings.get("duplicate_window_h", 48), no=t.no, place=t.place,
-                                    fault=t.fault, status=t.status_zh)
+    dup = ctx.data.get("_dup") or {}
+    return TEXT["duplicate"].format(hours=ctx.settings.get("duplicate_window_h", 48), no=ctx.data.get("dup_no"),
+                                    place=dup.get("place", ""), fault=dup.get("fault", ""),
+                                    status=dup.get("status_zh", ""))
 
 
 def duplicate_choices(ctx: Ctx) -> list[Choice]:
@@ -298,10 +300,11 @@ def correct(ctx: Ctx, msg: Incoming) -> Outcome:
     return Go("confirm", TEXT["corrected"].format(what="、".join(changed)))
 
 
-PLACE_KEYS = ("campus", "building", "floor", "room", "place_note", "dup_choice", "dup_no", "notice_seen")
+PLACE_KEYS = ("campus", "building", "floor", "room", "place_note", "dup_choice", "dup_no", "_dup",
+              "notice_seen")
 EDITS = {
     "confirm_place": ("campus", PLACE_KEYS),
-    "confirm_type": ("category", ("category", "dup_choice", "dup_no")),
+    "confirm_type": ("category", ("category", "dup_choice", "dup_no", "_dup")),
     "confirm_desc": ("description", ("description",)),
     "confirm_photo": ("photo", ("photo",)),
     "confirm_phone": ("phone", ("phone",)),
@@ -324,16 +327,16 @@ def submit(ctx: Ctx) -> Outcome:
     if category is None:
         return Retry(TEXT["no_category"])
     photo_info = d.get("photo") or {}
-    ticket, photos = create_ticket(ctx.session, NewTicket(
+    filed = file_ticket(ctx.session, NewTicket(
         openid=ctx.openid, person_id=ctx.who().person_id, category=category.name, group=d["group"],
         item=d.get("item"), campus=d["campus"], building=d["building"], floor=d.get("floor"),
         room=d.get("room"), place_note=d.get("place_note"), description=d["description"], phone=d["phone"],
         media_ids=((photo_info["media_id"], photo_info.get("pic_url")),) if photo_info else (),
         source_key=ctx.msg.msg_key or None,
     ))
-    for p in photos:
-        ctx.enqueue("media", download_photo, p.id, job_id=f"media-{p.id}", fresh=True)
-    return End(TEXT["filed"].format(no=ticket.no, category=ticket.category))
+    for photo_id in filed.photo_ids:
+        ctx.enqueue("media", download_photo, photo_id, job_id=f"media-{photo_id}", fresh=True)
+    return End(TEXT["filed"].format(no=filed.no, category=filed.category))
 
 
 def category_saved(ctx: Ctx, choice: Choice) -> Outcome:

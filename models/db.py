@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, MetaData, create_engine, event
-from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.engine import Connection, Dialect, Engine
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -45,19 +47,36 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
+# A pooled connection idle longer than this is pinged before use (the server may have dropped it);
+# one used a moment ago is not, which spares a round trip on every busy request.
+PING_AFTER_IDLE_S = 10.0
+
+
 class Database:
-    """One engine and its session factory."""
+    """One engine, its session factory, and a way to read outside any transaction."""
 
     def __init__(self, url: str, **engine_kw: Any) -> None:
         self.url = url
         if url.startswith("sqlite"):
             engine_kw.setdefault("connect_args", {"timeout": 30})
-        else:
-            engine_kw.setdefault("pool_pre_ping", True)
         self.engine: Engine = create_engine(url, **engine_kw)
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
+        elif not engine_kw.get("pool_pre_ping"):
+            ping_when_idle(self.engine, PING_AFTER_IDLE_S)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+        # Reads that need no transaction go through connections kept in autocommit: no BEGIN and COMMIT
+        # around a single SELECT, and no switching a pooled connection back and forth (both cost more
+        # than the SELECT).  The pool fills lazily: a process that never reads this way opens none.
+        self._reader: Engine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        if not url.startswith("sqlite"):
+            self._reader = create_engine(url, isolation_level="AUTOCOMMIT", **engine_kw)
+            if not engine_kw.get("pool_pre_ping"):
+                ping_when_idle(self._reader, PING_AFTER_IDLE_S)
+
+    def reading(self) -> Connection:
+        """Open a connection for a read that needs no transaction (use it in a ``with``)."""
+        return self._reader.connect()
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -74,6 +93,7 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        self._reader.dispose()
 
 
 def after_commits(factory: sessionmaker[Session], key: str, note: Callable[[Session], set[str]],
@@ -95,6 +115,24 @@ def after_commits(factory: sessionmaker[Session], key: str, note: Callable[[Sess
 
     event.listen(factory, "after_flush", after_flush)
     event.listen(factory, "after_commit", after_commit)
+
+
+def ping_when_idle(engine: Engine, idle_s: float) -> None:
+    """Ping a pooled connection on checkout only when it sat idle for idle_s; a dead one is replaced."""
+    @event.listens_for(engine.pool, "checkin")
+    def _idle_since(_dbapi_conn: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine.pool, "checkout")
+    def _ping(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("idle_since")
+        if since is None or time.monotonic() - since < idle_s:
+            return  # new, or busy a moment ago
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            # The pool throws this connection away and checks out another.
+            raise DisconnectionError(f"stale pooled connection: {type(exc).__name__}") from exc
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from models.db import Database
@@ -19,7 +19,9 @@ from models.tickets import (
     NewTicket,
     Ticket,
     TicketEvent,
+    TicketPhoto,
     create_ticket,
+    file_ticket,
     move,
     next_number,
 )
@@ -205,3 +207,34 @@ def test_ticket_numbers_count_days_on_china_time(session: Session) -> None:
     """A ticket filed at 01:30 in Beijing (17:30 UTC the day before) carries Beijing's date."""
     assert next_number(session, datetime(2026, 3, 9, 17, 30, tzinfo=UTC)) == "R260310001"
     assert next_number(session, datetime(2026, 3, 9, 15, 59, tzinfo=UTC)) == "R260309001"
+
+
+def test_filing_writes_the_ticket_its_first_event_and_its_photos(session: Session) -> None:
+    """A filed ticket is submitted, says who filed it, and waits for its photos to be fetched."""
+    filed = file_ticket(session, NewTicket(
+        openid="o-file", person_id=None, category="东环校区宿舍维修", group="给水", item="水龙头",
+        campus="东环校区", building="学生公寓12栋", floor="5", room="502", place_note=None,
+        description="水龙头一直在滴水", phone="13800000001",
+        media_ids=(("MEDIA-1", "http://pic/1"), ("MEDIA-2", None))))
+    ticket = session.get_one(Ticket, filed.id)
+    assert (filed.no, filed.category) == (ticket.no, "东环校区宿舍维修")
+    assert ticket.status == "submitted" and ticket.created_at is not None
+    assert [(e.kind, e.status, e.by) for e in _events(session, ticket)] == [("status", "submitted", "user:o-file")]
+    photos = list(session.scalars(select(TicketPhoto).where(TicketPhoto.ticket_id == ticket.id)
+                                  .order_by(TicketPhoto.id)))
+    assert [p.id for p in photos] == list(filed.photo_ids)
+    assert [(p.media_id, p.pic_url, p.status, p.attempts) for p in photos] == [
+        ("MEDIA-1", "http://pic/1", "pending", 0), ("MEDIA-2", None, "pending", 0)]
+
+
+def test_a_repeated_confirmation_files_once(session: Session) -> None:
+    """The same WeChat message filing twice (a late retry) gives back the first ticket, not a second one."""
+    new = NewTicket(openid="o-again", person_id=None, category="东环校区宿舍维修", group="给水", item=None,
+                    campus="东环校区", building="学生公寓12栋", floor="5", room="502", place_note=None,
+                    description="水龙头一直在滴水", phone="13800000001", media_ids=(("MEDIA-A", None),),
+                    source_key="msg:7001")
+    first = file_ticket(session, new)
+    again = file_ticket(session, new)
+    assert (again.id, again.no, again.repeated, again.photo_ids) == (first.id, first.no, True, ())
+    assert session.scalar(select(func.count(Ticket.id)).where(Ticket.openid == "o-again")) == 1
+    assert session.scalar(select(func.count(TicketPhoto.id)).where(TicketPhoto.ticket_id == first.id)) == 1

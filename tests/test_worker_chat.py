@@ -263,8 +263,8 @@ def test_assignment_falls_back_to_a_text_worded_for_the_worker(services: Service
     services.redis.set(f"seen:{LIU}", int(time.time()) - 60)
     no = make_ticket(services, "o-wc-r13", "assigned", worker="刘师傅")
     run_jobs()
-    texts = [json.loads(c.request.body)["text"]["content"] for c in wechat_api.calls
-             if c.request.url.startswith(API + "message/custom/send")]
+    texts = [json.loads(c.request.body or b"")["text"]["content"] for c in wechat_api.calls
+             if str(c.request.url).startswith(API + "message/custom/send")]
     to_worker = [t for t in texts if "新派单" in t]
     assert len(to_worker) == 1 and no in to_worker[0] and "学生公寓12栋" in to_worker[0]
     assert f"开始 {no}" in to_worker[0] and "您的报修单" not in to_worker[0]
