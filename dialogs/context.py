@@ -57,6 +57,7 @@ class Ctx:
     notices_loader: Callable[[], list[NoticeFacts]] | None = None
     # Opens a connection for reads that need no transaction (None: read through the session).
     reader: Callable[[], AbstractContextManager[Connection]] | None = None
+    _memo: dict[str, Any] = field(default_factory=dict)
     _session: Session | None = None
     _user: WechatUser | None = None
     _who: Who | None = None
@@ -79,6 +80,13 @@ class Ctx:
             return query(self.session.connection())
         with self.reader() as conn:
             return query(conn)
+
+    def once(self, key: str, load: Callable[[], T]) -> T:
+        """Load something once for this message: a step's prompt and its choices often need the same rows."""
+        if key not in self._memo:
+            self._memo[key] = load()
+        value: T = self._memo[key]
+        return value
 
     @property
     def opened_session(self) -> Session | None:

@@ -36,7 +36,7 @@ TEXT = {
 
 
 def _tickets(ctx: Ctx) -> list[Ticket]:
-    return user_tickets(ctx.session, ctx.openid)
+    return ctx.once("my_tickets", lambda: user_tickets(ctx.session, ctx.openid))
 
 
 def list_prompt(ctx: Ctx) -> str:
@@ -72,8 +72,13 @@ def by_number(ctx: Ctx, msg: Incoming) -> Outcome:
 
 
 def _ticket(ctx: Ctx) -> Ticket | None:
+    no = ctx.data.get("no", "")
+    return ctx.once(f"ticket:{no}", lambda: _find(ctx, no))
+
+
+def _find(ctx: Ctx, no: str) -> Ticket | None:
     try:
-        return get_ticket(ctx.session, ctx.data.get("no", ""))
+        return get_ticket(ctx.session, no)
     except NotFound:
         return None
 
