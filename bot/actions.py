@@ -15,7 +15,7 @@ from models.consult import Consult, close_consult, get_consult, reply_consult
 from models.errors import IllegalMove, NotFound
 from models.notices import Notice, notice_audience, notice_payload
 from models.people import get_staff, now
-from models.pushes import Push, assignment_push, consult_reply_payload, pushes_for_event, reply_pushes
+from models.pushes import Push, consult_reply_payload, pushes_for_event, reply_pushes, worker_push
 from models.tickets import OPEN_STATUSES, Ticket, TicketEvent, add_message, follow, get_ticket, move
 from workers.push import send_push
 from workers.queues import enqueue
@@ -27,9 +27,10 @@ def _queue(svc: Services, pushes: Iterable[Push]) -> None:
 
 
 def _moved(svc: Services, s: Session, ticket: Ticket, event: TicketEvent) -> list[Push]:
-    """Record the pushes a status change owes: the reporter and followers, and a newly assigned worker."""
+    """Record the pushes a status change owes: the reporter and followers, and the worker of a ticket newly
+    assigned to them or sent back by its reporter."""
     rows = pushes_for_event(s, ticket, event, svc.config.template_ticket)
-    to_worker = assignment_push(s, ticket, event, svc.config.template_ticket)
+    to_worker = worker_push(s, ticket, event, svc.config.template_ticket)
     return [*rows, to_worker] if to_worker is not None else rows
 
 
@@ -95,7 +96,9 @@ def rework(svc: Services, no: str, openid: str, text: str) -> Ticket:
         raise IllegalMove("please say what is still wrong")
     with svc.db.session() as s:
         ticket = _own(s, no, openid)
-        move(s, ticket, "accepted", by=f"user:{openid}", role="reporter", note=f"还没修好：{text}")
+        event = move(s, ticket, "accepted", by=f"user:{openid}", role="reporter", note=f"还没修好：{text}")
+        pushes = _moved(svc, s, ticket, event)
+    _queue(svc, pushes)
     return ticket
 
 
@@ -108,9 +111,12 @@ def rate(svc: Services, no: str, openid: str, stars: int, comment: str | None = 
         raise IllegalMove("a rating of 1 or 2 stars needs a comment")
     with svc.db.session() as s:
         ticket = _own(s, no, openid)
-        move(s, ticket, "closed", by=f"user:{openid}", role="reporter", note=f"评价 {stars} 星" +
-             (f"：{comment}" if comment else ""))
+        event = move(s, ticket, "closed", by=f"user:{openid}", role="reporter", note=f"评价 {stars} 星" +
+                     (f"：{comment}" if comment else ""))
         ticket.rating, ticket.rating_comment, ticket.rated_at = stars, comment, now()
+        # Followers hear that the ticket is closed; the reporter did it and is not told.
+        pushes = _moved(svc, s, ticket, event)
+    _queue(svc, pushes)
     return ticket
 
 

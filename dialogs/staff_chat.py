@@ -6,8 +6,8 @@ acting goes through ``bot.actions.move_ticket`` as ``staff:<name>``, with the sa
 the console.  Only tickets assigned to the worker can be moved.  Anyone else typing the same words is
 told that these are workers' commands, and nothing moves.
 
-The push a worker is owed when a ticket is assigned to them is built next to the others, in
-``models.pushes.assignment_push``.
+The push a worker is owed when a ticket is assigned to them, or when its reporter says it is still
+not fixed, is built next to the others, in ``models.pushes.worker_push``.
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ class Push(Base):
     consult_id: Mapped[int | None] = mapped_column(ForeignKey("consults.id"), index=True)
     notice_id: Mapped[int | None] = mapped_column(ForeignKey("notices.id"), index=True)
     openid: Mapped[str] = mapped_column(String(64))
-    kind: Mapped[str] = mapped_column(String(16))  # status | reply | assign | notice
+    kind: Mapped[str] = mapped_column(String(16))  # status | reply | assign | rework | notice
     # How it went out: "template", or "custom" when the customer-service fallback was used.
     channel: Mapped[str | None] = mapped_column(String(16))
     # WeChat's TEMPLATESENDJOBFINISH status: success, failed:user block, failed: system failed.
@@ -118,42 +118,62 @@ def _rows(session: Session, ticket: Ticket, event: TicketEvent, kind: str, templ
     return rows
 
 
-# What a worker is told of a new assignment (the ticket-status template, and its text fallback).
-ASSIGN_TEXT = {
-    "status": "新派单",
-    "thing": "{place} {fault}",
-    "custom": "【新派单】报修单 {no}：{place}，{fault}。请尽快处理，回复「开始 {no}」开始维修。",
+# What a worker is told (the ticket-status template, and its text fallback): a new assignment, or the
+# reporter of a ticket they completed saying it is still not fixed.
+WORKER_TEXT = {
+    "assign": {
+        "status": "新派单",
+        "custom": "【新派单】报修单 {no}：{place}，{fault}。请尽快处理，回复「开始 {no}」开始维修。",
+    },
+    "rework": {
+        "status": "返修",
+        "custom": "【返修】报修单 {no}：{place}，{fault}。报修人说还没修好：{note}。"
+                  "请再去看看，回复「开始 {no}」开始维修。",
+    },
 }
 
 
-def assignment_payload(ticket: Ticket, event: TicketEvent) -> dict[str, dict[str, str]]:
-    """Template fields (the ticket-status template) telling a worker of a new assignment."""
+def worker_kind(event: TicketEvent) -> str | None:
+    """Say which push a status event owes the ticket's worker: "assign", "rework" or None."""
+    if event.kind != "status":
+        return None
+    if event.status == "assigned":
+        return "assign"
+    if event.status == "accepted" and event.by.startswith("user:"):
+        return "rework"  # the reporter sent a completed ticket back
+    return None
+
+
+def worker_payload(ticket: Ticket, event: TicketEvent, kind: str) -> dict[str, dict[str, str]]:
+    """Template fields (the ticket-status template) telling a worker of a new or returned job."""
+    place = f"{ticket.building} {ticket.room or ''}".strip()
+    thing = f"{place} {ticket.fault}" if kind == "assign" else (event.note or f"{place} {ticket.fault}")
     return {
         "character_string1": {"value": ticket.no},
-        "phrase2": {"value": ASSIGN_TEXT["status"]},
-        "thing3": {"value": clip(ASSIGN_TEXT["thing"].format(place=f"{ticket.building} {ticket.room or ''}".strip(),
-                                                             fault=ticket.fault))},
+        "phrase2": {"value": WORKER_TEXT[kind]["status"]},
+        "thing3": {"value": clip(thing)},
         "time4": {"value": local_time(event.at).strftime("%Y-%m-%d %H:%M")},
     }
 
 
-def assignment_push(session: Session, ticket: Ticket, event: TicketEvent, template_id: str) -> Push | None:
-    """Record the push telling the assigned worker of a new ticket; None when none is owed.
+def worker_push(session: Session, ticket: Ticket, event: TicketEvent, template_id: str) -> Push | None:
+    """Record the push telling the ticket's worker of a new assignment or of a rework; None when none is owed.
 
-    Owed for a status event to ``assigned`` whose worker is active and has a bound openid, once per
-    event and worker (a worker who assigned the ticket to themselves is not told).  Call it next to
-    ``pushes_for_event`` in ``bot.actions._moved`` and queue the row like the others.
+    Owed once per event and worker, when the worker is active and has a bound openid (a worker who
+    assigned the ticket to themselves is not told).  Call it next to ``pushes_for_event`` in
+    ``bot.actions._moved`` and queue the row like the others.
     """
     worker = ticket.worker
-    if event.kind != "status" or event.status != "assigned" or worker is None:
+    kind = worker_kind(event)
+    if kind is None or worker is None or not worker.openid or not worker.active:
         return None
-    if not worker.openid or not worker.active or event.by == f"staff:{worker.name}":
+    if event.by == f"staff:{worker.name}":
         return None
     exists = session.scalars(select(Push).where(Push.event_id == event.id, Push.openid == worker.openid)).first()
     if exists is not None:
         return None
-    push = Push(ticket_id=ticket.id, event_id=event.id, openid=worker.openid, kind="assign",
-                template_id=template_id or None, payload=assignment_payload(ticket, event))
+    push = Push(ticket_id=ticket.id, event_id=event.id, openid=worker.openid, kind=kind,
+                template_id=template_id or None, payload=worker_payload(ticket, event, kind))
     user = session.scalars(select(WechatUser).where(WechatUser.openid == worker.openid)).first()
     if user is not None and not user.subscribed:
         push.status, push.error = "skipped", "user unsubscribed"
@@ -181,8 +201,9 @@ def custom_text(session: Session, kind: str, ticket_id: int | None, event_id: in
             return f"【咨询回复】您的留言 {number} 有新回复：" + "；".join(values.values()) + tail
         return "【通知】" + "；".join([number, *values.values()] if number else values.values()) + tail
     note = _text_note(event.note)
-    if kind == "assign":
-        return ASSIGN_TEXT["custom"].format(no=ticket.no, place=ticket.place, fault=ticket.fault) + tail
+    if kind in WORKER_TEXT:
+        return WORKER_TEXT[kind]["custom"].format(no=ticket.no, place=ticket.place, fault=ticket.fault,
+                                                  note=note.removeprefix("还没修好：")) + tail
     if kind == "reply":
         return f"【报修回复】报修单 {ticket.no} 有新回复：{note or '请查看'}" + tail
     if event.status == "assigned" and ticket.worker is not None:

@@ -17,8 +17,8 @@ from bot.chat import WeChatUser
 from bot.services import Services
 from dialogs.staff_chat import StaffCommand, bind_openid, parse_staff_command
 from models.people import Staff, add_staff, set_subscribed
-from models.pushes import Push, assignment_push
-from models.tickets import STATUS_ZH, TicketEvent, get_ticket
+from models.pushes import Push, worker_push
+from models.tickets import STATUS_ZH, TicketEvent, follow, get_ticket
 from tests.conftest import API, sent_templates
 from tests.test_reporter_page import make_ticket, stored
 
@@ -236,7 +236,7 @@ def test_staff_bind_refusals(cli: Callable[..., Result], services: Services, arg
 
 # -- the push a worker is owed on assignment -------------------------------------------------------------------------
 
-def test_assignment_push_for_a_bound_worker(services: Services, workers: None, run_jobs: Callable[[], int],
+def test_worker_push_for_a_bound_worker(services: Services, workers: None, run_jobs: Callable[[], int],
                                             wechat_api: responses.RequestsMock) -> None:
     """Assigning records one push for the assigned worker, which the push job sends to them."""
     no = make_ticket(services, "o-wc-r9", "assigned", worker="刘师傅")
@@ -245,7 +245,7 @@ def test_assignment_push_for_a_bound_worker(services: Services, workers: None, r
         event = s.scalars(select(TicketEvent).where(TicketEvent.ticket_id == t.id, TicketEvent.status == "assigned")
                           ).one()
         push = s.scalars(select(Push).where(Push.event_id == event.id, Push.kind == "assign")).one()
-        assert assignment_push(s, t, event, "TPL-TICKET") is None  # once per event
+        assert worker_push(s, t, event, "TPL-TICKET") is None  # once per event
         assert push.openid == LIU
         assert push.payload["phrase2"]["value"] == "新派单"
         assert push.payload["thing3"]["value"] == "学生公寓12栋 502 给水/水龙头"
@@ -270,7 +270,7 @@ def test_assignment_falls_back_to_a_text_worded_for_the_worker(services: Service
     assert f"开始 {no}" in to_worker[0] and "您的报修单" not in to_worker[0]
 
 
-def test_no_assignment_push_without_an_openid_or_to_an_unsubscribed_worker(services: Services,
+def test_no_worker_push_without_an_openid_or_to_an_unsubscribed_worker(services: Services,
                                                                             workers: None) -> None:
     with services.db.session() as s:
         bind_openid(s, "刘师傅", None)
@@ -295,3 +295,71 @@ def test_assigning_from_the_shell_tells_the_worker(services: Services, workers: 
     run_jobs()
     sent = {p["touser"]: p["data"]["phrase2"]["value"] for p in sent_templates(wechat_api)}
     assert sent == {"o-wc-r11": STATUS_ZH["assigned"], LIU: "新派单"}
+
+
+# -- the push a worker is owed when the reporter says it is still not fixed ----------------------------------------
+
+def test_not_fixed_tells_the_worker_who_did_it(wechat: Callable[..., WeChatUser], services: Services, workers: None,
+                                               run_jobs: Callable[[], int],
+                                               wechat_api: responses.RequestsMock) -> None:
+    """「没修好 还在滴水」 sends the ticket back; 刘师傅, who completed it, hears what is wrong, and can start again."""
+    no = make_ticket(services, "o-wc-rw1", "completed", worker="刘师傅")
+    with services.db.session() as s:
+        follow(s, get_ticket(s, no), "o-wc-rw1-neighbour")
+    run_jobs()
+    wechat_api.calls.reset()
+    assert f"{no} 已重新受理" in wechat("o-wc-rw1").text("没修好 还在滴水").text
+    run_jobs()
+    sent = {p["touser"]: p["data"] for p in sent_templates(wechat_api)}
+    assert set(sent) == {LIU, "o-wc-rw1-neighbour"}  # the reporter did it and is not told
+    assert (sent[LIU]["character_string1"]["value"], sent[LIU]["phrase2"]["value"]) == (no, "返修")
+    assert sent[LIU]["thing3"]["value"] == "还没修好：还在滴水"
+    assert sent["o-wc-rw1-neighbour"]["phrase2"]["value"] == STATUS_ZH["accepted"]
+    wechat(LIU).text(f"开始 {no}")
+    assert stored(services, no).status == "in_progress"
+
+
+def test_not_fixed_falls_back_to_a_text_for_the_worker(wechat: Callable[..., WeChatUser], services: Services,
+                                                       workers: None, run_jobs: Callable[[], int],
+                                                       wechat_api: responses.RequestsMock) -> None:
+    """Without a working template, the worker's text says it is a rework, with the reporter's words."""
+    no = make_ticket(services, "o-wc-rw2", "completed", worker="刘师傅")
+    run_jobs()
+    wechat_api.replace(responses.POST, API + "message/template/send",
+                       json={"errcode": 40037, "errmsg": "invalid template_id"})
+    services.redis.set(f"seen:{LIU}", int(time.time()) - 60)
+    wechat_api.calls.reset()
+    wechat("o-wc-rw2").text("没修好 水龙头还是关不紧")
+    run_jobs()
+    texts = [json.loads(c.request.body or b"")["text"]["content"] for c in wechat_api.calls
+             if str(c.request.url).startswith(API + "message/custom/send")]
+    to_worker = [t for t in texts if "返修" in t]
+    assert len(to_worker) == 1
+    assert no in to_worker[0] and "水龙头还是关不紧" in to_worker[0] and f"开始 {no}" in to_worker[0]
+
+
+def test_no_rework_push_when_no_worker_had_it(wechat: Callable[..., WeChatUser], services: Services, workers: None,
+                                              run_jobs: Callable[[], int]) -> None:
+    """A ticket completed by the dispatcher without a worker goes back to the queue; no worker is pushed."""
+    no = make_ticket(services, "o-wc-rw3", "accepted")
+    move_ticket(services, no, "completed", by="staff:王调度")
+    run_jobs()
+    wechat("o-wc-rw3").text("没修好 还在滴水")
+    with services.db.session() as s:
+        t = get_ticket(s, no)
+        assert t.status == "accepted"
+        assert not list(s.scalars(select(Push).where(Push.ticket_id == t.id, Push.kind == "rework")))
+
+
+def test_a_rating_tells_the_followers_the_ticket_is_closed(wechat: Callable[..., WeChatUser], services: Services,
+                                                           run_jobs: Callable[[], int],
+                                                           wechat_api: responses.RequestsMock) -> None:
+    no = make_ticket(services, "o-wc-rate", "completed")
+    with services.db.session() as s:
+        follow(s, get_ticket(s, no), "o-wc-rate-neighbour")
+    run_jobs()
+    wechat_api.calls.reset()
+    wechat("o-wc-rate").text("评价 5 修得很快")
+    run_jobs()
+    sent = [(p["touser"], p["data"]["phrase2"]["value"]) for p in sent_templates(wechat_api)]
+    assert sent == [("o-wc-rate-neighbour", STATUS_ZH["closed"])]
