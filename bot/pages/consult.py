@@ -8,14 +8,13 @@ sender acts in the chat.  Replies are signed by the department, never by the sta
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import NoReturn
 
-from flask import Blueprint, Response, abort, current_app, make_response, render_template
+from flask import Blueprint, Response, abort, make_response, render_template
 from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
 
+from bot.pages.common import Line, private, services, when
 from bot.services import Services
-from models.clock import local
 from models.consult import Consult, get_consult
 from models.errors import NotFound
 
@@ -47,7 +46,6 @@ TEXT = {
     "expired": "为了保护您的信息，此链接 {days} 天后失效。请在公众号里回复「查看历史」查看处理情况。",
 }
 STATUS_ZH = {"open": "待处理", "replied": "已回复", "closed": "已办结"}
-TIME = "%Y-%m-%d %H:%M"
 
 
 def _serializer(secret_key: str) -> URLSafeTimedSerializer:
@@ -85,19 +83,6 @@ def read_consult_token(secret_key: str, token: str, max_age: int = LINK_MAX_AGE_
     return no
 
 
-def _svc() -> Services:
-    svc: Services = current_app.extensions["repairbot.services"]
-    return svc
-
-
-@dataclass
-class Line:
-    at: str
-    label: str
-    note: str
-    kind: str
-
-
 @dataclass
 class ConsultView:
     """What the sender sees (plain values: no staff names, nothing internal)."""
@@ -115,10 +100,6 @@ class ConsultView:
     lines: list[Line] = field(default_factory=list)
 
 
-def _when(at: datetime) -> str:
-    return local(at).strftime(TIME)
-
-
 def consult_view(c: Consult) -> ConsultView:
     lines = []
     for e in reversed(c.events):  # newest first, as on the ticket page
@@ -128,9 +109,9 @@ def consult_view(c: Consult) -> ConsultView:
             label = TEXT[e.kind]
         else:
             continue
-        lines.append(Line(_when(e.at), label, e.note or "", e.kind))
+        lines.append(Line(when(e.at), label, e.note or "", e.kind))
     return ConsultView(no=c.no, title=c.title, kind=c.kind, department=c.department, status=c.status,
-                       status_zh=STATUS_ZH.get(c.status, c.status), created=_when(c.created_at),
+                       status_zh=STATUS_ZH.get(c.status, c.status), created=when(c.created_at),
                        description=c.description, suggestion=c.suggestion or "", anonymous=c.anonymous,
                        lines=lines)
 
@@ -143,22 +124,18 @@ def _refuse(kind: str, status: int) -> NoReturn:
 
 @bp.after_request
 def _headers(resp: Response) -> Response:
-    resp.headers["Cache-Control"] = "no-store"  # the sender's words stay off shared caches
-    resp.headers.setdefault("Referrer-Policy", "same-origin")  # the token stays on this site
-    resp.headers["X-Robots-Tag"] = "noindex, nofollow"
-    resp.headers["X-Content-Type-Options"] = "nosniff"
-    return resp
+    return private(resp)  # the sender's words stay off shared caches
 
 
 @bp.get("/<token>")
 def consult_page(token: str) -> Response:
     try:
-        no = read_consult_token(_svc().config.secret_key, token)
+        no = read_consult_token(services().config.secret_key, token)
     except ConsultLinkExpired:
         _refuse("expired", 410)
     except ConsultLinkInvalid:
         _refuse("invalid", 404)
-    with _svc().db.session() as s:
+    with services().db.session() as s:
         try:
             view = consult_view(get_consult(s, no))
         except NotFound:

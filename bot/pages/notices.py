@@ -10,11 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import Blueprint, Response, current_app, make_response, render_template
+from flask import Blueprint, Response, make_response, render_template
 from sqlalchemy import select
 
-from bot.services import Services
-from models.clock import local
+from bot.pages.common import services, when
 from models.notices import Notice, current_notices
 from models.people import now
 
@@ -42,12 +41,6 @@ TEXT = {
 }
 LIST_LIVE = 50
 LIST_PAST = 30
-TIME = "%Y-%m-%d %H:%M"
-
-
-def _svc() -> Services:
-    svc: Services = current_app.extensions["repairbot.services"]
-    return svc
 
 
 @dataclass(frozen=True)
@@ -69,7 +62,7 @@ class NoticeView:
 
 
 def _when(at: datetime | None) -> str:
-    return local(at).strftime(TIME) if at is not None else ""
+    return when(at) if at is not None else ""
 
 
 def notice_view(n: Notice, at: datetime) -> NoticeView:
@@ -94,7 +87,7 @@ def _headers(resp: Response) -> Response:
 @bp.get("/notices")
 def notices() -> Response:
     at = now()
-    with _svc().db.session() as s:
+    with services().db.session() as s:
         live = [notice_view(n, at) for n in current_notices(s, at, limit=LIST_LIVE)]
         past = [notice_view(n, at) for n in s.scalars(
             select(Notice).where(Notice.ends_at.is_not(None), Notice.ends_at <= at)
@@ -107,7 +100,7 @@ def notice(notice_id: str) -> Response:
     if not notice_id.isdigit() or len(notice_id) > 12:
         return _not_found()
     at = now()
-    with _svc().db.session() as s:
+    with services().db.session() as s:
         n = s.get(Notice, int(notice_id))
         if n is None or n.starts_at > at:
             return _not_found()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import NoReturn
 
 from flask import (
     Blueprint,
@@ -32,11 +32,11 @@ from sqlalchemy import select
 from wtforms import ValidationError
 
 from bot.actions import rate, reporter_message, rework
+from bot.pages.common import Line, private, services, when
 from bot.pages.text import TEXT
 from bot.pages.tokens import LINK_MAX_AGE_S, LinkExpired, LinkInvalid, PageLink, read_token
-from bot.services import Services
 from models.errors import IllegalMove, NotFound
-from models.tickets import STATUS_ZH, Ticket, TicketPhoto, get_ticket, local_time
+from models.tickets import STATUS_ZH, Ticket, TicketPhoto, get_ticket
 
 bp = Blueprint("pages", __name__, url_prefix="/t", template_folder="templates")
 
@@ -51,20 +51,7 @@ def _templates(state: BlueprintSetupState) -> None:
     state.app.jinja_env.globals.setdefault("csrf_token", generate_csrf)
 
 
-def _svc() -> Services:
-    svc: Services = current_app.extensions["repairbot.services"]
-    return svc
-
-
 # -- what the page shows -----------------------------------------------------------------------------
-
-@dataclass
-class Line:
-    at: str
-    label: str
-    note: str
-    kind: str
-
 
 @dataclass
 class TicketView:
@@ -94,10 +81,6 @@ class TicketView:
         return self.status in FINISHED
 
 
-def _when(t: Any) -> str:
-    return local_time(t).strftime("%Y-%m-%d %H:%M")
-
-
 def ticket_view(ticket: Ticket, reporter: bool) -> TicketView:
     lines = []
     for e in reversed(ticket.events):  # newest first
@@ -111,11 +94,11 @@ def ticket_view(ticket: Ticket, reporter: bool) -> TicketView:
             label = TEXT["you_said"] if reporter else TEXT["message"]
         else:
             label = TEXT["staff_message"] if e.by.startswith("staff:") else TEXT["message"]
-        lines.append(Line(_when(e.at), label, e.note or "", e.kind))
+        lines.append(Line(when(e.at), label, e.note or "", e.kind))
     worker = ticket.worker
     return TicketView(
         no=ticket.no, status=ticket.status, status_zh=ticket.status_zh, category=ticket.category,
-        fault=ticket.fault, place=ticket.place, description=ticket.description, created=_when(ticket.created_at),
+        fault=ticket.fault, place=ticket.place, description=ticket.description, created=when(ticket.created_at),
         worker=f"{worker.name} {worker.phone or ''}".strip() if worker is not None else "",
         photos=[p.id for p in ticket.photos if p.status == "saved" and p.path],
         photos_pending=sum(1 for p in ticket.photos if p.status == "pending"),
@@ -139,7 +122,7 @@ def _refuse(kind: str, status: int) -> NoReturn:
 
 def _link(token: str) -> PageLink:
     try:
-        return read_token(_svc().config.secret_key, token)
+        return read_token(services().config.secret_key, token)
     except LinkExpired:
         _refuse("expired", 410)
     except LinkInvalid:
@@ -148,7 +131,7 @@ def _link(token: str) -> PageLink:
 
 def _render(token: str, link: PageLink, *, error: str = "", form: dict[str, str] | None = None,
             status: int = 200) -> Response:
-    with _svc().db.session() as s:
+    with services().db.session() as s:
         try:
             view = ticket_view(get_ticket(s, link.no), link.reporter)
         except NotFound:
@@ -176,12 +159,8 @@ def _csrf_refused(_exc: CSRFError) -> Response:
 
 @bp.after_request
 def _headers(resp: Response) -> Response:
-    if request.endpoint != "pages.photo":
-        resp.headers["Cache-Control"] = "no-store"  # a reporter's details stay off shared caches
-    resp.headers.setdefault("Referrer-Policy", "same-origin")  # the token stays on this site
-    resp.headers["X-Robots-Tag"] = "noindex, nofollow"
-    resp.headers["X-Content-Type-Options"] = "nosniff"
-    return resp
+    # A reporter's details stay off shared caches; the photo (its own URL, same token) may be cached.
+    return private(resp, cache=request.endpoint == "pages.photo")
 
 
 # -- the views ------------------------------------------------------------------------------------------
@@ -194,11 +173,11 @@ def ticket(token: str) -> Response:
 @bp.get("/<token>/photo/<int:photo_id>")
 def photo(token: str, photo_id: int) -> Response:
     link = _link(token)
-    with _svc().db.session() as s:
+    with services().db.session() as s:
         found = s.scalars(select(TicketPhoto).join(Ticket, Ticket.id == TicketPhoto.ticket_id)
                           .where(TicketPhoto.id == photo_id, Ticket.no == link.no)).first()
         path = found.path if found is not None and found.status == "saved" else None
-    media = _svc().config.media_dir.resolve()
+    media = services().config.media_dir.resolve()
     real = Path(path).resolve() if path else None
     if real is None or not real.is_relative_to(media) or not real.is_file():
         _refuse("invalid", 404)
@@ -213,7 +192,7 @@ def _reporter(token: str) -> tuple[PageLink, str, str]:
     link = _link(token)
     if not link.reporter:
         _refuse("forbidden", 403)
-    with _svc().db.session() as s:
+    with services().db.session() as s:
         try:
             t = get_ticket(s, link.no)
         except NotFound:
@@ -239,7 +218,7 @@ def message(token: str) -> Response:
         error = TEXT["message_empty"] if not text else TEXT["too_long"].format(n=TEXT_MAX)
         return _render(token, link, error=error, form=form, status=400)
     try:
-        reporter_message(_svc(), link.no, openid, text)
+        reporter_message(services(), link.no, openid, text)
     except (IllegalMove, NotFound):
         return _render(token, link, error=TEXT["changed"], form=form, status=409)
     return _done(token, TEXT["message_sent"])
@@ -257,7 +236,7 @@ def send_back(token: str) -> Response:
         error = TEXT["rework_empty"] if not text else TEXT["too_long"].format(n=TEXT_MAX)
         return _render(token, link, error=error, form=form, status=400)
     try:
-        rework(_svc(), link.no, openid, text)
+        rework(services(), link.no, openid, text)
     except (IllegalMove, NotFound):
         return _render(token, link, error=TEXT["changed"], status=409)
     return _done(token, TEXT["reworked"])
@@ -282,7 +261,7 @@ def rate_it(token: str) -> Response:
     if error:
         return _render(token, link, error=error, form=form, status=400)
     try:
-        rate(_svc(), link.no, openid, stars, comment or None)
+        rate(services(), link.no, openid, stars, comment or None)
     except (IllegalMove, NotFound):
         return _render(token, link, error=TEXT["changed"], status=409)
     return _done(token, TEXT["rated"])
