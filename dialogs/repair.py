@@ -9,6 +9,7 @@ from dialogs.engine import END, Choice, Dialog, End, Go, Incoming, Outcome, Retr
 from dialogs.engine import TEXT as ENGINE_TEXT
 from dialogs.places import describe_place, place_steps
 from dialogs.understand import apply_correction, correction_text, echo, fill_missing, form_from_parse, route
+from models.errors import NotFound
 from models.notices import live_notice_for
 from models.register import Building, Campus
 from models.tickets import NewTicket, file_ticket, find_duplicate, follow, get_ticket
@@ -224,10 +225,19 @@ def duplicate_skip(ctx: Ctx) -> bool:
 
 
 def duplicate_prompt(ctx: Ctx) -> str:
-    dup = ctx.data.get("_dup") or {}
+    # A form saved before the duplicate's details were kept with it has only the number: read the rest.
+    dup = ctx.data.get("_dup") or _duplicate_details(ctx, ctx.data.get("dup_no", ""))
     return TEXT["duplicate"].format(hours=ctx.settings.get("duplicate_window_h", 48), no=ctx.data.get("dup_no"),
                                     place=dup.get("place", ""), fault=dup.get("fault", ""),
                                     status=dup.get("status_zh", ""))
+
+
+def _duplicate_details(ctx: Ctx, no: str) -> dict[str, str]:
+    try:
+        t = get_ticket(ctx.session, no)
+    except NotFound:
+        return {}
+    return {"place": t.place, "fault": t.fault, "status_zh": t.status_zh}
 
 
 def duplicate_choices(ctx: Ctx) -> list[Choice]:

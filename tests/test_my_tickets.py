@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -13,6 +14,7 @@ from sqlalchemy import func, select, update
 from bot.actions import move_ticket
 from bot.chat import WeChatUser
 from bot.services import Services
+from dialogs.store import DialogStore
 from models.people import add_staff
 from models.pushes import Push
 from models.tickets import STATUS_ZH, Ticket, TicketEvent, get_ticket
@@ -308,3 +310,19 @@ def test_recent_duplicate_just_inside_the_window(wechat: Callable[..., WeChatUse
     move_ticket(services, no, "accepted", by="staff:调度员")
     reply = walk_to_after_room(wechat("o-dup-b4"), room="508")
     assert no in reply and "维修单受理" in reply
+
+
+def test_a_form_saved_with_only_the_duplicates_number_still_shows_it(
+        wechat: Callable[..., WeChatUser], bound: Callable[..., None], services: Services) -> None:
+    """A form saved at the duplicate question by an older version (number only) still shows where and what."""
+    bound("o-dup-a5")
+    bound("o-dup-b5", "20260002")
+    a_no = file_ticket(wechat("o-dup-a5"))
+    b = wechat("o-dup-b5")
+    assert a_no in walk_to_after_room(b, room="508")
+    key = DialogStore.state_key("o-dup-b5")
+    state = json.loads(services.redis.get(key) or b"{}")
+    del state["data"]["_dup"]
+    services.redis.set(key, json.dumps(state, ensure_ascii=False))
+    reply = b.text("9").text  # a wrong number shows the question again
+    assert a_no in reply and "东环校区 学生公寓12栋 5楼 502" in reply and "提交维修单" in reply
