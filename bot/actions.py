@@ -16,7 +16,7 @@ from models.errors import IllegalMove, NotFound
 from models.notices import Notice, notice_audience, notice_payload
 from models.people import get_staff, now
 from models.pushes import Push, consult_reply_payload, pushes_for_event, reply_pushes, worker_push
-from models.tickets import OPEN_STATUSES, Ticket, TicketEvent, add_message, follow, get_ticket, move
+from models.tickets import OPEN_STATUSES, REWORK_NOTE, Ticket, TicketEvent, add_message, follow, get_ticket, move
 from workers.push import send_push
 from workers.queues import enqueue
 
@@ -96,7 +96,7 @@ def rework(svc: Services, no: str, openid: str, text: str) -> Ticket:
         raise IllegalMove("please say what is still wrong")
     with svc.db.session() as s:
         ticket = _own(s, no, openid)
-        event = move(s, ticket, "accepted", by=f"user:{openid}", role="reporter", note=f"还没修好：{text}")
+        event = move(s, ticket, "accepted", by=f"user:{openid}", role="reporter", note=REWORK_NOTE.format(text=text))
         pushes = _moved(svc, s, ticket, event)
     _queue(svc, pushes)
     return ticket

@@ -12,7 +12,7 @@ from dialogs.understand import apply_correction, correction_text, echo, fill_mis
 from models.errors import NotFound
 from models.notices import live_notice_for
 from models.register import Building, Campus
-from models.tickets import NewTicket, file_ticket, find_duplicate, follow, get_ticket
+from models.tickets import Duplicate, NewTicket, fault_of, file_ticket, find_duplicate, follow, get_ticket
 from workers.media import download_photo
 
 TEXT = {
@@ -234,10 +234,9 @@ def duplicate_prompt(ctx: Ctx) -> str:
 
 def _duplicate_details(ctx: Ctx, no: str) -> dict[str, str]:
     try:
-        t = get_ticket(ctx.session, no)
+        return Duplicate.of(get_ticket(ctx.session, no)).to_dict()
     except NotFound:
         return {}
-    return {"place": t.place, "fault": t.fault, "status_zh": t.status_zh}
 
 
 def duplicate_choices(ctx: Ctx) -> list[Choice]:
@@ -280,7 +279,7 @@ def phone(ctx: Ctx, msg: Incoming) -> Outcome:
 
 def summary(ctx: Ctx) -> str:
     d = ctx.data
-    fault = f"{d.get('group')}/{d['item']}" if d.get("item") else str(d.get("group"))
+    fault = fault_of(str(d.get("group")), d.get("item"))
     return TEXT["summary"].format(
         category=d.get("category"), fault=fault,
         place=describe_place(d.get("campus"), d.get("building"), d.get("floor"), d.get("room"),

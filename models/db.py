@@ -60,19 +60,18 @@ class Database:
         if url.startswith("sqlite"):
             engine_kw.setdefault("connect_args", {"timeout": 30})
         self.engine: Engine = create_engine(url, **engine_kw)
-        if url.startswith("sqlite"):
-            event.listen(self.engine, "connect", _sqlite_pragmas)
-        elif not engine_kw.get("pool_pre_ping"):
-            ping_when_idle(self.engine, PING_AFTER_IDLE_S)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
         # Reads that need no transaction go through connections kept in autocommit: no BEGIN and COMMIT
         # around a single SELECT, and no switching a pooled connection back and forth (both cost more
         # than the SELECT).  The pool fills lazily: a process that never reads this way opens none.
-        self._reader: Engine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
-        if not url.startswith("sqlite"):
+        if url.startswith("sqlite"):
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+            self._reader: Engine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        else:
             self._reader = create_engine(url, isolation_level="AUTOCOMMIT", **engine_kw)
             if not engine_kw.get("pool_pre_ping"):
-                ping_when_idle(self._reader, PING_AFTER_IDLE_S)
+                for engine in (self.engine, self._reader):
+                    ping_when_idle(engine, PING_AFTER_IDLE_S)
 
     def reading(self) -> Connection:
         """Open a connection for a read that needs no transaction (use it in a ``with``)."""

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from models.db import Base, UTCDateTime
 from models.people import WechatUser, now
-from models.tickets import NOTIFY, STATUS_PHRASE, STATUS_ZH, Ticket, TicketEvent, followers, local_time
+from models.tickets import NOTIFY, REWORK_NOTE, STATUS_PHRASE, STATUS_ZH, Ticket, TicketEvent, followers, local_time
 
 # WeChat cuts template keyword values at about 20 characters.
 KEYWORD_MAX = 20
@@ -203,7 +203,7 @@ def custom_text(session: Session, kind: str, ticket_id: int | None, event_id: in
     note = _text_note(event.note)
     if kind in WORKER_TEXT:
         return WORKER_TEXT[kind]["custom"].format(no=ticket.no, place=ticket.place, fault=ticket.fault,
-                                                  note=note.removeprefix("还没修好：")) + tail
+                                                  note=note.removeprefix(REWORK_NOTE.format(text=""))) + tail
     if kind == "reply":
         return f"【报修回复】报修单 {ticket.no} 有新回复：{note or '请查看'}" + tail
     if event.status == "assigned" and ticket.worker is not None:

@@ -71,6 +71,15 @@ REASON_REQUIRED = frozenset({"on_hold", "rejected"})
 NOTIFY = frozenset({"accepted", "assigned", "in_progress", "on_hold", "completed", "closed", "rejected"})
 
 
+# How the reporter's words are kept on the timeline when they send a completed ticket back.
+REWORK_NOTE = "还没修好：{text}"
+
+
+def fault_of(group: str, item: str | None) -> str:
+    """Name a fault as people read it: 给水/水龙头, or just the group."""
+    return f"{group}/{item}" if item else group
+
+
 class Ticket(Base):
     __tablename__ = "tickets"
 
@@ -115,7 +124,7 @@ class Ticket(Base):
 
     @property
     def fault(self) -> str:
-        return f"{self.group}/{self.item}" if self.item else self.group
+        return fault_of(self.group, self.item)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -235,7 +244,7 @@ def next_number(session: Session, at: datetime | None = None, series: str = "tic
             break
         try:
             with session.begin_nested():
-                session.connection().execute(_START, {"counter": name})
+                conn.execute(_START, {"counter": name})
             value = 1
             break
         except IntegrityError:
@@ -334,6 +343,10 @@ class Duplicate:
     fault: str
     status_zh: str
 
+    @classmethod
+    def of(cls, ticket: Ticket) -> Duplicate:
+        return cls(ticket.no, ticket.place, ticket.fault, ticket.status_zh)
+
     def to_dict(self) -> dict[str, str]:
         return {"no": self.no, "place": self.place, "fault": self.fault, "status_zh": self.status_zh}
 
@@ -359,7 +372,7 @@ def find_duplicate(conn: Connection, campus: str, building: str, floor: str | No
     if row is None:
         return None
     return Duplicate(row.no, describe_place(row.campus, row.building, row.floor, row.room, row.place_note),
-                     f"{row.group}/{row.item}" if row.item else row.group, STATUS_ZH[row.status])
+                     fault_of(row.group, row.item), STATUS_ZH[row.status])
 
 
 def follow(session: Session, ticket: Ticket, openid: str) -> bool:
