@@ -70,7 +70,10 @@ PHONE_RE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")
 # -- choices -------------------------------------------------------------------------
 
 def category_choices(ctx: Ctx) -> list[Choice]:
-    return [Choice(c.name, c.name) for c in ctx.register.categories]
+    # A fault already named ("水龙头坏了") narrows the list to the types that repair it.
+    group = ctx.data.get("group")
+    fitting = [c for c in ctx.register.categories if group in c.scope.groups]
+    return [Choice(c.name, c.name) for c in (fitting or ctx.register.categories)]
 
 
 def group_choices(ctx: Ctx) -> list[Choice]:
@@ -349,11 +352,14 @@ def submit(ctx: Ctx) -> Outcome:
 
 
 def category_saved(ctx: Ctx, choice: Choice) -> Outcome:
-    if ctx.data.get("category") != choice.value:
-        # The category decides which groups and places are valid: ask them again.
-        for k in ("group", "item", *PLACE_KEYS):
-            ctx.data.pop(k, None)
-    ctx.data["category"] = choice.value
+    d = ctx.data
+    if d.get("category") != choice.value:
+        # The category decides which groups and places are valid: ask again those it does not cover.
+        cat = ctx.register.category(choice.value)
+        fault_fits = cat is not None and d.get("group") in cat.scope.groups
+        for k in (*(() if fault_fits else ("group", "item")), *PLACE_KEYS):
+            d.pop(k, None)
+    d["category"] = choice.value
     return Go("group")
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from bot.chat import WeChatUser
 from bot.services import Services
 from models.tickets import Ticket
+from tests.test_repair_dialog import choose
 
 
 def filed_ticket(services: Services, openid: str) -> Ticket:
@@ -135,3 +136,28 @@ def test_unsure_place_offers_the_candidates_and_the_menus(wechat: Callable[..., 
     user.text("食堂的灯坏了")
     reply = user.text("3").text  # none of them: the structured menus
     assert "维修类型" in reply
+
+
+def test_a_named_fault_without_a_place_is_not_asked_again(
+        wechat: Callable[..., WeChatUser], bound: Callable[..., None], services: Services) -> None:
+    """「宿舍水笼头坏了」 (a typo, no building): only the repair types that fix taps are offered, and after one
+    is chosen the bot goes on to the place instead of asking the fault again."""
+    user = wechat("o-tap")
+    bound("o-tap", "20260002")  # 李四 has no default room
+    reply = user.text("我宿舍水笼头坏了一直滴水").text
+    assert "给水/水龙头" in reply and "维修类型" in reply
+    register = services.register()
+    assert register is not None
+    offered = {line.partition(" ")[2] for line in reply.splitlines() if line.partition(" ")[0].isdigit()}
+    fixes_taps = {c.name for c in register.categories if "给水" in c.scope.groups}
+    assert offered == fixes_taps and len(offered) < len(register.categories)
+    reply = choose(user, "东环校区宿舍维修")
+    assert "楼栋" in reply and "故障类别" not in reply and "具体物品" not in reply
+    choose(user, "学生公寓12栋")
+    user.text("5")
+    assert "照片" in user.text("502").text
+    assert "请核对报修单" in user.image(media_id="M-TAP").text
+    assert "报修成功" in user.text("1").text
+    t = filed_ticket(services, "o-tap")
+    assert (t.category, t.group, t.item, t.building, t.room) == ("东环校区宿舍维修", "给水", "水龙头", "学生公寓12栋",
+                                                               "502")
