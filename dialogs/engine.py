@@ -157,6 +157,8 @@ class Dialog:
     help: str = ""
     # Called when an image arrives at a step that wants text; returns what to say about it.
     on_image: Callable[[Ctx, Incoming], str] | None = None
+    # Called when words arrive at a step that wants an image; returns what to say about them.
+    on_text: Callable[[Ctx, Incoming], str] | None = None
     by_name: dict[str, Step] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
@@ -277,6 +279,8 @@ class Engine:
 
     def _answer(self, ctx: Ctx, dialog: Dialog, step: Step, msg: Incoming) -> str:
         if step.expects == "image" and msg.kind != "image":
+            if msg.kind == "text" and msg.text and dialog.on_text is not None:
+                return self._retry(ctx, step, dialog.on_text(ctx, msg))
             return self._retry(ctx, step, TEXT["need_image"] if msg.kind != "text" or msg.text else TEXT["empty"])
         if step.expects == "text":
             if msg.kind == "image":

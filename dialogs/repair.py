@@ -36,6 +36,8 @@ TEXT = {
     "desc_long": "描述请控制在 500 字以内（您发了 {n} 字），可以分两句说重点。",
     "photo": "请拍一张故障处的照片发给我（点输入框旁的「+」，选「拍摄」或「相册」）。",
     "photo_early": "照片已收到，会一起提交。",
+    "desc_added": "已把这句话补充到描述里。还需要一张照片：点输入框旁的「+」，选「相册」或「拍摄」发送。",
+    "desc_full": "描述已经接近 500 字，这句没有加进去；可以在核对报修单时修改描述。还需要一张照片。",
     "phone": "请输入联系电话（手机号），方便师傅联系您：",
     "phone_bad": "这个号码好像不对，请输入 11 位手机号，或带区号的座机号。",
     "confirm": "请核对报修单：\n{summary}\n",
@@ -182,6 +184,23 @@ def on_image(ctx: Ctx, msg: Incoming) -> str:
     """Keep a photo sent before its step, so the photo step is not asked."""
     ctx.data["photo"] = {"media_id": msg.media_id, "pic_url": msg.pic_url}
     return TEXT["photo_early"]
+
+
+# Words about the photo itself ("没有照片", "拍不了") are not more of the fault's description.
+PHOTO_WORDS = ("照片", "图片", "相片", "拍")
+
+
+def on_text(ctx: Ctx, msg: Incoming) -> str:
+    """Add words sent instead of the photo to the description, so nothing the user said is lost."""
+    words = msg.raw.strip()
+    if len(words) < 5 or any(w in words for w in PHOTO_WORDS):
+        return ENGINE_TEXT["need_image"]
+    description = ctx.data.get("description")
+    joined = f"{description}；{words}" if description else words
+    if len(joined) > 500:
+        return TEXT["desc_full"]
+    ctx.data["description"] = joined
+    return TEXT["desc_added"]
 
 
 def notice_skip(ctx: Ctx) -> bool:
@@ -399,4 +418,5 @@ DIALOG = Dialog(
              handle=correct, goes_to=("campus", "category", "description", "photo", "phone")),
     ),
     on_image=on_image,
+    on_text=on_text,
 )

@@ -242,3 +242,27 @@ def _age_dialog(services: Services, openid: str, seconds: int) -> None:
     state = json.loads(services.redis.get(key) or b"{}")
     state["updated"] -= seconds
     services.redis.set(key, json.dumps(state))
+
+
+def test_words_sent_instead_of_the_photo_join_the_description(wechat: Callable[..., WeChatUser],
+                                                              bound: Callable[..., None],
+                                                              services: Services) -> None:
+    """More about the fault at the photo step is kept in the description (not lost), and the photo is still asked."""
+    user = wechat("o-more")
+    bound("o-more")
+    start_repair(user)
+    for label in ("东环校区宿舍维修", "给水", "水龙头", "学生公寓12栋"):
+        choose(user, label)
+    _send(user, "5")
+    _send(user, "502")
+    _send(user, "水龙头一直在滴水")
+    reply = user.text("热水那边的龙头也关不紧").text
+    assert "补充到描述" in reply and "照片" in reply
+    assert "补充到描述" not in user.text("拍不了照片").text  # about the photo, not the fault
+    assert "补充到描述" not in user.text("滴" * 490).text  # would pass 500 characters
+    reply = user.image(media_id="M-MORE").text
+    assert "描述：水龙头一直在滴水；热水那边的龙头也关不紧" in reply
+    assert "报修成功" in _send(user, "1")
+    with services.db.session() as s:
+        t = s.scalars(select(Ticket).where(Ticket.openid == "o-more")).one()
+        assert t.description == "水龙头一直在滴水；热水那边的龙头也关不紧"
