@@ -142,14 +142,19 @@ def test_photo_step_wants_a_photo_and_text_steps_keep_early_photos(
     assert "请核对报修单" in reply and "照片：1 张" in reply
 
 
+def to_description(user: WeChatUser) -> str:
+    """Start a dorm-tap repair in 12栋 5楼 502 and answer up to the description; return its prompt."""
+    start_repair(user)
+    for label in ("东环校区宿舍维修", "给水", "水龙头", "学生公寓12栋"):
+        choose(user, label)
+    _send(user, "5")
+    return _send(user, "502")
+
+
 def test_text_when_photo_expected(wechat: Callable[..., WeChatUser], bound: Callable[..., None]) -> None:
     user = wechat("o-nophoto")
     bound("o-nophoto")
-    reply = start_repair(user)
-    for label in ("东环校区宿舍维修", "给水", "水龙头", "学生公寓12栋"):
-        reply = choose(user, label)
-    _send(user, "5")
-    _send(user, "502")
+    to_description(user)
     _send(user, "水龙头一直在滴水")
     reply = user.text("没有照片").text
     assert "需要一张照片" in reply
@@ -158,11 +163,7 @@ def test_text_when_photo_expected(wechat: Callable[..., WeChatUser], bound: Call
 def test_description_limits(wechat: Callable[..., WeChatUser], bound: Callable[..., None]) -> None:
     user = wechat("o-desc")
     bound("o-desc")
-    start_repair(user)
-    for label in ("东环校区宿舍维修", "给水", "水龙头", "学生公寓12栋"):
-        choose(user, label)
-    _send(user, "5")
-    _send(user, "502")
+    to_description(user)
     assert "太短" in _send(user, "坏了")
     reply = _send(user, "滴" * 5000)
     assert "500 字以内" in reply and "5000" in reply
@@ -250,11 +251,7 @@ def test_words_sent_instead_of_the_photo_join_the_description(wechat: Callable[.
     """More about the fault at the photo step is kept in the description (not lost), and the photo is still asked."""
     user = wechat("o-more")
     bound("o-more")
-    start_repair(user)
-    for label in ("东环校区宿舍维修", "给水", "水龙头", "学生公寓12栋"):
-        choose(user, label)
-    _send(user, "5")
-    _send(user, "502")
+    to_description(user)
     _send(user, "水龙头一直在滴水")
     reply = user.text("热水那边的龙头也关不紧").text
     assert "补充到描述" in reply and "照片" in reply
