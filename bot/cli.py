@@ -164,6 +164,20 @@ def staff_unbind(name: str) -> None:
 
 # -- running ---------------------------------------------------------------------------------
 
+def path_only_handler() -> type:
+    """The development server's request handler, logging the path without the query string (WeChat's
+    carries a signature, its timestamp and nonce, and the sender's openid)."""
+    from urllib.parse import urlsplit
+
+    from werkzeug.serving import WSGIRequestHandler
+
+    class PathOnlyLog(WSGIRequestHandler):
+        def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+            self.log("info", '"%s %s" %s %s', self.command, urlsplit(self.path).path, code, size)
+
+    return PathOnlyLog
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1")
 @click.option("--port", default=5000, type=int)
@@ -179,7 +193,7 @@ def serve(host: str, port: int) -> None:
     except RepairbotError as exc:
         _fail(exc)
     app = create_app(cfg)
-    run_simple(host, port, app, threaded=True, use_reloader=False)
+    run_simple(host, port, app, threaded=True, use_reloader=False, request_handler=path_only_handler())
 
 
 @main.command()

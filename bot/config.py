@@ -33,6 +33,10 @@ class Config:
     wechat_secret: str = field(default="", repr=False)
     wechat_aes_key: str = field(default="", repr=False)
     wechat_api_base_url: str = DEFAULT_API_BASE
+    # A signed request is believed only this many seconds either side of its timestamp.
+    wechat_max_skew_s: int = 300
+    # With an AES key set, plain-mode messages are refused unless this is on (and then they may not act).
+    wechat_accept_plain: bool = False
     template_ticket: str = ""
     template_reply: str = ""
     # How long an unfinished dialog is kept, and after what pause we ask before continuing.
@@ -72,6 +76,8 @@ class Config:
             wechat_secret=values.get("WECHAT_SECRET", ""),
             wechat_aes_key=values.get("WECHAT_AES_KEY", ""),
             wechat_api_base_url=_slash(values.get("WECHAT_API_BASE_URL") or DEFAULT_API_BASE),
+            wechat_max_skew_s=_int(values, "WECHAT_MAX_SKEW_S", 300),
+            wechat_accept_plain=_flag(values.get("WECHAT_ACCEPT_PLAIN", "")),
             template_ticket=values.get("WECHAT_TEMPLATE_TICKET", ""),
             template_reply=values.get("WECHAT_TEMPLATE_REPLY", ""),
             log_level=values.get("REPAIRBOT_LOG_LEVEL", "INFO"),
@@ -124,6 +130,18 @@ def _create_secret(path: Path) -> None:
         os.unlink(tmp)
 
 
+def _int(values: Mapping[str, str], name: str, default: int) -> int:
+    raw = values.get(name) or ""
+    try:
+        return int(raw) if raw else default
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a whole number, not {raw!r}") from exc
+
+
+def _flag(raw: str) -> bool:
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
 def _slash(url: str) -> str:
     return url if url.endswith("/") else url + "/"
 
@@ -132,6 +150,7 @@ def _env_name(attr: str) -> str:
     special = {
         "wechat_token": "WECHAT_TOKEN", "wechat_appid": "WECHAT_APPID", "wechat_secret": "WECHAT_SECRET",
         "wechat_aes_key": "WECHAT_AES_KEY", "wechat_api_base_url": "WECHAT_API_BASE_URL",
+        "wechat_max_skew_s": "WECHAT_MAX_SKEW_S", "wechat_accept_plain": "WECHAT_ACCEPT_PLAIN",
         "template_ticket": "WECHAT_TEMPLATE_TICKET", "template_reply": "WECHAT_TEMPLATE_REPLY",
     }
     return special.get(attr, "REPAIRBOT_" + attr.upper())

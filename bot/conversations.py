@@ -15,7 +15,8 @@ from bot.wechat import Reply, dedupe_key
 from dialogs.context import Ctx
 from dialogs.engine import Engine, Incoming, State
 from dialogs.nlu.parse import Parse, get_parser
-from dialogs.router import build_engine, route
+from dialogs.router import TEXT as ROUTER_TEXT
+from dialogs.router import WORDS, build_engine, route
 from dialogs.store import DialogStore
 from models.errors import RegisterError
 from workers.queues import enqueue
@@ -93,6 +94,17 @@ class Conversations:
             enqueue(self.services, job.queue, job.func, *job.args, job_id=job.job_id, fresh=job.fresh,
                     delay_s=job.delay_s)
         return reply
+
+    def answer_untrusted(self, msg: BaseMessage) -> Reply:
+        """Answer a message whose body nobody signed (plain mode on a safe-mode account, by the operator's
+        leave): it may read the help, nothing else — no dialog, no profile, no ticket, no staff command."""
+        inc = incoming(msg)
+        if inc.kind == "subscribe":
+            return Reply(ROUTER_TEXT["welcome"])
+        if inc.kind not in {"text", "click", "image", "other"}:
+            return Reply()
+        asked = inc.key if inc.kind == "click" else WORDS.get(inc.text, "")
+        return Reply(ROUTER_TEXT["help"] if asked == "HELP" else ROUTER_TEXT["unsigned"])
 
     def parse(self, text: str, **context: Any) -> Parse:
         """Parse free text with this process's parser for the register in force."""

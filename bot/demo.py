@@ -56,7 +56,8 @@ def run_demo(port: int, chat: bool = True) -> None:
         _wait_healthy(port)
         print(_banner(port, env_file))
         if chat:
-            user = WeChatUser(f"http://127.0.0.1:{port}/wechat", cfg.wechat_token, "demo-student")
+            user = WeChatUser(f"http://127.0.0.1:{port}/wechat", cfg.wechat_token, "demo-student",
+                              aes_key=cfg.wechat_aes_key, appid=cfg.wechat_appid)
             run_chat(user, f"http://127.0.0.1:{api.port}/_inbox")
         else:
             while all(c.poll() is None for c in children):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import struct
 import time
 from collections.abc import Mapping
@@ -21,6 +22,14 @@ from dialogs.reply import Article, Reply
 from models.errors import RepairbotError
 
 __all__ = ["Article", "Reply"]
+
+# WeChat's messages are a few kilobytes; anything larger is refused before it is read.
+MAX_BODY = 64 * 1024
+# The Encrypt field of a safe-mode envelope, found without parsing the body: the signature over it is
+# checked before any XML parser sees an unsigned body.
+_ENCRYPT_RE = re.compile(r"<Encrypt>\s*(?:<!\[CDATA\[([A-Za-z0-9+/=\s]*)\]\]>|([A-Za-z0-9+/=\s]*))\s*</Encrypt>")
+# Where a used timestamp+nonce is remembered, so that a signed query string cannot be used twice.
+NONCE_KEY = "wxnonce:{ts}:{nonce}"
 
 
 class BadSignature(RepairbotError):
@@ -50,34 +59,65 @@ def check_plain(token: str, args: Mapping[str, str]) -> None:
 
 @dataclass(frozen=True)
 class Envelope:
-    """A verified incoming message and how to answer it."""
+    """A verified incoming message and how to answer it.
+
+    `trusted` is False only for a plain-mode message that an account configured for safe mode accepts
+    because the operator allowed it (WECHAT_ACCEPT_PLAIN): its body is not signed, so it may not act.
+    """
 
     message: BaseMessage
     safe: bool
     nonce: str
     timestamp: str
+    trusted: bool = True
 
 
-def open_envelope(body: bytes, args: Mapping[str, str], token: str, aes_key: str, appid: str) -> Envelope:
-    """Verify, decrypt (safe mode) and parse a POST from WeChat."""
+@dataclass(frozen=True)
+class Gate:
+    """What a POST must satisfy before its body is believed."""
+
+    token: str
+    aes_key: str = ""
+    appid: str = ""
+    max_skew_s: int = 300
+    accept_plain: bool = False
+
+
+def open_envelope(body: bytes, args: Mapping[str, str], gate: Gate, now: float) -> Envelope:
+    """Verify (signature first, then freshness), decrypt (safe mode) and parse a POST from WeChat."""
     ts, nonce = args.get("timestamp", ""), args.get("nonce", "")
     text = _text(body)
     if args.get("encrypt_type", "raw").lower() == "aes":
-        if not aes_key:
+        if not gate.aes_key:
             raise BadSignature("safe mode is not configured (WECHAT_AES_KEY)")
         encrypt = _encrypt_field(text)
-        if not signature_ok(signature(token, ts, nonce, encrypt), args.get("msg_signature")):
+        if not gate.token or not signature_ok(signature(gate.token, ts, nonce, encrypt), args.get("msg_signature")):
             raise BadSignature("bad or missing msg_signature")
-        try:
-            text = PrpCrypto(WeChatCrypto(token, aes_key, appid).key).decrypt(encrypt, appid)
-        except (InvalidAppIdException, ValueError, UnicodeDecodeError, IndexError, struct.error) as exc:
-            raise BadMessage("cannot decrypt the message") from exc
-        return Envelope(_parse(text), True, nonce, ts)
-    check_plain(token, args)
-    return Envelope(_parse(text), False, nonce, ts)
+        _check_fresh(ts, now, gate.max_skew_s)
+        return Envelope(_parse(_decrypt(encrypt, gate)), True, nonce, ts)
+    check_plain(gate.token, args)
+    if gate.aes_key and not gate.accept_plain:
+        raise BadSignature("plain mode refused: safe mode is configured (WECHAT_ACCEPT_PLAIN is off)")
+    _check_fresh(ts, now, gate.max_skew_s)
+    return Envelope(_parse(text), False, nonce, ts, trusted=not gate.aes_key)
+
+
+def _check_fresh(ts: str, now: float, max_skew_s: int) -> None:
+    """Refuse a signature made too long ago (or in the future): a logged query string must not be reusable."""
+    if not (ts.isascii() and ts.isdigit()) or abs(now - int(ts)) > max_skew_s:
+        raise BadSignature("timestamp outside the accepted window")
+
+
+def _decrypt(encrypt: str, gate: Gate) -> str:
+    try:
+        return PrpCrypto(WeChatCrypto(gate.token, gate.aes_key, gate.appid).key).decrypt(encrypt, gate.appid)
+    except (InvalidAppIdException, ValueError, UnicodeDecodeError, IndexError, struct.error) as exc:
+        raise BadMessage("cannot decrypt the message") from exc
 
 
 def _text(body: bytes) -> str:
+    if len(body) > MAX_BODY:
+        raise BadMessage("body too large")
     try:
         return body.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -85,16 +125,20 @@ def _text(body: bytes) -> str:
 
 
 def _encrypt_field(text: str) -> str:
-    import xmltodict
-
-    try:
-        doc = xmltodict.parse(text)["xml"]
-        value = doc["Encrypt"]
-    except (ExpatError, ValueError, KeyError, TypeError) as exc:
-        raise BadMessage("safe-mode body has no Encrypt field") from exc
-    if not isinstance(value, str):
-        raise BadMessage("safe-mode Encrypt field is empty")
+    found = _ENCRYPT_RE.search(text)
+    value = "".join((found.group(1) or found.group(2) or "").split()) if found else ""
+    if not value:
+        raise BadMessage("safe-mode body has no Encrypt field")
     return value
+
+
+def nonce_key(ts: str, nonce: str) -> str:
+    return NONCE_KEY.format(ts=ts, nonce=nonce)
+
+
+def body_digest(body: bytes) -> str:
+    """Name a request body, so that WeChat's own resend of one request is told from a forged reuse."""
+    return hashlib.blake2b(body, digest_size=16).hexdigest()
 
 
 def _parse(text: str) -> BaseMessage:
@@ -112,11 +156,12 @@ def _parse(text: str) -> BaseMessage:
 
 
 def dedupe_key(msg: BaseMessage) -> str:
-    """Name a message so WeChat's retries of it can be recognised."""
+    """Name a message so WeChat's retries of it can be recognised — always within its sender, so that no
+    MsgId, chosen or colliding, can fetch another user's remembered reply."""
     if getattr(msg, "id", 0):
-        return f"m:{msg.id}"
-    # Events carry MsgId 0: WeChat's own advice is to dedupe them on sender + CreateTime.
-    return f"e:{msg.source}:{int(msg.time)}"
+        return f"m:{msg.source}:{msg.id}"
+    # Events carry MsgId 0: WeChat's advice is sender + CreateTime; two events in one second differ by kind.
+    return f"e:{msg.source}:{int(msg.time)}:{getattr(msg, 'event', '')}:{getattr(msg, 'key', '') or ''}"
 
 
 def render(reply: Reply, msg: BaseMessage, env: Envelope, token: str, aes_key: str, appid: str) -> str:

@@ -17,5 +17,6 @@ preload_app = True
 # a message's CPU. REPAIRBOT_ACCESS_LOG=- turns it on (to stdout), e.g. when running without nginx.
 accesslog = os.environ.get("REPAIRBOT_ACCESS_LOG") or None
 errorlog = "-"
-# WeChat's query string carries signatures, not secrets worth hiding; bodies are never logged.
-access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
+# The path only: WeChat's query string carries a signature, its timestamp and nonce, and the sender's openid.
+# Bodies are never logged.
+access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'

@@ -33,6 +33,7 @@ TEXT = {
     "photo_first": "收到照片！我们来填一张报修单。",
     "unknown_key": "这个菜单暂时不可用，回复「帮助」查看全部功能。",
     "go_on": "（您刚才的「{title}」还没完成，停在「{step}」，请接着回复。）",
+    "unsigned": "这条消息没有经过加密验证，为了保护您的信息，暂时不能办理，请稍后再发一次。",
 }
 
 # Menu keys (CLICK events) and the words that do the same in text.

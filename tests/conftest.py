@@ -8,6 +8,7 @@ against PostgreSQL and a Redis server.  Only WeChat's own HTTP API is faked.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import threading
 from collections.abc import Callable, Iterator
@@ -148,6 +149,24 @@ def server(app: Flask) -> Iterator[str]:
 
 
 @pytest.fixture
+def logged() -> Iterator[list[logging.LogRecord]]:
+    """Collect every log record of the process (server threads included), down to DEBUG."""
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    root = logging.getLogger()
+    handler, level = Keep(logging.DEBUG), root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    yield records
+    root.removeHandler(handler)
+    root.setLevel(level)
+
+
+@pytest.fixture
 def wechat_api() -> Iterator[responses.RequestsMock]:
     """Fake WeChat's HTTP API (only it: loopback traffic passes through)."""
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
@@ -161,9 +180,11 @@ def wechat_api() -> Iterator[responses.RequestsMock]:
 
 @pytest.fixture
 def wechat(server: str, wechat_api: responses.RequestsMock) -> Callable[..., WeChatUser]:
-    """Make a WeChat user that signs and sends to the webhook (plain mode, or safe mode with safe=True)."""
+    """Make a WeChat user that signs and sends to the webhook: in safe mode, as WeChat does for an account
+    with an AES key (the test config has one); safe=False sends plain-mode messages, which such an account
+    refuses unless WECHAT_ACCEPT_PLAIN is on."""
 
-    def make(openid: str = "o-student-1", safe: bool = False) -> WeChatUser:
+    def make(openid: str = "o-student-1", safe: bool = True) -> WeChatUser:
         return WeChatUser(f"{server}/wechat", TOKEN, openid, aes_key=AES_KEY if safe else "",
                           appid=APPID if safe else "")
 

@@ -97,7 +97,9 @@ def test_a_turn_never_given_back_delays_by_seconds_not_forever(
         caplog: pytest.LogCaptureFixture) -> None:
     """A turn left by a process that died is waited for a little, then the message is answered."""
     bound("o-turn-3")
-    user = WeChatUser(f"{impatient_server}/wechat", services.config.wechat_token, "o-turn-3")
+    cfg = services.config
+    user = WeChatUser(f"{impatient_server}/wechat", cfg.wechat_token, "o-turn-3", aes_key=cfg.wechat_aes_key,
+                      appid=cfg.wechat_appid)
     services.redis.set(DialogStore.turn_key("o-turn-3"), "a dead worker", px=10_000)
     with caplog.at_level(logging.WARNING):
         began = time.monotonic()

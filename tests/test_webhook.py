@@ -77,6 +77,15 @@ def other_app(services: Services, redis_conn: redis_lib.Redis | None = None, **c
         use_services(services)
 
 
+@contextmanager
+def vector_app(services: Services, **changes: Any) -> Iterator[str]:
+    """An app that accepts Tencent's vector: its token, and a window wide enough for its 2014 timestamp."""
+    settings = {"wechat_token": VECTOR_TOKEN, "wechat_aes_key": AES_KEY, "wechat_appid": APPID,
+                "wechat_max_skew_s": int(time.time()) - int(VECTOR_TIMESTAMP) + 300, **changes}
+    with other_app(services, **settings) as url:
+        yield url
+
+
 def vector_body(encrypt: str = VECTOR_ENCRYPT) -> bytes:
     return (f"<xml><ToUserName><![CDATA[{VECTOR_ACCOUNT}]]></ToUserName>"
             f"<Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>").encode()
@@ -121,21 +130,16 @@ def message(openid: str, fields: str, msg_type: str = "text", msg_id: str | None
 
 
 @pytest.fixture
-def logged() -> Iterator[list[logging.LogRecord]]:
-    """Collect every log record of the process (server threads included), down to DEBUG."""
-    records: list[logging.LogRecord] = []
+def plain_wechat(services: Services, wechat_api: Any) -> Iterator[MakeUser]:
+    """Make WeChat users of an account in plain mode (no AES key): messages signed by their query string."""
+    with other_app(services, wechat_aes_key="", wechat_appid="") as url:
+        yield lambda openid="o-student-1": WeChatUser(f"{url}/wechat", TOKEN, openid)
 
-    class Keep(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            records.append(record)
 
-    root = logging.getLogger()
-    handler, level = Keep(logging.DEBUG), root.level
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG)
-    yield records
-    root.removeHandler(handler)
-    root.setLevel(level)
+@pytest.fixture
+def make_user(wechat: MakeUser, plain_wechat: MakeUser) -> Callable[[str, bool], WeChatUser]:
+    """A user of a safe-mode account (safe=True) or of a plain-mode one (safe=False)."""
+    return lambda openid, safe: wechat(openid) if safe else plain_wechat(openid)
 
 
 # -- the GET handshake --------------------------------------------------------------------------
@@ -173,7 +177,7 @@ def test_no_token_configured_refuses_everything(services: Services) -> None:
 
 def test_official_safe_mode_vector(services: Services) -> None:
     """Tencent's example request is accepted and answered with a reply encrypted for the same user."""
-    with other_app(services, wechat_token=VECTOR_TOKEN, wechat_aes_key=AES_KEY, wechat_appid=APPID) as url:
+    with vector_app(services) as url:
         resp = post(url, vector_params(), vector_body())
     assert resp.status_code == 200
     assert "<Encrypt>" in resp.text and "abcdteT" not in resp.text and VECTOR_OPENID not in resp.text
@@ -197,20 +201,19 @@ def test_official_safe_mode_vector(services: Services) -> None:
 def test_tampered_safe_mode_request_is_forbidden(services: Services, params: dict[str, str],
                                                  body: bytes) -> None:
     """Any change to the signed parts of the vector gets 403."""
-    with other_app(services, wechat_token=VECTOR_TOKEN, wechat_aes_key=AES_KEY, wechat_appid=APPID) as url:
+    with vector_app(services) as url:
         assert post(url, params, body).status_code == 403
 
 
 def test_safe_mode_request_without_aes_key_is_forbidden(services: Services) -> None:
     """An app in plain mode refuses a safe-mode request rather than guessing."""
-    with other_app(services, wechat_token=VECTOR_TOKEN, wechat_aes_key="", wechat_appid=APPID) as url:
+    with vector_app(services, wechat_aes_key="") as url:
         assert post(url, vector_params(), vector_body()).status_code == 403
 
 
 def test_safe_mode_message_for_another_appid_is_refused(services: Services) -> None:
     """A correctly signed message encrypted for another account's AppID is not read."""
-    with other_app(services, wechat_token=VECTOR_TOKEN, wechat_aes_key=AES_KEY,
-                   wechat_appid="wx0000000000000000") as url:
+    with vector_app(services, wechat_appid="wx0000000000000000") as url:
         resp = post(url, vector_params(), vector_body())
     assert resp.status_code in (400, 403)
 
@@ -220,7 +223,7 @@ def test_safe_mode_message_for_another_appid_is_refused(services: Services) -> N
 def test_signed_but_undecryptable_encrypt_is_bad_request(wechat: MakeUser, encrypt: str) -> None:
     """A correctly signed Encrypt value that is not a real ciphertext gets 400, not a server error."""
     user = wechat("o-garbage", safe=True)
-    ts, nonce = "1700000000", "n0nce"
+    ts, nonce = str(int(time.time())), "n0nce"
     body = f"<xml><ToUserName>gh_repairbot</ToUserName><Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>"
     req = Request({"timestamp": ts, "nonce": nonce, "encrypt_type": "aes",
                    "msg_signature": signature(TOKEN, ts, nonce, encrypt)}, body.encode())
@@ -230,10 +233,10 @@ def test_signed_but_undecryptable_encrypt_is_bad_request(wechat: MakeUser, encry
 # -- whole exchanges, plain and safe ----------------------------------------------------------------
 
 @pytest.mark.parametrize("safe", [False, True], ids=["plain", "safe"])
-def test_full_exchange(wechat: MakeUser, services: Services, safe: bool) -> None:
+def test_full_exchange(make_user: Callable[[str, bool], WeChatUser], services: Services, safe: bool) -> None:
     """Follow, bind, look at the profile: every answer reaches the same user, encrypted in safe mode."""
     openid = f"o-exchange-{'safe' if safe else 'plain'}"
-    user = wechat(openid, safe=safe)
+    user = make_user(openid, safe)
     welcome = user.event("subscribe")
     assert "绑定" in welcome.text
     assert ("<Encrypt>" in welcome.body) == safe
@@ -261,10 +264,10 @@ def test_full_exchange(wechat: MakeUser, services: Services, safe: bool) -> None
     {"signature": "签名"},
     {"timestamp": "1"},
 ], ids=["missing", "empty", "wrong", "non-ascii", "other-timestamp"])
-def test_post_with_bad_signature_is_forbidden(wechat: MakeUser, services: Services,
+def test_post_with_bad_signature_is_forbidden(plain_wechat: MakeUser, services: Services,
                                               change: dict[str, str | None]) -> None:
     """An unsigned or wrongly signed message gets 403 and changes nothing."""
-    user = wechat("o-forged")
+    user = plain_wechat("o-forged")
     answer = user.deliver(signed(user, message("o-forged", "<Event>subscribe</Event>", "event", None), **change))
     assert answer.status == 403
     with services.db.session() as s:
@@ -309,9 +312,10 @@ BAD_BODIES = {
 
 @pytest.mark.parametrize("safe", [False, True], ids=["plain", "safe"])
 @pytest.mark.parametrize("name", list(BAD_BODIES))
-def test_unreadable_body_is_bad_request(wechat: MakeUser, services: Services, name: str, safe: bool) -> None:
+def test_unreadable_body_is_bad_request(make_user: Callable[[str, bool], WeChatUser], services: Services, name: str,
+                                       safe: bool) -> None:
     """A signed body that is not a WeChat message gets 400 (never 500, never an answer), and nothing happens."""
-    user = wechat("o-bad", safe=safe)
+    user = make_user("o-bad", safe)
     answer = user.post_xml(BAD_BODIES[name])
     assert answer.status == 400, answer.body
     assert "root:" not in answer.body and "haha" not in answer.body
@@ -328,16 +332,16 @@ def test_unreadable_body_is_bad_request(wechat: MakeUser, services: Services, na
 def test_safe_mode_envelope_without_encrypt_is_bad_request(wechat: MakeUser, body: str) -> None:
     """A safe-mode request whose envelope has no usable Encrypt field gets 400."""
     user = wechat("o-envelope", safe=True)
-    ts, nonce = "1700000000", "n0nce"
+    ts, nonce = str(int(time.time())), "n0nce"
     req = Request({"timestamp": ts, "nonce": nonce, "encrypt_type": "aes",
                    "msg_signature": signature(TOKEN, ts, nonce, "")}, body.encode())
     assert user.deliver(req).status == 400
 
 
-def test_secrets_never_reach_the_logs(wechat: MakeUser, server: str, services: Services,
+def test_secrets_never_reach_the_logs(wechat: MakeUser, plain_wechat: MakeUser, server: str, services: Services,
                                       logged: list[logging.LogRecord], monkeypatch: pytest.MonkeyPatch) -> None:
     """Refusals, bad bodies, safe mode and a crash are all logged, and no log line holds a secret."""
-    plain, safe = wechat("o-logs"), wechat("o-logs-safe", safe=True)
+    plain, safe = plain_wechat("o-logs"), wechat("o-logs-safe")
     assert plain.deliver(signed(plain, message("o-logs", "<Content>hi</Content>"), signature="0" * 40)).status == 403
     assert plain.post_xml(XXE).status == 400
     assert safe.deliver(signed(safe, message("o-logs-safe", "<Content>hi</Content>"),
