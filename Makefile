@@ -23,7 +23,7 @@ lint: $(STAMP)
 	$(BIN)/mypy bot dialogs models workers
 
 bench: $(STAMP)
-	$(BIN)/python tests/benchmarks/bench_webhook.py
+	$(BIN)/python -m tests.benchmarks.webhook
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache

@@ -1,8 +1,8 @@
-"""The yardstick for bench_webhook.py: a bare Flask + wechatpy echo server.
+"""The yardstick for the webhook bench (``tests/benchmarks/webhook/``): a bare Flask + wechatpy echo server.
 
 It does only what every WeChat webhook must do: verify the signature, parse the
 XML, and answer with a TextReply that echoes the text (``[image]`` for a photo,
-``[<type>]`` for anything else).  bench_webhook.py serves it with the same
+``[<type>]`` for anything else).  The bench serves it with the same
 gunicorn settings as the real app (``deploy/gunicorn.conf.py``):
 
     gunicorn -c deploy/gunicorn.conf.py tests.benchmarks.echo_app:app
