@@ -31,21 +31,23 @@ class User:
     __slots__ = ("behaviour", "echo", "gen", "head", "openid", "prefix", "rng", "turn")
 
     def __init__(self, openid: str, port: int, behaviour: Behaviour, rng: random.Random, echo: bool) -> None:
-        from bot.wechat import new_nonce, signature
-
         self.openid = openid
         self.behaviour = behaviour
         self.rng = rng
         self.echo = echo
-        # The signature covers only token, timestamp and nonce: one per user is enough.
-        ts, nonce = str(int(time.time())), new_nonce()
-        query = f"signature={signature(TOKEN, ts, nonce)}&timestamp={ts}&nonce={nonce}&openid={openid}"
-        self.head = (f"POST /wechat?{query} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-                     "Content-Type: text/xml\r\nContent-Length: ").encode()
+        self.head = (f"HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: text/xml\r\nContent-Length: ").encode()
         self.prefix = (f"<xml><ToUserName><![CDATA[{ACCOUNT}]]></ToUserName>"
                        f"<FromUserName><![CDATA[{openid}]]></FromUserName>")
         self.gen = behaviour.session(rng)
         self.turn = next(self.gen)
+
+    def signed_line(self) -> bytes:
+        """The request line, signed afresh as WeChat signs every request (a timestamp+nonce is used once)."""
+        from bot.wechat import new_nonce, signature
+
+        ts, nonce = str(int(time.time())), new_nonce()
+        query = f"signature={signature(TOKEN, ts, nonce)}&timestamp={ts}&nonce={nonce}&openid={self.openid}"
+        return f"POST /wechat?{query} ".encode()
 
     def request(self) -> bytes:
         t = self.turn
@@ -58,7 +60,7 @@ class User:
             fields = f"<MsgType><![CDATA[text]]></MsgType><Content><![CDATA[{t.text}]]></Content>"
         body = f"{self.prefix}<CreateTime>{int(time.time())}</CreateTime>{fields}<MsgId>{msg_id}</MsgId></xml>"
         data = body.encode()
-        return self.head + str(len(data)).encode() + b"\r\n\r\n" + data
+        return self.signed_line() + self.head + str(len(data)).encode() + b"\r\n\r\n" + data
 
     def on_reply(self, status: int, content: bytes) -> str | None:
         """Check the reply to the current turn and move on; return what was wrong, if anything."""
