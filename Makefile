@@ -19,8 +19,9 @@ test: $(STAMP)
 	$(BIN)/pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check bot dialogs models workers tests
-	$(BIN)/mypy bot dialogs models workers
+	$(BIN)/ruff check bot core devtools dialogs models workers tests
+	$(BIN)/mypy bot core devtools dialogs models workers
+	$(BIN)/lint-imports
 
 bench: $(STAMP)
 	$(BIN)/python -m tests.benchmarks.webhook

@@ -7,8 +7,8 @@ import logging
 from flask import Flask, Response, jsonify
 from sqlalchemy import text
 
-from bot.config import Config
-from bot.services import Services, use_services
+from core.config import Config
+from core.services import Services, use_services
 
 
 def create_app(config: Config | None = None, services: Services | None = None) -> Flask:
@@ -20,7 +20,7 @@ def create_app(config: Config | None = None, services: Services | None = None) -
     app.config["SECRET_KEY"] = config.secret_key
     app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
     app.extensions["repairbot.services"] = services
-    # Imported here: jobs import bot.services, and must not pull in the whole dialog stack with it.
+    # Imported here: jobs import core.services, and must not pull in the whole dialog stack with it.
     from bot.conversations import Conversations
 
     conversations = Conversations.create(services)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 from pathlib import Path
@@ -9,8 +10,8 @@ from typing import Any
 
 import click
 
-from bot.config import Config
-from bot.services import Services, use_services
+from core.config import Config
+from core.services import Services, use_services
 from models.errors import RepairbotError
 from models.tickets import STATUS_ZH, local_time
 
@@ -109,8 +110,7 @@ def staff() -> None:
 def staff_add(name: str, role: str, categories: tuple[str, ...], phone: str | None, openid: str | None,
               password_stdin: bool) -> None:
     """Create or update a console account."""
-    from dialogs.staff_chat import bind_openid
-    from models.people import add_staff
+    from models.people import add_staff, bind_openid
 
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
@@ -136,7 +136,7 @@ def staff_add(name: str, role: str, categories: tuple[str, ...], phone: str | No
 @click.argument("openid")
 def staff_bind(name: str, openid: str) -> None:
     """Bind a staff account to a WeChat openid: the worker can then act on their tickets from WeChat."""
-    from dialogs.staff_chat import bind_openid
+    from models.people import bind_openid
 
     svc = _services()
     try:
@@ -151,7 +151,7 @@ def staff_bind(name: str, openid: str) -> None:
 @click.argument("name")
 def staff_unbind(name: str) -> None:
     """Unbind a staff account from WeChat."""
-    from dialogs.staff_chat import bind_openid
+    from models.people import bind_openid
 
     svc = _services()
     try:
@@ -200,11 +200,12 @@ def serve(host: str, port: int) -> None:
 @click.option("--burst", is_flag=True, help="stop when the queues are empty")
 def worker(burst: bool) -> None:
     """Run an RQ worker for all queues, with the scheduler (for retries)."""
-    from workers.queues import LeanSimpleWorker, all_queues
+    from core.jobs import all_queues
+    from workers.queues import LeanSimpleWorker
 
     svc = _services()
     # Jobs are a few milliseconds each: run them in the worker process, without a fork per job.
-    LeanSimpleWorker(all_queues(svc), connection=svc.redis).work(burst=burst, with_scheduler=True,
+    LeanSimpleWorker(all_queues(svc.redis), connection=svc.redis).work(burst=burst, with_scheduler=True,
                                                                  logging_level=svc.config.log_level)
 
 
@@ -224,27 +225,6 @@ def parse(register_file: Path | None) -> None:
         _fail(RepairbotError("no register: pass --register FILE or run `repairbot register load`"))
     assert reg is not None
     sys.exit(run_parse(reg, sys.stdin, sys.stdout))
-
-
-@main.command()
-@click.option("--openid", default="demo-student", show_default=True)
-@click.option("--url", default="http://127.0.0.1:5000/wechat", show_default=True)
-def chat(openid: str, url: str) -> None:
-    """Be a WeChat user in the terminal, talking to a running webhook."""
-    from bot.chat import WeChatUser, run_chat
-
-    cfg = Config.from_env()
-    user = WeChatUser(url, cfg.wechat_token, openid, aes_key=cfg.wechat_aes_key, appid=cfg.wechat_appid)
-    inbox = _inbox_url(cfg)
-    run_chat(user, inbox)
-
-
-def _inbox_url(cfg: Config) -> str | None:
-    """Find the fake WeChat API's push inbox, when pushes go to the loopback fake."""
-    base = cfg.wechat_api_base_url
-    if base.startswith(("http://127.", "http://localhost")):
-        return base.removesuffix("/").removesuffix("/cgi-bin") + "/_inbox"
-    return None
 
 
 # -- tickets ------------------------------------------------------------------------------------
@@ -312,7 +292,7 @@ def tickets_show(no: str, as_json: bool) -> None:
 @click.option("--by", "by", default="shell", help="the staff member acting (a staff account's name)")
 def tickets_move(no: str, status: str, note: str | None, worker: str | None, by: str) -> None:
     """Move a ticket to a new status, as staff; the reporter is pushed."""
-    from bot.actions import move_ticket
+    from core.actions import move_ticket
     from models.people import get_staff
 
     svc = _services()
@@ -346,7 +326,7 @@ def menu_show() -> None:
 def menu_push() -> None:
     """Create the configured menu on the official account through WeChat's API."""
     from bot.menu import load_menu, menu_payload
-    from workers.wechat_api import WeChatAPI
+    from core.wechat_api import WeChatAPI
 
     svc = _services()
     try:
@@ -371,11 +351,16 @@ def _echo_json(value: Any) -> None:
     click.echo(json.dumps(value, ensure_ascii=False, indent=2))
 
 
-@main.command()
-@click.option("--port", default=5000, type=int, show_default=True)
-@click.option("--no-chat", is_flag=True, help="start everything, but do not open the chat")
-def demo(port: int, no_chat: bool) -> None:
-    """Run everything on the embedded defaults and open a chat."""
-    from bot.demo import run_demo
+def _add_dev_commands() -> None:
+    """The development tools (`devtools`: demo, terminal chat) add their commands when they are installed.
 
-    run_demo(port, chat=not no_chat)
+    Loaded by name: the product does not depend on its dev tools, they depend on it."""
+    try:
+        module = importlib.import_module("devtools.cli")
+    except ImportError:
+        return
+    for command in module.COMMANDS:
+        main.add_command(command)
+
+
+_add_dev_commands()

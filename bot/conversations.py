@@ -10,16 +10,19 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 from wechatpy.messages import BaseMessage
 
-from bot.services import Services
+from bot import events
 from bot.wechat import Reply, dedupe_key
+from core.jobs import enqueue
+from core.services import Services
 from dialogs.context import Ctx
-from dialogs.engine import Engine, Incoming, State
+from dialogs.engine import Engine
 from dialogs.nlu.parse import Parse, get_parser
+from dialogs.registry import BY_WORD, help_text
 from dialogs.router import TEXT as ROUTER_TEXT
-from dialogs.router import WORDS, build_engine, route
+from dialogs.router import build_engine, route
+from dialogs.state import Incoming, State
 from dialogs.store import DialogStore
 from models.errors import RegisterError
-from workers.queues import enqueue
 
 log = logging.getLogger(__name__)
 
@@ -69,11 +72,11 @@ class Conversations:
         now = time.time()
         ctx = Ctx(openid=openid, state=State.from_dict(opened.state), msg=inc, now=now,
                   redis=self.services.redis, session_factory=self.services.db.sessionmaker,
-                  register_loader=self.services.register, settings=self._settings(), parser=self.parse,
+                  register_loader=self.services.register, config=self.services.config, parser=self.parse,
                   who_remembered=opened.who, notices_loader=lambda: self.services.notices(opened.notices_version),
                   reader=self.services.db.reading)
         try:
-            result = route(self.engine, ctx)
+            result = events.answer(ctx) if inc.kind in events.KINDS else route(self.engine, ctx)
             # Taken before the commit, whose listener forgets the old copy of a changed profile.
             who = ctx.who_to_remember()
             if ctx.opened_session is not None:
@@ -91,7 +94,7 @@ class Conversations:
         self.store.save(openid, inc.msg_key, ctx.state.to_dict() if ctx.state.active else None,
                         reply.to_dict(), now if user_acted else None, who.to_dict() if who else None)
         for job in ctx.jobs:
-            enqueue(self.services, job.queue, job.func, *job.args, job_id=job.job_id, fresh=job.fresh,
+            enqueue(self.services.redis, job.queue, job.func, *job.args, job_id=job.job_id, fresh=job.fresh,
                     delay_s=job.delay_s)
         return reply
 
@@ -103,8 +106,9 @@ class Conversations:
             return Reply(ROUTER_TEXT["welcome"])
         if inc.kind not in {"text", "click", "image", "other"}:
             return Reply()
-        asked = inc.key if inc.kind == "click" else WORDS.get(inc.text, "")
-        return Reply(ROUTER_TEXT["help"] if asked == "HELP" else ROUTER_TEXT["unsigned"])
+        entry = BY_WORD.get(inc.text) if inc.kind == "text" else None
+        asked = inc.key if inc.kind == "click" else (entry.key if entry else "")
+        return Reply(help_text() if asked == "HELP" else ROUTER_TEXT["unsigned"])
 
     def parse(self, text: str, **context: Any) -> Parse:
         """Parse free text with this process's parser for the register in force."""
@@ -126,8 +130,3 @@ class Conversations:
         # gunicorn forks after this (preload_app): no pooled connection may be inherited by the workers,
         # or they would all share one database socket.
         self.services.db.dispose()
-
-    def _settings(self) -> dict[str, Any]:
-        cfg = self.services.config
-        return {"bind_max_failures": cfg.bind_max_failures, "bind_lock_s": cfg.bind_lock_s,
-                "duplicate_window_h": cfg.duplicate_window_h, "public_url": cfg.public_url}

@@ -9,7 +9,6 @@ import redis
 from flask import Blueprint, Flask, Request, Response, current_app, request
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 
-from bot.config import Config
 from bot.conversations import Conversations
 from bot.wechat import (
     MAX_BODY,
@@ -24,6 +23,7 @@ from bot.wechat import (
     open_envelope,
     render,
 )
+from core.config import Config
 
 log = logging.getLogger(__name__)
 bp = Blueprint("webhook", __name__)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 
 from dialogs.context import Ctx
-from dialogs.engine import END, Dialog, End, Go, Incoming, Outcome, Retry, Step
+from dialogs.engine import END, Dialog, End, Go, Outcome, Retry, Step
+from dialogs.state import Incoming
 from models.people import bind, find_person, mask_card
 
 TEXT = {
@@ -25,20 +26,20 @@ CARD_RE = re.compile(r"^\d{8}$")
 
 
 def _locked(ctx: Ctx, card: str | None = None) -> bool:
-    limit = int(ctx.settings.get("bind_max_failures", 5))
+    limit = ctx.config.bind_max_failures
     keys = [f"bindfail:oid:{ctx.openid}"] + ([f"bindfail:card:{card}"] if card else [])
     return any(int(v or 0) >= limit for v in ctx.redis.mget(keys))
 
 
 def _fail(ctx: Ctx, card: str) -> int:
     """Count a wrong password against the card and the openid; return attempts left."""
-    ttl = int(ctx.settings.get("bind_lock_s", 900))
+    ttl = ctx.config.bind_lock_s
     pipe = ctx.redis.pipeline()
     for key in (f"bindfail:oid:{ctx.openid}", f"bindfail:card:{card}"):
         pipe.incr(key)
         pipe.expire(key, ttl)
     counts = pipe.execute()[0::2]
-    return max(0, int(ctx.settings.get("bind_max_failures", 5)) - max(int(c) for c in counts))
+    return max(0, ctx.config.bind_max_failures - max(int(c) for c in counts))
 
 
 def _lock_out(ctx: Ctx) -> Outcome:

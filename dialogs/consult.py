@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from dialogs.context import Ctx
-from dialogs.engine import END, Choice, Dialog, End, Go, Incoming, Outcome, Retry, Step, Switch
+from dialogs.engine import END, Choice, Dialog, End, Go, Outcome, Retry, Step, Switch
 from dialogs.nlu.topics import load_topics
+from dialogs.state import Incoming
 from models.consult import KINDS, NewConsult, create_consult
 
 TEXT = {

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 
 from dialogs.context import Ctx
-from dialogs.engine import END, Choice, Dialog, End, Incoming, Outcome, Retry, Step
+from dialogs.engine import END, Choice, Dialog, End, Outcome, Retry, Step
 from dialogs.nlu.dates import DateRange, RangeError, parse_range
+from dialogs.state import Incoming
 from models.clock import LOCAL
 from models.consult import user_consults
 

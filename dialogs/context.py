@@ -11,8 +11,11 @@ from redis import Redis
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from dialogs.engine import Incoming, State
-from dialogs.who import Who
+from core.actions import Done, pending_ids
+from core.config import Config
+from core.jobs import SEND_PUSH
+from core.who import Who
+from dialogs.state import Incoming, State
 from models.errors import RegisterError
 from models.notices import NoticeFacts, unfinished_notices
 from models.people import WechatUser, ensure_user
@@ -29,7 +32,7 @@ class Job:
     """An RQ job to enqueue once the database work of this message is committed."""
 
     queue: str
-    func: Callable[..., Any]
+    func: str | Callable[..., Any]  # a job's name (core.jobs), so that dialogs need not import the workers
     args: tuple[Any, ...]
     job_id: str | None = None
     fresh: bool = False  # its id names a row this message created: it cannot be queued already
@@ -47,7 +50,7 @@ class Ctx:
     redis: Redis
     session_factory: Callable[[], Session]
     register_loader: Callable[[], Register | None]
-    settings: dict[str, Any] = field(default_factory=dict)
+    config: Config = field(default_factory=Config)
     jobs: list[Job] = field(default_factory=list)
     # The language parser of this process (None: free text is not interpreted).
     parser: Callable[..., Parse] | None = None
@@ -140,6 +143,14 @@ class Ctx:
         return self.parser(text, user_campus=campus,
                            default_building=(campus, building) if campus and building else None)
 
-    def enqueue(self, queue: str, func: Callable[..., Any], *args: Any, job_id: str | None = None,
+    def act(self, action: Callable[..., Done[T]], *args: Any, **kwargs: Any) -> T:
+        """Do a ticket action (core.actions) in this message's transaction; the pushes it owes are queued
+        after the commit, with the message's other jobs."""
+        value, pushes = action(self.session, self.config, *args, **kwargs)
+        for push_id in pending_ids(pushes):
+            self.enqueue("pushes", SEND_PUSH, push_id, job_id=f"push-{push_id}", fresh=True)
+        return value
+
+    def enqueue(self, queue: str, func: str | Callable[..., Any], *args: Any, job_id: str | None = None,
                 fresh: bool = False, delay_s: int = 0) -> None:
         self.jobs.append(Job(queue, func, args, job_id, fresh, delay_s))

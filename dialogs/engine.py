@@ -14,14 +14,12 @@ middle of a dialog.  Dialog definitions are checked when they are built.
 
 from __future__ import annotations
 
-import re
-import time
-import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from dialogs.reply import Reply
+from dialogs.state import Incoming, State
 from models.errors import DialogDefinitionError
 
 if TYPE_CHECKING:
@@ -53,29 +51,6 @@ GLOBAL_WORDS = {
     "重新开始": "restart", "重来": "restart",
     "帮助": "help", "?": "help", "？": "help",
 }
-
-
-# -- what comes in ---------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Incoming:
-    """One message or event from a user, already verified and parsed."""
-
-    kind: str  # text | image | click | subscribe | unsubscribe | event | other
-    raw: str = ""
-    media_id: str = ""
-    pic_url: str = ""
-    key: str = ""  # menu key of a click
-    msg_key: str = ""  # stable name of the WeChat message (for idempotent side effects)
-
-    @property
-    def text(self) -> str:
-        """Return the text normalised for matching (full-width digits and letters folded)."""
-        return normalize(self.raw)
-
-
-def normalize(text: str) -> str:
-    return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text or "")).strip()
 
 
 # -- what a step returns ------------------------------------------------------------
@@ -178,34 +153,6 @@ class Dialog:
 
     def step(self, name: str) -> Step:
         return self.by_name[name]
-
-
-# -- the state of one user's conversation ------------------------------------------------
-
-@dataclass
-class State:
-    flow: str | None = None
-    step: str | None = None
-    data: dict[str, Any] = field(default_factory=dict)
-    history: list[str] = field(default_factory=list)
-    updated: float = 0.0
-    resume: dict[str, Any] | None = None  # the dialog to go back to after a nested one
-    pending: dict[str, Any] | None = None  # an engine question awaiting its answer
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"flow": self.flow, "step": self.step, "data": self.data, "history": self.history,
-                "updated": self.updated, "resume": self.resume, "pending": self.pending}
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any] | None) -> State:
-        if not d:
-            return cls()
-        return cls(d.get("flow"), d.get("step"), dict(d.get("data") or {}), list(d.get("history") or []),
-                   float(d.get("updated") or 0), d.get("resume"), d.get("pending"))
-
-    @property
-    def active(self) -> bool:
-        return self.flow is not None
 
 
 # -- the engine ------------------------------------------------------------------------
@@ -313,20 +260,20 @@ class Engine:
         st = ctx.state
         if isinstance(outcome, Retry):
             assert step is not None
-            return _join(say, self._retry(ctx, step, outcome.reason))
+            return join_lines(say, self._retry(ctx, step, outcome.reason))
         if isinstance(outcome, End):
-            return _join(say, self._finish(ctx, outcome.say))
+            return join_lines(say, self._finish(ctx, outcome.say))
         if isinstance(outcome, Switch):
             if outcome.come_back:
                 st.resume = {"flow": dialog.name, "step": step.name if step else None, "data": st.data,
                              "history": st.history}
-            return self.begin(ctx, outcome.flow, outcome.data, _join(say, outcome.say))
+            return self.begin(ctx, outcome.flow, outcome.data, join_lines(say, outcome.say))
         if step is not None and step.name in dialog.by_name and outcome.step != step.name:
             if outcome.step not in step.targets():
                 raise DialogDefinitionError(f"dialog {dialog.name}: step {step.name!r} went to "
                                             f"{outcome.step!r}, which it does not declare")
             st.history.append(step.name)
-        return self._enter(ctx, dialog, outcome.step, _join(say, outcome.say))
+        return self._enter(ctx, dialog, outcome.step, join_lines(say, outcome.say))
 
     def _enter(self, ctx: Ctx, dialog: Dialog, name: str, say: str = "") -> str:
         """Go forward to a step, skipping those already answered or not needed."""
@@ -350,7 +297,7 @@ class Engine:
                         name = outcome.step
                         continue
                     return self._apply(ctx, dialog, step, outcome, say)
-            return _join(say, self._render(ctx, step))
+            return join_lines(say, self._render(ctx, step))
         raise DialogDefinitionError(f"dialog {dialog.name}: steps skip each other in a loop")
 
     def _finish(self, ctx: Ctx, say: str) -> str:
@@ -367,13 +314,13 @@ class Engine:
         return say
 
     def _retry(self, ctx: Ctx, step: Step, reason: str) -> str:
-        return _join(reason, self._render(ctx, step))
+        return join_lines(reason, self._render(ctx, step))
 
     def _render(self, ctx: Ctx, step: Step) -> str:
         text = step.prompt(ctx) if callable(step.prompt) else step.prompt
         if step.choices is not None:
             options = list(step.choices(ctx))
-            text = _join(text, "\n".join(f"{i} {c.label}" for i, c in enumerate(options, start=1)))
+            text = join_lines(text, "\n".join(f"{i} {c.label}" for i, c in enumerate(options, start=1)))
         return text
 
     def _global(self, ctx: Ctx, dialog: Dialog, word: str) -> str:
@@ -386,10 +333,10 @@ class Engine:
         step = dialog.step(st.step or dialog.start)
         if word == "back":
             if not st.history:
-                return _join(TEXT["first_step"], self._render(ctx, step))
+                return join_lines(TEXT["first_step"], self._render(ctx, step))
             st.step = st.history.pop()
             return self._render(ctx, dialog.step(st.step))
-        return _join(step.help or dialog.help, TEXT["globals"], self._render(ctx, step))
+        return join_lines(step.help or dialog.help, TEXT["globals"], self._render(ctx, step))
 
     def _answer_pending(self, ctx: Ctx, dialog: Dialog, msg: Incoming) -> str | Reply:
         st = ctx.state
@@ -398,7 +345,7 @@ class Engine:
         st.pending = None
         if pending.get("kind") == "pause":
             if answer in ("1", "继续", "继续填写"):
-                return _join(TEXT["kept"], self.prompt(ctx))
+                return join_lines(TEXT["kept"], self.prompt(ctx))
             if answer in ("2", "重新开始", "重来"):
                 return self.begin(ctx, dialog.name, say=TEXT["restarted"])
             if answer in ("3", "放弃", "取消"):
@@ -411,7 +358,7 @@ class Engine:
             st.flow, st.step, st.data, st.history, st.resume = None, None, {}, [], None
             return self.opener(ctx, str(pending.get("key", "")))
         if answer in ("2", "继续", "继续填写"):
-            return _join(TEXT["kept"], self.prompt(ctx))
+            return join_lines(TEXT["kept"], self.prompt(ctx))
         st.pending = {"kind": "leave", "key": msg.key} if msg.kind == "click" else pending
         return TEXT["leave_bad"]
 
@@ -449,9 +396,7 @@ def set_value(ctx: Ctx, step: Step, value: Any) -> None:
     data[step.save] = value
 
 
-def _join(*parts: str) -> str:
+def join_lines(*parts: str) -> str:
+    """The non-empty parts of a reply, one to a line."""
     return "\n".join(p for p in parts if p)
 
-
-def now() -> float:
-    return time.time()

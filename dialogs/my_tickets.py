@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dialogs.context import Ctx
-from dialogs.engine import END, Choice, Dialog, End, Go, Incoming, Outcome, Retry, Step, Switch
+from dialogs.engine import END, Choice, Dialog, End, Go, Outcome, Retry, Step, Switch
+from dialogs.state import Incoming
 from models.errors import IllegalMove, NotFound
 from models.tickets import STATUS_ZH, Ticket, add_message, followers, get_ticket, local_time, move, user_tickets
 

@@ -19,7 +19,7 @@ MAX_ARTICLES = 8
 
 def notices_reply(ctx: Ctx) -> Reply:
     """Answer 通知公告 with the current notices, each opening its own page."""
-    base = str(ctx.settings.get("public_url", "")).rstrip("/")
+    base = ctx.config.public_url.rstrip("/")
     notices = current_notices(ctx.session, limit=MAX_ARTICLES - 1)
     if not notices:
         return Reply(TEXT["none"].format(url=f"{base}/notices"))

@@ -6,8 +6,9 @@ import re
 from collections.abc import Callable, Sequence
 
 from dialogs.context import Ctx
-from dialogs.engine import Choice, Go, Incoming, Outcome, Retry, Step
+from dialogs.engine import Choice, Go, Outcome, Retry, Step
 from dialogs.nlu.numbers import cn_to_int
+from dialogs.state import Incoming
 from models.register import Building, Campus, describe_place
 
 __all__ = ["describe_place", "place_steps"]

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dialogs.context import Ctx
-from dialogs.engine import END, Choice, Dialog, End, Go, Incoming, Outcome, Retry, Step, Switch
+from dialogs.engine import END, Choice, Dialog, End, Go, Outcome, Retry, Step, Switch
 from dialogs.places import describe_place, place_steps
 from dialogs.repair import PHONE_RE
+from dialogs.state import Incoming
 from models.people import mask_card, unbind
 from models.register import Building, Campus
 

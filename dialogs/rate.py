@@ -3,25 +3,21 @@
 Two ways in: the dialogs here (维修评价 in the menu, or 我的报修 → a ticket → 评价 / 还没修好), and the
 short commands the completion push suggests, typed anywhere: "评价 5", "评价 5 修得很快",
 "评价 R261127001 4", "没修好 还在滴水".  ``parse_command`` reads those (a pure function);
-``answer_command`` carries them out.  Every change goes through ``bot.actions`` (``rate``, ``rework``).
+``answer_command`` carries them out.  Every change goes through ``core.actions`` (``rate``, ``rework``).
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select
-
+from core.actions import rating, reworking
+from dialogs.commands import SEP, TICKET_NO, W, clean, ticket_no
 from dialogs.context import Ctx
-from dialogs.engine import END, Choice, Dialog, End, Go, Incoming, Outcome, Retry, Step, Switch
+from dialogs.engine import END, Choice, Dialog, End, Go, Outcome, Retry, Step, Switch
+from dialogs.state import Incoming, fold
 from models.errors import IllegalMove, NotFound
-from models.tickets import Ticket, TicketEvent, get_ticket
-
-if TYPE_CHECKING:
-    from bot.services import Services
+from models.tickets import Ticket, completed_for, get_ticket
 
 TEXT = {
     "title": "维修评价",
@@ -91,69 +87,35 @@ class ReworkCommand:
 
 Command = RateCommand | ReworkCommand
 
-_W = r"[\s\u3000]"  # whitespace, the ideographic space included
-_NO = r"[RrＲｒ][0-9０-９]{9,12}"
-_SEP = r"[\s\u3000,，.。:：;；!！、~～\-—]*"
 _STARS = r"(?:(?P<digits>[0-9０-９]{1,3})(?!分钟|[0-9０-９])(?:颗星|星|分)?|(?P<zh>[一二两三四五])(?:颗星|星|分)(?!钟))"
-RATE_RE = re.compile(rf"^{_W}*(?:评价|评分|打分){_W}*(?P<no>{_NO})?{_SEP}(?P<rest>.*)$", re.S)
+RATE_RE = re.compile(rf"^{W}*(?:评价|评分|打分){W}*(?P<no>{TICKET_NO})?{SEP}(?P<rest>.*)$", re.S)
 STARS_RE = re.compile(rf"^{_STARS}(?P<comment>.*)$", re.S)
-REWORK_RE = re.compile(rf"^{_W}*(?:还没有修好|还没修好|没有修好|没修好)了?{_W}*(?P<no>{_NO})?(?P<text>.*)$", re.S)
+REWORK_RE = re.compile(rf"^{W}*(?:还没有修好|还没修好|没有修好|没修好)了?{W}*(?P<no>{TICKET_NO})?(?P<text>.*)$", re.S)
 
 
 def parse_command(raw: str) -> Command | None:
     """Read a reporter's short command; None when the text is not one."""
     m = RATE_RE.match(raw or "")
     if m:
-        no, rest = _no(m.group("no")), m.group("rest").strip()
+        no, rest = ticket_no(m.group("no")), m.group("rest").strip()
         if not rest:
             return RateCommand(no, None)
         s = STARS_RE.match(rest)
         if s is None:
             return None  # "评价一下", "评价很好": not a command
-        stars = int(_fold(s.group("digits"))) if s.group("digits") else ZH_DIGITS[s.group("zh")]
-        return RateCommand(no, stars, _clean(s.group("comment")))
+        stars = int(fold(s.group("digits"))) if s.group("digits") else ZH_DIGITS[s.group("zh")]
+        return RateCommand(no, stars, clean(s.group("comment")))
     m = REWORK_RE.match(raw or "")
     if m:
-        return ReworkCommand(_no(m.group("no")), _clean(m.group("text")))
+        return ReworkCommand(ticket_no(m.group("no")), clean(m.group("text")))
     return None
-
-
-def _fold(text: str) -> str:
-    return unicodedata.normalize("NFKC", text)
-
-
-def _no(text: str | None) -> str | None:
-    return _fold(text).upper() if text else None
-
-
-def _clean(text: str) -> str:
-    """Drop the separators between a command and the user's words; keep the words as typed."""
-    return re.sub(rf"^{_SEP}", "", text).strip()
 
 
 # -- carrying the commands out -----------------------------------------------------------------------
 
-def _services() -> Services:
-    from bot.services import process_services  # imported late: dialogs/ is imported by bot/
-
-    return process_services()
-
-
-def _settle(ctx: Ctx) -> None:
-    """End this message's own transaction before an action writes in another one (SQLite locks)."""
-    if ctx.opened_session is not None:
-        ctx.opened_session.commit()
-
-
 def completed_tickets(ctx: Ctx) -> list[Ticket]:
     """The user's own completed tickets, the most recently completed first."""
-    done = (select(TicketEvent.ticket_id, func.max(TicketEvent.id).label("last"))
-            .where(TicketEvent.kind == "status", TicketEvent.status == "completed")
-            .group_by(TicketEvent.ticket_id).subquery())
-    q = (select(Ticket).join(done, done.c.ticket_id == Ticket.id)
-         .where(Ticket.openid == ctx.openid, Ticket.status == "completed")
-         .order_by(done.c.last.desc()).limit(9))
-    return list(ctx.session.scalars(q))
+    return completed_for(ctx.session, ctx.openid)
 
 
 def _own(ctx: Ctx, no: str) -> Ticket | None:
@@ -242,12 +204,9 @@ def _rework_command(ctx: Ctx, cmd: ReworkCommand) -> str | Switch:
 
 
 def submit_rating(ctx: Ctx, no: str, stars: int, comment: str | None) -> str:
-    """Rate through bot.actions (which closes the ticket) and thank the user."""
-    from bot.actions import rate
-
-    _settle(ctx)
+    """Rate through core.actions (which closes the ticket) and thank the user."""
     try:
-        rate(_services(), no, ctx.openid, stars, comment or None)
+        ctx.act(rating, no, ctx.openid, stars, comment or None)
     except (IllegalMove, NotFound):
         return TEXT["changed"].format(no=no)
     said = TEXT["thanks_low" if stars <= 2 else "thanks"].format(no=no, stars=stars)
@@ -256,11 +215,8 @@ def submit_rating(ctx: Ctx, no: str, stars: int, comment: str | None) -> str:
 
 
 def submit_rework(ctx: Ctx, no: str, text: str) -> str:
-    from bot.actions import rework
-
-    _settle(ctx)
     try:
-        rework(_services(), no, ctx.openid, text)
+        ctx.act(reworking, no, ctx.openid, text)
     except (IllegalMove, NotFound):
         return TEXT["changed"].format(no=no)
     return TEXT["reworked"].format(no=no)

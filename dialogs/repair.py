@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import re
 
+from core.jobs import DOWNLOAD_PHOTO
 from dialogs.context import Ctx
-from dialogs.engine import END, Choice, Dialog, End, Go, Incoming, Outcome, Retry, Step, Switch
+from dialogs.engine import END, Choice, Dialog, End, Go, Outcome, Retry, Step, Switch, join_lines
 from dialogs.engine import TEXT as ENGINE_TEXT
 from dialogs.places import describe_place, place_steps
+from dialogs.state import Incoming
 from dialogs.understand import apply_correction, correction_text, echo, fill_missing, form_from_parse, route
 from models.errors import NotFound
 from models.notices import live_notice_for
 from models.register import Building, Campus
 from models.tickets import Duplicate, NewTicket, fault_of, file_ticket, find_duplicate, follow, get_ticket
-from workers.media import download_photo
 
 TEXT = {
     "title": "报修单",
@@ -136,7 +137,7 @@ def free_text(ctx: Ctx, msg: Incoming) -> Outcome:
         return Retry(TEXT[f"elsewhere_{p.intent}"])
     filled = fill_missing(ctx.data, form_from_parse(p, ctx.register))
     if not [k for k in filled if k != "fault"]:
-        return Retry(_join(TEXT["not_understood"], ENGINE_TEXT["choose_number"]))
+        return Retry(join_lines(TEXT["not_understood"], ENGINE_TEXT["choose_number"]))
     route(ctx.data, ctx.register)
     return Go(str(ctx.state.step), TEXT["understood"].format(echo=echo(ctx.data)))
 
@@ -237,7 +238,7 @@ def duplicate_skip(ctx: Ctx) -> bool:
     route(d, ctx.register)
     if not d.get("building") or not d.get("group"):
         return True
-    hours = int(ctx.settings.get("duplicate_window_h", 48))
+    hours = ctx.config.duplicate_window_h
     dup = ctx.read(lambda c: find_duplicate(c, d["campus"], d["building"], d.get("floor"), d["group"], hours))
     if dup is None:
         return True
@@ -249,7 +250,7 @@ def duplicate_skip(ctx: Ctx) -> bool:
 def duplicate_prompt(ctx: Ctx) -> str:
     # A form saved before the duplicate's details were kept with it has only the number: read the rest.
     dup = ctx.data.get("_dup") or _duplicate_details(ctx, ctx.data.get("dup_no", ""))
-    return TEXT["duplicate"].format(hours=ctx.settings.get("duplicate_window_h", 48), no=ctx.data.get("dup_no"),
+    return TEXT["duplicate"].format(hours=ctx.config.duplicate_window_h, no=ctx.data.get("dup_no"),
                                     place=dup.get("place", ""), fault=dup.get("fault", ""),
                                     status=dup.get("status_zh", ""))
 
@@ -366,7 +367,7 @@ def submit(ctx: Ctx) -> Outcome:
         source_key=ctx.msg.msg_key or None,
     ))
     for photo_id in filed.photo_ids:
-        ctx.enqueue("media", download_photo, photo_id, job_id=f"media-{photo_id}", fresh=True)
+        ctx.enqueue("media", DOWNLOAD_PHOTO, photo_id, job_id=f"media-{photo_id}", fresh=True)
     return End(TEXT["filed"].format(no=filed.no, category=filed.category))
 
 
@@ -380,10 +381,6 @@ def category_saved(ctx: Ctx, choice: Choice) -> Outcome:
             d.pop(k, None)
     d["category"] = choice.value
     return Go("group")
-
-
-def _join(*parts: str) -> str:
-    return "\n".join(p for p in parts if p)
 
 
 DIALOG = Dialog(

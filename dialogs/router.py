@@ -1,31 +1,24 @@
-"""Route a message, event or menu key to the dialog that answers it."""
+"""Route a message or a menu key to the dialog that answers it (events that are not conversation —
+subscribe, unsubscribe, delivery reports — never come here: the web layer's events module takes them)."""
 
 from __future__ import annotations
 
-from dialogs import bind, consult, consult_history, my_tickets, profile, rate, repair, staff_chat
+from dialogs import consult, rate, staff_chat
 from dialogs.context import Ctx
-from dialogs.engine import GLOBAL_WORDS, Engine, Incoming, Switch
+from dialogs.engine import GLOBAL_WORDS, Engine, Switch
 from dialogs.engine import TEXT as ENGINE_TEXT
 from dialogs.notices import notices_reply
+from dialogs.registry import BY_KEY, BY_WORD, DIALOGS, TITLES, help_text
 from dialogs.repair import TEXT as REPAIR_TEXT
 from dialogs.reply import Reply
+from dialogs.state import Incoming
 from dialogs.understand import echo, form_from_parse
-from models.people import set_subscribed
-from models.pushes import record_delivery
-from workers.deliveries import FIRST_TRY_AFTER_S, record_late_delivery
 
 TEXT = {
     "welcome": ("欢迎关注后勤报修！\n"
                 "宿舍、教室、食堂哪里坏了，直接发给我就行，比如「12栋502水龙头一直滴水」，再拍张照片。\n"
                 "第一次报修前需要绑定校园卡。回复「报修」开始，回复「帮助」查看全部功能。"),
     "welcome_back": "{name}，欢迎您回来！报修、查进度都可以直接发消息给我，回复「帮助」查看全部功能。",
-    "help": ("我可以帮您：\n"
-             "· 报修：回复「报修」，按提示选择类型、位置，描述问题并拍照\n"
-             "· 我的报修：查看进度、留言、撤销未受理的报修\n"
-             "· 评价：维修完成后回复「评价 5」（1–5 星，可以接着写几句），没修好请回复「没修好 哪里还有问题」\n"
-             "· 个人信息：查看和修改电话、默认房间，解除绑定\n"
-             "· 绑定：绑定校园卡（报修前需要）\n"
-             "填写过程中随时可以回复：取消、返回（上一步）、重新开始、帮助。"),
     "unknown": ("抱歉，我还没看懂这句话。\n回复「报修」开始报修，「我的报修」查看进度，「帮助」查看全部功能。"),
     "idle_word": "当前没有进行中的操作。回复「报修」开始报修，回复「帮助」查看全部功能。",
     "greeting": "您好！需要报修请回复「报修」，查看进度请回复「我的报修」。",
@@ -36,37 +29,10 @@ TEXT = {
     "unsigned": "这条消息没有经过加密验证，为了保护您的信息，暂时不能办理，请稍后再发一次。",
 }
 
-# Menu keys (CLICK events) and the words that do the same in text.
-MENU = {
-    "REPAIR": ("repair", "我要报修"),
-    "MY_TICKETS": ("my_tickets", "我的报修"),
-    "RATE": ("rate", "维修评价"),
-    "CONSULT": ("consult", "投诉建议"),
-    "CONSULT_HISTORY": ("consult_history", "查看历史"),
-    "NOTICES": ("notices", "通知公告"),
-    "PROFILE": ("profile", "个人信息"),
-    "BIND": ("bind", "绑定校园卡"),
-    "HELP": ("help", "帮助"),
-}
-WORDS = {
-    "报修": "REPAIR", "我要报修": "REPAIR", "维修": "REPAIR",
-    "我的报修": "MY_TICKETS", "报修进度": "MY_TICKETS", "查询进度": "MY_TICKETS", "我的维修单": "MY_TICKETS",
-    "维修评价": "RATE", "我要评价": "RATE",  # a bare 「评价」 is a command (dialogs/rate.py) or a choice
-    "个人信息": "PROFILE", "我的信息": "PROFILE",
-    "投诉建议": "CONSULT", "意见建议": "CONSULT", "网上咨询": "CONSULT", "投诉": "CONSULT", "建议": "CONSULT",
-    "查看历史": "CONSULT_HISTORY", "历史记录": "CONSULT_HISTORY", "我的投诉": "CONSULT_HISTORY",
-    "通知公告": "NOTICES", "通知": "NOTICES", "公告": "NOTICES",
-    "绑定": "BIND", "绑定校园卡": "BIND", "用户认证": "BIND",
-    "帮助": "HELP", "使用帮助": "HELP", "菜单": "HELP",
-}
 GREETINGS = frozenset({"你好", "您好", "hi", "hello", "在吗", "在么", "哈喽", "嗨"})
 
-ENGINE_DIALOGS = (repair.DIALOG, bind.DIALOG, my_tickets.DIALOG, profile.DIALOG, consult.DIALOG,
-                  consult_history.DIALOG, rate.DIALOG, rate.REWORK_DIALOG)
-
-
 def build_engine(pause_s: int) -> Engine:
-    engine = Engine(ENGINE_DIALOGS, pause_s, titles={k: title for k, (_, title) in MENU.items()})
+    engine = Engine(DIALOGS, pause_s, titles=TITLES)
     engine.opener = lambda ctx, key: _open(engine, ctx, key)
     return engine
 
@@ -74,19 +40,6 @@ def build_engine(pause_s: int) -> Engine:
 def route(engine: Engine, ctx: Ctx) -> str | Reply:
     """Answer one incoming message; return the reply ("" means no reply)."""
     msg = ctx.msg
-    if msg.kind == "subscribe":
-        return _subscribe(ctx)
-    if msg.kind == "unsubscribe":
-        set_subscribed(ctx.session, ctx.openid, False)
-        ctx.state.flow = None
-        return ""
-    if msg.kind == "delivery":
-        if not record_delivery(ctx.session, msg.key, msg.raw) and msg.key.isdigit():
-            ctx.enqueue("default", record_late_delivery, msg.key, msg.raw, job_id=f"delivery-{msg.key}",
-                        delay_s=FIRST_TRY_AFTER_S)
-        return ""
-    if msg.kind == "event":
-        return ""
     if msg.kind == "text":
         said = _command(engine, ctx)
         if said is not None:
@@ -95,7 +48,7 @@ def route(engine: Engine, ctx: Ctx) -> str | Reply:
     if ctx.state.active:
         if msg.kind == "text" and msg.text in GLOBAL_WORDS:
             return engine.handle(ctx, msg)
-        if key is not None and MENU.get(key, ("", ""))[0] == ctx.state.flow:
+        if key is not None and _flow(key) == ctx.state.flow:
             return engine.prompt(ctx)
         if key is not None:
             return engine.handle(ctx, Incoming("click", key=key, msg_key=msg.msg_key))
@@ -114,7 +67,7 @@ def route(engine: Engine, ctx: Ctx) -> str | Reply:
             return TEXT["welcome_back"].format(name=who.name)
         return TEXT["greeting"]
     if text in GLOBAL_WORDS:
-        return TEXT["help"] if GLOBAL_WORDS[text] == "help" else TEXT["idle_word"]
+        return help_text() if GLOBAL_WORDS[text] == "help" else TEXT["idle_word"]
     return _free_text(engine, ctx)
 
 
@@ -175,23 +128,21 @@ def _key(msg: Incoming) -> str | None:
     if msg.kind == "click":
         return msg.key or ""
     if msg.kind == "text":
-        return WORDS.get(msg.text)
+        entry = BY_WORD.get(msg.text)
+        return entry.key if entry else None
     return None
 
 
+def _flow(key: str) -> str | None:
+    entry = BY_KEY.get(key)
+    return entry.dialog.name if entry and entry.dialog else None
+
+
 def _open(engine: Engine, ctx: Ctx, key: str) -> str | Reply:
-    flow = MENU.get(key, ("", ""))[0]
-    if flow == "help":
-        return TEXT["help"]
-    if flow == "notices":
-        return notices_reply(ctx)
-    if flow in engine.dialogs:
-        return engine.begin(ctx, flow)
-    return TEXT["unknown_key"]
-
-
-def _subscribe(ctx: Ctx) -> str:
-    user = set_subscribed(ctx.session, ctx.openid, True)
-    if user.person is not None:
-        return TEXT["welcome_back"].format(name=user.person.name)
-    return TEXT["welcome"]
+    entry = BY_KEY.get(key)
+    if entry is None:
+        return TEXT["unknown_key"]
+    if entry.answer is not None:
+        return entry.answer(ctx)
+    assert entry.dialog is not None
+    return engine.begin(ctx, entry.dialog.name)

@@ -2,7 +2,7 @@
 
 A worker's WeChat openid is bound to their staff account (``Staff.openid``, set with
 ``repairbot staff bind NAME OPENID``).  Matching a message is a pure function (``parse_staff_command``);
-acting goes through ``bot.actions.move_ticket`` as ``staff:<name>``, with the same rules and pushes as
+acting goes through ``core.actions.move_ticket`` as ``staff:<name>``, with the same rules and pushes as
 the console.  Only tickets assigned to the worker can be moved.  Anyone else typing the same words is
 told that these are workers' commands, and nothing moves.
 
@@ -13,20 +13,17 @@ not fixed, is built next to the others, in ``models.pushes.worker_push``.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.actions import moving
+from dialogs.commands import TICKET_NO, W, clean, ticket_no
 from dialogs.context import Ctx
-from models.errors import IllegalMove, NotFound, RosterError
-from models.people import Staff, get_staff
-from models.tickets import STATUS_ZH, TRANSITIONS, Ticket, get_ticket
-
-if TYPE_CHECKING:
-    from bot.services import Services
+from dialogs.state import fold
+from models.errors import IllegalMove, NotFound
+from models.people import Staff, staff_for_openid
+from models.tickets import STATUS_ZH, TRANSITIONS, Ticket, get_ticket, worker_tasks
 
 TEXT = {
     "not_staff": "「{verb}」是维修人员用的指令，您的微信没有绑定维修人员账号，所以没有做任何改动。"
@@ -63,15 +60,10 @@ VERBS = {
 DONE = {"in_progress": "started", "completed": "completed", "on_hold": "on_hold"}
 TASK_WORDS = frozenset({"我的任务", "任务", "我的派单", "派单", "待办"})
 NOTE_MAX = 200
-OPEN_FOR_WORKER = ("accepted", "assigned", "in_progress", "on_hold")
 
-OPENID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
-_W = r"[\s\u3000]"
-_NO = r"[RrＲｒ][0-9０-９]{9,12}"
-_SEP = r"[\s\u3000,，.。:：;；!！、\-—]*"
 _VERB = "|".join(sorted(VERBS, key=len, reverse=True))
-COMMAND_RE = re.compile(rf"^{_W}*(?P<verb>{_VERB}){_W}*(?P<no>{_NO})?(?P<note>.*)$", re.S)
+COMMAND_RE = re.compile(rf"^{W}*(?P<verb>{_VERB}){W}*(?P<no>{TICKET_NO})?(?P<note>.*)$", re.S)
 
 
 @dataclass(frozen=True)
@@ -90,47 +82,20 @@ def parse_staff_command(raw: str) -> StaffCommand | None:
     A verb needs a ticket number right after it ("完成 R261127001 换了灯管"), or must stand alone
     ("完成", answered with how to use it); "完成了吗" or "开始报修" are not commands.
     """
-    text = unicodedata.normalize("NFKC", raw or "").strip()
+    text = fold(raw).strip()
     if text in TASK_WORDS:
         return StaffCommand(text, None)
     m = COMMAND_RE.match(raw or "")
     if m is None:
         return None
     verb, no = m.group("verb"), m.group("no")
-    note = re.sub(rf"^{_SEP}", "", m.group("note")).strip()
+    note = clean(m.group("note"))
     if no is None:
         return StaffCommand(verb, VERBS[verb]) if not note else None
-    return StaffCommand(verb, VERBS[verb], unicodedata.normalize("NFKC", no).upper(), note)
-
-
-# -- who is a worker ------------------------------------------------------------------------------------
-
-def staff_for_openid(session: Session, openid: str) -> Staff | None:
-    """The active staff account bound to a WeChat openid, if any."""
-    return session.scalars(select(Staff).where(Staff.openid == openid, Staff.active.is_(True))
-                           .order_by(Staff.id)).first()
-
-
-def bind_openid(session: Session, name: str, openid: str | None) -> Staff:
-    """Bind a staff account to a WeChat openid (None unbinds); an openid belongs to one account."""
-    staff = get_staff(session, name)
-    if openid is not None and not OPENID_RE.match(openid):
-        raise RosterError(f"{openid!r} does not look like a WeChat openid")
-    if openid:
-        for other in session.scalars(select(Staff).where(Staff.openid == openid, Staff.id != staff.id)):
-            other.openid = None
-    staff.openid = openid or None
-    session.flush()
-    return staff
+    return StaffCommand(verb, VERBS[verb], ticket_no(no), note)
 
 
 # -- answering ---------------------------------------------------------------------------------------------
-
-def _services() -> Services:
-    from bot.services import process_services  # imported late: dialogs/ is imported by bot/
-
-    return process_services()
-
 
 def answer(ctx: Ctx) -> str | None:
     """Answer a worker's command; None when the message is not one (then the dialogs answer it)."""
@@ -151,9 +116,7 @@ def answer(ctx: Ctx) -> str | None:
 
 
 def tasks(session: Session, staff: Staff) -> str:
-    q = (select(Ticket).where(Ticket.worker_id == staff.id, Ticket.status.in_(OPEN_FOR_WORKER))
-         .order_by(Ticket.created_at, Ticket.id).limit(20))
-    rows = list(session.scalars(q))
+    rows = worker_tasks(session, staff.id)
     if not rows:
         return TEXT["no_tasks"]
     lines = [TEXT["task_row"].format(no=t.no, status=t.status_zh, place=t.place, fault=t.fault) for t in rows]
@@ -175,13 +138,9 @@ def act(ctx: Ctx, staff: Staff, cmd: StaffCommand) -> str:
         return TEXT["need_reason"].format(no=ticket.no)
     if len(cmd.note) > NOTE_MAX:
         return TEXT["note_long"]
-    from bot.actions import move_ticket
-
     no, place, fault, phone = ticket.no, ticket.place, ticket.fault, ticket.phone
-    if ctx.opened_session is not None:
-        ctx.opened_session.commit()  # end this message's transaction before the action writes (SQLite)
     try:
-        move_ticket(_services(), no, cmd.to, by=f"staff:{staff.name}", note=cmd.note or None)
+        ctx.act(moving, no, cmd.to, by=f"staff:{staff.name}", note=cmd.note or None)
     except (IllegalMove, NotFound):
         return TEXT["changed"].format(no=no)
     return TEXT[DONE[cmd.to]].format(no=no, place=place, fault=fault, phone=phone, note=cmd.note)

@@ -11,7 +11,7 @@ from typing import Any
 
 from redis import Redis
 
-from dialogs.who import WHO_TTL_S, who_key
+from core.who import WHO_TTL_S, seen_key, who_key
 from models.notices import NOTICES_VERSION_KEY
 
 log = logging.getLogger(__name__)
@@ -59,8 +59,7 @@ class Opened:
     duplicate: bool
     reply: dict[str, Any] | None  # the reply already given to this message, if it is a retry
     state: dict[str, Any] | None
-    who: dict[str, Any] | None = None  # the user's remembered profile (dialogs/who.py)
-    waited: bool = False  # another message of the user's was being answered first
+    who: dict[str, Any] | None = None  # the user's remembered profile (core/who.py)
     notices_version: Any = None  # moves whenever a notice changes (models.notices.NOTICES_VERSION_KEY)
 
 
@@ -99,10 +98,9 @@ class DialogStore:
         got = self._open(keys=keys, args=[PENDING, self.dedupe_ttl_s, msg_key, TURN_MS])
         if not got[0]:
             return Opened(True, _reply(got[1]), None)
-        waited = not got[2]
-        if waited:
+        if not got[2]:  # another message of the user's is being answered: wait for its turn
             got = [*got[:2], *self._wait_turn(openid, msg_key)]
-        return Opened(False, None, _json(got[3]), _json(got[4]), waited, got[5])
+        return Opened(False, None, _json(got[3]), _json(got[4]), got[5])
 
     def _wait_turn(self, openid: str, msg_key: str) -> list[Any]:
         keys = [self.turn_key(openid), self.state_key(openid), who_key(openid), NOTICES_VERSION_KEY]
@@ -129,7 +127,7 @@ class DialogStore:
     def save(self, openid: str, msg_key: str, state: dict[str, Any] | None, reply: dict[str, Any],
              last_seen: float | None, who: dict[str, Any] | None = None) -> None:
         """Store the new state, the reply given and a freshly read profile, and give the turn back."""
-        keys = [self.state_key(openid), self.msg_key(msg_key), f"seen:{openid}", who_key(openid),
+        keys = [self.state_key(openid), self.msg_key(msg_key), seen_key(openid), who_key(openid),
                 self.turn_key(openid)]
         self._save(keys=keys, args=[
             "" if state is None else json.dumps(state, ensure_ascii=False), self.state_ttl_s,

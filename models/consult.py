@@ -8,9 +8,9 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
+from models.clock import now
 from models.db import Base, UTCDateTime
 from models.errors import IllegalMove, NotFound
-from models.people import now
 from models.tickets import next_number
 
 KINDS = ("投诉", "建议", "咨询", "表扬")
@@ -76,7 +76,7 @@ class NewConsult:
 def create_consult(session: Session, new: NewConsult) -> Consult:
     """File a consult; a repeated source_key (a WeChat retry) returns the first one."""
     if new.kind not in KINDS:
-        raise IllegalMove(f"kind must be one of {', '.join(KINDS)}")
+        raise IllegalMove(f"kind must be one of {', '.join(KINDS)}", code="consult_kind")
     if new.source_key:
         existing = session.scalars(select(Consult).where(Consult.source_key == new.source_key)).first()
         if existing is not None:
@@ -95,7 +95,7 @@ def create_consult(session: Session, new: NewConsult) -> Consult:
 def get_consult(session: Session, no: str) -> Consult:
     consult = session.scalars(select(Consult).where(Consult.no == no.strip().upper())).first()
     if consult is None:
-        raise NotFound(f"no consult numbered {no!r}")
+        raise NotFound(f"no consult numbered {no!r}", code="no_consult", no=no)
     return consult
 
 
@@ -110,9 +110,9 @@ def reply_consult(session: Session, consult: Consult, text: str, by: str) -> Con
     """Record a staff reply; the consult is then `replied` (unless already closed)."""
     text = text.strip()
     if not text:
-        raise IllegalMove("a reply needs some text")
+        raise IllegalMove("a reply needs some text", code="reply_empty")
     if consult.status == "closed":
-        raise IllegalMove(f"{consult.no} is closed")
+        raise IllegalMove(f"{consult.no} is closed", code="consult_closed", no=consult.no)
     event = ConsultEvent(consult_id=consult.id, kind="reply", by=by, note=text)
     session.add(event)
     consult.status, consult.updated_at = "replied", now()
@@ -122,7 +122,7 @@ def reply_consult(session: Session, consult: Consult, text: str, by: str) -> Con
 
 def close_consult(session: Session, consult: Consult, by: str, note: str | None = None) -> ConsultEvent:
     if consult.status == "closed":
-        raise IllegalMove(f"{consult.no} is already closed")
+        raise IllegalMove(f"{consult.no} is already closed", code="consult_closed", no=consult.no)
     event = ConsultEvent(consult_id=consult.id, kind="closed", by=by, note=(note or "").strip() or None)
     session.add(event)
     consult.status, consult.updated_at = "closed", now()

@@ -1,8 +1,19 @@
-"""The one exception hierarchy of repairbot."""
+"""The one exception hierarchy of repairbot.
+
+The message is English, for logs and the shell. `code` names the case and `params` its details, so that
+the layers people see (the console, the chat) can say it in Chinese without reading the English.
+"""
+
+from typing import Any
 
 
 class RepairbotError(Exception):
     """Base of every error the product raises on purpose."""
+
+    def __init__(self, message: str = "", *, code: str = "", **params: Any) -> None:
+        super().__init__(message)
+        self.code = code
+        self.params = params
 
 
 class ConfigError(RepairbotError):

@@ -10,10 +10,9 @@ from typing import Any
 from sqlalchemy import JSON, Integer, String, Text, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
-from models.clock import local
+from models.clock import local, now
 from models.db import Base, UTCDateTime, after_commits
 from models.errors import IllegalMove
-from models.people import now
 
 
 class Notice(Base):
@@ -108,10 +107,10 @@ def publish(session: Session, title: str, body: str, by: str, *, campus: str | N
     """Publish a notice; the end must come after the start."""
     title, body = title.strip(), body.strip()
     if not title or not body:
-        raise IllegalMove("a notice needs a title and a body")
+        raise IllegalMove("a notice needs a title and a body", code="notice_empty")
     start = starts_at or now()
     if ends_at is not None and ends_at <= start:
-        raise IllegalMove("a notice must end after it starts")
+        raise IllegalMove("a notice must end after it starts", code="notice_dates")
     notice = Notice(title=title[:100], body=body, campus=campus or None, buildings=buildings or [],
                     groups=groups or [], starts_at=start, ends_at=ends_at, created_by=by)
     session.add(notice)

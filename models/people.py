@@ -7,13 +7,14 @@ import io
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, inspect, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, sessionmaker
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from models.clock import now
 from models.db import Base, UTCDateTime, after_commits
 from models.errors import NotFound, RosterError
 
@@ -24,10 +25,6 @@ ID_LAST6_RE = re.compile(r"^\d{5}[\dX]$")
 PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
 # Campus-card passwords are six characters of an ID card: a slow salted hash keeps them unreadable.
 HASH_METHOD = "pbkdf2:sha256:100000"
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 class Person(Base):
@@ -249,9 +246,9 @@ def add_staff(session: Session, name: str, role: str, password: str,
               openid: str | None = None, departments: list[str] | None = None) -> Staff:
     """Create or update a console account (an existing name gets the new values)."""
     if role not in STAFF_ROLES:
-        raise RosterError(f"role must be one of {', '.join(STAFF_ROLES)}")
+        raise RosterError(f"role must be one of {', '.join(STAFF_ROLES)}", code="staff_role")
     if len(password) < 8:
-        raise RosterError("password must have at least 8 characters")
+        raise RosterError("password must have at least 8 characters", code="staff_password")
     staff = session.scalars(select(Staff).where(Staff.name == name)).first()
     if staff is None:
         staff = Staff(name=name)
@@ -270,4 +267,27 @@ def get_staff(session: Session, name: str) -> Staff:
     staff = session.scalars(select(Staff).where(Staff.name == name)).first()
     if staff is None:
         raise NotFound(f"no staff account named {name!r}")
+    return staff
+
+
+# A WeChat openid: what a staff account may be bound to.
+OPENID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def staff_for_openid(session: Session, openid: str) -> Staff | None:
+    """The active staff account bound to a WeChat openid, if any."""
+    return session.scalars(select(Staff).where(Staff.openid == openid, Staff.active.is_(True))
+                           .order_by(Staff.id)).first()
+
+
+def bind_openid(session: Session, name: str, openid: str | None) -> Staff:
+    """Bind a staff account to a WeChat openid (None unbinds); an openid belongs to one account."""
+    staff = get_staff(session, name)
+    if openid is not None and not OPENID_RE.match(openid):
+        raise RosterError(f"{openid!r} does not look like a WeChat openid", code="openid")
+    if openid:
+        for other in session.scalars(select(Staff).where(Staff.openid == openid, Staff.id != staff.id)):
+            other.openid = None
+    staff.openid = openid or None
+    session.flush()
     return staff

@@ -8,8 +8,9 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Integer, String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from models.clock import now
 from models.db import Base, UTCDateTime
-from models.people import WechatUser, now
+from models.people import WechatUser
 from models.tickets import NOTIFY, REWORK_NOTE, STATUS_PHRASE, STATUS_ZH, Ticket, TicketEvent, followers, local_time
 
 # WeChat cuts template keyword values at about 20 characters.
@@ -161,7 +162,7 @@ def worker_push(session: Session, ticket: Ticket, event: TicketEvent, template_i
 
     Owed once per event and worker, when the worker is active and has a bound openid (a worker who
     assigned the ticket to themselves is not told).  Call it next to ``pushes_for_event`` in
-    ``bot.actions._moved`` and queue the row like the others.
+    ``core.actions._moved`` and queue the row like the others.
     """
     worker = ticket.worker
     kind = worker_kind(event)

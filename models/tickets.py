@@ -25,9 +25,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from models.clock import local as local_time
+from models.clock import now
 from models.db import Base, UTCDateTime
 from models.errors import IllegalMove, NotFound, RepairbotError
-from models.people import Staff, now
+from models.people import Staff
 from models.register import describe_place
 
 STATUS_ZH = {
@@ -302,7 +303,7 @@ def create_ticket(session: Session, new: NewTicket) -> tuple[Ticket, list[Ticket
 def get_ticket(session: Session, no: str) -> Ticket:
     ticket = session.scalars(select(Ticket).where(Ticket.no == no.strip().upper())).first()
     if ticket is None:
-        raise NotFound(f"no ticket numbered {no!r}")
+        raise NotFound(f"no ticket numbered {no!r}", code="no_ticket", no=no)
     return ticket
 
 
@@ -402,32 +403,37 @@ def move(session: Session, ticket: Ticket, to: str, *, by: str, role: str = "sta
          note: str | None = None, worker: Staff | None = None) -> TicketEvent:
     """Move a ticket to a new status, or raise IllegalMove saying why not."""
     if to not in STATUS_ZH:
-        raise IllegalMove(f"unknown status {to!r}; statuses: {', '.join(STATUS_ZH)}")
+        raise IllegalMove(f"unknown status {to!r}; statuses: {', '.join(STATUS_ZH)}", code="unknown_status", to=to)
     who = TRANSITIONS.get(ticket.status, {}).get(to)
     if who is None:
         finished = not TRANSITIONS.get(ticket.status)
         allowed = allowed_moves(ticket.status, role) or [
             "(none: the ticket is finished)" if finished else f"(none that a {role} may make)"]
-        raise IllegalMove(f"ticket {ticket.no} is {ticket.status}; it can move to: {', '.join(allowed)}")
+        raise IllegalMove(f"ticket {ticket.no} is {ticket.status}; it can move to: {', '.join(allowed)}",
+                          code="not_from_here", no=ticket.no, status=ticket.status, to=to)
     if role not in who:
-        raise IllegalMove(f"a {role} may not move ticket {ticket.no} from {ticket.status} to {to}")
+        raise IllegalMove(f"a {role} may not move ticket {ticket.no} from {ticket.status} to {to}",
+                          code="not_for_role", no=ticket.no, status=ticket.status, to=to)
     note = (note or "").strip() or None
     if to in REASON_REQUIRED and not note:
-        raise IllegalMove(f"moving ticket {ticket.no} to {to} needs a reason (--note)")
+        raise IllegalMove(f"moving ticket {ticket.no} to {to} needs a reason (--note)", code="reason_needed",
+                          no=ticket.no, to=to)
     if to == "assigned":
         if worker is None:
-            raise IllegalMove(f"assigning ticket {ticket.no} needs a worker (--worker)")
+            raise IllegalMove(f"assigning ticket {ticket.no} needs a worker (--worker)", code="worker_needed",
+                              no=ticket.no)
         if worker.role != "worker":
-            raise IllegalMove(f"{worker.name} is not a worker")
+            raise IllegalMove(f"{worker.name} is not a worker", code="not_a_worker", name=worker.name)
         if worker.categories and ticket.category not in worker.categories:
-            raise IllegalMove(f"{worker.name} does not work for {ticket.category}")
+            raise IllegalMove(f"{worker.name} does not work for {ticket.category}", code="wrong_category",
+                              name=worker.name, category=ticket.category)
         ticket.worker_id = worker.id
         ticket.worker = worker
     # Guard against a concurrent move: only the status we read may be replaced.
     result = session.execute(update(Ticket).where(Ticket.id == ticket.id, Ticket.status == ticket.status)
                              .values(status=to, updated_at=now(), worker_id=ticket.worker_id))
     if not getattr(result, "rowcount", 1):
-        raise IllegalMove(f"ticket {ticket.no} was changed by someone else; look again")
+        raise IllegalMove(f"ticket {ticket.no} was changed by someone else; look again", code="changed", no=ticket.no)
     ticket.status = to
     event = TicketEvent(ticket_id=ticket.id, kind="status", status=to, by=by, note=note)
     session.add(event)
@@ -442,3 +448,25 @@ def add_message(session: Session, ticket: Ticket, text: str, by: str) -> TicketE
     ticket.updated_at = now()
     session.flush()
     return event
+
+
+# The statuses in which a ticket is on its worker's list.
+OPEN_FOR_WORKER = ("accepted", "assigned", "in_progress", "on_hold")
+
+
+def worker_tasks(session: Session, staff_id: int, limit: int = 20) -> list[Ticket]:
+    """A worker's open tickets, oldest first."""
+    q = (select(Ticket).where(Ticket.worker_id == staff_id, Ticket.status.in_(OPEN_FOR_WORKER))
+         .order_by(Ticket.created_at, Ticket.id).limit(limit))
+    return list(session.scalars(q))
+
+
+def completed_for(session: Session, openid: str, limit: int = 9) -> list[Ticket]:
+    """A reporter's completed tickets, the most recently completed first."""
+    done = (select(TicketEvent.ticket_id, func.max(TicketEvent.id).label("last"))
+            .where(TicketEvent.kind == "status", TicketEvent.status == "completed")
+            .group_by(TicketEvent.ticket_id).subquery())
+    q = (select(Ticket).join(done, done.c.ticket_id == Ticket.id)
+         .where(Ticket.openid == openid, Ticket.status == "completed")
+         .order_by(done.c.last.desc()).limit(limit))
+    return list(session.scalars(q))

@@ -25,14 +25,14 @@ from werkzeug.serving import make_server
 
 import models.all  # noqa: F401  (every table on the metadata, for emptying them between tests)
 from bot import create_app
-from bot.chat import WeChatUser
-from bot.config import Config
-from bot.services import Services, use_services
+from core.config import Config
+from core.jobs import all_queues
+from core.services import Services, use_services
+from devtools.chat import WeChatUser
 from models.db import Base, Database
 from models.people import bind, find_person, load_roster
 from models.register import store_register
 from models.schema import upgrade
-from workers.queues import all_queues
 
 ROOT = Path(__file__).resolve().parents[1]
 REGISTER_FILES = (ROOT.parent / "shared/data/register.yaml", ROOT / "bot/data/register.yaml")
@@ -209,7 +209,7 @@ def run_jobs(services: Services) -> Callable[[], int]:
     """Run every queued RQ job with a real (in-process) worker; return how many were waiting."""
 
     def run() -> int:
-        queues = all_queues(services)
+        queues = all_queues(services.redis)
         waiting = sum(q.count for q in queues)
         SimpleWorker(queues, connection=services.redis).work(burst=True)
         return waiting

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.chat import WeChatUser
-from bot.services import Services
+from core.services import Services
+from devtools.chat import WeChatUser
 from models.people import WechatUser
 from tests.test_repair_dialog import choose
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import Config
+from core.config import Config
 from models.errors import ConfigError
 
 NAMES = ("REPAIRBOT_DATABASE_URL", "REPAIRBOT_REDIS_URL", "REPAIRBOT_SECRET_KEY", "REPAIRBOT_MEDIA_DIR",

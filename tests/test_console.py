@@ -17,7 +17,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select, update
 from werkzeug.test import TestResponse
 
-from bot.services import Services
+from core.services import Services
 from models.people import add_staff
 from models.pushes import Push
 from models.replies import CannedReply
@@ -616,7 +616,7 @@ def test_photos_are_served_only_to_staff_who_see_the_ticket(console: Callable[..
 def test_ticket_page_shows_everything(console: Callable[..., Console], services: Services,
                                       api: responses.RequestsMock, run_jobs: Callable[[], int]) -> None:
     no = make_ticket(services, openid="o-all", status="completed", worker="李师傅")
-    from bot.actions import rate, reporter_message
+    from core.actions import rate, reporter_message
     reporter_message(services, no, "o-all", "师傅来的时候请打电话")
     rate(services, no, "o-all", 5, "很快就修好了")
     page = text(console("管理员").get(f"/console/tickets/{no}"))

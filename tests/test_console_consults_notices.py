@@ -14,10 +14,11 @@ import responses
 from flask import Flask
 from sqlalchemy import func, select, update
 
-from bot.services import Services
+from core.services import Services
+from models.clock import now
 from models.consult import Consult, NewConsult, create_consult, get_consult
 from models.notices import Notice, publish
-from models.people import add_staff, bind, ensure_user, find_person, get_staff, now
+from models.people import add_staff, bind, ensure_user, find_person, get_staff
 from models.pushes import Push
 from tests.conftest import API, sent_templates
 from tests.test_console import PASSWORD, Console, text

@@ -9,12 +9,12 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.chat import WeChatUser
-from bot.services import Services
+from core.services import Services
+from devtools.chat import WeChatUser
 from dialogs.nlu.dates import RangeError, parse_range
+from models.clock import now
 from models.consult import Consult, reply_consult
 from models.notices import Notice, publish
-from models.people import now
 
 
 def consults(services: Services, openid: str) -> list[Consult]:

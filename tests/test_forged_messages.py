@@ -16,11 +16,10 @@ import pytest
 from flask import Flask
 
 from bot import create_app
-from bot.chat import Request, WeChatUser
-from bot.services import Services, use_services
 from bot.wechat import MAX_BODY, new_nonce, signature
-from dialogs.staff_chat import bind_openid
-from models.people import add_staff
+from core.services import Services, use_services
+from devtools.chat import Request, WeChatUser
+from models.people import add_staff, bind_openid
 from models.tickets import get_ticket
 from tests.conftest import AES_KEY, APPID, TOKEN, serve
 from tests.test_reporter_page import make_ticket
@@ -172,7 +171,7 @@ def test_accepted_plain_mode_cannot_act(services: Services, worker_on_ticket: st
 
 
 def test_accept_plain_is_read_from_the_environment(services: Services) -> None:
-    from bot.config import Config
+    from core.config import Config
 
     env = {"WECHAT_ACCEPT_PLAIN": "1", "WECHAT_MAX_SKEW_S": "120", "REPAIRBOT_SECRET_KEY": "x"}
     cfg = Config.from_env(env, dotenv=None)

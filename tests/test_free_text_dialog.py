@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 from sqlalchemy import select
 
-from bot.chat import WeChatUser
-from bot.services import Services
+from core.services import Services
+from devtools.chat import WeChatUser
 from models.tickets import Ticket
 from tests.test_repair_dialog import choose
 

@@ -10,9 +10,9 @@ import responses
 from click.testing import CliRunner
 
 from bot.cli import main
-from bot.config import Config
 from bot.menu import MenuError, load_menu, menu_keys, parse_menu
-from bot.services import Services
+from core.config import Config
+from core.services import Services
 from tests.conftest import API
 
 

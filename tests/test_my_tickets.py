@@ -11,9 +11,9 @@ import responses
 from click.testing import Result
 from sqlalchemy import func, select, update
 
-from bot.actions import move_ticket
-from bot.chat import WeChatUser
-from bot.services import Services
+from core.actions import move_ticket
+from core.services import Services
+from devtools.chat import WeChatUser
 from dialogs.store import DialogStore
 from models.people import add_staff
 from models.pushes import Push

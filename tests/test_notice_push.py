@@ -9,12 +9,13 @@ import pytest
 import responses
 from sqlalchemy import select
 
-from bot.actions import consult_reply, push_notice
-from bot.services import Services
+from core.actions import consult_reply, push_notice
+from core.services import Services
+from models.clock import now
 from models.consult import NewConsult, create_consult
 from models.errors import IllegalMove
 from models.notices import publish
-from models.people import ensure_user, now
+from models.people import ensure_user
 from models.pushes import Push
 from tests.conftest import sent_templates
 

@@ -12,12 +12,13 @@ from flask import Flask
 from flask.testing import FlaskClient
 from itsdangerous import URLSafeTimedSerializer
 
-from bot.actions import consult_close, consult_reply
-from bot.pages.consult import LINK_MAX_AGE_S, consult_link, make_consult_token, read_consult_token
-from bot.services import Services
+from core.actions import consult_close, consult_reply
+from core.links import CONSULT_LINK_MAX_AGE_S as LINK_MAX_AGE_S
+from core.links import consult_link, make_consult_token, read_consult_token
+from core.services import Services
+from models.clock import now
 from models.consult import NewConsult, create_consult
 from models.notices import publish
-from models.people import now
 
 
 @pytest.fixture
@@ -92,7 +93,7 @@ def _consult(services: Services, anonymous: bool = False) -> str:
 
 def test_the_senders_page(client: FlaskClient, services: Services) -> None:
     no = _consult(services, anonymous=True)
-    link = consult_link(services, no)
+    link = consult_link(services.config, no)
     assert link.startswith("https://repair.example.edu/c/")
     path = link.removeprefix("https://repair.example.edu")
     resp = client.get(path)

@@ -1,6 +1,6 @@
 """The push system end to end: one push per change, one shared token, retries, fallback, delivery reports.
 
-WeChat's API is faked with `responses` (in this process) or with `bot.fakewechat` served on a loopback
+WeChat's API is faked with `responses` (in this process) or with `devtools.fakewechat` served on a loopback
 port (for worker processes); RQ workers, Redis and the database are real.
 """
 
@@ -26,20 +26,22 @@ from rq import Queue, SimpleWorker
 from rq.job import Job
 from sqlalchemy import select, update
 
-from bot.actions import move_ticket, staff_reply
-from bot.chat import WeChatUser
-from bot.config import Config
-from bot.fakewechat import FakeServer, FakeWeChat, serve_in_thread
-from bot.services import Services, use_services
+from core.actions import move_ticket, staff_reply
+from core.config import Config
+from core.jobs import RETRIES, all_queues, enqueue
+from core.services import Services, use_services
+from core.wechat_api import TOKEN_KEY, WeChatAPI
+from devtools.chat import WeChatUser
+from devtools.fakewechat import FakeServer, FakeWeChat, serve_in_thread
+from models.clock import now
 from models.errors import WeChatError
-from models.people import WechatUser, ensure_user, now
+from models.people import WechatUser, ensure_user
 from models.pushes import KEYWORD_MAX, Push
 from models.tickets import STATUS_ZH, NewTicket, create_ticket
 from tests.conftest import API, release_scheduled
 from workers.push import CUSTOM_WINDOW_S, send_push, sent_mark_key
-from workers.queues import RETRIES, LeanSimpleWorker, LeanWorker, all_queues, enqueue, prepare_worker
+from workers.queues import LeanSimpleWorker, LeanWorker, prepare_worker
 from workers.sweeps import STUCK_AFTER_S, requeue_pending
-from workers.wechat_api import TOKEN_KEY, WeChatAPI
 
 TOKEN_URL = API + "token"
 SEND = API + "message/template/send"
@@ -116,8 +118,8 @@ def test_a_change_makes_one_push_however_often_its_job_runs(
     _, push_id = accepted(services, "o-once")
     assert run_jobs() == 1
     # The same job again, under its own id and under another, and the function called directly.
-    enqueue(services, "pushes", send_push, push_id, job_id=f"push-{push_id}")
-    enqueue(services, "pushes", send_push, push_id, job_id=f"push-{push_id}-again")
+    enqueue(services.redis, "pushes", send_push, push_id, job_id=f"push-{push_id}")
+    enqueue(services.redis, "pushes", send_push, push_id, job_id=f"push-{push_id}-again")
     assert run_jobs() == 2
     assert send_push(push_id) == "not pending"
     # A sweep does not queue what was sent.
@@ -131,7 +133,7 @@ def test_a_change_makes_one_push_however_often_its_job_runs(
 def test_queueing_a_job_id_twice_queues_it_once(services: Services, run_jobs: Callable[[], int],
                                                 wechat_api: responses.RequestsMock) -> None:
     _, push_id = accepted(services, "o-twice")
-    enqueue(services, "pushes", send_push, push_id, job_id=f"push-{push_id}")  # already queued by the move
+    enqueue(services.redis, "pushes", send_push, push_id, job_id=f"push-{push_id}")  # already queued by the move
     assert Queue("pushes", connection=services.redis).count == 1
     assert run_jobs() == 1
     assert len(calls_to(wechat_api, SEND)) == 1
@@ -186,7 +188,7 @@ def _child_services(env: dict[str, str]) -> Services:
 def _worker_process(env: dict[str, str], start: Any) -> None:
     """A worker process: a real RQ worker (the lean SimpleWorker) on the shared Redis, started with the others."""
     svc = _child_services(env)
-    worker = LeanSimpleWorker(all_queues(svc), connection=svc.redis)
+    worker = LeanSimpleWorker(all_queues(svc.redis), connection=svc.redis)
     start.wait(120)
     worker.work(burst=True, logging_level="WARNING")
     svc.close()
@@ -202,7 +204,7 @@ def _racer_process(env: dict[str, str], ids: list[int], start: Any, out: Any) ->
 
 @pytest.fixture
 def fake_api() -> Iterator[tuple[FakeWeChat, str]]:
-    """bot.fakewechat on a loopback port: what processes other than this one can reach.
+    """devtools.fakewechat on a loopback port: what processes other than this one can reach.
 
     Its token endpoint takes 0.3 s, as a trip to WeChat might: processes that start together all
     find no token, and only the lock keeps them from fetching one each.
@@ -236,7 +238,7 @@ def test_worker_processes_share_one_token_and_send_each_push_once(
     fake, base = fake_api
     ids = [accepted(services, f"o-mp-{i:02d}")[1] for i in range(24)]
     for push_id in ids:
-        enqueue(services, "pushes", send_push, push_id, job_id=f"push-{push_id}-again")
+        enqueue(services.redis, "pushes", send_push, push_id, job_id=f"push-{push_id}-again")
     assert services.redis.get(TOKEN_KEY) is None
     env = child_env(services, base)
     run_processes(_worker_process, [(env,)] * 4)
@@ -268,8 +270,7 @@ def test_two_processes_racing_for_the_same_rows_send_each_once(
 def test_each_push_links_to_its_page_and_only_the_reporter_gets_the_reporters_link(
         services: Services, run_jobs: Callable[[], int], wechat_api: responses.RequestsMock) -> None:
     """The reporter's /t/ link lets its holder act on the ticket: followers get a view-only one."""
-    from bot.pages.consult import read_consult_token
-    from bot.pages.tokens import read_token
+    from core.links import read_consult_token, read_token
     from models.consult import NewConsult, create_consult
     from models.notices import publish
     from models.tickets import follow, get_ticket
@@ -287,12 +288,12 @@ def test_each_push_links_to_its_page_and_only_the_reporter_gets_the_reporters_li
                    payload={"character_string1": {"value": f"N{notice.id}"}, "thing2": {"value": "停水检修"}}))
         consult_no, notice_id = consult.no, notice.id
     move_ticket(services, no, "accepted", by=STAFF)
-    from bot.actions import consult_reply
+    from core.actions import consult_reply
 
     consult_reply(services, consult_no, "已转告饮食服务中心", by=STAFF)
     with services.db.session() as s:
         for push_id in s.scalars(select(Push.id).where(Push.kind == "notice")):
-            enqueue(services, "pushes", send_push, push_id, job_id=f"push-{push_id}")
+            enqueue(services.redis, "pushes", send_push, push_id, job_id=f"push-{push_id}")
     assert run_jobs() == 4
     urls = {b["touser"]: b["url"] for b in bodies(wechat_api, SEND)}
     prefix = f"{base}/t/"
@@ -691,7 +692,7 @@ def test_lean_worker_needs_fewer_redis_round_trips(services: Services, wechat_ap
     used: dict[str, int] = {}
     for current, cls in (("plain", SimpleWorker), ("lean", LeanSimpleWorker)):
         ids = [accepted(services, f"o-{current}-{i}")[1] for i in range(5)]
-        worker = cls(all_queues(services), connection=services.redis)
+        worker = cls(all_queues(services.redis), connection=services.redis)
         worker.work(burst=True, logging_level="WARNING", max_jobs=1)  # registration and a first job
         trips.clear()
         worker.work(burst=True, logging_level="WARNING")
@@ -716,7 +717,7 @@ def test_forking_worker_prepared_in_its_parent_sends_once(
 def _forking_worker_process(env: dict[str, str], start: Any) -> None:
     svc = _child_services(env)
     prepare_worker(svc)  # warms the engine, then empties its pool: nothing for the work-horses to share
-    worker = LeanWorker(all_queues(svc), connection=svc.redis)
+    worker = LeanWorker(all_queues(svc.redis), connection=svc.redis)
     start.wait(120)
     worker.work(burst=True, logging_level="WARNING")
     svc.close()

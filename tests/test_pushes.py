@@ -13,9 +13,11 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from rq import Queue
 from sqlalchemy import select
 
-from bot.actions import move_ticket
-from bot.chat import WeChatUser
-from bot.services import Services
+from core.actions import move_ticket
+from core.jobs import enqueue
+from core.services import Services
+from core.wechat_api import TOKEN_KEY, WeChatAPI
+from devtools.chat import WeChatUser
 from models.errors import WeChatError
 from models.people import add_staff
 from models.pushes import KEYWORD_MAX, Push
@@ -24,8 +26,6 @@ from tests.conftest import API, release_scheduled, sent_templates
 from tests.test_repair_dialog import file_dorm_tap
 from tests.test_tickets_cli import new_ticket
 from workers.push import send_push
-from workers.queues import enqueue
-from workers.wechat_api import TOKEN_KEY, WeChatAPI
 
 SEND = API + "message/template/send"
 TOKEN = API + "token"
@@ -129,8 +129,8 @@ def test_running_jobs_again_sends_nothing_more(services: Services, run_jobs: Cal
     assert run_jobs() == 1
     assert run_jobs() == 0
     (row,) = push_rows(services)
-    enqueue(services, "pushes", send_push, row.id, job_id=f"push-{row.id}")
-    enqueue(services, "pushes", send_push, row.id)  # even under another job id
+    enqueue(services.redis, "pushes", send_push, row.id, job_id=f"push-{row.id}")
+    enqueue(services.redis, "pushes", send_push, row.id)  # even under another job id
     assert run_jobs() == 2
     assert len(sent_templates(wechat_api)) == 1
     (row,) = push_rows(services)

@@ -9,8 +9,8 @@ from collections.abc import Callable
 import pytest
 import responses
 
-from bot.chat import WeChatUser
-from bot.services import Services
+from core.services import Services
+from devtools.chat import WeChatUser
 from dialogs.rate import RateCommand, ReworkCommand, parse_command
 from dialogs.store import DialogStore
 from models.tickets import get_ticket, move

@@ -13,9 +13,9 @@ import redis as redis_lib
 import yaml
 from click.testing import CliRunner, Result
 
-from bot.chat import WeChatUser
 from bot.cli import main
-from bot.services import Services
+from core.services import Services
+from devtools.chat import WeChatUser
 from models.errors import RegisterError
 from models.register import Register, current_register
 from tests.conftest import REGISTER_FILE

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot.chat import WeChatUser
-from bot.services import Services
+from core.services import Services
+from devtools.chat import WeChatUser
 from models.tickets import Ticket, TicketPhoto, get_ticket
 
 DORM_WATER = ["东环校区宿舍维修", "给水", "水龙头", "学生公寓12栋", "5", "502"]

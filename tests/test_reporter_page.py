@@ -13,12 +13,11 @@ import responses
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import select
 
-from bot.actions import move_ticket, staff_reply
-from bot.pages import LINK_MAX_AGE_S, make_token
-from bot.services import Services
+from core.actions import move_ticket, staff_reply
+from core.links import LINK_MAX_AGE_S, make_token, ticket_link
+from core.services import Services
 from models.people import Staff, add_staff, ensure_user
 from models.tickets import STATUS_ZH, NewTicket, Ticket, TicketEvent, TicketPhoto, create_ticket, get_ticket
-from workers.push import ticket_link
 
 WORKER = "刘师傅"
 # The moves that bring a new ticket to a status, as staff would make them.
@@ -28,7 +27,7 @@ PATH = ["accepted", "assigned", "in_progress", "completed"]
 def make_ticket(services: Services, openid: str = "o-page", status: str = "completed", *,
                 description: str = "水龙头关不紧，一直在滴水", media: tuple[str, ...] = (),
                 worker: str = WORKER) -> str:
-    """File a ticket (as the dialog would) and move it to `status` through bot.actions; return its number."""
+    """File a ticket (as the dialog would) and move it to `status` through core.actions; return its number."""
     with services.db.session() as s:
         ensure_user(s, openid)
         if s.scalars(select(Staff).where(Staff.name == worker)).first() is None:
@@ -46,8 +45,8 @@ def make_ticket(services: Services, openid: str = "o-page", status: str = "compl
 
 
 def page_url(server: str, services: Services, no: str) -> str:
-    """The link a push carries (workers.push.ticket_link), pointed at the test server."""
-    return server + urlparse(ticket_link(services, no)).path
+    """The link a push carries (core.links.ticket_link), pointed at the test server."""
+    return server + urlparse(ticket_link(services.config, no)).path
 
 
 def stored(services: Services, no: str) -> Ticket:
@@ -113,11 +112,11 @@ def test_the_photo_is_served_under_the_same_token(server: str, services: Service
     no = make_ticket(services, "o-page-photo", "accepted", media=("MEDIA-P1",))
     other = make_ticket(services, "o-page-other", "accepted")
     assert "照片正在上传" in browser.get(page_url(server, services, no)).text
+    from core.jobs import enqueue
     from workers.media import download_photo
-    from workers.queues import enqueue
 
     photo = stored(services, no).photos[0]
-    enqueue(services, "media", download_photo, photo.id, job_id=f"media-{photo.id}")
+    enqueue(services.redis, "media", download_photo, photo.id, job_id=f"media-{photo.id}")
     run_jobs()
     html = browser.get(page_url(server, services, no)).text
     src = re.search(r'<img src="([^"]+)"', html)
@@ -149,7 +148,7 @@ def test_a_file_outside_the_media_folder_is_never_served(server: str, services: 
 def test_a_tampered_link_shows_nothing(server: str, services: Services, browser: Browser, how: str) -> None:
     """A link whose signature does not check out gets a friendly 404 page, and no ticket details."""
     no = make_ticket(services, "o-page-tamper", "completed")
-    token = urlparse(ticket_link(services, no)).path.removeprefix("/t/")
+    token = urlparse(ticket_link(services.config, no)).path.removeprefix("/t/")
     bad = {
         "flipped": token[:-3] + ("A" if token[-3] != "A" else "B") + token[-2:],
         "other_key": URLSafeTimedSerializer("another-secret", salt="ticket-page").dumps(no),
@@ -346,14 +345,14 @@ def test_a_photo_wechat_no_longer_has_fails_at_once(services: Services, run_jobs
     """40007 (invalid media id) is not retried for hours: the photo is marked failed on the first try."""
     from rq.registry import FailedJobRegistry, ScheduledJobRegistry
 
+    from core.jobs import enqueue
     from workers.media import download_photo
-    from workers.queues import enqueue
 
     wechat_api.replace(responses.GET, "https://api.weixin.qq.com/cgi-bin/media/get",
                        json={"errcode": 40007, "errmsg": "invalid media_id"})
     no = make_ticket(services, "o-page-gone", "accepted", media=("MEDIA-GONE",))
     photo = stored(services, no).photos[0]
-    enqueue(services, "media", download_photo, photo.id, job_id=f"media-{photo.id}")
+    enqueue(services.redis, "media", download_photo, photo.id, job_id=f"media-{photo.id}")
     run_jobs()
     row = stored(services, no).photos[0]
     assert row.status == "failed" and "40007" in (row.error or "")

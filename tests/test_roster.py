@@ -12,7 +12,7 @@ from click.testing import CliRunner, Result
 from sqlalchemy import select, text
 
 from bot.cli import main
-from bot.services import Services
+from core.services import Services
 from models.people import Person, find_person, load_roster
 
 HEADER = "card_no,name,id_last6,role,phone\n"

@@ -13,11 +13,11 @@ from click.testing import CliRunner, Result
 from sqlalchemy import func, select, update
 
 from bot.cli import main
-from bot.services import Services, process_services, use_services
+from core.jobs import all_queues
+from core.services import Services, process_services, use_services
 from models.people import Staff, add_staff, ensure_user
 from models.pushes import Push
 from models.tickets import STATUS_ZH, NewTicket, Ticket, TicketEvent, create_ticket, get_ticket
-from workers.queues import all_queues
 
 DESIGN_FIELDS = {"no", "status", "category", "group", "item", "campus", "building", "floor", "room",
                  "description", "phone", "photos", "openid", "created_at", "events"}
@@ -95,7 +95,7 @@ def snapshot(services: Services, no: str) -> tuple[str, int, int | None, int]:
 
 
 def queued_jobs(services: Services) -> int:
-    return sum(q.count for q in all_queues(services))
+    return sum(q.count for q in all_queues(services.redis))
 
 
 @pytest.fixture
@@ -243,7 +243,7 @@ def test_illegal_move_changes_nothing(cli: Callable[..., Result], services: Serv
     no = new_ticket(services)
     for step in before:
         assert cli("tickets", "move", no, *step).exit_code == 0
-    for q in all_queues(services):
+    for q in all_queues(services.redis):
         q.empty()
     was = snapshot(services, no)
     result = cli("tickets", "move", no, *move)

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from bot import create_app
-from bot.chat import Answer, WeChatUser
-from bot.services import Services
+from core.services import Services
+from devtools.chat import Answer, WeChatUser
 from dialogs.router import route
 from dialogs.store import DialogStore
 from tests.conftest import serve

@@ -21,10 +21,10 @@ from wechatpy.crypto import WeChatCrypto
 from werkzeug.serving import make_server
 
 from bot import create_app
-from bot.chat import Answer, Request, WeChatUser
-from bot.config import Config
-from bot.services import Services, use_services
 from bot.wechat import signature
+from core.config import Config
+from core.services import Services, use_services
+from devtools.chat import Answer, Request, WeChatUser
 from models.db import Database
 from models.people import WechatUser
 from tests.conftest import AES_KEY, APPID, TOKEN

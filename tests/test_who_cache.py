@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 import redis as redis_lib
 
-from bot.chat import WeChatUser
-from bot.services import Services
-from dialogs.who import Who, forget, who_key
+from core.services import Services
+from core.who import Who, forget, who_key
+from devtools.chat import WeChatUser
 from models.people import set_subscribed, unbind
 from tests.conftest import ROSTER
 from tests.test_repair_dialog import choose, file_dorm_tap

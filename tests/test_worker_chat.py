@@ -12,11 +12,11 @@ from click.testing import CliRunner, Result
 from sqlalchemy import select
 
 import bot.cli
-from bot.actions import move_ticket
-from bot.chat import WeChatUser
-from bot.services import Services
-from dialogs.staff_chat import StaffCommand, bind_openid, parse_staff_command
-from models.people import Staff, add_staff, set_subscribed
+from core.actions import move_ticket
+from core.services import Services
+from devtools.chat import WeChatUser
+from dialogs.staff_chat import StaffCommand, parse_staff_command
+from models.people import Staff, add_staff, bind_openid, set_subscribed
 from models.pushes import Push, worker_push
 from models.tickets import STATUS_ZH, TicketEvent, follow, get_ticket
 from tests.conftest import API, sent_templates

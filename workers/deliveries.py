@@ -6,15 +6,11 @@ import logging
 
 from rq import get_current_job
 
-from bot.services import process_services
+from core.services import process_services
 from models.errors import RepairbotError
 from models.pushes import record_delivery
 
 log = logging.getLogger(__name__)
-
-# WeChat can report a delivery within milliseconds of accepting the message, before the worker that
-# sent it has written the msgid down: the report is tried again after this long (then RQ's retries).
-FIRST_TRY_AFTER_S = 10
 
 
 class PushNotKnownYet(RepairbotError):

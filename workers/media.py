@@ -8,10 +8,10 @@ from pathlib import Path
 
 from rq import get_current_job
 
-from bot.services import process_services
+from core.services import process_services
+from core.wechat_api import WeChatAPI
 from models.errors import ConfigError, WeChatError
 from models.tickets import TicketPhoto
-from workers.wechat_api import WeChatAPI
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ A push row goes ``pending → sending → sent | failed | skipped``:
   cannot be reached at all (43004 unsubscribed, 40003 bad openid) or that the credentials are bad get
   no fallback.
 - **Transient errors** (network, 5xx, -1 busy, 45009/45011 limits) put the row back to ``pending`` and
-  raise, so RQ retries the job with the backoff of ``workers.queues.RETRIES``; on the last attempt
+  raise, so RQ retries the job with the backoff of ``core.jobs.RETRIES``; on the last attempt
   the row is ``failed``.
 - **Permanent errors** are recorded on the row (``failed``, errcode, error) and the job fails with the
   error, without a retry.
@@ -31,24 +31,25 @@ A push row goes ``pending → sending → sent | failed | skipped``:
 
 from __future__ import annotations
 
-import functools
 import logging
 import time
 from dataclasses import dataclass
 from typing import Any, NoReturn, cast
 
-from itsdangerous import URLSafeTimedSerializer
 from rq import get_current_job
 from sqlalchemy import String, Table, bindparam, func, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import configure_mappers
 
-from bot.services import Services, process_services
+from core.links import consult_link, notice_link, ticket_link
+from core.services import Services, process_services
+from core.wechat_api import TOKEN_ERRORS, WeChatAPI
+from core.who import seen_key
+from models.clock import now
 from models.errors import WeChatError
-from models.people import now, set_subscribed
+from models.people import set_subscribed
 from models.pushes import Push, custom_text
 from models.tickets import Ticket
-from workers.wechat_api import TOKEN_ERRORS, WeChatAPI
 
 log = logging.getLogger(__name__)
 
@@ -66,40 +67,20 @@ CUSTOM_WINDOW_S = 48 * 3600 - 300
 SENT_MARK_TTL_S = 7 * 24 * 3600
 
 
-def ticket_link(svc: Services, ticket_no: str) -> str:
-    """Build the signed link to a ticket's page for its reporter."""
-    return f"{svc.config.public_url}/t/{_signer(svc.config.secret_key).dumps(ticket_no)}"
-
-
 def push_link(svc: Services, push: Claimed) -> str:
     """The page a push opens: a ticket's (the reporter's link only for the reporter, a view-only one for
     followers and workers), a complaint's for its sender, a notice's public page; "" when there is none."""
     if push.ticket_id is not None and push.number:
-        if push.openid == push.reporter:
-            return ticket_link(svc, push.number)
-        from bot.pages.tokens import make_token  # imported when first needed: bot.pages is a web module
-
-        return f"{svc.config.public_url}/t/{make_token(svc.config.secret_key, push.number, view_only=True)}"
+        return ticket_link(svc.config, push.number, view_only=push.openid != push.reporter)
     if push.consult_id is not None and push.number:
-        from bot.pages.consult import consult_link
-
-        return consult_link(svc, push.number)
+        return consult_link(svc.config, push.number)
     if push.notice_id is not None:
-        return f"{svc.config.public_url}/notices/{push.notice_id}"
+        return notice_link(svc.config, push.notice_id)
     return ""
-
-
-@functools.lru_cache(maxsize=8)
-def _signer(secret_key: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(secret_key, salt="ticket-page")
 
 
 def sent_mark_key(push_id: int) -> str:
     return f"push:sent:{push_id}"
-
-
-def seen_key(openid: str) -> str:
-    return f"seen:{openid}"
 
 
 @dataclass(frozen=True)

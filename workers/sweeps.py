@@ -24,13 +24,13 @@ from datetime import timedelta
 
 from sqlalchemy import func, select, update
 
-from bot.services import Services
-from models.people import now
+from core.jobs import enqueue
+from core.services import Services
+from models.clock import now
 from models.pushes import Push
 from models.tickets import TicketPhoto
 from workers.media import download_photo
 from workers.push import send_push
-from workers.queues import enqueue
 
 # A push claimed this long ago and still `sending` belongs to a dead worker.
 STUCK_AFTER_S = 15 * 60
@@ -64,7 +64,7 @@ def requeue_pending(svc: Services, older_than_s: int = 60, stuck_after_s: int | 
         push_ids = sorted(set(waiting) | set(stuck))
         photo_ids = list(s.scalars(select(TicketPhoto.id).where(TicketPhoto.status == "pending")))
     for push_id in push_ids:
-        enqueue(svc, "pushes", send_push, push_id, job_id=f"push-{push_id}")
+        enqueue(svc.redis, "pushes", send_push, push_id, job_id=f"push-{push_id}")
     for photo_id in photo_ids:
-        enqueue(svc, "media", download_photo, photo_id, job_id=f"media-{photo_id}")
+        enqueue(svc.redis, "media", download_photo, photo_id, job_id=f"media-{photo_id}")
     return SweepReport(len(push_ids), len(photo_ids), len(stuck))

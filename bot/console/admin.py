@@ -9,7 +9,7 @@ from sqlalchemy import select
 from bot.console.auth import me
 from bot.console.blueprint import bp, services
 from bot.console.forms import ActionForm, CannedForm, StaffForm, choices
-from bot.console.text import ROLE_ZH, TEXT
+from bot.console.text import ROLE_ZH, TEXT, error_zh
 from bot.console.views import form_errors
 from models.errors import RosterError
 from models.people import Staff, add_staff
@@ -57,7 +57,7 @@ def staff() -> ResponseReturnValue:
                         flash(TEXT[key].format(name=name, role=ROLE_ZH[role]), "success")
                         return redirect(url_for("console.staff"))
             except RosterError as exc:
-                flash(TEXT["staff_bad"].format(reason=exc), "error")
+                flash(TEXT["staff_bad"].format(reason=error_zh(exc)), "error")
     with services().db.session() as s:
         accounts = list(s.scalars(select(Staff).order_by(Staff.role, Staff.name)))
         return render_template("console/staff.html", form=form, accounts=accounts)

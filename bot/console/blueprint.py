@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app
 
-from bot.services import Services
+from core.services import Services
+from models.clock import LOCAL
 
 bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates",
                static_folder="static", static_url_path="/static")
 
-LOCAL = ZoneInfo("Asia/Shanghai")
 
 
 def services() -> Services:

@@ -2,8 +2,8 @@
 
 An admin sees every consult; any other account sees those addressed to the departments in its
 `Staff.departments` (none without).  A consult outside that scope is a 404, for every request.  Staff
-who see a consult may reply (the reply reaches the sender as a push, `bot.actions.consult_reply`) and
-close it (办结, `bot.actions.consult_close`).  An anonymous sender's name, phone and openid are never
+who see a consult may reply (the reply reaches the sender as a push, `core.actions.consult_reply`) and
+close it (办结, `core.actions.consult_close`).  An anonymous sender's name, phone and openid are never
 put into a page: the views do not even read them.
 """
 
@@ -19,13 +19,14 @@ from flask_login import current_user
 from sqlalchemy import Select, case, func, or_, select
 from sqlalchemy.orm import Session
 
-from bot import actions
 from bot.console.auth import me
-from bot.console.blueprint import LOCAL, bp, services
+from bot.console.blueprint import bp, services
 from bot.console.forms import ConsultCloseForm, DepartmentsForm, ReplyForm, choices
 from bot.console.perms import StaffUser, can_see_consult, consult_departments, consult_scope
 from bot.console.text import ANONYMOUS, CONSULT_EVENT_ZH, CONSULT_SENDER, TEXT
 from bot.console.views import STAFF_BY, act, form_errors, refused
+from core import actions
+from models.clock import LOCAL
 from models.consult import CONSULT_STATUS_ZH, KINDS, Consult
 from models.people import Person, Staff, WechatUser
 from models.pushes import Push

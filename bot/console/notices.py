@@ -3,7 +3,7 @@
 A notice may concern the whole school, a campus, or some buildings of the register, and some trade
 groups (停水 → 给水: a repair in that group and place is then answered with the notice first).  Its start
 and end are typed in China time and stored in UTC.  A notice about buildings can be pushed once to the
-subscribed users whose default room is in them (`bot.actions.push_notice`, throttled); its page counts
+subscribed users whose default room is in them (`core.actions.push_notice`, throttled); its page counts
 the pushes sent, failed and still pending from the push rows.
 """
 
@@ -18,16 +18,16 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot import actions
 from bot.console.auth import me
-from bot.console.blueprint import LOCAL, bp, local, services
+from bot.console.blueprint import bp, local, services
 from bot.console.forms import ActionForm, NoticeForm, choices
 from bot.console.perms import may_manage_notices
-from bot.console.text import NOTICE_STATE_ZH, TEXT, WHOLE_SCHOOL
+from bot.console.text import NOTICE_STATE_ZH, TEXT, WHOLE_SCHOOL, error_zh
 from bot.console.views import STAFF_BY, form_errors
+from core import actions
+from models.clock import LOCAL, now
 from models.errors import IllegalMove, NotFound
 from models.notices import Notice, all_notices, notice_audience, publish
-from models.people import now
 from models.pushes import Push
 from models.register import Register
 
@@ -208,7 +208,7 @@ def notice_new() -> ResponseReturnValue:
                                      starts_at=checked.starts_at, ends_at=checked.ends_at)
                     notice_id, title = notice.id, notice.title
             except IllegalMove as exc:
-                errors.append(TEXT["failed"].format(reason=exc))
+                errors.append(TEXT["failed"].format(reason=error_zh(exc)))
             else:
                 flash(TEXT["notice_published"].format(title=title), "success")
                 return back_to(notice_id)

@@ -14,9 +14,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
-from bot.console.blueprint import LOCAL
 from bot.console.perms import StaffUser, ticket_scope
 from bot.console.text import OVERDUE_ACCEPT, OVERDUE_OPEN
+from models.clock import LOCAL
 from models.tickets import OPEN_STATUSES, STATUS_ZH, Ticket
 
 ACCEPT_WITHIN = timedelta(hours=2)

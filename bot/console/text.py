@@ -35,6 +35,48 @@ NOTE_PLACEHOLDER = {
     "completed": "维修说明，例如：已更换水龙头阀芯",
 }
 
+# What a model error says, by its code (models/errors.py): staff never read the English message.
+ERROR_ZH = {
+    "changed": "{no} 刚刚被别人改动过，请刷新页面后再操作。",
+    "not_from_here": "{no} 当前状态为「{status_zh}」，不能改为「{to_zh}」。",
+    "not_for_role": "{no} 当前状态为「{status_zh}」，您不能把它改为「{to_zh}」。",
+    "unknown_status": "未知的状态。",
+    "reason_needed": "改为「{to_zh}」需要填写原因。",
+    "worker_needed": "请选择一位维修工。",
+    "not_a_worker": "{name} 不是维修工。",
+    "wrong_category": "{name} 不是负责「{category}」的维修工。",
+    "no_ticket": "找不到单号 {no}。",
+    "no_consult": "找不到编号 {no}。",
+    "no_notice": "找不到这条公告。",
+    "reply_empty": "回复内容不能为空。",
+    "consult_closed": "{no} 已办结。",
+    "consult_kind": "请选择类型。",
+    "merge_self": "不能把工单合并到它自己。",
+    "merge_merged": "{no} 已合并到 {into}，请合并到 {into}。",
+    "merge_closed": "{no} 已结束（{status_zh}），不能合并到该单。",
+    "notice_empty": "公告需要标题和正文。",
+    "notice_dates": "结束时间要晚于开始时间。",
+    "notice_pushed": "这条公告已经推送过了。",
+    "staff_role": "请选择角色。",
+    "staff_password": "密码至少 8 位。",
+    "openid": "微信 openid 格式不对。",
+}
+ERROR_UNKNOWN = "请刷新页面后再试。"
+
+
+def error_zh(exc: Exception) -> str:
+    """Say a model error in Chinese, from its code and details; never its English message."""
+    template = ERROR_ZH.get(getattr(exc, "code", ""), ERROR_UNKNOWN)
+    params = dict(getattr(exc, "params", {}))
+    for key in ("status", "to"):
+        if key in params:
+            params[f"{key}_zh"] = STATUS_ZH.get(params[key], params[key])
+    try:
+        return template.format(**params)
+    except (KeyError, IndexError):
+        return ERROR_UNKNOWN
+
+
 OVERDUE_ACCEPT = "超时未受理"
 OVERDUE_OPEN = "超 48 小时未完成"
 

@@ -13,7 +13,6 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot import actions
 from bot.console.auth import me
 from bot.console.blueprint import age, bp, local, services
 from bot.console.forms import ActionForm, MergeForm, MoveForm, ReplyForm
@@ -36,16 +35,17 @@ from bot.console.text import (
     PUSH_STATUS_ZH,
     ROLE_ZH,
     TEXT,
+    error_zh,
     move_label,
     status_zh,
 )
+from core import actions
+from core.jobs import SEND_PUSH, enqueue
 from models.errors import IllegalMove, NotFound, RepairbotError
 from models.people import Person, Staff
 from models.pushes import Push
 from models.replies import canned_for
 from models.tickets import OPEN_STATUSES, REASON_REQUIRED, STATUS_ZH, Ticket, TicketPhoto, allowed_moves, followers
-from workers.push import send_push
-from workers.queues import enqueue
 
 STAFF_BY = "staff:{name}"
 
@@ -142,7 +142,7 @@ def act(back: ResponseReturnValue, run: Callable[[], object], done: str,
     try:
         run()
     except failures as exc:
-        flash(TEXT["failed"].format(reason=exc), "error")
+        flash(TEXT["failed"].format(reason=error_zh(exc)), "error")
         return back
     flash(done, "success")
     return back
@@ -347,6 +347,6 @@ def resend_push(push_id: int) -> ResponseReturnValue:
             flash(TEXT["push_not_failed"].format(id=push_id), "info")
             return redirect(url_for("console.failed_pushes"))
         push.status, push.errcode, push.error = "pending", None, None
-    enqueue(services(), "pushes", send_push, push_id, job_id=f"push-{push_id}")
+    enqueue(services().redis, "pushes", SEND_PUSH, push_id, job_id=f"push-{push_id}")
     flash(TEXT["push_resent"].format(id=push_id), "success")
     return redirect(url_for("console.failed_pushes"))

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from flask import Response, current_app
 
-from bot.services import Services
+from core.services import Services
 from models.clock import local
 
 TIME = "%Y-%m-%d %H:%M"

@@ -1,6 +1,6 @@
 """The sender's page for one complaint or suggestion, ``/c/<signed token>``: what they wrote and the replies.
 
-The token signs the consult's number (salt ``consult-page``) and expires after ``LINK_MAX_AGE_S``; a
+The token (``core.links``) signs the consult's number and expires after 90 days; a
 tampered token is a friendly 404 page, an expired one a friendly 410 page.  The page only shows: the
 sender acts in the chat.  Replies are signed by the department, never by the staff member's name.
 """
@@ -11,17 +11,14 @@ from dataclasses import dataclass, field
 from typing import NoReturn
 
 from flask import Blueprint, Response, abort, make_response, render_template
-from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
 
 from bot.pages.common import Line, private, services, when
-from bot.services import Services
+from core.links import CONSULT_LINK_MAX_AGE_S, LinkExpired, LinkInvalid, read_consult_token
 from models.consult import Consult, get_consult
 from models.errors import NotFound
 
 bp = Blueprint("consult_pages", __name__, url_prefix="/c", template_folder="templates")
 
-SALT = "consult-page"
-LINK_MAX_AGE_S = 90 * 24 * 3600
 TEXT = {
     "brand": "网上咨询",
     "page_title": "{kind} {no}",
@@ -46,41 +43,6 @@ TEXT = {
     "expired": "为了保护您的信息，此链接 {days} 天后失效。请在公众号里回复「查看历史」查看处理情况。",
 }
 STATUS_ZH = {"open": "待处理", "replied": "已回复", "closed": "已办结"}
-
-
-def _serializer(secret_key: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(secret_key, salt=SALT)
-
-
-def make_consult_token(secret_key: str, no: str) -> str:
-    """Sign a consult's number for its sender's page."""
-    return _serializer(secret_key).dumps(no)
-
-
-def consult_link(svc: Services, no: str) -> str:
-    """The full link to a consult's page, for a push or a chat reply."""
-    return f"{svc.config.public_url}/c/{make_consult_token(svc.config.secret_key, no)}"
-
-
-class ConsultLinkExpired(Exception):
-    """The token is genuine but older than LINK_MAX_AGE_S."""
-
-
-class ConsultLinkInvalid(Exception):
-    """The token is malformed, tampered with, signed for something else, or names nothing."""
-
-
-def read_consult_token(secret_key: str, token: str, max_age: int = LINK_MAX_AGE_S) -> str:
-    """The consult number a token names; raise ConsultLinkInvalid or ConsultLinkExpired."""
-    try:
-        no = _serializer(secret_key).loads(token, max_age=max_age)
-    except SignatureExpired as exc:
-        raise ConsultLinkExpired(str(exc)) from exc
-    except BadData as exc:
-        raise ConsultLinkInvalid(str(exc)) from exc
-    if not isinstance(no, str) or not no:
-        raise ConsultLinkInvalid("the token names no consult")
-    return no
 
 
 @dataclass
@@ -118,7 +80,7 @@ def consult_view(c: Consult) -> ConsultView:
 
 def _refuse(kind: str, status: int) -> NoReturn:
     body = render_template("pages/consult_gone.html", T=TEXT, title=TEXT[f"{kind}_title"],
-                           text=TEXT[kind].format(days=LINK_MAX_AGE_S // 86400))
+                           text=TEXT[kind].format(days=CONSULT_LINK_MAX_AGE_S // 86400))
     abort(make_response(body, status))
 
 
@@ -131,9 +93,9 @@ def _headers(resp: Response) -> Response:
 def consult_page(token: str) -> Response:
     try:
         no = read_consult_token(services().config.secret_key, token)
-    except ConsultLinkExpired:
+    except LinkExpired:
         _refuse("expired", 410)
-    except ConsultLinkInvalid:
+    except LinkInvalid:
         _refuse("invalid", 404)
     with services().db.session() as s:
         try:

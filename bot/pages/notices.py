@@ -14,8 +14,8 @@ from flask import Blueprint, Response, make_response, render_template
 from sqlalchemy import select
 
 from bot.pages.common import services, when
+from models.clock import now
 from models.notices import Notice, current_notices
-from models.people import now
 
 bp = Blueprint("notices_pages", __name__, template_folder="templates")
 

@@ -2,7 +2,7 @@
 
 What the page shows is built here as plain values (``TicketView``), so the template sees exactly what a
 reporter may see: the ticket, its status changes, messages and staff replies — never internal notes.
-Every change goes through ``bot.actions``.  Forms carry a CSRF token: the app-wide CSRFProtect checks
+Every change goes through ``core.actions``.  Forms carry a CSRF token: the app-wide CSRFProtect checks
 it when it is set up, and this blueprint checks it itself otherwise.
 """
 
@@ -31,10 +31,10 @@ from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
 from sqlalchemy import select
 from wtforms import ValidationError
 
-from bot.actions import rate, reporter_message, rework
 from bot.pages.common import Line, private, services, when
 from bot.pages.text import TEXT
-from bot.pages.tokens import LINK_MAX_AGE_S, LinkExpired, LinkInvalid, PageLink, read_token
+from core.actions import rate, reporter_message, rework
+from core.links import LINK_MAX_AGE_S, LinkExpired, LinkInvalid, PageLink, read_token
 from models.errors import IllegalMove, NotFound
 from models.tickets import STATUS_ZH, Ticket, TicketPhoto, get_ticket
 

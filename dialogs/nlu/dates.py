@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 from dialogs.nlu.numbers import cn_to_int
+from dialogs.state import fold
 
 TEXT = {
     "nonsense": "没看懂这个时间范围。可以回复「最近7天」「最近30天」「本学期」，或「2026-09-01 至 2026-11-27」。",
@@ -48,7 +48,7 @@ def semester_start(today: date) -> date:
 
 def parse_range(text: str, today: date) -> DateRange:
     """Turn a range in words or dates into inclusive dates; raise RangeError saying what is wrong."""
-    t = unicodedata.normalize("NFKC", text or "").strip().replace(" 至 ", "至")
+    t = fold(text).strip().replace(" 至 ", "至")
     if t in ("本学期", "这学期", "这个学期"):
         return DateRange(semester_start(today), today)
     if t in ("今天", "今日"):

@@ -21,7 +21,6 @@ _CN_WRITE = "零一二三四五六七八九"
 # Characters that make up a Chinese number; "洞" is left out because outside a
 # digit-by-digit reading it is the ordinary word for a hole ("破了个洞").
 CN_NUMERAL_CHARS = "零〇○一幺二两三四五六七八九十百千"
-CN_NUMBER_RE = re.compile(f"[{CN_NUMERAL_CHARS}]+")
 # A number as it appears in a name: Arabic digits or a Chinese numeral run.
 ANY_NUMBER_RE = re.compile(rf"\d+|[{CN_NUMERAL_CHARS}]+")
 

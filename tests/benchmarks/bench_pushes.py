@@ -10,9 +10,9 @@ What it does:
 
 1. Setup (not measured): drops and recreates the PostgreSQL database ``repairbot_pushbench``
    (never the suite's ``test`` database), runs the migrations, flushes Redis db 13, and starts
-   ``bot.fakewechat`` — the loopback stand-in for WeChat's API — in a subprocess.
+   ``devtools.fakewechat`` — the loopback stand-in for WeChat's API — in a subprocess.
 2. For each mode: files ``--pushes`` tickets, then makes one status change per ticket through
-   ``bot.actions.move_ticket`` (submitted → accepted), which records one push row per change and
+   ``core.actions.move_ticket`` (submitted → accepted), which records one push row per change and
    enqueues its job (timed and reported as the enqueue rate).  The shared access_token is deleted
    from Redis first, so every mode starts without one.
 3. Starts ``--workers`` worker processes on the ``pushes`` queue and measures from the moment they
@@ -109,15 +109,15 @@ def recreate_database() -> None:
 
 @contextlib.contextmanager
 def fake_wechat() -> Iterator[tuple[str, int]]:
-    """Run bot.fakewechat in a subprocess; yield its API base URL and pid."""
+    """Run devtools.fakewechat in a subprocess; yield its API base URL and pid."""
     # The token endpoint takes 0.2 s, as a trip to WeChat might: workers that start together race for it.
-    proc = subprocess.Popen([sys.executable, "-m", "bot.fakewechat", "--port", "0", "--token-delay", "0.2"],
+    proc = subprocess.Popen([sys.executable, "-m", "devtools.fakewechat", "--port", "0", "--token-delay", "0.2"],
                             cwd=ROOT, stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()
         if "listening on" not in line:
-            raise RuntimeError(f"bot.fakewechat did not start: {line!r}")
+            raise RuntimeError(f"devtools.fakewechat did not start: {line!r}")
         yield line.split("listening on ", 1)[1].strip(), proc.pid
     finally:
         proc.terminate()
@@ -196,8 +196,8 @@ def stats(api_base: str) -> dict[str, int]:
 
 
 def file_and_move(svc: Any, n: int, tag: str) -> tuple[list[str], float]:
-    """File n tickets (setup), then move each once through bot.actions (timed); return numbers, seconds."""
-    from bot.actions import move_ticket
+    """File n tickets (setup), then move each once through core.actions (timed); return numbers, seconds."""
+    from core.actions import move_ticket
     from models.people import ensure_user
     from models.tickets import NewTicket, create_ticket
 
@@ -233,8 +233,8 @@ def worker_main(env: dict[str, str], kind: str, ready: Any, go: Any, cpu_used: A
     from sqlalchemy import text
 
     import workers.push  # noqa: F401  (what the jobs import, loaded before the clock starts)
-    from bot.config import Config
-    from bot.services import Services, use_services
+    from core.config import Config
+    from core.services import Services, use_services
     from workers.queues import LeanSimpleWorker, LeanWorker
 
     svc = Services(Config.from_env(env, dotenv=None))
@@ -286,8 +286,8 @@ def run_mode(mode: str, svc: Any, env: dict[str, str], api_base: str, fake_pid: 
              workers: int) -> Result:
     from sqlalchemy import func, select
 
+    from core.wechat_api import TOKEN_KEY
     from models.pushes import Push
-    from workers.wechat_api import TOKEN_KEY
 
     svc.redis.delete(TOKEN_KEY)
     before = stats(api_base)
@@ -345,8 +345,8 @@ def profile(svc: Any, api_base: str, n: int) -> None:
     from rq import Queue
     from sqlalchemy import event
 
+    from core.wechat_api import TOKEN_KEY
     from workers.queues import LeanSimpleWorker
-    from workers.wechat_api import TOKEN_KEY
 
     svc.redis.delete(TOKEN_KEY)
     file_and_move(svc, n, "profile")
@@ -411,8 +411,8 @@ def main(argv: list[str] | None = None) -> int:
 
     import redis
 
-    from bot.config import Config
-    from bot.services import Services, use_services
+    from core.config import Config
+    from core.services import Services, use_services
 
     recreate_database()
     redis.Redis.from_url(REDIS_URL).flushdb()

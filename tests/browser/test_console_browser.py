@@ -17,8 +17,8 @@ from typing import Any
 import responses
 from playwright.sync_api import expect
 
-from bot.chat import WeChatUser
-from bot.services import Services
+from core.services import Services
+from devtools.chat import WeChatUser
 from models.replies import CannedReply
 from tests.conftest import API, sent_templates
 from tests.test_console import JIANPAN, PASSWORD, make_ticket, seed_staff

@@ -18,12 +18,13 @@ from zoneinfo import ZoneInfo
 import responses
 from playwright.sync_api import expect
 
-from bot.chat import WeChatUser
-from bot.pages.consult import consult_link
-from bot.services import Services
+from core.links import consult_link
+from core.services import Services
+from devtools.chat import WeChatUser
+from models.clock import now
 from models.consult import get_consult
 from models.notices import publish
-from models.people import ensure_user, now
+from models.people import ensure_user
 from tests.browser.test_console_browser import login
 from tests.conftest import sent_templates
 from tests.test_console_consults_notices import ESTATE, FOOD, make_consult, seed_desk
@@ -190,7 +191,7 @@ def test_a_department_replies_to_a_complaint_from_the_chat(
 
     # The sender's page, on a phone.
     phone = new_page(phone=True)
-    phone.goto(server + consult_link(services, no).removeprefix("https://repair.example.edu"))
+    phone.goto(server + consult_link(services.config, no).removeprefix("https://repair.example.edu"))
     expect(phone.locator("#consult")).to_contain_text("二食堂饭菜偏咸")
     expect(phone.locator("#timeline")).to_contain_text("饮食服务中心回复")
     expect(phone.locator("#timeline")).to_contain_text("下周起每道菜少放三成盐")

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import requests
 
-from bot.chat import WeChatUser, run_chat
-from bot.config import Config
-from bot.fakewechat import FakeWeChat, serve_in_thread
-from bot.services import Services, connect_redis
+from core.config import Config
+from core.services import Services, connect_redis
+from devtools.chat import WeChatUser, run_chat
+from devtools.fakewechat import FakeWeChat, serve_in_thread
 from models.people import add_staff, load_roster
 from models.register import current_register, store_register
 from models.schema import upgrade

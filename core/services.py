@@ -10,14 +10,13 @@ from typing import Any
 import redis
 from rq import Queue
 
-from bot.config import Config
-from dialogs.who import forget
+from core.config import Config
+from core.who import forget
 from models.db import Database
 from models.notices import NOTICES_VERSION_KEY, NoticeFacts, unfinished_notices, watch_notices
 from models.people import watch_profiles
 from models.register import Register, current_register, current_version
 
-QUEUE_NAMES = ("pushes", "media", "default")
 # How often a process looks whether a newer register was loaded.
 REGISTER_CHECK_S = 30.0
 # The longest a process trusts its copy of the notices without a change announced in Redis.

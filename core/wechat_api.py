@@ -26,7 +26,7 @@ from typing import Any
 import requests
 from redis import Redis
 
-from bot.config import Config
+from core.config import Config
 from models.errors import ConfigError, WeChatError
 
 log = logging.getLogger(__name__)

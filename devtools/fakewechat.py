@@ -13,7 +13,7 @@ answered 40001.  ``POST /_fail`` with ``{"path": "message/template/send",
 It is served by the standard library's threaded HTTP/1.1 server (kept-alive
 connections, about a third of a millisecond of CPU a request), so that a load
 test measures repairbot rather than the fake.  Run it alone with
-``python -m bot.fakewechat [--port P]``; it prints the base URL to use as
+``python -m devtools.fakewechat [--port P]``; it prints the base URL to use as
 WECHAT_API_BASE_URL.
 """
 
@@ -210,7 +210,7 @@ def serve_in_thread(fake: FakeWeChat, host: str = "127.0.0.1", port: int = 0) ->
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Serve the fake API in the foreground: `python -m bot.fakewechat [--port P]` (prints the base URL)."""
+    """Serve the fake API in the foreground: `python -m devtools.fakewechat [--port P]` (prints the base URL)."""
     parser = argparse.ArgumentParser(description="a loopback stand-in for WeChat's HTTP API")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0: a free port")

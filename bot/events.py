@@ -1,0 +1,41 @@
+"""WeChat's events that are not conversation: following, unfollowing, delivery reports, and every event
+nobody handles. They change the user's record or a push's, never a dialog (but unfollowing ends one)."""
+
+from __future__ import annotations
+
+from core.jobs import LATE_DELIVERY_AFTER_S, RECORD_LATE_DELIVERY
+from dialogs.context import Ctx
+from dialogs.router import TEXT
+from models.people import set_subscribed
+from models.pushes import record_delivery
+
+# The kinds this module answers; everything else goes to the dialog router.
+KINDS = frozenset({"subscribe", "unsubscribe", "delivery", "event"})
+
+
+def answer(ctx: Ctx) -> str:
+    """Answer an event ("" means WeChat gets `success` and the user sees nothing)."""
+    kind = ctx.msg.kind
+    if kind == "subscribe":
+        return _subscribe(ctx)
+    if kind == "unsubscribe":
+        set_subscribed(ctx.session, ctx.openid, False)
+        ctx.state.flow = None
+    elif kind == "delivery":
+        _delivered(ctx)
+    return ""
+
+
+def _subscribe(ctx: Ctx) -> str:
+    user = set_subscribed(ctx.session, ctx.openid, True)
+    if user.person is not None:
+        return TEXT["welcome_back"].format(name=user.person.name)
+    return TEXT["welcome"]
+
+
+def _delivered(ctx: Ctx) -> None:
+    """Record a template's delivery report; one that overtook its push's msgid is tried again later."""
+    msg = ctx.msg
+    if not record_delivery(ctx.session, msg.key, msg.raw) and msg.key.isdigit():
+        ctx.enqueue("default", RECORD_LATE_DELIVERY, msg.key, msg.raw, job_id=f"delivery-{msg.key}",
+                    delay_s=LATE_DELIVERY_AFTER_S)

@@ -1,0 +1,206 @@
+"""Actions on tickets by staff and reporters, shared by the shell, the console, the chat and /t/ pages.
+
+Each action changes the database through the ticket rules, records the pushes it owes in the same
+transaction, and queues them only after the commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+import redis
+from sqlalchemy.orm import Session
+
+from core.config import Config
+from core.jobs import SEND_PUSH, enqueue
+from core.services import Services
+from models.clock import now
+from models.consult import Consult, close_consult, get_consult, reply_consult
+from models.errors import IllegalMove, NotFound
+from models.notices import Notice, notice_audience, notice_payload
+from models.people import get_staff
+from models.pushes import Push, consult_reply_payload, pushes_for_event, reply_pushes, worker_push
+from models.tickets import OPEN_STATUSES, REWORK_NOTE, Ticket, TicketEvent, add_message, follow, get_ticket, move
+
+T = TypeVar("T")
+# An action done inside a session: what it changed, and the pushes it owes (queued after the commit).
+Done = tuple[T, list[Push]]
+
+
+def run(svc: Services, act: Callable[..., Done[T]], *args: Any, **kwargs: Any) -> T:
+    """Do an action in a transaction of its own, then queue the pushes it owes."""
+    with svc.db.session() as s:
+        value, pushes = act(s, svc.config, *args, **kwargs)
+    queue_pushes(svc.redis, pushes)
+    return value
+
+
+def queue_pushes(conn: redis.Redis, pushes: Iterable[Push]) -> None:
+    for push_id in pending_ids(pushes):
+        enqueue(conn, "pushes", SEND_PUSH, push_id, job_id=f"push-{push_id}")
+
+
+def pending_ids(pushes: Iterable[Push]) -> list[int]:
+    return [p.id for p in pushes if p.status == "pending"]
+
+
+def _moved(cfg: Config, s: Session, ticket: Ticket, event: TicketEvent) -> list[Push]:
+    """Record the pushes a status change owes: the reporter and followers, and the worker of a ticket newly
+    assigned to them or sent back by its reporter."""
+    rows = pushes_for_event(s, ticket, event, cfg.template_ticket)
+    to_worker = worker_push(s, ticket, event, cfg.template_ticket)
+    return [*rows, to_worker] if to_worker is not None else rows
+
+
+# -- in a session: the dialogs do these in the message's own transaction -----------------------------
+
+def moving(s: Session, cfg: Config, no: str, to: str, *, by: str, note: str | None = None,
+           worker: str | None = None) -> Done[Ticket]:
+    """Move a ticket as staff, recording every push it owes."""
+    ticket = get_ticket(s, no)
+    staff = get_staff(s, worker) if worker else None
+    event = move(s, ticket, to, by=by, role="staff", note=note, worker=staff)
+    return ticket, _moved(cfg, s, ticket, event)
+
+
+def replying(s: Session, cfg: Config, no: str, text: str, *, by: str) -> Done[Ticket]:
+    """Reply to the reporter on a ticket's timeline; the reply reaches them as a push."""
+    text = text.strip()
+    if not text:
+        raise IllegalMove("a reply needs some text", code="reply_empty")
+    ticket = get_ticket(s, no)
+    event = TicketEvent(ticket_id=ticket.id, kind="reply", status=ticket.status, by=by, note=text)
+    s.add(event)
+    ticket.updated_at = now()
+    s.flush()
+    return ticket, reply_pushes(s, ticket, event, cfg.template_reply)
+
+
+def merging(s: Session, cfg: Config, no: str, into: str, *, by: str) -> Done[Ticket]:
+    """Merge a ticket into another: it is closed as a duplicate and its reporter follows the other."""
+    ticket = get_ticket(s, no)
+    target = get_ticket(s, into)
+    if target.id == ticket.id:
+        raise IllegalMove("a ticket cannot be merged into itself", code="merge_self")
+    if target.merged_into:
+        raise IllegalMove(f"{target.no} was itself merged into {target.merged_into}", code="merge_merged",
+                          no=target.no, into=target.merged_into)
+    if target.status not in OPEN_STATUSES:
+        raise IllegalMove(f"{target.no} is {target.status}: merge only into an open ticket", code="merge_closed",
+                          no=target.no, status=target.status)
+    event = move(s, ticket, "rejected", by=by, role="staff", note=f"已合并到 {target.no}，请关注该单进展")
+    ticket.merged_into = target.no
+    follow(s, target, ticket.openid)
+    return ticket, _moved(cfg, s, ticket, event)
+
+
+def messaging(s: Session, cfg: Config, no: str, openid: str, text: str) -> Done[Ticket]:
+    """Add the reporter's message to their ticket."""
+    ticket = _own(s, no, openid)
+    add_message(s, ticket, text.strip(), by=f"user:{openid}")
+    return ticket, []
+
+
+def reworking(s: Session, cfg: Config, no: str, openid: str, text: str) -> Done[Ticket]:
+    """Send a completed ticket back to `accepted` because the reporter says it is not fixed."""
+    text = text.strip()
+    if not text:
+        raise IllegalMove("please say what is still wrong", code="rework_empty")
+    ticket = _own(s, no, openid)
+    event = move(s, ticket, "accepted", by=f"user:{openid}", role="reporter", note=REWORK_NOTE.format(text=text))
+    return ticket, _moved(cfg, s, ticket, event)
+
+
+def rating(s: Session, cfg: Config, no: str, openid: str, stars: int, comment: str | None = None) -> Done[Ticket]:
+    """Rate a completed ticket, which closes it; a comment is required for 1-2 stars."""
+    comment = (comment or "").strip() or None
+    if not 1 <= stars <= 5:
+        raise IllegalMove("a rating is 1 to 5 stars", code="stars")
+    if stars <= 2 and not comment:
+        raise IllegalMove("a rating of 1 or 2 stars needs a comment", code="low_rating_comment")
+    ticket = _own(s, no, openid)
+    event = move(s, ticket, "closed", by=f"user:{openid}", role="reporter", note=f"评价 {stars} 星" +
+                 (f"：{comment}" if comment else ""))
+    ticket.rating, ticket.rating_comment, ticket.rated_at = stars, comment, now()
+    # Followers hear that the ticket is closed; the reporter did it and is not told.
+    return ticket, _moved(cfg, s, ticket, event)
+
+
+def _own(s: Session, no: str, openid: str) -> Ticket:
+    ticket = get_ticket(s, no)
+    if ticket.openid != openid:
+        raise IllegalMove(f"ticket {ticket.no} is not yours", code="not_yours", no=ticket.no)
+    return ticket
+
+
+# -- in a transaction of their own: the console, the shell and the pages ------------------------------
+
+def move_ticket(svc: Services, no: str, to: str, *, by: str, note: str | None = None,
+                worker: str | None = None) -> Ticket:
+    return run(svc, moving, no, to, by=by, note=note, worker=worker)
+
+
+def staff_reply(svc: Services, no: str, text: str, *, by: str) -> Ticket:
+    return run(svc, replying, no, text, by=by)
+
+
+def merge_ticket(svc: Services, no: str, into: str, *, by: str) -> Ticket:
+    return run(svc, merging, no, into, by=by)
+
+
+def reporter_message(svc: Services, no: str, openid: str, text: str) -> Ticket:
+    return run(svc, messaging, no, openid, text)
+
+
+def rework(svc: Services, no: str, openid: str, text: str) -> Ticket:
+    return run(svc, reworking, no, openid, text)
+
+
+def rate(svc: Services, no: str, openid: str, stars: int, comment: str | None = None) -> Ticket:
+    return run(svc, rating, no, openid, stars, comment)
+
+
+# -- 网上咨询 and 通知公告 ---------------------------------------------------------------------
+
+def consult_reply(svc: Services, no: str, text: str, *, by: str) -> Consult:
+    """Reply to a complaint or suggestion; the reply reaches its sender as a push."""
+    with svc.db.session() as s:
+        consult = get_consult(s, no)
+        event = reply_consult(s, consult, text, by=by)
+        push = Push(consult_id=consult.id, openid=consult.openid, kind="reply",
+                    template_id=svc.config.template_reply or None, payload=consult_reply_payload(consult, event))
+        s.add(push)
+        s.flush()
+    queue_pushes(svc.redis, [push])
+    return consult
+
+
+def consult_close(svc: Services, no: str, *, by: str, note: str | None = None) -> Consult:
+    """Close a complaint or suggestion (办结)."""
+    with svc.db.session() as s:
+        consult = get_consult(s, no)
+        close_consult(s, consult, by=by, note=note)
+    return consult
+
+
+def push_notice(svc: Services, notice_id: int, *, per_second: int = 20) -> int:
+    """Push a notice to the subscribed users whose default room it concerns, throttled; return how many."""
+    with svc.db.session() as s:
+        notice = s.get(Notice, notice_id)
+        if notice is None:
+            raise NotFound(f"no notice {notice_id}", code="no_notice")
+        if notice.pushed_at is not None:
+            raise IllegalMove("this notice was pushed already", code="notice_pushed")
+        audience = notice_audience(s, notice)
+        pushes = [Push(notice_id=notice.id, openid=openid, kind="notice",
+                       template_id=svc.config.template_reply or None, payload=notice_payload(notice))
+                  for openid in audience]
+        s.add_all(pushes)
+        notice.pushed_at = now()
+        s.flush()
+        ids = [p.id for p in pushes]
+    # Spread the sends over time: WeChat limits how fast an account may push.
+    for i, push_id in enumerate(ids):
+        enqueue(svc.redis, "pushes", SEND_PUSH, push_id, job_id=f"push-{push_id}", delay_s=i // max(1, per_second))
+    return len(ids)

@@ -1,0 +1,70 @@
+"""What the engine and every step share about one user: the message that came in, and the state of their
+conversation kept between messages. Apart from the engine, so that the context can name them without
+importing the engine that runs the steps."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+# -- what comes in ---------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Incoming:
+    """One message or event from a user, already verified and parsed."""
+
+    kind: str  # text | image | click | subscribe | unsubscribe | event | other
+    raw: str = ""
+    media_id: str = ""
+    pic_url: str = ""
+    key: str = ""  # menu key of a click
+    msg_key: str = ""  # stable name of the WeChat message (for idempotent side effects)
+
+    @property
+    def text(self) -> str:
+        """Return the text normalised for matching (full-width digits and letters folded)."""
+        return normalize(self.raw)
+
+
+def fold(text: str) -> str:
+    """The one normaliser of what people type: full-width digits, letters and punctuation folded (NFKC)."""
+    return unicodedata.normalize("NFKC", text or "")
+
+
+def normalize(text: str) -> str:
+    """Folded, with runs of white space made one space: what matching compares."""
+    return re.sub(r"\s+", " ", fold(text)).strip()
+
+
+
+# -- the state of one user's conversation ------------------------------------------------
+
+@dataclass
+class State:
+    flow: str | None = None
+    step: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    history: list[str] = field(default_factory=list)
+    updated: float = 0.0
+    resume: dict[str, Any] | None = None  # the dialog to go back to after a nested one
+    pending: dict[str, Any] | None = None  # an engine question awaiting its answer
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"flow": self.flow, "step": self.step, "data": self.data, "history": self.history,
+                "updated": self.updated, "resume": self.resume, "pending": self.pending}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any] | None) -> State:
+        if not d:
+            return cls()
+        return cls(d.get("flow"), d.get("step"), dict(d.get("data") or {}), list(d.get("history") or []),
+                   float(d.get("updated") or 0), d.get("resume"), d.get("pending"))
+
+    @property
+    def active(self) -> bool:
+        return self.flow is not None
+
+
