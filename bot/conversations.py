@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import redis
 from sqlalchemy.exc import SQLAlchemyError
 from wechatpy.messages import BaseMessage
 
@@ -14,6 +15,7 @@ from bot import events
 from bot.wechat import Reply, dedupe_key
 from core.jobs import enqueue
 from core.services import Services
+from core.who import Who
 from dialogs.context import Ctx
 from dialogs.engine import Engine
 from dialogs.nlu.parse import Parse, get_parser
@@ -82,21 +84,41 @@ class Conversations:
             if ctx.opened_session is not None:
                 ctx.opened_session.commit()
         except BaseException:
-            self.store.release(openid, inc.msg_key)
+            self._release(openid, inc.msg_key)
             raise
         finally:
             if ctx.opened_session is not None:
                 ctx.opened_session.close()
         ctx.state.updated = now
         reply = result if isinstance(result, Reply) else Reply(result)
-        # Only what the user did opens WeChat's 48-hour window for customer-service messages.
-        user_acted = inc.kind in USER_ACTIONS
-        self.store.save(openid, inc.msg_key, ctx.state.to_dict() if ctx.state.active else None,
-                        reply.to_dict(), now if user_acted else None, who.to_dict() if who else None)
-        for job in ctx.jobs:
-            enqueue(self.services.redis, job.queue, job.func, *job.args, job_id=job.job_id, fresh=job.fresh,
-                    delay_s=job.delay_s)
+        self._after_commit(ctx, reply, who, inc.kind in USER_ACTIONS)
         return reply
+
+    def _after_commit(self, ctx: Ctx, reply: Reply, who: Who | None, user_acted: bool) -> None:
+        """Keep the state and queue the jobs of a committed message. What was committed is answered whatever
+        happens here: a job Redis cannot take now is a pending row that `repairbot sweep` queues again."""
+        state = ctx.state.to_dict() if ctx.state.active else None
+        try:
+            # Only what the user did opens WeChat's 48-hour window for customer-service messages.
+            self.store.save(ctx.openid, ctx.msg.msg_key, state, reply.to_dict(), ctx.now if user_acted else None,
+                            who.to_dict() if who else None)
+        except redis.RedisError as exc:
+            log.error("message %s committed, but its dialog state was not saved (%s)", ctx.msg.msg_key,
+                      type(exc).__name__)
+        for job in ctx.jobs:
+            try:
+                enqueue(self.services.redis, job.queue, job.func, *job.args, job_id=job.job_id, fresh=job.fresh,
+                        delay_s=job.delay_s)
+            except redis.RedisError as exc:
+                log.error("job %s not queued (%s); its row stays pending for `repairbot sweep`", job.job_id,
+                          type(exc).__name__)
+
+    def _release(self, openid: str, msg_key: str) -> None:
+        """Give the message back for WeChat's retry; with Redis down there is nothing to give back."""
+        try:
+            self.store.release(openid, msg_key)
+        except redis.RedisError as exc:
+            log.warning("could not release %s (%s)", msg_key, type(exc).__name__)
 
     def answer_untrusted(self, msg: BaseMessage) -> Reply:
         """Answer a message whose body nobody signed (plain mode on a safe-mode account, by the operator's

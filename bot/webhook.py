@@ -29,7 +29,8 @@ log = logging.getLogger(__name__)
 bp = Blueprint("webhook", __name__)
 WEBHOOK_PATH = "/wechat"
 
-SORRY = "系统有点忙，请稍后再发一次。您填写的内容都还在。"
+# Said only when nothing of the message was committed: it is true that it was not handled.
+SORRY = "系统有点忙，这条消息还没有处理，请稍后再发一次。"
 
 
 class NoSessionForWeChat(SecureCookieSessionInterface):
@@ -91,7 +92,14 @@ def _open(convos: Conversations) -> Envelope | Response:
     except BadMessage as exc:
         log.warning("unreadable message (%s) from %s", exc, request.remote_addr)
         return Response("bad request", status=400)
-    if not first_use(convos.services.redis, env, body_digest(body), cfg.wechat_max_skew_s):
+    try:
+        fresh = first_use(convos.services.redis, env, body_digest(body), cfg.wechat_max_skew_s)
+    except redis.RedisError as exc:
+        # Without Redis no dialog can be answered either: say so (the dialogs' own answer would fail the same).
+        log.error("nonce not checked, Redis failed (%s): message from %s not handled", type(exc).__name__,
+                  request.remote_addr)
+        return _reply(Reply(SORRY), env, cfg)
+    if not fresh:
         log.warning("message refused (signature already used) from %s", request.remote_addr)
         return Response("forbidden", status=403)
     return env
@@ -112,7 +120,11 @@ def receive() -> Response:
         # The one place that catches everything: the user gets a polite answer, the log gets the context.
         log.exception("failed to answer %s message from %s", msg.type, msg.source)
         reply = Reply(SORRY)
+    return _reply(reply, env, cfg)
+
+
+def _reply(reply: Reply, env: Envelope, cfg: Config) -> Response:
     if not reply.text and not reply.articles:
         return Response("success", mimetype="text/plain")
-    xml = render(reply, msg, env, cfg.wechat_token, cfg.wechat_aes_key, cfg.wechat_appid)
+    xml = render(reply, env.message, env, cfg.wechat_token, cfg.wechat_aes_key, cfg.wechat_appid)
     return Response(xml, mimetype="application/xml")

@@ -49,6 +49,9 @@ class Config:
     dedupe_ttl_s: int = 300
     # How long a message waits for the same user's message before it to be answered.
     turn_wait_s: float = 3.0
+    # The longest one Redis command (or connecting) may take: a frozen Redis must not hang the webhook past
+    # WeChat's 5 s. (RQ workers raise it for their own blocking reads.)
+    redis_timeout_s: float = 1.0
     duplicate_window_h: int = 48
     log_level: str = "INFO"
     menu_file: Path = field(default_factory=lambda: Path(__file__).with_name("data") / "menu.yaml")
@@ -81,6 +84,7 @@ class Config:
             template_ticket=values.get("WECHAT_TEMPLATE_TICKET", ""),
             template_reply=values.get("WECHAT_TEMPLATE_REPLY", ""),
             log_level=values.get("REPAIRBOT_LOG_LEVEL", "INFO"),
+            redis_timeout_s=_float(values, "REPAIRBOT_REDIS_TIMEOUT_S", 1.0),
             menu_file=Path(values["REPAIRBOT_MENU_FILE"]) if values.get("REPAIRBOT_MENU_FILE")
             else Path(__file__).with_name("data") / "menu.yaml",
         )
@@ -136,6 +140,14 @@ def _int(values: Mapping[str, str], name: str, default: int) -> int:
         return int(raw) if raw else default
     except ValueError as exc:
         raise ConfigError(f"{name} must be a whole number, not {raw!r}") from exc
+
+
+def _float(values: Mapping[str, str], name: str, default: float) -> float:
+    raw = values.get(name) or ""
+    try:
+        return float(raw) if raw else default
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a number of seconds, not {raw!r}") from exc
 
 
 def _flag(raw: str) -> bool:

