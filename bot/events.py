@@ -36,6 +36,8 @@ def _subscribe(ctx: Ctx) -> str:
 def _delivered(ctx: Ctx) -> None:
     """Record a template's delivery report; one that overtook its push's msgid is tried again later."""
     msg = ctx.msg
-    if not record_delivery(ctx.session, msg.key, msg.raw) and msg.key.isdigit():
-        ctx.enqueue("default", RECORD_LATE_DELIVERY, msg.key, msg.raw, job_id=f"delivery-{msg.key}",
+    if not (msg.key.isascii() and msg.key.isdigit()):
+        return  # a report without a MsgID names no message
+    if not record_delivery(ctx.session, msg.key, msg.raw, ctx.openid):
+        ctx.enqueue("default", RECORD_LATE_DELIVERY, msg.key, msg.raw, ctx.openid, job_id=f"delivery-{msg.key}",
                     delay_s=LATE_DELIVERY_AFTER_S)

@@ -44,7 +44,8 @@ LOCK_TIMEOUT_S = 30
 LOCK_WAIT_S = 30
 
 # Codes of our own for failures that are not WeChat's answer (all worth a later retry).
-NETWORK = -2  # no answer: connection refused or reset, timeout
+NETWORK = -2  # not sent: the connection could not be made
+NO_ANSWER = -5  # sent, but no answer came: WeChat may or may not have accepted it
 HTTP_5XX = -3
 NOT_JSON = -4
 
@@ -176,7 +177,7 @@ class WeChatAPI:
                                           proxies=self.proxies, headers=JSON_HEADERS)
             except requests.RequestException as exc:
                 # Not `from exc`: its text holds the URL, and the URL holds the access_token.
-                raise WeChatError(NETWORK, f"network: {type(exc).__name__}") from None
+                raise WeChatError(_network_code(exc, sent=data is not None), f"network: {type(exc).__name__}") from None
             if raw and "json" not in resp.headers.get("Content-Type", "") and resp.status_code == 200:
                 return resp.content
             try:
@@ -220,3 +221,10 @@ class WeChatAPI:
         if not isinstance(result, bytes):
             raise WeChatError(NOT_JSON, "media/get answered JSON without an error code")
         return result
+
+
+def _network_code(exc: requests.RequestException, *, sent: bool) -> int:
+    """NO_ANSWER when a message went out and its answer did not come back (it may have been accepted), else
+    NETWORK (nothing was sent, or it was a read that can safely be repeated)."""
+    unanswered = isinstance(exc, requests.ReadTimeout | requests.exceptions.ChunkedEncodingError)
+    return NO_ANSWER if sent and unanswered else NETWORK

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Integer, String, UniqueConstraint, select
@@ -48,13 +48,37 @@ class Push(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-def record_delivery(session: Session, msgid: str, status: str) -> bool:
-    """Record WeChat's report (TEMPLATESENDJOBFINISH) of whether a template message arrived."""
+# How long after the attempt a delivery report for the same user is taken to be that push's.
+RECONCILE_WITHIN_S = 600
+# A live worker finishes a send within this (WeChat's connect and read timeouts and a margin): a row
+# `sending` for longer belongs to a worker that died during the call.
+SENDING_AT_MOST_S = 30
+
+
+def record_delivery(session: Session, msgid: str, status: str, openid: str | None = None) -> bool:
+    """Record WeChat's report (TEMPLATESENDJOBFINISH) of whether a template message arrived.
+
+    A report whose msgid no push has, for a user with a template push whose sending got no answer, is
+    that push's: WeChat did accept it. It is recorded as sent, and never sent again."""
     push = session.scalars(select(Push).where(Push.msgid == msgid)).first()
+    if push is None and openid:
+        push = _unconfirmed_for(session, openid)
+        if push is not None:
+            push.status, push.msgid, push.channel = "sent", msgid[:32], "template"
     if push is None:
         return False
     push.delivery = status[:32]
     return True
+
+
+def _unconfirmed_for(session: Session, openid: str) -> Push | None:
+    """The user's template push whose sending got no answer (`unknown`, or `sending` by a dead worker)."""
+    at = now()
+    dead = (Push.status == "sending") & (Push.sent_at <= at - timedelta(seconds=SENDING_AT_MOST_S))
+    return session.scalars(select(Push).where(
+        Push.openid == openid, (Push.status == "unknown") | dead, Push.msgid.is_(None),
+        Push.template_id.is_not(None), Push.sent_at >= at - timedelta(seconds=RECONCILE_WITHIN_S),
+    ).order_by(Push.sent_at)).first()
 
 
 def clip(text: str | None, limit: int = KEYWORD_MAX) -> str:

@@ -17,11 +17,12 @@ class PushNotKnownYet(RepairbotError):
     """No push has this msgid yet."""
 
 
-def record_late_delivery(msgid: str, status: str) -> str:
-    """Record a delivery report on its push; while no push has the msgid, try again later."""
+def record_late_delivery(msgid: str, status: str, openid: str | None = None) -> str:
+    """Record a delivery report on its push; while no push has the msgid, try again later (by then a push
+    whose worker died during the call is recognised by its user: models.pushes.record_delivery)."""
     svc = process_services()
     with svc.db.session() as session:
-        if record_delivery(session, msgid, status):
+        if record_delivery(session, msgid, status, openid):
             return "recorded"
     job = get_current_job()
     if job is not None and job.retries_left:

@@ -43,7 +43,7 @@ from sqlalchemy.orm import configure_mappers
 
 from core.links import consult_link, notice_link, ticket_link
 from core.services import Services, process_services
-from core.wechat_api import TOKEN_ERRORS, WeChatAPI
+from core.wechat_api import NO_ANSWER, TOKEN_ERRORS, WeChatAPI
 from core.who import seen_key
 from models.clock import now
 from models.errors import WeChatError
@@ -63,6 +63,9 @@ USER_GONE = frozenset({43004, 40003, 43019})
 NO_FALLBACK = USER_GONE | TOKEN_ERRORS | {40013, 40125, 40164, 41001}
 # Customer-service messages are allowed within 48 hours of the user's last message (a margin for clocks).
 CUSTOM_WINDOW_S = 48 * 3600 - 300
+# One budget of attempts per push row, whoever queues it (RQ's retries, the sweep, the console's resend):
+# a row that used them all is failed, not tried again.
+MAX_ATTEMPTS = 6
 # How long WeChat's acceptance of a message is remembered in Redis, for a retry after a crash.
 SENT_MARK_TTL_S = 7 * 24 * 3600
 
@@ -99,6 +102,7 @@ class Claimed:
     consult_id: int | None
     notice_id: int | None
     reporter: str | None  # the openid that filed the push's ticket
+    last_errcode: int | None = None  # how the previous attempt ended
 
     @property
     def number(self) -> str:
@@ -138,12 +142,12 @@ def send_push(push_id: int) -> str:
 # job, which a forked work-horse would otherwise redo for every push); a job only binds its values.
 _t = cast(Table, Push.__table__)
 _tickets = cast(Table, Ticket.__table__)
-CLAIM = (update(_t).where(_t.c.id == bindparam("push_id"), _t.c.status == "pending")
+CLAIM = (update(_t).where(_t.c.id == bindparam("push_id"), _t.c.status == "pending", _t.c.attempts < MAX_ATTEMPTS)
          .values(status="sending", attempts=_t.c.attempts + 1, sent_at=bindparam("at"))
          .returning(_t.c.openid, _t.c.kind, _t.c.template_id, _t.c.payload, _t.c.channel, _t.c.attempts,
                     _t.c.ticket_id, _t.c.event_id, _t.c.consult_id, _t.c.notice_id,
                     select(_tickets.c.openid).where(_tickets.c.id == _t.c.ticket_id).scalar_subquery()
-                    .label("reporter")))
+                    .label("reporter"), _t.c.errcode))
 FINISH = (update(_t).where(_t.c.id == bindparam("push_id"))
           .values(status=bindparam("status"), errcode=bindparam("errcode"), error=bindparam("error"),
                   channel=func.coalesce(bindparam("channel", type_=String), _t.c.channel),
@@ -172,7 +176,8 @@ def _claim(db: Connection, push_id: int) -> Claimed | None:
     if row is None:
         return None
     return Claimed(push_id, row.openid, row.kind, row.template_id, dict(row.payload or {}), row.channel,
-                   int(row.attempts), row.ticket_id, row.event_id, row.consult_id, row.notice_id, row.reporter)
+                   int(row.attempts), row.ticket_id, row.event_id, row.consult_id, row.notice_id, row.reporter,
+                   row.errcode)
 
 
 def _deliver(svc: Services, db: Connection, push: Claimed, attempt: Attempt) -> str:
@@ -194,6 +199,8 @@ def _deliver(svc: Services, db: Connection, push: Claimed, attempt: Attempt) -> 
             try:
                 msgid = api.send_template(push.openid, push.template_id, push.payload, link)
             except WeChatError as exc:
+                if exc.errcode == NO_ANSWER:
+                    return _no_answer(db, push, "template")
                 if exc.errcode in TRANSIENT:
                     return _transient(svc, db, push, exc, "template")
                 failure = exc
@@ -226,6 +233,8 @@ def _fallback(svc: Services, db: Connection, api: WeChatAPI, push: Claimed, fail
     try:
         api.send_text(push.openid, text)
     except WeChatError as exc:
+        if exc.errcode == NO_ANSWER:
+            return _no_answer(db, push, "custom")
         if exc.errcode in TRANSIENT:
             return _transient(svc, db, push, exc, "custom")
         return _permanent(svc, db, push, WeChatError(exc.errcode, f"{exc.errmsg} (customer-service fallback; {why})"),
@@ -243,10 +252,26 @@ def _user_wrote_lately(svc: Services, openid: str) -> bool:
         return False
 
 
-def _transient(svc: Services, db: Connection, push: Claimed, exc: WeChatError, channel: str) -> str:
-    """Put the row back for RQ's next try (and raise), or fail it when no try is left."""
+def _no_answer(db: Connection, push: Claimed, channel: str) -> str:
+    """The message went out and no answer came: WeChat may have accepted it. Sending again at once could
+    make the user read it twice, so the row is `unknown`: a delivery report for the user settles it as
+    sent (models.pushes.record_delivery); else the sweep tries once more after a while. A second attempt
+    without an answer fails the row (it may still have arrived; the console shows it)."""
     job = get_current_job()
-    if job is not None and job.retries_left:
+    if job is not None:
+        job.retries_left = 0  # the sweep decides, not RQ's backoff
+    if push.last_errcode == NO_ANSWER:
+        return _finish(db, push.id, "failed", channel=channel, errcode=NO_ANSWER,
+                       error="no answer from WeChat, twice: it may have arrived")
+    return _finish(db, push.id, "unknown", channel=channel, errcode=NO_ANSWER,
+                   error="sent, but WeChat did not answer")
+
+
+def _transient(svc: Services, db: Connection, push: Claimed, exc: WeChatError, channel: str) -> str:
+    """Put the row back for RQ's next try (and raise), or fail it when no try is left — of the job's, or of
+    the row's own budget (MAX_ATTEMPTS, across every job and sweep)."""
+    job = get_current_job()
+    if job is not None and job.retries_left and push.attempts < MAX_ATTEMPTS:
         _finish(db, push.id, "pending", channel=channel, errcode=exc.errcode, error=exc.errmsg)
         raise exc
     return _permanent(svc, db, push, exc, channel)
@@ -287,7 +312,9 @@ def _finish(db: Connection, push_id: int, status: str, *, channel: str | None = 
     """Record how an attempt ended (a channel or msgid of None keeps what the row has)."""
     db.execute(FINISH, {"push_id": push_id, "status": status, "errcode": errcode,
                         "error": (error or None) and error[:255], "channel": channel,
-                        "msgid": (msgid or None) and msgid[:32], "at": now() if status == "sent" else None})
+                        "msgid": (msgid or None) and msgid[:32],
+                        # When it went out: kept while `unknown`, for the report that may settle it.
+                        "at": now() if status in ("sent", "unknown") else None})
     log.info("push %s: %s%s%s", push_id, status, f" via {channel}" if channel else "",
              f" ({errcode} {error})" if errcode else "")
     return status

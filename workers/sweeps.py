@@ -19,21 +19,28 @@ Pushes stuck in ``sending``
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 
+import redis
 from sqlalchemy import func, select, update
 
-from core.jobs import enqueue
-from core.services import Services
+from core.jobs import DOWNLOAD_PHOTO, SEND_PUSH, enqueue
+from core.services import Services, process_services
+from core.wechat_api import NO_ANSWER
 from models.clock import now
-from models.pushes import Push
+from models.pushes import RECONCILE_WITHIN_S, Push
 from models.tickets import TicketPhoto
-from workers.media import download_photo
-from workers.push import send_push
+from workers.push import MAX_ATTEMPTS
 
 # A push claimed this long ago and still `sending` belongs to a dead worker.
 STUCK_AFTER_S = 15 * 60
+# A push that got no answer is tried once more after this long, unless a delivery report settled it.
+UNKNOWN_RETRY_AFTER_S = RECONCILE_WITHIN_S
+# How often the workers make sure a sweep runs.
+SWEEP_EVERY_S = 60
+SWEEP = "workers.sweeps.sweep"
 
 
 @dataclass(frozen=True)
@@ -44,27 +51,67 @@ class SweepReport:
 
 
 def release_stuck_pushes(svc: Services, stuck_after_s: int = STUCK_AFTER_S) -> list[int]:
-    """Move pushes left in `sending` by a dead worker back to `pending`; return their ids."""
+    """Move pushes left in `sending` by a dead worker back to `pending`, marked as unanswered: the worker
+    may have died during the call, so this is their one more try (a second no-answer fails them)."""
     cutoff = now() - timedelta(seconds=stuck_after_s)
     claimed_at = func.coalesce(Push.sent_at, Push.created_at)
     with svc.db.session() as s:
         ids = list(s.scalars(
             update(Push).where(Push.status == "sending", claimed_at <= cutoff)
-            .values(status="pending", sent_at=None)
+            .values(status="pending", sent_at=None, errcode=NO_ANSWER)
             .returning(Push.id).execution_options(synchronize_session=False)))
     return sorted(ids)
+
+
+def retry_unknown(svc: Services, after_s: int = UNKNOWN_RETRY_AFTER_S) -> list[int]:
+    """Pushes whose sending got no answer and no delivery report came for a while: one more try."""
+    cutoff = now() - timedelta(seconds=after_s)
+    with svc.db.session() as s:
+        return sorted(s.scalars(
+            update(Push).where(Push.status == "unknown", Push.sent_at <= cutoff)
+            .values(status="pending", sent_at=None)
+            .returning(Push.id).execution_options(synchronize_session=False)))
+
+
+def give_up_exhausted(svc: Services) -> int:
+    """Fail the pending pushes that used their whole budget of attempts."""
+    with svc.db.session() as s:
+        ids = list(s.scalars(
+            update(Push).where(Push.status == "pending", Push.attempts >= MAX_ATTEMPTS)
+            .values(status="failed", error=f"gave up after {MAX_ATTEMPTS} attempts")
+            .returning(Push.id).execution_options(synchronize_session=False)))
+    return len(ids)
 
 
 def requeue_pending(svc: Services, older_than_s: int = 60, stuck_after_s: int | None = STUCK_AFTER_S) -> SweepReport:
     """Queue again every push and photo download still pending after a while; jobs dedupe by id."""
     stuck = release_stuck_pushes(svc, stuck_after_s) if stuck_after_s is not None else []
+    unknown = retry_unknown(svc)
+    give_up_exhausted(svc)
     cutoff = now() - timedelta(seconds=older_than_s)
     with svc.db.session() as s:
         waiting = s.scalars(select(Push.id).where(Push.status == "pending", Push.created_at <= cutoff))
-        push_ids = sorted(set(waiting) | set(stuck))
+        push_ids = sorted(set(waiting) | set(stuck) | set(unknown))
         photo_ids = list(s.scalars(select(TicketPhoto.id).where(TicketPhoto.status == "pending")))
     for push_id in push_ids:
-        enqueue(svc.redis, "pushes", send_push, push_id, job_id=f"push-{push_id}")
+        enqueue(svc.redis, "pushes", SEND_PUSH, push_id, job_id=f"push-{push_id}")
     for photo_id in photo_ids:
-        enqueue(svc.redis, "media", download_photo, photo_id, job_id=f"media-{photo_id}")
+        enqueue(svc.redis, "media", DOWNLOAD_PHOTO, photo_id, job_id=f"media-{photo_id}")
     return SweepReport(len(push_ids), len(photo_ids), len(stuck))
+
+
+# -- the sweep on a schedule ---------------------------------------------------------------------------------
+
+def sweep() -> str:
+    """The scheduled sweep (an RQ job): what a crash, a lost Redis or an unanswered push left behind."""
+    report = requeue_pending(process_services())
+    return f"queued again: {report.pushes} pushes ({report.stuck} stuck), {report.photos} photos"
+
+
+def schedule_sweep(conn: redis.Redis, every_s: int = SWEEP_EVERY_S) -> bool:
+    """Queue this period's sweep unless a worker already did (every worker calls this as it beats)."""
+    slot = int(time.time() // every_s)
+    if not conn.set(f"sweep:slot:{slot}", 1, nx=True, ex=2 * every_s):
+        return False
+    enqueue(conn, "default", SWEEP, job_id=f"sweep-{slot}", fresh=True)
+    return True
