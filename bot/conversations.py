@@ -67,6 +67,10 @@ class Conversations:
         inc = incoming(msg)
         openid = str(msg.source)
         opened = self.store.open(openid, inc.msg_key)
+        if opened.busy:
+            # Answering from the state the earlier message is about to replace would lose one of them.
+            self._release(openid, inc.msg_key)
+            return Reply(ROUTER_TEXT["busy"])
         if opened.duplicate:
             remembered = opened.reply or self.store.wait_reply(inc.msg_key)
             log.info("retry of %s answered from memory", inc.msg_key)

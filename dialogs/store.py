@@ -43,7 +43,13 @@ if ARGV[1] == '' then redis.call('DEL', KEYS[1]) else redis.call('SET', KEYS[1],
 redis.call('SET', KEYS[2], ARGV[3], 'EX', ARGV[4])
 if ARGV[5] ~= '' then redis.call('SET', KEYS[3], ARGV[5], 'EX', ARGV[6]) end
 if ARGV[7] ~= '' then redis.call('SET', KEYS[4], ARGV[7], 'EX', ARGV[8]) end
-redis.call('DEL', KEYS[5])
+if redis.call('GET', KEYS[5]) == ARGV[9] then redis.call('DEL', KEYS[5]) end
+return 1
+"""
+# Forget a claimed message, and give back the user's turn if (and only if) this message holds it.
+_RELEASE = """
+redis.call('DEL', KEYS[1])
+if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
 return 1
 """
 # When the user last wrote is kept 3 days: customer-service messages are allowed for 48 hours after it.
@@ -61,6 +67,7 @@ class Opened:
     state: dict[str, Any] | None
     who: dict[str, Any] | None = None  # the user's remembered profile (core/who.py)
     notices_version: Any = None  # moves whenever a notice changes (models.notices.NOTICES_VERSION_KEY)
+    busy: bool = False  # the user's message before this one was still being answered after turn_wait_s
 
 
 class DialogStore:
@@ -74,6 +81,7 @@ class DialogStore:
         self._open = redis.register_script(_OPEN)
         self._take_turn = redis.register_script(_TAKE_TURN)
         self._save = redis.register_script(_SAVE)
+        self._release = redis.register_script(_RELEASE)
 
     @staticmethod
     def state_key(openid: str) -> str:
@@ -91,7 +99,8 @@ class DialogStore:
         """Claim a message (or learn it is a retry), take the user's turn, read their state and profile.
 
         Two messages a user sends at once (a photo and a line of text) are answered one after the other,
-        the second from the state the first left; after turn_wait_s the second goes ahead anyway.
+        the second from the state the first left. When the first is still going after turn_wait_s, the
+        second is not answered from a state about to be overwritten: it comes back `busy`.
         """
         keys = [self.msg_key(msg_key), self.turn_key(openid), self.state_key(openid), who_key(openid),
                 NOTICES_VERSION_KEY]
@@ -99,10 +108,13 @@ class DialogStore:
         if not got[0]:
             return Opened(True, _reply(got[1]), None)
         if not got[2]:  # another message of the user's is being answered: wait for its turn
-            got = [*got[:2], *self._wait_turn(openid, msg_key)]
+            turn = self._wait_turn(openid, msg_key)
+            if turn is None:
+                return Opened(False, None, None, busy=True)
+            got = [*got[:2], *turn]
         return Opened(False, None, _json(got[3]), _json(got[4]), got[5])
 
-    def _wait_turn(self, openid: str, msg_key: str) -> list[Any]:
+    def _wait_turn(self, openid: str, msg_key: str) -> list[Any] | None:
         keys = [self.turn_key(openid), self.state_key(openid), who_key(openid), NOTICES_VERSION_KEY]
         deadline = time.monotonic() + self.turn_wait_s
         while time.monotonic() < deadline:
@@ -110,9 +122,8 @@ class DialogStore:
             got = self._take_turn(keys=keys, args=[msg_key, TURN_MS])
             if got[0]:
                 return list(got)
-        # Better an answer from a state that may be overwritten than none at all.
-        log.warning("the turn of %s was still taken after %.1f s; answering anyway", msg_key, self.turn_wait_s)
-        return [1, *self.redis.mget(keys[1:])]
+        log.warning("the turn of %s was still taken after %.1f s; asked to send again", msg_key, self.turn_wait_s)
+        return None
 
     def wait_reply(self, msg_key: str, timeout_s: float = 3.0) -> dict[str, Any] | None:
         """Wait for the first delivery of a retried message to finish, and return its reply."""
@@ -133,11 +144,12 @@ class DialogStore:
             "" if state is None else json.dumps(state, ensure_ascii=False), self.state_ttl_s,
             json.dumps(reply, ensure_ascii=False), self.dedupe_ttl_s,
             "" if last_seen is None else int(last_seen), SEEN_TTL_S,
-            "" if who is None else json.dumps(who, ensure_ascii=False), WHO_TTL_S])
+            "" if who is None else json.dumps(who, ensure_ascii=False), WHO_TTL_S, msg_key])
 
     def release(self, openid: str, msg_key: str) -> None:
-        """Forget a claimed message whose handling failed, so WeChat's retry is handled afresh."""
-        self.redis.delete(self.msg_key(msg_key), self.turn_key(openid))
+        """Forget a claimed message that was not handled, so WeChat's retry (or the user's resend) is handled
+        afresh; the user's turn is given back only if this message held it."""
+        self._release(keys=[self.msg_key(msg_key), self.turn_key(openid)], args=[msg_key])
 
 
 def _json(raw: Any) -> dict[str, Any] | None:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from bot import create_app
-from core.services import Services
+from core.services import Services, use_services
 from devtools.chat import Answer, WeChatUser
 from dialogs.router import route
 from dialogs.store import DialogStore
@@ -88,25 +88,47 @@ def test_a_message_waits_for_the_one_before(wechat: Callable[..., WeChatUser], b
 @pytest.fixture
 def impatient_server(services: Services) -> Iterator[str]:
     """The webhook with a short wait for the turn, over real HTTP."""
-    with serve(create_app(services.config.override(turn_wait_s=0.3), services)) as url:
-        yield url
+    cfg = services.config.override(turn_wait_s=0.3)
+    svc = Services(cfg, redis_conn=services.redis)
+    try:
+        with serve(create_app(cfg, svc)) as url:
+            yield url
+    finally:
+        svc.close()
+        use_services(services)
 
 
-def test_a_turn_never_given_back_delays_by_seconds_not_forever(
+def test_a_message_that_cannot_have_its_turn_is_not_answered_from_a_stale_state(
         impatient_server: str, services: Services, bound: Callable[..., None],
         caplog: pytest.LogCaptureFixture) -> None:
-    """A turn left by a process that died is waited for a little, then the message is answered."""
+    """The message before is still being answered after the wait (slow, or its process died): this one is
+    not answered from the state that message will replace — the user is asked to send it again, and the
+    resend, once the turn is free, is answered from the state the first one left."""
     bound("o-turn-3")
     cfg = services.config
     user = WeChatUser(f"{impatient_server}/wechat", cfg.wechat_token, "o-turn-3", aes_key=cfg.wechat_aes_key,
                       appid=cfg.wechat_appid)
-    services.redis.set(DialogStore.turn_key("o-turn-3"), "a dead worker", px=10_000)
+    assert "维修类型" in user.text("报修").text
+    store = DialogStore(services.redis, cfg.dialog_ttl_s, cfg.dedupe_ttl_s)
+    services.redis.set(DialogStore.turn_key("o-turn-3"), "m:slow-first", px=10_000)
     with caplog.at_level(logging.WARNING):
-        began = time.monotonic()
-        answer = user.text("报修")
-    assert "维修类型" in answer.text
-    assert time.monotonic() - began >= 0.3
-    assert "answering anyway" in caplog.text
+        answer = user.text("1")
+    assert "还在处理" in answer.text and "再发" in answer.text
+    assert "asked to send again" in caplog.text
+    assert services.redis.get(DialogStore.turn_key("o-turn-3")) == b"m:slow-first"  # not taken from it
+    # The slow message ends: it saves (here, the user cancelled) and gives its own turn back.
+    store.save("o-turn-3", "m:slow-first", None, {"text": "已取消"}, None)
+    resent = user.retry().text  # the resend is answered from the state the first left (no dialog now)
+    assert "没看懂" in resent and "维修类型" not in resent
+
+
+def test_saving_never_gives_back_a_turn_another_message_holds(services: Services) -> None:
+    cfg = services.config
+    store = DialogStore(services.redis, cfg.dialog_ttl_s, cfg.dedupe_ttl_s)
+    services.redis.set(DialogStore.turn_key("o-turn-5"), "m:second", px=10_000)
+    store.save("o-turn-5", "m:first", None, {"text": "x"}, None)  # the first took longer than its turn
+    store.release("o-turn-5", "m:first")
+    assert services.redis.get(DialogStore.turn_key("o-turn-5")) == b"m:second"
 
 
 def test_a_crash_gives_the_turn_back(wechat: Callable[..., WeChatUser], bound: Callable[..., None],
