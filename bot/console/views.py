@@ -346,7 +346,8 @@ def resend_push(push_id: int) -> ResponseReturnValue:
         if push.status != "failed":
             flash(TEXT["push_not_failed"].format(id=push_id), "info")
             return redirect(url_for("console.failed_pushes"))
-        push.status, push.errcode, push.error = "pending", None, None
+        # A person decided to try again: a fresh budget of attempts (workers.push.MAX_ATTEMPTS).
+        push.status, push.errcode, push.error, push.attempts = "pending", None, None, 0
     enqueue(services().redis, "pushes", SEND_PUSH, push_id, job_id=f"push-{push_id}")
     flash(TEXT["push_resent"].format(id=push_id), "success")
     return redirect(url_for("console.failed_pushes"))
