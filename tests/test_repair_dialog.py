@@ -186,7 +186,7 @@ def test_back_cancel_and_restart(wechat: Callable[..., WeChatUser], bound: Calla
     assert "从头开始" in reply and "维修类型" in reply
     reply = _send(user, "取消")
     assert "已取消" in reply
-    assert "没看懂" in _send(user, "1")  # nothing half-filed is waiting
+    assert "当前没有进行中的操作" in _send(user, "1")  # nothing half-filed is waiting
     assert count_tickets(services) == 0
 
 
@@ -233,7 +233,7 @@ def test_message_after_dialog_expired(wechat: Callable[..., WeChatUser], bound: 
     start_repair(user)
     services.redis.delete("dlg:o-expired")  # what the TTL does after a day
     reply = _send(user, "3")
-    assert "没看懂" in reply and "报修" in reply
+    assert "当前没有进行中的操作" in reply and "报修" in reply
 
 
 def _age_dialog(services: Services, openid: str, seconds: int) -> None:
