@@ -457,7 +457,7 @@ def test_unsubscribe_in_the_middle_of_a_dialog_forgets_it(wechat: MakeUser, boun
     assert "维修类型" in user.text("报修").text
     user.event("unsubscribe")
     user.event("subscribe")
-    assert "没看懂" in user.text("1").text
+    assert "当前没有进行中的操作" in user.text("1").text
 
 
 @pytest.mark.parametrize("key, expected", [
