@@ -119,7 +119,7 @@ def test_a_message_that_cannot_have_its_turn_is_not_answered_from_a_stale_state(
     # The slow message ends: it saves (here, the user cancelled) and gives its own turn back.
     store.save("o-turn-3", "m:slow-first", None, {"text": "已取消"}, None)
     resent = user.retry().text  # the resend is answered from the state the first left (no dialog now)
-    assert "没看懂" in resent and "维修类型" not in resent
+    assert "当前没有进行中的操作" in resent and "维修类型" not in resent
 
 
 def test_saving_never_gives_back_a_turn_another_message_holds(services: Services) -> None:
