@@ -29,8 +29,9 @@ from models.errors import RegisterError
 log = logging.getLogger(__name__)
 
 USER_ACTIONS = frozenset({"text", "image", "click", "subscribe", "other"})
-EVENT_KINDS = {"subscribe": "subscribe", "subscribe_scan": "subscribe", "unsubscribe": "unsubscribe",
-               "click": "click"}
+# wechatpy's event names, as the dialogs know them: a follow is a follow, whatever was scanned to make it.
+EVENT_KINDS = {"subscribe": "subscribe", "subscribe_scan": "subscribe", "subscribe_scan_product": "subscribe",
+               "unsubscribe": "unsubscribe", "click": "click"}
 
 
 def incoming(msg: BaseMessage) -> Incoming:
@@ -45,7 +46,15 @@ def incoming(msg: BaseMessage) -> Incoming:
     if msg.type == "event":
         kind = EVENT_KINDS.get(str(msg.event), "event")
         return Incoming(kind, key=str(getattr(msg, "key", "") or ""), msg_key=key)
+    if _raw_type(msg) == "event":
+        # An event wechatpy does not know (订阅通知's popups, WeCom's, a new one): not something the user said.
+        return Incoming("event", msg_key=key)
     return Incoming("other", msg_key=key)
+
+
+def _raw_type(msg: BaseMessage) -> str:
+    data = getattr(msg, "_data", None)
+    return str(data.get("MsgType") or "").lower() if isinstance(data, dict) else ""
 
 
 @dataclass

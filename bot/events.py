@@ -6,7 +6,7 @@ from __future__ import annotations
 from core.jobs import LATE_DELIVERY_AFTER_S, RECORD_LATE_DELIVERY
 from dialogs.context import Ctx
 from dialogs.router import TEXT
-from models.people import set_subscribed
+from models.people import get_user, set_subscribed
 from models.pushes import record_delivery
 
 # The kinds this module answers; everything else goes to the dialog router.
@@ -19,11 +19,17 @@ def answer(ctx: Ctx) -> str:
     if kind == "subscribe":
         return _subscribe(ctx)
     if kind == "unsubscribe":
-        set_subscribed(ctx.session, ctx.openid, False)
-        ctx.state.flow = None
+        _unsubscribed(ctx)
     elif kind == "delivery":
         _delivered(ctx)
     return ""
+
+
+def _unsubscribed(ctx: Ctx) -> None:
+    """Unfollowing ends any dialog and stops pushes; someone we never knew leaves no row behind."""
+    ctx.state.flow = None
+    if get_user(ctx.session, ctx.openid) is not None:
+        set_subscribed(ctx.session, ctx.openid, False)
 
 
 def _subscribe(ctx: Ctx) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dialogs import consult, rate, staff_chat
 from dialogs.context import Ctx
-from dialogs.engine import GLOBAL_WORDS, Engine, Switch, is_number
+from dialogs.engine import GLOBAL_WORDS, Engine, Switch, is_number, join_lines
 from dialogs.engine import TEXT as ENGINE_TEXT
 from dialogs.notices import notices_reply
 from dialogs.registry import BY_KEY, BY_WORD, DIALOGS, TITLES, help_text
@@ -24,7 +24,7 @@ TEXT = {
     "greeting": "您好！需要报修请回复「报修」，查看进度请回复「我的报修」。",
     "unsupported": "暂时只能看懂文字和照片。报修请回复「报修」，或直接用文字描述问题。",
     "photo_first": "收到照片！我们来填一张报修单。",
-    "unknown_key": "这个菜单暂时不可用，回复「帮助」查看全部功能。",
+    "unknown_key": "这个菜单已经更新了，请重新打开菜单。",
     "go_on": "（您刚才的「{title}」还没完成，停在「{step}」，请接着回复。）",
     "busy": "您的上一条消息还在处理中，这一条还没有办理，请过几秒再发一次。",
     "unsigned": "这条消息没有经过加密验证，为了保护您的信息，暂时不能办理，请稍后再发一次。",
@@ -46,6 +46,8 @@ def route(engine: Engine, ctx: Ctx) -> str | Reply:
         if said is not None:
             return said
     key = _key(msg)
+    if key is not None and key not in BY_KEY:
+        return _unknown_key(engine, ctx)
     if ctx.state.active:
         if msg.kind == "text" and msg.text in GLOBAL_WORDS:
             return engine.handle(ctx, msg)
@@ -135,6 +137,13 @@ def _key(msg: Incoming) -> str | None:
         entry = BY_WORD.get(msg.text)
         return entry.key if entry else None
     return None
+
+
+def _unknown_key(engine: Engine, ctx: Ctx) -> str:
+    """A button of an older menu (or a forged key): say what the menu offers now; a dialog going on is
+    left as it was, and its question asked again."""
+    said = join_lines(TEXT["unknown_key"], help_text())
+    return join_lines(said, engine.prompt(ctx)) if ctx.state.active and not ctx.state.pending else said
 
 
 def _flow(key: str) -> str | None:
