@@ -88,7 +88,7 @@ def roster_load(file: Path) -> None:
     svc = _services()
     try:
         with svc.db.session() as s:
-            report = load_roster(s, _read_utf8(file))
+            report = load_roster(s, _read_utf8(file), pepper=svc.config.id_pepper)
     except RepairbotError as exc:
         _fail(exc)
     click.echo(f"roster loaded: {report.added} added, {report.updated} updated, {len(report.rejected)} refused")

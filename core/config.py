@@ -26,6 +26,9 @@ class Config:
     database_url: str = ""
     redis_url: str = ""
     secret_key: str = field(default="", repr=False)
+    # Keys the stored hash of every campus-card password; kept outside the database (never change it:
+    # the stored hashes would no longer match).
+    id_pepper: str = field(default="", repr=False)
     media_dir: Path = Path()
     public_url: str = "http://127.0.0.1:5000"
     wechat_token: str = field(default="", repr=False)
@@ -72,6 +75,7 @@ class Config:
             database_url=db_url,
             redis_url=values.get("REPAIRBOT_REDIS_URL", ""),
             secret_key=values.get("REPAIRBOT_SECRET_KEY", ""),
+            id_pepper=values.get("REPAIRBOT_ID_PEPPER", ""),
             media_dir=Path(media).resolve(),
             public_url=(values.get("REPAIRBOT_PUBLIC_URL") or "http://127.0.0.1:5000").rstrip("/"),
             wechat_token=values.get("WECHAT_TOKEN", ""),
@@ -91,13 +95,9 @@ class Config:
         return cfg.with_secret_key()
 
     def with_secret_key(self) -> Config:
-        """Fill in the secret key, generating one into the instance folder on first run."""
-        if self.secret_key:
-            return self
-        path = self.instance_path / "secret_key"
-        if not path.exists():
-            _create_secret(path)
-        return replace(self, secret_key=path.read_text().strip())
+        """Fill in the secret key and the ID pepper, generating each into the instance folder on first run."""
+        return replace(self, secret_key=self.secret_key or _instance_secret(self.instance_path / "secret_key"),
+                       id_pepper=self.id_pepper or _instance_secret(self.instance_path / "id_pepper"))
 
     def override(self, **changes: Any) -> Config:
         return replace(self, **changes)
@@ -116,6 +116,12 @@ class Config:
     @property
     def redis_embedded_path(self) -> Path:
         return self.instance_path / "redis.db"
+
+
+def _instance_secret(path: Path) -> str:
+    if not path.exists():
+        _create_secret(path)
+    return path.read_text().strip()
 
 
 def _create_secret(path: Path) -> None:

@@ -78,7 +78,7 @@ def _prepare(cfg: Config, redis: object) -> None:
     with svc.db.session() as s:
         if current_register(s) is None:
             store_register(s, (data / "register.yaml").read_text(encoding="utf-8"), "demo register")
-        load_roster(s, (data / "roster.csv").read_text(encoding="utf-8"))
+        load_roster(s, (data / "roster.csv").read_text(encoding="utf-8"), pepper=cfg.id_pepper)
         reg = current_register(s)
         assert reg is not None
         for name, role, phone in DEMO_STAFF:

@@ -80,7 +80,7 @@ def password(ctx: Ctx, msg: Incoming) -> Outcome:
     person = find_person(ctx.session, number)
     if person is None:
         return Go("card")
-    if not person.check_password(msg.text):
+    if not person.check_password(msg.text, pepper=ctx.config.id_pepper):
         left = _fail(ctx, number)
         return _lock_out(ctx) if left == 0 else Retry(TEXT["password_bad"].format(left=left))
     ctx.redis.delete(f"bindfail:oid:{ctx.openid}", f"bindfail:card:{number}")

@@ -108,7 +108,7 @@ def services(config: Config, redis_server: redis_lib.Redis) -> Iterator[Services
     _empty_tables(svc.db)
     with svc.db.session() as s:
         store_register(s, REGISTER_FILE.read_text(encoding="utf-8"), str(REGISTER_FILE))
-        load_roster(s, ROSTER)
+        load_roster(s, ROSTER, pepper=config.id_pepper)
     use_services(svc)
     yield svc
     svc.close()

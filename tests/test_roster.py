@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -13,6 +13,7 @@ from sqlalchemy import select, text
 
 from bot.cli import main
 from core.services import Services
+from devtools.chat import WeChatUser
 from models.people import Person, find_person, load_roster
 
 HEADER = "card_no,name,id_last6,role,phone\n"
@@ -73,7 +74,8 @@ def test_rows_added_updated_and_refused(cli_env: Path, services: Services) -> No
     assert zhao is not None and (zhao.name, zhao.role, zhao.phone) == ("赵六", "teacher", "13900000001")
     zhang = person(services, "20260001")
     assert zhang is not None and (zhang.name, zhang.role, zhang.phone) == ("张三丰", "staff", "13900000002")
-    assert zhang.check_password("654321") and not zhang.check_password("12345X")
+    pepper = services.config.id_pepper
+    assert zhang.check_password("654321", pepper=pepper) and not zhang.check_password("12345X", pepper=pepper)
     zheng = person(services, "20260107")
     assert zheng is not None and zheng.role == "student" and zheng.phone is None
     for card in ("20260102", "20260103", "20260104", "20260105", "20260106"):
@@ -103,10 +105,12 @@ def test_stored_secret_is_a_salted_hash(cli_env: Path, services: Services) -> No
         for value in row:
             assert "908172" not in str(value)
     hashes = [str(row._mapping["secret_hash"]) for row in rows]
-    assert all(h.startswith("pbkdf2:sha256:") for h in hashes)
+    assert all(h.startswith("hmac-sha256$pbkdf2:sha256:") for h in hashes)
     assert hashes[0] != hashes[1]  # salted: the same six characters hash differently
     one = person(services, "20260121")
-    assert one is not None and one.check_password("908172") and not one.check_password("908173")
+    pepper = services.config.id_pepper
+    assert one is not None and one.check_password("908172", pepper=pepper)
+    assert not one.check_password("908173", pepper=pepper)
 
 
 def test_lower_case_x_is_accepted_both_ways(cli_env: Path, services: Services) -> None:
@@ -115,8 +119,9 @@ def test_lower_case_x_is_accepted_both_ways(cli_env: Path, services: Services) -
     assert result.exit_code == 0 and "1 added" in result.stdout and "0 refused" in result.stdout
     chen = person(services, "20260131")
     assert chen is not None
-    assert chen.check_password("10293X") and chen.check_password("10293x") and chen.check_password(" 10293x ")
-    assert not chen.check_password("102930")
+    pepper = services.config.id_pepper
+    assert all(chen.check_password(typed, pepper=pepper) for typed in ("10293X", "10293x", " 10293x "))
+    assert not chen.check_password("102930", pepper=pepper)
 
 
 def test_excel_csv_with_bom_and_spaces_loads(cli_env: Path, services: Services) -> None:
@@ -166,7 +171,41 @@ def test_a_roster_saved_as_gbk_fails_in_one_line(cli_env: Path, services: Servic
 def test_load_roster_reports_refusals_without_digits(services: Services) -> None:
     """The model function itself: the report lists line numbers and reasons, nothing from the ID column."""
     with services.db.session() as s:
-        report = load_roster(s, HEADER + "20260181,褚一,8X8X8X,student,\n20260182,褚二,192837,student,\n")
+        report = load_roster(s, HEADER + "20260181,褚一,8X8X8X,student,\n20260182,褚二,192837,student,\n",
+                             pepper=services.config.id_pepper)
     assert (report.added, report.updated) == (1, 0)
     assert report.rejected == ["line 2: id_last6 must be the last six characters of an ID card"]
     assert "8X8X8X" not in " ".join(report.rejected)
+
+
+def test_a_leaked_database_alone_cannot_check_a_password(services: Services) -> None:
+    """The stored hash is of the ID digits keyed with a pepper kept outside the database: the slow hash of
+    the digits themselves — what an attacker with only the database would try a million of — never matches."""
+    from werkzeug.security import check_password_hash
+
+    from models.people import PEPPERED, normalize_password
+
+    zhang = person(services, "20260001")
+    assert zhang is not None and zhang.secret_hash.startswith(PEPPERED)
+    assert not check_password_hash(zhang.secret_hash.removeprefix(PEPPERED), normalize_password("12345X"))
+    assert zhang.check_password("12345X", pepper=services.config.id_pepper)
+    assert not zhang.check_password("12345X", pepper="another-pepper")
+    assert services.config.id_pepper not in repr(services.config)
+
+
+def test_an_unpeppered_hash_of_an_older_version_still_binds_and_is_upgraded(
+        services: Services, wechat: Callable[..., WeChatUser]) -> None:
+    from werkzeug.security import generate_password_hash
+
+    from models.people import HASH_METHOD, PEPPERED
+
+    with services.db.session() as s:
+        old = find_person(s, "20260002")
+        assert old is not None
+        old.secret_hash = generate_password_hash("234567", method=HASH_METHOD)  # as stored before the pepper
+    user = wechat("o-old-hash")
+    user.text("绑定")
+    user.text("20260002")
+    assert "绑定成功" in user.text("234567").text
+    upgraded = person(services, "20260002")
+    assert upgraded is not None and upgraded.secret_hash.startswith(PEPPERED)

@@ -54,7 +54,7 @@ def _fill(url: str, users: int) -> Any:
     try:
         with db.session() as s:
             register = store_register(s, REGISTER_FILE.read_text(encoding="utf-8"), str(REGISTER_FILE))
-            report = people.load_roster(s, "\n".join(rows) + "\n")
+            report = people.load_roster(s, "\n".join(rows) + "\n", pepper="bench-pepper")
             if report.rejected or report.added != users:
                 raise SystemExit(f"roster not loaded as expected: {report}")
         with db.session() as s:
