@@ -147,8 +147,7 @@ class Dialog:
         if len(set(names)) != len(names):
             raise DialogDefinitionError(f"dialog {self.name}: a step name appears twice")
         self.by_name.update({s.name: s for s in self.steps})
-        FORMS[self.name] = self.form
-        saved = set(self.form.names())
+        saved = set(self.form.checked())
         if self.start not in self.by_name:
             raise DialogDefinitionError(f"dialog {self.name}: start step {self.start!r} does not exist")
         for s in self.steps:
@@ -161,6 +160,7 @@ class Dialog:
                                             f"which {self.form.__name__} does not have")
             if s.choices is None and s.handle is None:
                 raise DialogDefinitionError(f"dialog {self.name}: step {s.name!r} has neither choices nor handler")
+        FORMS[self.name] = self.form  # what State.from_dict reads this dialog's stored form with
 
     def step(self, name: str) -> Step:
         return self.by_name[name]

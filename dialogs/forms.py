@@ -133,6 +133,7 @@ class Form:
     # Codecs of the fields that are not str/int/bool/float (or None).
     CODECS: ClassVar[Mapping[str, Codec]] = {}
     _ORDER: ClassVar[dict[type, list[str]]] = {}
+    _CODECS: ClassVar[dict[type, dict[str, Codec]]] = {}
 
     known: builtins.set[str] = field(default_factory=builtins.set, init=False, repr=False)
 
@@ -153,6 +154,14 @@ class Form:
             cls.FIELDS.check(set(own), cls.__name__)
             order = Form._ORDER[cls] = cls.FIELDS.order(own)
         return order
+
+    @classmethod
+    def checked(cls) -> list[str]:
+        """The field names, once the declaration and every field's codec are known good (at dialog build)."""
+        names = cls.names()
+        for name in names:
+            cls._codec(name)
+        return names
 
     def has(self, name: str) -> bool:
         """Whether the field was answered (None counts as an answer)."""
@@ -258,6 +267,14 @@ class Form:
 
     @classmethod
     def _codec(cls, name: str) -> Codec:
+        codecs = Form._CODECS.get(cls)
+        if codecs is None:
+            codecs = Form._CODECS[cls] = {n: cls._find_codec(n) for n in cls.names()}
+        return codecs[name]
+
+    @classmethod
+    def _find_codec(cls, name: str) -> Codec:
+        """The field's own codec, else the plain one of its type (str, int, bool or float, or None)."""
         codec = cls.CODECS.get(name)
         if codec is not None:
             return codec

@@ -56,6 +56,7 @@ TEXT = {
     "confirm_phone": "修改电话",
     "summary": ("维修类型：{category}\n故障：{fault}\n位置：{place}\n描述：{description}\n照片：{photos} 张\n"
                 "电话：{phone}"),
+    "missing": "（待填写）",
     "filed": ("报修成功！单号 {no}。\n{category}会尽快受理，每一步进展都会通知您。\n"
               "回复「我的报修」可以随时查看进度。"),
     "understood": "收到：{echo}",
@@ -320,11 +321,13 @@ def phone(ctx: Ctx, msg: Incoming) -> Outcome:
 
 
 def summary(ctx: Ctx) -> str:
+    """The form as the user reads it; what an edit left unanswered (then 返回) says so, and 确认 asks it."""
     f = form(ctx)
+    missing = TEXT["missing"]
     return TEXT["summary"].format(
-        category=f.category, fault=fault_of(str(f.group), f.item),
-        place=describe_place(f.campus, f.building, f.floor, f.room, f.place_note),
-        description=f.description, photos=1 if f.photo else 0, phone=f.phone)
+        category=f.category or missing, fault=fault_of(f.group, f.item) if f.group else missing,
+        place=describe_place(f.campus, f.building, f.floor, f.room, f.place_note) or missing,
+        description=f.description or missing, photos=1 if f.photo else 0, phone=f.phone or missing)
 
 
 def confirm_prompt(ctx: Ctx) -> str:

@@ -137,6 +137,22 @@ def test_the_same_type_from_the_menu_changes_nothing(
     assert choose(user, "东环校区宿舍维修") == before
 
 
+def test_back_from_an_edit_shows_what_is_missing_and_asks_it_on_confirming(
+        wechat: Callable[..., WeChatUser], bound: Callable[..., None], services: Services) -> None:
+    """修改描述, then 返回 to the summary: the description is shown as missing, and 确认 asks it first."""
+    user = wechat("o-edit-back")
+    bound("o-edit-back")
+    to_summary(user, "5", "502")
+    assert "请描述一下问题" in choose(user, "修改描述")
+    reply = user.text("返回").text
+    assert "请核对报修单" in reply and "描述：（待填写）" in reply
+    assert "请描述一下问题" in user.text("确认").text
+    reply = user.text("热水龙头断了，水一直喷").text
+    assert "请核对报修单" in reply and "描述：热水龙头断了，水一直喷" in reply
+    file_it(user)
+    assert filed_ticket(services, "o-edit-back").description == "热水龙头断了，水一直喷"
+
+
 # -- 返回 and another answer ---------------------------------------------------------------------------------
 
 def walk_to_room(user: WeChatUser, floor: str) -> None:
