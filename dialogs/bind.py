@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from dialogs.context import Ctx
 from dialogs.engine import END, Dialog, End, Go, Outcome, Retry, Step
+from dialogs.forms import Form
 from dialogs.state import Incoming
 from models.people import bind, find_person, mask_card
 
@@ -17,12 +19,21 @@ TEXT = {
                      "校外访客暂时无法绑定。"),
     "password": "请输入密码（初始密码为身份证号后六位，末位 X 大小写均可）：",
     "password_bad": "密码不对，还可以再试 {left} 次。",
-    "locked": "密码错误次数过多，为保护您的账号，已锁定 15 分钟，请稍后再试。",
+    "locked": "密码错误次数过多，为保护您的账号，已锁定 {minutes} 分钟，请稍后再试。",
     "bound": "绑定成功！{name}，欢迎您。",
     "already": "{name}，欢迎您回来。您已绑定校园卡 {card}。",
     "help": "绑定后才能报修。校园卡号见卡片正面；初始密码是身份证号后六位。",
 }
 CARD_RE = re.compile(r"^\d{8}$")
+
+
+@dataclass(frozen=True)
+class BindForm(Form):
+    """The card number given, waiting for its password (the password itself is never kept)."""
+
+    VERSION = 1
+
+    card: str | None = None
 
 
 def _locked(ctx: Ctx, card: str | None = None) -> bool:
@@ -49,7 +60,7 @@ def _lock_out(ctx: Ctx) -> Outcome:
     would loop until RecursionError and the user would see an error instead of the lock.
     """
     ctx.state.resume = None
-    return End(TEXT["locked"])
+    return End(TEXT["locked"].format(minutes=-(-ctx.config.bind_lock_s // 60)))  # rounded up
 
 
 def on_start(ctx: Ctx) -> Outcome | None:
@@ -69,12 +80,12 @@ def card(ctx: Ctx, msg: Incoming) -> Outcome:
         return _lock_out(ctx)
     if find_person(ctx.session, number) is None:
         return Retry(TEXT["card_unknown"])
-    ctx.data["card"] = number
-    return Go("password")
+    ctx.set("card", number)
+    return Go()
 
 
 def password(ctx: Ctx, msg: Incoming) -> Outcome:
-    number = ctx.data.get("card", "")
+    number = ctx.form(BindForm).card or ""
     if _locked(ctx, number):
         return _lock_out(ctx)
     person = find_person(ctx.session, number)
@@ -92,10 +103,11 @@ DIALOG = Dialog(
     name="bind",
     title=TEXT["title"],
     start="card",
+    form=BindForm,
     on_start=on_start,
     help=TEXT["help"],
     steps=(
-        Step("card", "校园卡号", TEXT["card"], next="password", handle=card, goes_to=("password",)),
+        Step("card", "校园卡号", TEXT["card"], next="password", handle=card),
         Step("password", "密码", TEXT["password"], next=END, handle=password, goes_to=("card",)),
     ),
 )

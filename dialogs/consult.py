@@ -1,11 +1,15 @@
-"""网上咨询: complaints, suggestions, questions and praise, as the seed's form."""
+"""网上咨询: complaints, suggestions, questions and praise, as the seed's form.
+
+Its answers are a typed ``ConsultForm``; none depends on another (the summary's edit menu forgets the one
+field chosen, and the walk asks it again), so its declaration is empty."""
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
 from dialogs.context import Ctx
 from dialogs.engine import END, Choice, Dialog, End, Go, Outcome, Retry, Step, Switch
+from dialogs.forms import Form
 from dialogs.nlu.topics import load_topics
 from dialogs.state import Incoming
 from models.consult import KINDS, NewConsult, create_consult
@@ -41,28 +45,44 @@ TEXT = {
 SKIP_WORDS = ("无", "没有", "不用", "暂无", "0")
 
 
+@dataclass(frozen=True)
+class ConsultForm(Form):
+    """A complaint, suggestion, question or praise before it is filed."""
+
+    VERSION = 1
+
+    title: str | None = None
+    kind: str | None = None
+    department: str | None = None
+    description: str | None = None
+    suggestion: str | None = None
+    anonymous: bool | None = None
+
+
+def form(ctx: Ctx) -> ConsultForm:
+    return ctx.form(ConsultForm)
+
+
 def on_start(ctx: Ctx) -> Outcome | None:
     if not ctx.who().bound:
         return Switch("bind", come_back=True)
     return None
 
 
-def prefill(text: str, departments: tuple[str, ...]) -> dict[str, Any]:
+def prefill(text: str, departments: tuple[str, ...]) -> ConsultForm:
     """Fill the form from a complaint typed in one message: description, title, guessed department and kind."""
     department, kind = load_topics(departments).guess(text)
     title = text.replace("\n", " ")[:20]
-    data: dict[str, Any] = {"department": department, "kind": kind, "title": title}
-    if 5 <= len(text) <= 500:
-        data["description"] = text
-    return data
+    return ConsultForm(department=department, kind=kind, title=title,
+                       description=text if 5 <= len(text) <= 500 else None)
 
 
 def title(ctx: Ctx, msg: Incoming) -> Outcome:
     text = msg.raw.strip()
     if not 2 <= len(text) <= 30:
         return Retry(TEXT["title_bad"])
-    ctx.data["title"] = text
-    return Go("kind")
+    ctx.set("title", text)
+    return Go()
 
 
 def kind_choices(ctx: Ctx) -> list[Choice]:
@@ -79,16 +99,16 @@ def description(ctx: Ctx, msg: Incoming) -> Outcome:
         return Retry(TEXT["desc_short"])
     if len(text) > 500:
         return Retry(TEXT["desc_long"].format(n=len(text)))
-    ctx.data["description"] = text
-    return Go("suggestion")
+    ctx.set("description", text)
+    return Go()
 
 
 def suggestion(ctx: Ctx, msg: Incoming) -> Outcome:
     text = msg.raw.strip()
     if len(text) > 500:
         return Retry(TEXT["suggestion_long"])
-    ctx.data["suggestion"] = None if text in SKIP_WORDS else text
-    return Go("anonymous")
+    ctx.set("suggestion", None if text in SKIP_WORDS else text)
+    return Go()
 
 
 def anonymous_choices(ctx: Ctx) -> list[Choice]:
@@ -96,19 +116,21 @@ def anonymous_choices(ctx: Ctx) -> list[Choice]:
 
 
 def confirm_prompt(ctx: Ctx) -> str:
-    d = ctx.data
+    f = form(ctx)
     summary = TEXT["summary"].format(
-        title=d.get("title"), kind=d.get("kind"), department=d.get("department"), description=d.get("description"),
-        suggestion=d.get("suggestion") or TEXT["none"], anonymous=TEXT["anon_yes" if d.get("anonymous") else "anon_no"])
+        title=f.title, kind=f.kind, department=f.department, description=f.description,
+        suggestion=f.suggestion or TEXT["none"], anonymous=TEXT["anon_yes" if f.anonymous else "anon_no"])
     return TEXT["confirm"].format(summary=summary)
 
 
-def guessed(data: dict[str, Any]) -> str:
+def guessed(f: ConsultForm) -> str:
     """Say what was filled in from a complaint typed in one message."""
-    return TEXT["guessed"].format(kind=data.get("kind"), department=data.get("department"))
+    return TEXT["guessed"].format(kind=f.kind, department=f.department)
 
 
+# What each entry of the summary's edit menu asks again (the field is forgotten; the walk asks it).
 EDITS = {"edit_department": "department", "edit_kind": "kind", "edit_title": "title", "edit_text": "description"}
+FIRST = "title"  # where the walk over the form starts: every step after it is skipped if answered
 
 
 def confirm_choices(ctx: Ctx) -> list[Choice]:
@@ -118,14 +140,15 @@ def confirm_choices(ctx: Ctx) -> list[Choice]:
 
 def on_confirm(ctx: Ctx, choice: Choice) -> Outcome:
     if choice.value != "submit":
-        key = EDITS[str(choice.value)]
-        ctx.data.pop(key, None)
-        return Go(key)
-    d = ctx.data
+        ctx.forget(EDITS[str(choice.value)])
+        return Go(FIRST)
+    f = form(ctx)
+    if not (f.title and f.kind and f.department and f.description):
+        return Go(FIRST)  # something is missing: ask it
     consult = create_consult(ctx.session, NewConsult(
-        openid=ctx.openid, person_id=ctx.who().person_id, title=d["title"], kind=d["kind"],
-        department=d["department"], description=d["description"], suggestion=d.get("suggestion"),
-        anonymous=bool(d.get("anonymous")), source_key=ctx.msg.msg_key or None))
+        openid=ctx.openid, person_id=ctx.who().person_id, title=f.title, kind=f.kind,
+        department=f.department, description=f.description, suggestion=f.suggestion,
+        anonymous=bool(f.anonymous), source_key=ctx.msg.msg_key or None))
     return End(TEXT["filed"].format(no=consult.no, department=consult.department))
 
 
@@ -133,6 +156,7 @@ DIALOG = Dialog(
     name="consult",
     title=TEXT["title"],
     start="title",
+    form=ConsultForm,
     on_start=on_start,
     help=TEXT["help"],
     steps=(
@@ -145,6 +169,6 @@ DIALOG = Dialog(
         Step("suggestion", "建议", TEXT["suggestion"], next="anonymous", handle=suggestion, save="suggestion"),
         Step("anonymous", "匿名", TEXT["anonymous"], next="confirm", choices=anonymous_choices, save="anonymous"),
         Step("confirm", "确认提交", confirm_prompt, next=END, choices=confirm_choices, on_choice=on_confirm,
-             goes_to=tuple(EDITS.values())),
+             goes_to=(FIRST,)),
     ),
 )

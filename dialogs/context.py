@@ -15,8 +15,9 @@ from core.actions import Done, pending_ids
 from core.config import Config
 from core.jobs import SEND_PUSH
 from core.who import Who
+from dialogs.forms import Form
 from dialogs.state import Incoming, State
-from models.errors import RegisterError
+from models.errors import DialogDefinitionError, RegisterError
 from models.notices import NoticeFacts, unfinished_notices
 from models.people import WechatUser, ensure_user
 from models.register import Register
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from dialogs.nlu.parse import Parse
 
 T = TypeVar("T")
+F = TypeVar("F", bound=Form)
 
 
 @dataclass(frozen=True)
@@ -65,9 +67,21 @@ class Ctx:
     _user: WechatUser | None = None
     _who: Who | None = None
 
-    @property
-    def data(self) -> dict[str, Any]:
-        return self.state.data
+    def form(self, kind: type[F]) -> F:
+        """The form of the dialog going on, as the type its dialog keeps."""
+        data = self.state.data
+        if not isinstance(data, kind):
+            raise DialogDefinitionError(f"dialog {self.state.flow} keeps a {type(data).__name__}, "
+                                        f"not a {kind.__name__}")
+        return data
+
+    def set(self, name: str, value: Any) -> list[str]:
+        """Answer a field of the form; what depended on an earlier answer is dropped (dialogs/forms.py)."""
+        return self.state.data.set(name, value, lambda: self.register)
+
+    def forget(self, name: str) -> list[str]:
+        """Make a field of the form unknown again, with what depends on it, so that it is asked."""
+        return self.state.data.forget(name, lambda: self.register)
 
     @property
     def session(self) -> Session:

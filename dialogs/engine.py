@@ -2,9 +2,12 @@
 
 A ``Dialog`` is a list of ``Step``s.  Each step has a prompt, either numbered
 choices or a handler that validates the message, and the names of the steps it
-may lead to.  A handler returns an ``Outcome``: ``Go`` to a step, ``Retry`` the
-same step with a reason, ``End`` the dialog, or ``Switch`` to another dialog
-(optionally coming back afterwards, as binding does before a repair).
+may lead to: the step table is the one place transitions are written.  A handler
+returns an ``Outcome``: ``Go()`` on to the step's ``next`` (or ``Go("x")`` to a step
+it declares in ``goes_to``), ``Retry`` the same step with a reason, ``End`` the
+dialog, or ``Switch`` to another dialog (optionally coming back afterwards, as
+binding does before a repair).  What a dialog was told is kept in its typed form
+(dialogs/forms.py), whose declaration says which answers depend on which.
 
 The engine owns what is common to every step: numbered choices, global words
 (取消, 返回/上一步, 重新开始, 帮助), skipping what is already known, the
@@ -18,8 +21,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from dialogs.forms import FORMS, Blank, Form
 from dialogs.reply import Reply
-from dialogs.state import Incoming, State
+from dialogs.state import Incoming, Resume, State
 from models.errors import DialogDefinitionError
 
 if TYPE_CHECKING:
@@ -57,7 +61,9 @@ GLOBAL_WORDS = {
 
 @dataclass(frozen=True)
 class Go:
-    step: str
+    """Go on: to the step's ``next`` when ``step`` is empty, else to a step the step declares in ``goes_to``."""
+
+    step: str = ""
     say: str = ""
 
 
@@ -75,7 +81,7 @@ class End:
 class Switch:
     flow: str
     say: str = ""
-    data: Mapping[str, Any] = field(default_factory=dict)
+    data: Form | None = None  # the other dialog's form, filled in advance
     come_back: bool = False
 
 
@@ -96,9 +102,9 @@ Prompt = str | Callable[["Ctx"], str]
 class Step:
     """One step: a prompt, then either numbered choices or a handler.
 
-    ``save`` names the data key the step fills: a step whose key is already
-    known is skipped on the way forward ("ask only for what is missing").
-    ``clears`` names keys that depend on this one and are dropped when it changes.
+    ``save`` names the form field the step fills: a step whose field is already
+    known is skipped on the way forward ("ask only for what is missing").  What
+    depends on the field is the form's declaration (dialogs/forms.py), not the step's.
     """
 
     name: str
@@ -109,7 +115,6 @@ class Step:
     choices: Callable[[Ctx], Sequence[Choice]] | None = None
     on_choice: Callable[[Ctx, Choice], Outcome] | None = None
     save: str | None = None
-    clears: tuple[str, ...] = ()
     expects: str = "text"  # text | image
     goes_to: tuple[str, ...] = ()
     skip: Callable[[Ctx], bool] | None = None
@@ -128,6 +133,7 @@ class Dialog:
     title: str
     steps: tuple[Step, ...]
     start: str
+    form: type[Form] = Blank
     on_start: Callable[[Ctx], Outcome | None] | None = None
     help: str = ""
     # Called when an image arrives at a step that wants text; returns what to say about it.
@@ -141,6 +147,7 @@ class Dialog:
         if len(set(names)) != len(names):
             raise DialogDefinitionError(f"dialog {self.name}: a step name appears twice")
         self.by_name.update({s.name: s for s in self.steps})
+        saved = set(self.form.checked())
         if self.start not in self.by_name:
             raise DialogDefinitionError(f"dialog {self.name}: start step {self.start!r} does not exist")
         for s in self.steps:
@@ -148,8 +155,12 @@ class Dialog:
                 if target != END and target not in self.by_name:
                     raise DialogDefinitionError(f"dialog {self.name}: step {s.name!r} points to {target!r}, "
                                                 "which does not exist")
+            if s.save is not None and s.save not in saved:
+                raise DialogDefinitionError(f"dialog {self.name}: step {s.name!r} saves {s.save!r}, "
+                                            f"which {self.form.__name__} does not have")
             if s.choices is None and s.handle is None:
                 raise DialogDefinitionError(f"dialog {self.name}: step {s.name!r} has neither choices nor handler")
+        FORMS[self.name] = self.form  # what State.from_dict reads this dialog's stored form with
 
     def step(self, name: str) -> Step:
         return self.by_name[name]
@@ -177,18 +188,21 @@ class Engine:
 
     # entry points ---------------------------------------------------------
 
-    def begin(self, ctx: Ctx, flow: str, data: Mapping[str, Any] | None = None, say: str = "",
+    def begin(self, ctx: Ctx, flow: str, data: Form | None = None, say: str = "",
               resumed_from: str | None = None) -> str:
-        """Start a dialog from its first step (after its start hook)."""
+        """Start a dialog from its first step (after its start hook), with its form filled in advance or empty."""
         dialog = self.dialog(flow)
+        if data is not None and not isinstance(data, dialog.form):
+            raise DialogDefinitionError(f"dialog {flow} keeps a {dialog.form.__name__}, "
+                                        f"not a {type(data).__name__}")
         st = ctx.state
         st.flow, st.step, st.history, st.pending = flow, None, [], None
-        st.data = dict(data or {})
+        st.data = data if data is not None else dialog.form()
         if dialog.on_start is not None:
             outcome = dialog.on_start(ctx)
             if isinstance(outcome, Switch) and outcome.flow == resumed_from:
                 # The nested dialog ended without doing what this one needs: stop rather than loop.
-                st.flow, st.step, st.data, st.history, st.resume = None, None, {}, [], None
+                _clear(st)
                 return say
             if outcome is not None:
                 return self._apply(ctx, dialog, None, outcome, say)
@@ -254,7 +268,7 @@ class Engine:
             return step.on_choice(ctx, choice)
         if step.save:
             set_value(ctx, step, choice.value)
-        return Go(step.next)
+        return Go()
 
     def _apply(self, ctx: Ctx, dialog: Dialog, step: Step | None, outcome: Outcome, say: str = "") -> str:
         st = ctx.state
@@ -265,15 +279,15 @@ class Engine:
             return join_lines(say, self._finish(ctx, outcome.say))
         if isinstance(outcome, Switch):
             if outcome.come_back:
-                st.resume = {"flow": dialog.name, "step": step.name if step else None, "data": st.data,
-                             "history": st.history}
+                st.resume = Resume(dialog.name, step.name if step else None, st.data, st.history)
             return self.begin(ctx, outcome.flow, outcome.data, join_lines(say, outcome.say))
-        if step is not None and step.name in dialog.by_name and outcome.step != step.name:
-            if outcome.step not in step.targets():
+        target = outcome.step or (step.next if step is not None else dialog.start)
+        if step is not None and step.name in dialog.by_name and target != step.name:
+            if target not in step.targets():
                 raise DialogDefinitionError(f"dialog {dialog.name}: step {step.name!r} went to "
-                                            f"{outcome.step!r}, which it does not declare")
+                                            f"{target!r}, which it does not declare")
             st.history.append(step.name)
-        return self._enter(ctx, dialog, outcome.step, join_lines(say, outcome.say))
+        return self._enter(ctx, dialog, target, join_lines(say, outcome.say))
 
     def _enter(self, ctx: Ctx, dialog: Dialog, name: str, say: str = "") -> str:
         """Go forward to a step, skipping those already answered or not needed."""
@@ -283,7 +297,7 @@ class Engine:
                 return self._finish(ctx, say)
             step = dialog.step(name)
             st.step = name
-            if step.save and step.save in st.data:
+            if step.save and st.data.has(step.save):
                 name = step.next
                 continue
             if step.skip is not None and step.skip(ctx):
@@ -294,7 +308,7 @@ class Engine:
                 if len(options) == 1:
                     outcome = self._chosen(ctx, step, options[0])
                     if isinstance(outcome, Go):
-                        name = outcome.step
+                        name = outcome.step or step.next
                         continue
                     return self._apply(ctx, dialog, step, outcome, say)
             return join_lines(say, self._render(ctx, step))
@@ -303,15 +317,14 @@ class Engine:
     def _finish(self, ctx: Ctx, say: str) -> str:
         st = ctx.state
         resume, ended = st.resume, st.flow
-        st.flow, st.step, st.data, st.history, st.pending, st.resume = None, None, {}, [], None, None
-        if resume and resume["step"] is None:
+        _clear(st)
+        if resume is None:
+            return say
+        if resume.step is None:
             # The dialog was left from its start hook: start it again, hook included.
-            return self.begin(ctx, resume["flow"], resume["data"], say, resumed_from=ended)
-        if resume:
-            st.flow, st.step = resume["flow"], resume["step"]
-            st.data, st.history = dict(resume["data"]), list(resume["history"])
-            return self._enter(ctx, self.dialog(st.flow), st.step, say)
-        return say
+            return self.begin(ctx, resume.flow, resume.data, say, resumed_from=ended)
+        st.flow, st.step, st.data, st.history = resume.flow, resume.step, resume.data, list(resume.history)
+        return self._enter(ctx, self.dialog(resume.flow), resume.step, say)
 
     def _retry(self, ctx: Ctx, step: Step, reason: str) -> str:
         return join_lines(reason, self._render(ctx, step))
@@ -355,7 +368,7 @@ class Engine:
             return TEXT["pause_bad"]
         # A menu was clicked in the middle of a dialog.
         if answer in ("1", "离开") and self.opener is not None:
-            st.flow, st.step, st.data, st.history, st.resume = None, None, {}, [], None
+            _clear(st)
             return self.opener(ctx, str(pending.get("key", "")))
         if answer in ("2", "继续", "继续填写"):
             return join_lines(TEXT["kept"], self.prompt(ctx))
@@ -387,13 +400,14 @@ def is_number(text: str) -> bool:
 
 
 def set_value(ctx: Ctx, step: Step, value: Any) -> None:
-    """Store a step's answer, dropping what depended on an earlier different answer."""
+    """Store a step's answer through the form, which drops what depended on an earlier different answer."""
     assert step.save is not None
-    data = ctx.state.data
-    if data.get(step.save, object()) != value:
-        for key in step.clears:
-            data.pop(key, None)
-    data[step.save] = value
+    ctx.set(step.save, value)
+
+
+def _clear(st: State) -> None:
+    """No dialog any more: nothing asked, nothing remembered."""
+    st.flow, st.step, st.data, st.history, st.pending, st.resume = None, None, Blank(), [], None, None
 
 
 def join_lines(*parts: str) -> str:

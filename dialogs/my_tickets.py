@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from dialogs.context import Ctx
 from dialogs.engine import END, Choice, Dialog, End, Go, Outcome, Retry, Step, Switch
+from dialogs.forms import Form
+from dialogs.rate import RateForm, ReworkForm
 from dialogs.state import Incoming
 from models.errors import IllegalMove, NotFound
 from models.tickets import STATUS_ZH, Ticket, add_message, followers, get_ticket, local_time, move, user_tickets
@@ -36,6 +40,19 @@ TEXT = {
 }
 
 
+@dataclass(frozen=True)
+class MyTicketsForm(Form):
+    """The ticket open on the screen."""
+
+    VERSION = 1
+
+    no: str | None = None
+
+
+def form(ctx: Ctx) -> MyTicketsForm:
+    return ctx.form(MyTicketsForm)
+
+
 def _tickets(ctx: Ctx) -> list[Ticket]:
     return ctx.once("my_tickets", lambda: user_tickets(ctx.session, ctx.openid))
 
@@ -56,8 +73,8 @@ def on_start(ctx: Ctx) -> Outcome | None:
 
 
 def on_pick(ctx: Ctx, choice: Choice) -> Outcome:
-    ctx.data["no"] = choice.value
-    return Go("detail")
+    ctx.set("no", choice.value)
+    return Go()
 
 
 def by_number(ctx: Ctx, msg: Incoming) -> Outcome:
@@ -68,12 +85,12 @@ def by_number(ctx: Ctx, msg: Incoming) -> Outcome:
         return Retry(TEXT["gone"])
     if ticket.openid != ctx.openid and ctx.openid not in followers(ctx.session, ticket):
         return Retry(TEXT["gone"])
-    ctx.data["no"] = ticket.no
-    return Go("detail")
+    ctx.set("no", ticket.no)
+    return Go()
 
 
 def _ticket(ctx: Ctx) -> Ticket | None:
-    no = ctx.data.get("no", "")
+    no = form(ctx).no or ""
     return ctx.once(f"ticket:{no}", lambda: _find(ctx, no))
 
 
@@ -123,9 +140,10 @@ def detail_choices(ctx: Ctx) -> list[Choice]:
 
 def on_action(ctx: Ctx, choice: Choice) -> Outcome:
     if choice.value == "list":
-        ctx.data.pop("no", None)
+        ctx.forget("no")
     if choice.value in ("rate", "rework"):  # dialogs/rate.py
-        return Switch(str(choice.value), data={"no": ctx.data.get("no")})
+        kind = RateForm if choice.value == "rate" else ReworkForm
+        return Switch(str(choice.value), data=kind(no=form(ctx).no))
     return Go(str(choice.value))
 
 
@@ -137,11 +155,11 @@ def message(ctx: Ctx, msg: Incoming) -> Outcome:
     if t is None:
         return End(TEXT["gone"])
     add_message(ctx.session, t, text, by=f"user:{ctx.openid}")
-    return Go("detail", TEXT["message_saved"].format(no=t.no))
+    return Go(say=TEXT["message_saved"].format(no=t.no))
 
 
 def withdraw_prompt(ctx: Ctx) -> str:
-    return TEXT["withdraw"].format(no=ctx.data.get("no", ""))
+    return TEXT["withdraw"].format(no=form(ctx).no or "")
 
 
 def withdraw_choices(ctx: Ctx) -> list[Choice]:
@@ -165,6 +183,7 @@ DIALOG = Dialog(
     name="my_tickets",
     title=TEXT["title"],
     start="list",
+    form=MyTicketsForm,
     on_start=on_start,
     help=TEXT["help"],
     steps=(

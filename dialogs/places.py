@@ -1,17 +1,20 @@
-"""Place steps shared by dialogs: campus → building → floor → room (→ place in words)."""
+"""Place steps shared by dialogs: campus → building → floor → room (→ place in words), and what in a place
+depends on what (``place_fields``), which the forms that keep a place join into their declaration."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from dialogs.context import Ctx
 from dialogs.engine import Choice, Go, Outcome, Retry, Step
+from dialogs.forms import Fields, Form
 from dialogs.nlu.numbers import cn_to_int
 from dialogs.state import Incoming
-from models.register import Building, Campus, describe_place
+from models.register import Building, Campus, Register, describe_place
 
-__all__ = ["describe_place", "place_steps"]
+__all__ = ["describe_place", "fits_floor", "place_fields", "place_steps"]
 
 TEXT = {
     "campus": "请选择校区（回复数字）：",
@@ -32,26 +35,69 @@ def small_int(text: str) -> int | None:
     return cn_to_int(re.sub(r"^第|[楼层号]$", "", text.strip()))
 
 
+def place_fields(prefix: str) -> Fields:
+    """What depends on what in a place stored under `prefix`-named fields, and when it still holds.
+
+    A building holds while its campus has it; a floor and a room while the (new) building has them; a
+    place note while there is a building, and an empty note only beside a room (else it is asked).
+    """
+    c, b, f, r, n = (f"{prefix}{name}" for name in ("campus", "building", "floor", "room", "place_note"))
+
+    def building_of(form: Form, reg: Register) -> Building | None:
+        return reg.building(form.get(c), form.get(b))
+
+    def floor_fits(form: Form, reg: Register) -> bool:
+        return fits_floor(building_of(form, reg), form.get(f))
+
+    def room_fits(form: Form, reg: Register) -> bool:
+        bld = building_of(form, reg)
+        if bld is None or not form.has(f):
+            return False
+        room = form.get(r)
+        return room is None or bld.floor_of_room(room) == int(form.get(f) or 0)
+
+    def note_fits(form: Form, reg: Register) -> bool:
+        return building_of(form, reg) is not None and (form.get(n) is not None or form.get(r) is not None)
+
+    return Fields(
+        depends={b: (c,), f: (b,), r: (b, f), n: (b, r)},
+        valid={b: lambda form, reg: building_of(form, reg) is not None, f: floor_fits, r: room_fits,
+               n: note_fits},
+    )
+
+
+def fits_floor(building: Building | None, floor: str | None) -> bool:
+    """Whether a floor (None: outdoors or outside the building) is one the building has."""
+    if building is None:
+        return False
+    if floor is None:
+        return building.outdoor
+    return floor.isdigit() and 1 <= int(floor) <= building.floors
+
+
 def place_steps(prefix: str, after: str,
                 campuses: Callable[[Ctx], Sequence[Campus]],
                 buildings: Callable[[Ctx, str], Sequence[Building]],
                 with_note: bool, free_text: Callable[[Ctx, Incoming], Outcome] | None = None) -> tuple[Step, ...]:
-    """Build the steps that ask for a place, storing it under `prefix`-named keys."""
+    """Build the steps that ask for a place, storing it in `prefix`-named fields (declared by place_fields)."""
     k_campus, k_building, k_floor, k_room, k_note = (f"{prefix}{n}" for n in
                                                      ("campus", "building", "floor", "room", "place_note"))
     first_after_room = f"{prefix}place_note" if with_note else after
 
+    def value(ctx: Ctx, key: str) -> Any:
+        return ctx.state.data.get(key)
+
     def building_of(ctx: Ctx) -> Building | None:
-        return ctx.register.building(ctx.data.get(k_campus), ctx.data.get(k_building))
+        return ctx.register.building(value(ctx, k_campus), value(ctx, k_building))
 
     def campus_choices(ctx: Ctx) -> list[Choice]:
         return [Choice(c.name, c.name, c.aliases) for c in campuses(ctx)]
 
     def building_choices(ctx: Ctx) -> list[Choice]:
-        return [Choice(b.name, b.name, b.aliases) for b in buildings(ctx, ctx.data.get(k_campus, ""))]
+        return [Choice(b.name, b.name, b.aliases) for b in buildings(ctx, value(ctx, k_campus) or "")]
 
     def building_prompt(ctx: Ctx) -> str:
-        options = buildings(ctx, ctx.data.get(k_campus, ""))
+        options = buildings(ctx, value(ctx, k_campus) or "")
         if not options:
             return TEXT["no_building"]
         example = next((b.aliases[0] for b in options if b.aliases), options[0].name)
@@ -68,12 +114,12 @@ def place_steps(prefix: str, after: str,
             return Go(f"{prefix}building")
         if n is None or not 0 <= n <= b.floors:
             return Retry(TEXT["floor_bad"].format(building=b.name, floors=b.floors))
-        _set(ctx, k_floor, str(n) if n else None, (k_room, k_note))
-        return Go(f"{prefix}room")
+        ctx.set(k_floor, str(n) if n else None)
+        return Go()
 
     def room_prompt(ctx: Ctx) -> str:
         b = building_of(ctx)
-        rooms = b.rooms_on(int(ctx.data.get(k_floor) or 1)) if b else []
+        rooms = b.rooms_on(int(value(ctx, k_floor) or 1)) if b else []
         return TEXT["room"].format(example=rooms[1] if len(rooms) > 1 else (rooms or ["502"])[0])
 
     def room(ctx: Ctx, msg: Incoming) -> Outcome:
@@ -82,22 +128,23 @@ def place_steps(prefix: str, after: str,
         if b is None:
             return Go(f"{prefix}building")
         if text == "0":
-            _set(ctx, k_room, None, ())
-            return Go(first_after_room)
-        floor_no = int(ctx.data.get(k_floor) or 0)
+            ctx.set(k_room, None)
+            return Go()
+        floor_no = int(value(ctx, k_floor) or 0)
         rooms = b.rooms_on(floor_no)
         if text in rooms:
-            _set(ctx, k_room, text, (k_note,))
+            ctx.set(k_room, text)
             if with_note:
-                ctx.data[k_note] = None
-            return Go(first_after_room)
+                ctx.set(k_note, None)  # a room says where: no note is asked
+            return Go()
         return Retry(TEXT["room_bad"].format(building=b.name, floor=floor_no, room=msg.text[:10],
                                              first=rooms[0], last=rooms[-1]))
 
     def room_skip(ctx: Ctx) -> bool:
         b = building_of(ctx)
-        if b is None or not b.has_rooms or not ctx.data.get(k_floor):
-            ctx.data.setdefault(k_room, None)
+        if b is None or not b.has_rooms or not value(ctx, k_floor):
+            if not ctx.state.data.has(k_room):
+                ctx.set(k_room, None)
             return True
         return False
 
@@ -105,22 +152,21 @@ def place_steps(prefix: str, after: str,
         text = msg.raw.strip()
         if len(text) > 100:
             return Retry(TEXT["note_long"])
-        ctx.data[k_note] = None if text in ("无", "没有", "不用", "0") else text
-        return Go(after)
+        ctx.set(k_note, None if text in ("无", "没有", "不用", "0") else text)
+        return Go()
 
     def floor_skip(ctx: Ctx) -> bool:
         b = building_of(ctx)
         if b is not None and b.outdoor:
-            ctx.data[k_floor] = None
+            ctx.set(k_floor, None)
             return True
         return False
 
-    place_keys = (k_building, k_floor, k_room, k_note)
     steps = [
         Step(f"{prefix}campus", "校区", TEXT["campus"], next=f"{prefix}building", choices=campus_choices,
-             save=k_campus, clears=place_keys, auto_single=True),
+             save=k_campus, auto_single=True),
         Step(f"{prefix}building", "楼栋", building_prompt, next=f"{prefix}floor", choices=building_choices,
-             save=k_building, clears=(k_floor, k_room, k_note), handle=free_text),
+             save=k_building, handle=free_text),
         Step(f"{prefix}floor", "楼层", floor_prompt, next=f"{prefix}room", handle=floor, save=k_floor,
              skip=floor_skip, goes_to=(f"{prefix}building",)),
         Step(f"{prefix}room", "房间", room_prompt, next=first_after_room, handle=room, save=k_room,
@@ -129,10 +175,3 @@ def place_steps(prefix: str, after: str,
     if with_note:
         steps.append(Step(k_note, "具体位置", TEXT["note"], next=after, handle=note, save=k_note))
     return tuple(steps)
-
-
-def _set(ctx: Ctx, key: str, value: object, clears: tuple[str, ...]) -> None:
-    if ctx.data.get(key, object()) != value:
-        for k in clears:
-            ctx.data.pop(k, None)
-    ctx.data[key] = value

@@ -1,10 +1,19 @@
-"""个人信息: see the bound profile, change phone and default room, unbind."""
+"""个人信息: see the bound profile, change phone and default room, unbind.
+
+The default room is asked with the shared place steps into a ``ProfileForm`` (home_* fields, whose
+dependencies are the place's own: dialogs/places.py); forgetting the campus forgets the rest of it.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import ClassVar
+
 from dialogs.context import Ctx
 from dialogs.engine import END, Choice, Dialog, End, Go, Outcome, Retry, Step, Switch
-from dialogs.places import describe_place, place_steps
+from dialogs.forms import Form
+from dialogs.places import describe_place, place_fields, place_steps
 from dialogs.repair import PHONE_RE
 from dialogs.state import Incoming
 from models.people import mask_card, unbind
@@ -30,7 +39,27 @@ TEXT = {
     "done": "好的。回复「报修」开始报修，回复「帮助」查看全部功能。",
     "help": "回复数字修改电话或默认房间，或解除绑定。",
 }
-KEYS = tuple(f"home_{k}" for k in ("campus", "building", "floor", "room", "place_note"))
+
+
+@dataclass(frozen=True)
+class ProfileForm(Form):
+    """The default room being chosen, and what the page has said already."""
+
+    VERSION = 1
+    FIELDS = place_fields("home_")
+    LEGACY: ClassVar[Mapping[str, str]] = {"_greeted": "greeted"}
+
+    home_campus: str | None = None
+    home_building: str | None = None
+    home_floor: str | None = None
+    home_room: str | None = None
+    home_place_note: str | None = None
+    greeted: bool = False
+    said: str | None = None  # what a skipped step did, said by the next prompt
+
+
+def form(ctx: Ctx) -> ProfileForm:
+    return ctx.form(ProfileForm)
 
 
 def on_start(ctx: Ctx) -> Outcome | None:
@@ -41,7 +70,8 @@ def on_start(ctx: Ctx) -> Outcome | None:
 
 def show_prompt(ctx: Ctx) -> str:
     # A step that is skipped cannot speak: what it did is said here, once.
-    said = ctx.data.pop("said", "")
+    said = form(ctx).said or ""
+    ctx.forget("said")
     user = ctx.user()
     person = user.person
     place = user.default_place or {}
@@ -50,8 +80,8 @@ def show_prompt(ctx: Ctx) -> str:
     text = TEXT["show"].format(name=name, card=mask_card(person.card_no) if person else "",
                                phone=user.contact_phone or TEXT["unset"], room=room or TEXT["unset"])
     # Greeted once, when the page first opens; after an edit, what changed leads instead.
-    if not ctx.data.get("_greeted"):
-        ctx.data["_greeted"] = True
+    if not form(ctx).greeted:
+        ctx.set("greeted", True)
         text = TEXT["greet"].format(name=name) + "\n" + text
     return f"{said}\n{text}" if said else text
 
@@ -64,8 +94,7 @@ def on_show(ctx: Ctx, choice: Choice) -> Outcome:
     if choice.value == "act_done":
         return End(TEXT["done"])
     if choice.value == "act_room":
-        for k in KEYS:
-            ctx.data.pop(k, None)
+        ctx.forget("home_campus")  # and, by the place's declaration, the rest of the room
         return Go("home_campus")
     return Go({"act_phone": "phone", "act_unbind": "unbind"}[str(choice.value)])
 
@@ -75,7 +104,7 @@ def phone(ctx: Ctx, msg: Incoming) -> Outcome:
     if not PHONE_RE.match(number):
         return Retry(TEXT["phone_bad"])
     ctx.user().phone = number
-    return Go("show", TEXT["phone_saved"])
+    return Go(say=TEXT["phone_saved"])
 
 
 def home_campuses(ctx: Ctx) -> list[Campus]:
@@ -88,12 +117,11 @@ def home_buildings(ctx: Ctx, campus: str) -> list[Building]:
 
 
 def save_room(ctx: Ctx, msg: Incoming) -> Outcome:
-    d = ctx.data
-    ctx.user().default_place = {"campus": d.get("home_campus"), "building": d.get("home_building"),
-                                "floor": d.get("home_floor"), "room": d.get("home_room")}
-    for k in KEYS:
-        d.pop(k, None)
-    return Go("show", TEXT["room_saved"])
+    f = form(ctx)
+    ctx.user().default_place = {"campus": f.home_campus, "building": f.home_building,
+                                "floor": f.home_floor, "room": f.home_room}
+    ctx.forget("home_campus")
+    return Go(say=TEXT["room_saved"])
 
 
 def unbind_choices(ctx: Ctx) -> list[Choice]:
@@ -110,7 +138,7 @@ def on_unbind(ctx: Ctx, choice: Choice) -> Outcome:
 def saved_skip(ctx: Ctx) -> bool:
     """Store the default room as soon as the place steps are done, without asking anything more."""
     save_room(ctx, ctx.msg)
-    ctx.data["said"] = TEXT["room_saved"]
+    ctx.set("said", TEXT["room_saved"])
     return True
 
 
@@ -118,6 +146,7 @@ DIALOG = Dialog(
     name="profile",
     title=TEXT["title"],
     start="show",
+    form=ProfileForm,
     on_start=on_start,
     help=TEXT["help"],
     steps=(

@@ -4,6 +4,7 @@ Two ways in: the dialogs here (维修评价 in the menu, or 我的报修 → a t
 short commands the completion push suggests, typed anywhere: "评价 5", "评价 5 修得很快",
 "评价 R261127001 4", "没修好 还在滴水".  ``parse_command`` reads those (a pure function);
 ``answer_command`` carries them out.  Every change goes through ``core.actions`` (``rate``, ``rework``).
+The dialogs keep the ticket (and the stars) in a typed form: ``RateForm``, ``ReworkForm``.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from core.actions import rating, reworking
 from dialogs.commands import SEP, TICKET_NO, W, clean, ticket_no
 from dialogs.context import Ctx
 from dialogs.engine import END, Choice, Dialog, End, Go, Outcome, Retry, Step, Switch
+from dialogs.forms import Form
 from dialogs.state import Incoming, fold
 from models.errors import IllegalMove, NotFound
 from models.tickets import Ticket, completed_for, get_ticket
@@ -64,6 +66,27 @@ TEXT = {
 SKIP_WORDS = frozenset({"无", "没有", "没了", "不用", "不用了", "跳过", "略", "没", "无意见", "不写"})
 COMMENT_MAX = 500
 ZH_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5}
+
+
+# -- the forms of the two dialogs ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RateForm(Form):
+    """The ticket being rated, and the stars once given."""
+
+    VERSION = 1
+
+    no: str | None = None
+    stars: int | None = None
+
+
+@dataclass(frozen=True)
+class ReworkForm(Form):
+    """The ticket being sent back."""
+
+    VERSION = 1
+
+    no: str | None = None
 
 
 # -- the short commands (pure) -----------------------------------------------------------------------
@@ -164,13 +187,13 @@ def answer_command(ctx: Ctx, cmd: Command) -> str | Switch:
     if refusal:
         return refusal
     if cmd.stars is None:
-        return Switch("rate", data={"no": ticket.no})
+        return Switch("rate", data=RateForm(no=ticket.no))
     if not 1 <= cmd.stars <= 5:
         return TEXT["bad_stars"]
     if len(cmd.comment) > COMMENT_MAX:
         return TEXT["comment_long"]
     if cmd.stars <= 2 and not cmd.comment:
-        return Switch("rate", data={"no": ticket.no, "stars": cmd.stars})
+        return Switch("rate", data=RateForm(no=ticket.no, stars=cmd.stars))
     return submit_rating(ctx, ticket.no, cmd.stars, cmd.comment)
 
 
@@ -178,8 +201,8 @@ def instead(switch: Switch) -> str:
     """What to say instead of starting a dialog (when another one is waiting to be finished)."""
     if switch.flow == "rework":
         return TEXT["how_rework"]
-    if "stars" in switch.data:
-        return TEXT["how_low"].format(stars=switch.data["stars"])
+    if isinstance(switch.data, RateForm) and switch.data.stars is not None:
+        return TEXT["how_low"].format(stars=switch.data.stars)
     return TEXT["how"]
 
 
@@ -197,7 +220,7 @@ def _rework_command(ctx: Ctx, cmd: ReworkCommand) -> str | Switch:
             return TEXT["rework_none"]
         ticket = latest[0]
     if not cmd.text:
-        return Switch("rework", data={"no": ticket.no})
+        return Switch("rework", data=ReworkForm(no=ticket.no))
     if len(cmd.text) > COMMENT_MAX:
         return TEXT["rework_long"]
     return submit_rework(ctx, ticket.no, cmd.text)
@@ -224,15 +247,21 @@ def submit_rework(ctx: Ctx, no: str, text: str) -> str:
 
 # -- the rating dialog ----------------------------------------------------------------------------------
 
+def _no(ctx: Ctx) -> str:
+    """The ticket of the rating or rework dialog going on ("" before one is picked)."""
+    data = ctx.state.data
+    return data.no or "" if isinstance(data, RateForm | ReworkForm) else ""
+
+
 def _ticket(ctx: Ctx) -> Ticket | None:
-    return _own(ctx, str(ctx.data.get("no") or ""))
+    return _own(ctx, _no(ctx))
 
 
 def on_start(ctx: Ctx) -> Outcome | None:
-    if "no" in ctx.data:
+    if ctx.state.data.has("no"):
         ticket = _ticket(ctx)
         if ticket is None:
-            return End(TEXT["not_found"].format(no=ctx.data["no"]))
+            return End(TEXT["not_found"].format(no=_no(ctx)))
         refusal = why_not_rate(ticket)
         return End(refusal) if refusal else None
     if not completed_tickets(ctx):
@@ -247,7 +276,7 @@ def pick_choices(ctx: Ctx) -> list[Choice]:
 
 def stars_prompt(ctx: Ctx) -> str:
     t = _ticket(ctx)
-    return TEXT["stars"].format(no=ctx.data.get("no", ""), fault=t.fault if t else "")
+    return TEXT["stars"].format(no=_no(ctx), fault=t.fault if t else "")
 
 
 def stars_choices(ctx: Ctx) -> list[Choice]:
@@ -261,14 +290,15 @@ def stars_text(ctx: Ctx, msg: Incoming) -> Outcome:
     cmd = parse_command(msg.raw if msg.raw.lstrip().startswith(("评价", "评分", "打分")) else f"评价 {msg.raw}")
     if not isinstance(cmd, RateCommand) or cmd.stars is None or not 1 <= cmd.stars <= 5:
         return Retry(TEXT["bad_stars"])
-    ctx.data["stars"] = cmd.stars
+    ctx.set("stars", cmd.stars)
     if cmd.comment:
         return _finish(ctx, cmd.comment)
-    return Go("comment")
+    return Go()
 
 
 def comment_prompt(ctx: Ctx) -> str:
-    return TEXT["comment_low"] if int(ctx.data.get("stars", 5)) <= 2 else TEXT["comment"]
+    stars = ctx.form(RateForm).stars
+    return TEXT["comment_low"] if (5 if stars is None else stars) <= 2 else TEXT["comment"]
 
 
 def comment(ctx: Ctx, msg: Incoming) -> Outcome:
@@ -279,18 +309,19 @@ def comment(ctx: Ctx, msg: Incoming) -> Outcome:
 
 
 def _finish(ctx: Ctx, text: str) -> Outcome:
-    stars = int(ctx.data.get("stars", 0))
+    stars = ctx.form(RateForm).stars or 0
     if stars <= 2 and not text:
         return Retry(TEXT["comment_required"])
     if len(text) > COMMENT_MAX:
         return Retry(TEXT["comment_long"])
-    return End(submit_rating(ctx, str(ctx.data.get("no", "")), stars, text))
+    return End(submit_rating(ctx, _no(ctx), stars, text))
 
 
 DIALOG = Dialog(
     name="rate",
     title=TEXT["title"],
     start="pick",
+    form=RateForm,
     on_start=on_start,
     help=TEXT["help"],
     steps=(
@@ -306,36 +337,37 @@ DIALOG = Dialog(
 # -- the rework dialog (one question) ---------------------------------------------------------------
 
 def rework_start(ctx: Ctx) -> Outcome | None:
-    if "no" in ctx.data:
+    if ctx.state.data.has("no"):
         ticket = _ticket(ctx)
         if ticket is None:
-            return End(TEXT["not_found"].format(no=ctx.data["no"]))
+            return End(TEXT["not_found"].format(no=_no(ctx)))
     else:
         latest = completed_tickets(ctx)
         if not latest:
             return End(TEXT["rework_none"])
         ticket = latest[0]
-        ctx.data["no"] = ticket.no
+        ctx.set("no", ticket.no)
     refusal = why_not_rework(ticket)
     return End(refusal) if refusal else None
 
 
 def rework_prompt(ctx: Ctx) -> str:
     t = _ticket(ctx)
-    return TEXT["rework"].format(no=ctx.data.get("no", ""), fault=t.fault if t else "")
+    return TEXT["rework"].format(no=_no(ctx), fault=t.fault if t else "")
 
 
 def rework_text(ctx: Ctx, msg: Incoming) -> Outcome:
     text = msg.raw.strip()
     if len(text) > COMMENT_MAX:
         return Retry(TEXT["rework_long"])
-    return End(submit_rework(ctx, str(ctx.data.get("no", "")), text))
+    return End(submit_rework(ctx, _no(ctx), text))
 
 
 REWORK_DIALOG = Dialog(
     name="rework",
     title=TEXT["rework_title"],
     start="what",
+    form=ReworkForm,
     on_start=rework_start,
     help=TEXT["rework_help"],
     steps=(Step("what", TEXT["rework_step"], rework_prompt, next=END, handle=rework_text),),

@@ -1,4 +1,8 @@
-"""我要报修: the repair form as a dialog; any field already known is not asked again."""
+"""我要报修: the repair form as a dialog; any field already known is not asked again.
+
+The form and what depends on what are dialogs/repair_form.py; every change here goes through it (ctx.set,
+ctx.forget), so that an answer given again, a correction in words or the summary's edit menu drop exactly
+what the declaration says, and the walk from the top asks only what is then missing."""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from dialogs.context import Ctx
 from dialogs.engine import END, Choice, Dialog, End, Go, Outcome, Retry, Step, Switch, join_lines
 from dialogs.engine import TEXT as ENGINE_TEXT
 from dialogs.places import describe_place, place_steps
+from dialogs.repair_form import Photo, PlaceGuess, RepairForm
 from dialogs.state import Incoming
 from dialogs.understand import apply_correction, correction_text, echo, fill_missing, form_from_parse, route
 from models.errors import NotFound
@@ -45,11 +50,13 @@ TEXT = {
     "confirm_submit": "确认提交",
     "confirm_place": "修改位置",
     "confirm_type": "修改维修类型",
+    "confirm_fault": "修改故障",
     "confirm_desc": "修改描述",
     "confirm_photo": "重新发照片",
     "confirm_phone": "修改电话",
     "summary": ("维修类型：{category}\n故障：{fault}\n位置：{place}\n描述：{description}\n照片：{photos} 张\n"
                 "电话：{phone}"),
+    "missing": "（待填写）",
     "filed": ("报修成功！单号 {no}。\n{category}会尽快受理，每一步进展都会通知您。\n"
               "回复「我的报修」可以随时查看进度。"),
     "understood": "收到：{echo}",
@@ -72,58 +79,65 @@ PHONE_RE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")
 
 # -- choices -------------------------------------------------------------------------
 
+def form(ctx: Ctx) -> RepairForm:
+    return ctx.form(RepairForm)
+
+
 def category_choices(ctx: Ctx) -> list[Choice]:
     # A fault already named ("水龙头坏了") narrows the list to the types that repair it.
-    group = ctx.data.get("group")
+    group = form(ctx).group
     fitting = [c for c in ctx.register.categories if group in c.scope.groups]
     return [Choice(c.name, c.name) for c in (fitting or ctx.register.categories)]
 
 
+def category_skip(ctx: Ctx) -> bool:
+    """With the place known and the fault not yet, the type follows from both: ask the fault instead."""
+    f = form(ctx)
+    return f.has("building") and not f.has("group")
+
+
 def group_choices(ctx: Ctx) -> list[Choice]:
-    reg, d = ctx.register, ctx.data
-    cat = reg.category(d.get("category"))
-    if cat is not None:
+    reg, f = ctx.register, form(ctx)
+    cat = reg.category(f.category)
+    if f.campus and f.building:
+        # The place is known: every group some type repairs there (the type follows from the group).
+        groups = [g for g in reg.groups if reg.category_for_place(f.campus, f.building, g.name)]
+    elif cat is not None:
         groups = reg.groups_of(cat)
-    elif d.get("building"):
-        groups = [g for g in reg.groups if reg.category_for_place(d["campus"], d["building"], g.name)]
     else:
         groups = list(reg.groups)
     return [Choice(g.name, g.name, tuple(g.items)) for g in groups]
 
 
 def group_prompt(ctx: Ctx) -> str:
-    return TEXT["group_unknown"] if ctx.data.get("building") else TEXT["group"]
+    return TEXT["group_unknown"] if form(ctx).building else TEXT["group"]
 
 
 def on_group(ctx: Ctx, choice: Choice) -> Outcome:
-    d = ctx.data
-    if d.get("group") != choice.value:
-        for k in ("item", "dup_choice", "dup_no", "_dup"):
-            d.pop(k, None)
-    d["group"] = choice.value
-    route(d, ctx.register)
-    return Go("item")
+    ctx.set("group", choice.value)
+    route(form(ctx), ctx.register)
+    return Go()
 
 
 def item_choices(ctx: Ctx) -> list[Choice]:
-    group = ctx.register.group(ctx.data.get("group"))
+    group = ctx.register.group(form(ctx).group)
     items = [Choice(i, i) for i in (group.items if group else ())]
     return [*items, Choice(TEXT["item_other"], None)]
 
 
 def campuses(ctx: Ctx) -> list[Campus]:
-    cat = ctx.register.category(ctx.data.get("category"))
+    cat = ctx.register.category(form(ctx).category)
     return ctx.register.campuses_of(cat) if cat else list(ctx.register.campuses)
 
 
 def buildings(ctx: Ctx, campus: str) -> list[Building]:
-    cat = ctx.register.category(ctx.data.get("category"))
+    cat = ctx.register.category(form(ctx).category)
     c = ctx.register.campus(campus)
     if c is None:
         return []
     if cat is None:
         return list(c.buildings)
-    return ctx.register.buildings_for(cat, campus, ctx.data.get("group"))
+    return ctx.register.buildings_for(cat, campus, form(ctx).group)
 
 
 # -- free text --------------------------------------------------------------------------
@@ -135,39 +149,43 @@ def free_text(ctx: Ctx, msg: Incoming) -> Outcome:
         return Retry(ENGINE_TEXT["choose_number"])
     if p.intent in ("complaint", "query", "notice"):
         return Retry(TEXT[f"elsewhere_{p.intent}"])
-    filled = fill_missing(ctx.data, form_from_parse(p, ctx.register))
+    f = form(ctx)
+    filled = fill_missing(f, form_from_parse(p, ctx.register), ctx.register)
     if not [k for k in filled if k != "fault"]:
         return Retry(join_lines(TEXT["not_understood"], ENGINE_TEXT["choose_number"]))
-    route(ctx.data, ctx.register)
-    return Go(str(ctx.state.step), TEXT["understood"].format(echo=echo(ctx.data)))
+    route(f, ctx.register)
+    # The same step again: it is skipped if the text answered it.
+    return Go(str(ctx.state.step), TEXT["understood"].format(echo=echo(f)))
 
 
 def building_candidates(ctx: Ctx) -> list[Choice]:
-    options = [Choice(f"{c} {b}", [c, b]) for c, b in ctx.data.get("_bcands", [])]
+    options = [Choice(f"{c} {b}", (c, b)) for c, b in form(ctx).building_candidates]
     return [*options, Choice(TEXT["by_menu"], None)]
 
 
 def on_building_candidate(ctx: Ctx, choice: Choice) -> Outcome:
-    d = ctx.data
-    d.pop("_bcands", None)
-    rest = d.pop("_rest", {})
+    f = form(ctx)
+    guess = f.place_guess or PlaceGuess()
+    ctx.forget("building_candidates")
+    ctx.forget("place_guess")
     if choice.value is not None:
-        d["campus"], d["building"] = choice.value
-        d.update(rest)
-        route(d, ctx.register)
-    return Go("pick_group")
+        campus, building = choice.value
+        f.fill({"campus": campus, "building": building, "floor": guess.floor, "room": guess.room,
+                "place_note": guess.place_note}, lambda: ctx.register)
+        route(f, ctx.register)
+    return Go()
 
 
 def group_candidates(ctx: Ctx) -> list[Choice]:
-    return [*(Choice(g, g) for g in ctx.data.get("_gcands", [])), Choice(TEXT["by_menu"], None)]
+    return [*(Choice(g, g) for g in form(ctx).group_candidates), Choice(TEXT["by_menu"], None)]
 
 
 def on_group_candidate(ctx: Ctx, choice: Choice) -> Outcome:
-    ctx.data.pop("_gcands", None)
+    ctx.forget("group_candidates")
     if choice.value is not None:
-        ctx.data["group"] = choice.value
-        route(ctx.data, ctx.register)
-    return Go("category")
+        ctx.set("group", choice.value)
+        route(form(ctx), ctx.register)
+    return Go()
 
 
 # -- steps -----------------------------------------------------------------------------
@@ -176,14 +194,14 @@ def on_start(ctx: Ctx) -> Outcome | None:
     who = ctx.who()
     if not who.bound:
         return Switch("bind", come_back=True)
-    if "phone" not in ctx.data and who.phone:
-        ctx.data["phone"] = who.phone
+    if not form(ctx).has("phone") and who.phone:
+        ctx.set("phone", who.phone)
     return None
 
 
 def on_image(ctx: Ctx, msg: Incoming) -> str:
     """Keep a photo sent before its step, so the photo step is not asked."""
-    ctx.data["photo"] = {"media_id": msg.media_id, "pic_url": msg.pic_url}
+    ctx.set("photo", Photo(msg.media_id, msg.pic_url))
     return TEXT["photo_early"]
 
 
@@ -196,29 +214,29 @@ def on_text(ctx: Ctx, msg: Incoming) -> str:
     words = msg.raw.strip()
     if len(words) < 5 or any(w in words for w in PHOTO_WORDS):
         return ENGINE_TEXT["need_image"]
-    description = ctx.data.get("description")
+    description = form(ctx).description
     joined = f"{description}；{words}" if description else words
     if len(joined) > 500:
         return TEXT["desc_full"]
-    ctx.data["description"] = joined
+    ctx.set("description", joined)
     return TEXT["desc_added"]
 
 
 def notice_skip(ctx: Ctx) -> bool:
     """Ask nothing unless a notice in force concerns this building and kind of fault (停水 for 给水)."""
-    d = ctx.data
-    route(d, ctx.register)
-    if not d.get("building") or not d.get("group"):
+    f = form(ctx)
+    route(f, ctx.register)
+    if not f.campus or not f.building or not f.group:
         return True
-    notice = live_notice_for(ctx.unfinished_notices(), d["campus"], d["building"], d["group"])
+    notice = live_notice_for(ctx.unfinished_notices(), f.campus, f.building, f.group)
     if notice is None:
         return True
-    d["_notice"] = f"{notice.title}：{notice.body[:80]}"
+    ctx.set("notice", f"{notice.title}：{notice.body[:80]}")
     return False
 
 
 def notice_prompt(ctx: Ctx) -> str:
-    return TEXT["notice"].format(notice=ctx.data.get("_notice", ""))
+    return TEXT["notice"].format(notice=form(ctx).notice or "")
 
 
 def notice_choices(ctx: Ctx) -> list[Choice]:
@@ -229,37 +247,39 @@ def notice_choices(ctx: Ctx) -> list[Choice]:
 def on_notice(ctx: Ctx, choice: Choice) -> Outcome:
     if not choice.value:
         return End(TEXT["notice_stopped"])
-    ctx.data["notice_seen"] = True
-    return Go("duplicate")
+    ctx.set("notice_seen", True)
+    return Go()
 
 
 def duplicate_skip(ctx: Ctx) -> bool:
-    d = ctx.data
-    route(d, ctx.register)
-    if not d.get("building") or not d.get("group"):
+    f = form(ctx)
+    route(f, ctx.register)
+    if not f.campus or not f.building or not f.group:
         return True
+    campus, building, group = f.campus, f.building, f.group
     hours = ctx.config.duplicate_window_h
-    dup = ctx.read(lambda c: find_duplicate(c, d["campus"], d["building"], d.get("floor"), d["group"], hours))
+    dup = ctx.read(lambda c: find_duplicate(c, campus, building, f.floor, group, hours))
     if dup is None:
         return True
-    d["dup_no"] = dup.no
-    d["_dup"] = dup.to_dict()
+    ctx.set("dup_no", dup.no)
+    ctx.set("dup", dup)
     return False
 
 
 def duplicate_prompt(ctx: Ctx) -> str:
     # A form saved before the duplicate's details were kept with it has only the number: read the rest.
-    dup = ctx.data.get("_dup") or _duplicate_details(ctx, ctx.data.get("dup_no", ""))
-    return TEXT["duplicate"].format(hours=ctx.config.duplicate_window_h, no=ctx.data.get("dup_no"),
-                                    place=dup.get("place", ""), fault=dup.get("fault", ""),
-                                    status=dup.get("status_zh", ""))
+    f = form(ctx)
+    dup = f.dup or _duplicate_details(ctx, f.dup_no or "")
+    return TEXT["duplicate"].format(hours=ctx.config.duplicate_window_h, no=f.dup_no,
+                                    place=dup.place if dup else "", fault=dup.fault if dup else "",
+                                    status=dup.status_zh if dup else "")
 
 
-def _duplicate_details(ctx: Ctx, no: str) -> dict[str, str]:
+def _duplicate_details(ctx: Ctx, no: str) -> Duplicate | None:
     try:
-        return Duplicate.of(get_ticket(ctx.session, no)).to_dict()
+        return Duplicate.of(get_ticket(ctx.session, no))
     except NotFound:
-        return {}
+        return None
 
 
 def duplicate_choices(ctx: Ctx) -> list[Choice]:
@@ -268,13 +288,13 @@ def duplicate_choices(ctx: Ctx) -> list[Choice]:
 
 def on_duplicate(ctx: Ctx, choice: Choice) -> Outcome:
     if choice.value == "follow":
-        ticket = get_ticket(ctx.session, ctx.data["dup_no"])
+        ticket = get_ticket(ctx.session, form(ctx).dup_no or "")
         if ticket.openid == ctx.openid:
             return End(TEXT["own_duplicate"].format(no=ticket.no))
         follow(ctx.session, ticket, ctx.openid)
         return End(TEXT["followed"].format(no=ticket.no))
-    ctx.data["dup_choice"] = "new"
-    return Go("description")
+    ctx.set("dup_choice", "new")
+    return Go()
 
 
 def description(ctx: Ctx, msg: Incoming) -> Outcome:
@@ -283,87 +303,79 @@ def description(ctx: Ctx, msg: Incoming) -> Outcome:
         return Retry(TEXT["desc_short"])
     if len(text) > 500:
         return Retry(TEXT["desc_long"].format(n=len(text)))
-    ctx.data["description"] = text
-    return Go("photo")
+    ctx.set("description", text)
+    return Go()
 
 
 def photo(ctx: Ctx, msg: Incoming) -> Outcome:
-    ctx.data["photo"] = {"media_id": msg.media_id, "pic_url": msg.pic_url}
-    return Go("phone")
+    ctx.set("photo", Photo(msg.media_id, msg.pic_url))
+    return Go()
 
 
 def phone(ctx: Ctx, msg: Incoming) -> Outcome:
     number = msg.text.replace(" ", "")
     if not PHONE_RE.match(number):
         return Retry(TEXT["phone_bad"])
-    ctx.data["phone"] = number
-    return Go("confirm")
+    ctx.set("phone", number)
+    return Go()
 
 
 def summary(ctx: Ctx) -> str:
-    d = ctx.data
-    fault = fault_of(str(d.get("group")), d.get("item"))
+    """The form as the user reads it; what an edit left unanswered (then 返回) says so, and 确认 asks it."""
+    f = form(ctx)
+    missing = TEXT["missing"]
     return TEXT["summary"].format(
-        category=d.get("category"), fault=fault,
-        place=describe_place(d.get("campus"), d.get("building"), d.get("floor"), d.get("room"),
-                             d.get("place_note")),
-        description=d.get("description"), photos=1 if d.get("photo") else 0, phone=d.get("phone"))
+        category=f.category or missing, fault=fault_of(f.group, f.item) if f.group else missing,
+        place=describe_place(f.campus, f.building, f.floor, f.room, f.place_note) or missing,
+        description=f.description or missing, photos=1 if f.photo else 0, phone=f.phone or missing)
 
 
 def confirm_prompt(ctx: Ctx) -> str:
-    route(ctx.data, ctx.register)
+    route(form(ctx), ctx.register)
     return TEXT["confirm"].format(summary=summary(ctx))
 
 
 CONFIRM_WORDS = ("确认", "确定", "提交", "好的", "好", "是", "对", "没问题", "ok", "OK")
+# What each entry of the summary's edit menu asks again.  The field is forgotten, with what the form's
+# declaration says depends on it, and the walk from the first step asks whatever is then missing.
+EDITS = {"confirm_place": "campus", "confirm_type": "category", "confirm_fault": "group",
+         "confirm_desc": "description", "confirm_photo": "photo", "confirm_phone": "phone"}
+FIRST = "category"  # where the walk over the form starts: every step after it is skipped if answered
 
 
 def confirm_choices(ctx: Ctx) -> list[Choice]:
-    keys = ("confirm_submit", "confirm_place", "confirm_type", "confirm_desc", "confirm_photo", "confirm_phone")
-    return [Choice(TEXT[k], k, CONFIRM_WORDS if k == "confirm_submit" else ()) for k in keys]
+    return [Choice(TEXT["confirm_submit"], "confirm_submit", CONFIRM_WORDS),
+            *(Choice(TEXT[k], k) for k in EDITS)]
 
 
 def correct(ctx: Ctx, msg: Incoming) -> Outcome:
     """Take a correction in words at the summary: "不是五教，是四教", "是三楼", "改成水龙头"."""
     p = ctx.understand(correction_text(msg.text))
-    changed = apply_correction(ctx.data, p, ctx.register) if p is not None else []
+    changed = apply_correction(form(ctx), p, ctx.register) if p is not None else []
     if not changed:
         return Retry(ENGINE_TEXT["choose_number"])
-    return Go("confirm", TEXT["corrected"].format(what="、".join(changed)))
-
-
-PLACE_KEYS = ("campus", "building", "floor", "room", "place_note", "dup_choice", "dup_no", "_dup",
-              "notice_seen")
-EDITS = {
-    "confirm_place": ("campus", PLACE_KEYS),
-    "confirm_type": ("category", ("category", "dup_choice", "dup_no", "_dup")),
-    "confirm_desc": ("description", ("description",)),
-    "confirm_photo": ("photo", ("photo",)),
-    "confirm_phone": ("phone", ("phone",)),
-}
+    return Go(FIRST, TEXT["corrected"].format(what="、".join(changed)))
 
 
 def on_confirm(ctx: Ctx, choice: Choice) -> Outcome:
     if choice.value != "confirm_submit":
-        step, keys = EDITS[choice.value]
-        for k in keys:
-            ctx.data.pop(k, None)
-        return Go(step)
+        ctx.forget(EDITS[str(choice.value)])
+        return Go(FIRST)
     return submit(ctx)
 
 
 def submit(ctx: Ctx) -> Outcome:
-    d = ctx.data
-    reg = ctx.register
-    category = reg.category_for_place(d["campus"], d["building"], d["group"])
+    f = form(ctx)
+    if not (f.campus and f.building and f.group and f.description and f.phone):
+        return Go(FIRST)  # something was dropped on the way: ask it
+    category = ctx.register.category_for_place(f.campus, f.building, f.group)
     if category is None:
         return Retry(TEXT["no_category"])
-    photo_info = d.get("photo") or {}
     filed = file_ticket(ctx.session, NewTicket(
-        openid=ctx.openid, person_id=ctx.who().person_id, category=category.name, group=d["group"],
-        item=d.get("item"), campus=d["campus"], building=d["building"], floor=d.get("floor"),
-        room=d.get("room"), place_note=d.get("place_note"), description=d["description"], phone=d["phone"],
-        media_ids=((photo_info["media_id"], photo_info.get("pic_url")),) if photo_info else (),
+        openid=ctx.openid, person_id=ctx.who().person_id, category=category.name, group=f.group,
+        item=f.item, campus=f.campus, building=f.building, floor=f.floor, room=f.room,
+        place_note=f.place_note, description=f.description, phone=f.phone,
+        media_ids=((f.photo.media_id, f.photo.pic_url or None),) if f.photo else (),
         source_key=ctx.msg.msg_key or None,
     ))
     for photo_id in filed.photo_ids:
@@ -371,33 +383,20 @@ def submit(ctx: Ctx) -> Outcome:
     return End(TEXT["filed"].format(no=filed.no, category=filed.category))
 
 
-def category_saved(ctx: Ctx, choice: Choice) -> Outcome:
-    d = ctx.data
-    if d.get("category") != choice.value:
-        # The category decides which groups and places are valid: ask again those it does not cover.
-        cat = ctx.register.category(choice.value)
-        fault_fits = cat is not None and d.get("group") in cat.scope.groups
-        for k in (*(() if fault_fits else ("group", "item")), *PLACE_KEYS):
-            d.pop(k, None)
-    d["category"] = choice.value
-    return Go("group")
-
-
 DIALOG = Dialog(
     name="repair",
     title=TEXT["title"],
     start="pick_building",
+    form=RepairForm,
     on_start=on_start,
     help=TEXT["help"],
     steps=(
         Step("pick_building", "确认楼栋", TEXT["pick_building"], next="pick_group", choices=building_candidates,
-             on_choice=on_building_candidate, skip=lambda ctx: not ctx.data.get("_bcands")),
+             on_choice=on_building_candidate, skip=lambda ctx: not form(ctx).building_candidates),
         Step("pick_group", "确认故障类别", TEXT["pick_group"], next="category", choices=group_candidates,
-             on_choice=on_group_candidate, skip=lambda ctx: not ctx.data.get("_gcands")),
+             on_choice=on_group_candidate, skip=lambda ctx: not form(ctx).group_candidates),
         Step("category", "维修类型", TEXT["category"], next="group", choices=category_choices,
-             on_choice=category_saved, save="category", handle=free_text,
-             # With the place known, the category follows from place and group: never ask it.
-             skip=lambda ctx: bool(ctx.data.get("building"))),
+             save="category", handle=free_text, skip=category_skip),
         Step("group", "故障类别", group_prompt, next="item", choices=group_choices, on_choice=on_group,
              save="group", handle=free_text, auto_single=True),
         Step("item", "具体物品", TEXT["item"], next="campus", choices=item_choices, save="item",
@@ -412,7 +411,7 @@ DIALOG = Dialog(
         Step("photo", "照片", TEXT["photo"], next="phone", handle=photo, save="photo", expects="image"),
         Step("phone", "联系电话", TEXT["phone"], next="confirm", handle=phone, save="phone"),
         Step("confirm", "确认提交", confirm_prompt, next=END, choices=confirm_choices, on_choice=on_confirm,
-             handle=correct, goes_to=("campus", "category", "description", "photo", "phone")),
+             handle=correct, goes_to=(FIRST,)),
     ),
     on_image=on_image,
     on_text=on_text,

@@ -10,6 +10,7 @@ from dialogs.engine import TEXT as ENGINE_TEXT
 from dialogs.notices import notices_reply
 from dialogs.registry import BY_KEY, BY_WORD, DIALOGS, TITLES, help_text
 from dialogs.repair import TEXT as REPAIR_TEXT
+from dialogs.repair_form import Photo, RepairForm
 from dialogs.reply import Reply
 from dialogs.state import Incoming
 from dialogs.understand import echo, form_from_parse
@@ -59,7 +60,7 @@ def route(engine: Engine, ctx: Ctx) -> str | Reply:
     if key is not None:
         return _open(engine, ctx, key)
     if msg.kind == "image":
-        return engine.begin(ctx, "repair", {"photo": {"media_id": msg.media_id, "pic_url": msg.pic_url}},
+        return engine.begin(ctx, "repair", RepairForm(photo=Photo(msg.media_id, msg.pic_url)),
                             say=TEXT["photo_first"])
     if msg.kind != "text":
         return TEXT["unsupported"]
@@ -121,13 +122,13 @@ def _free_text(engine: Engine, ctx: Ctx) -> str | Reply:
     if p.intent == "complaint":
         data = consult.prefill(ctx.msg.raw.strip(), ctx.register.departments)
         return engine.begin(ctx, "consult", data, say=consult.guessed(data))
-    data = form_from_parse(p, ctx.register)
+    form = form_from_parse(p, ctx.register)
     raw = ctx.msg.raw.strip()
     if 5 <= len(raw) <= 500:
-        data["description"] = raw
-    said = echo(data)
+        form.set("description", raw, lambda: ctx.register)
+    said = echo(form)
     say = REPAIR_TEXT["understood"].format(echo=said) if said else REPAIR_TEXT["start_from_text"]
-    return engine.begin(ctx, "repair", data, say=say)
+    return engine.begin(ctx, "repair", form, say=say)
 
 
 def _key(msg: Incoming) -> str | None:

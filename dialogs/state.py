@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from dialogs.forms import Blank, Form, load_form
+
 # -- what comes in ---------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -43,28 +45,48 @@ def normalize(text: str) -> str:
 # -- the state of one user's conversation ------------------------------------------------
 
 @dataclass
+class Resume:
+    """The dialog to go back to after a nested one (binding before a repair), with its form."""
+
+    flow: str
+    step: str | None
+    data: Form
+    history: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"flow": self.flow, "step": self.step, "data": self.data.to_json(), "history": self.history}
+
+    @classmethod
+    def from_dict(cls, d: Any) -> Resume | None:
+        if not isinstance(d, Mapping) or not d.get("flow"):
+            return None
+        return cls(str(d["flow"]), d.get("step"), load_form(d["flow"], d.get("data")), list(d.get("history") or []))
+
+
+@dataclass
 class State:
     flow: str | None = None
     step: str | None = None
-    data: dict[str, Any] = field(default_factory=dict)
+    data: Form = field(default_factory=Blank)
     history: list[str] = field(default_factory=list)
     updated: float = 0.0
-    resume: dict[str, Any] | None = None  # the dialog to go back to after a nested one
+    resume: Resume | None = None  # the dialog to go back to after a nested one
     pending: dict[str, Any] | None = None  # an engine question awaiting its answer
 
     def to_dict(self) -> dict[str, Any]:
-        return {"flow": self.flow, "step": self.step, "data": self.data, "history": self.history,
-                "updated": self.updated, "resume": self.resume, "pending": self.pending}
+        return {"flow": self.flow, "step": self.step, "data": self.data.to_json(), "history": self.history,
+                "updated": self.updated, "resume": self.resume.to_dict() if self.resume else None,
+                "pending": self.pending}
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any] | None) -> State:
+        """Read a stored state, of this version or an older one (forms/load_form reads each form's version)."""
         if not d:
             return cls()
-        return cls(d.get("flow"), d.get("step"), dict(d.get("data") or {}), list(d.get("history") or []),
-                   float(d.get("updated") or 0), d.get("resume"), d.get("pending"))
+        flow = d.get("flow")
+        return cls(flow, d.get("step"), load_form(flow, d.get("data")), list(d.get("history") or []),
+                   float(d.get("updated") or 0), Resume.from_dict(d.get("resume")), d.get("pending"))
 
     @property
     def active(self) -> bool:
         return self.flow is not None
-
-

@@ -71,6 +71,21 @@ def test_going_to_an_undeclared_step_is_refused_when_it_happens() -> None:
         engine.handle(ctx, Incoming("text", raw="随便"))
 
 
+def test_go_without_a_target_goes_to_the_steps_next() -> None:
+    """Go() follows the step table; Go("x") goes elsewhere only to a step declared in goes_to."""
+    def on(_ctx: Any, msg: Incoming) -> Outcome:
+        return Go("c") if msg.text == "跳" else Go(say="好。")
+
+    d = Dialog("walk", "走", (Step("a", "甲", "甲？", next="b", handle=on, goes_to=("c",)), step("b"), step("c")),
+               start="a")
+    engine = Engine([d], pause_s=3600)
+    ctx = _ctx()
+    engine.begin(ctx, "walk")
+    assert engine.handle(ctx, Incoming("text", raw="走")) == "好。\nb?"
+    engine.begin(ctx, "walk")
+    assert engine.handle(ctx, Incoming("text", raw="跳")) == "c?"
+
+
 def test_steps_that_skip_each_other_forever_are_refused() -> None:
     """Two steps that both skip to each other are reported, not looped on."""
     d = Dialog("loop", "循环", (Step("a", "甲", "甲？", next="b", handle=ok, skip=lambda _c: True),

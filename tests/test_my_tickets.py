@@ -322,7 +322,8 @@ def test_a_form_saved_with_only_the_duplicates_number_still_shows_it(
     assert a_no in walk_to_after_room(b, room="508")
     key = DialogStore.state_key("o-dup-b5")
     state = json.loads(services.redis.get(key) or b"{}")
-    del state["data"]["_dup"]
+    # As that version wrote it: the untyped form (no version number), without the duplicate's details.
+    del state["data"]["dup"], state["data"]["v"]
     services.redis.set(key, json.dumps(state, ensure_ascii=False))
     reply = b.text("9").text  # a wrong number shows the question again
     assert a_no in reply and "东环校区 学生公寓12栋 5楼 502" in reply and "提交维修单" in reply
