@@ -214,7 +214,14 @@ def on_text(ctx: Ctx, msg: Incoming) -> str:
     words = msg.raw.strip()
     if len(words) < 5 or any(w in words for w in PHOTO_WORDS):
         return ENGINE_TEXT["need_image"]
+    return add_to_description(ctx, words)
+
+
+def add_to_description(ctx: Ctx, words: str) -> str:
+    """Append more words about the fault to the description; say so (or that it is full)."""
     description = form(ctx).description
+    if description and words in description:
+        return TEXT["desc_added"]
     joined = f"{description}；{words}" if description else words
     if len(joined) > 500:
         return TEXT["desc_full"]
@@ -353,6 +360,10 @@ def correct(ctx: Ctx, msg: Incoming) -> Outcome:
     p = ctx.understand(correction_text(msg.text))
     changed = apply_correction(form(ctx), p, ctx.register) if p is not None else []
     if not changed:
+        words = msg.raw.strip()
+        if len(words) >= 5 and not any(w in words for w in PHOTO_WORDS):
+            # More about the fault (a photo and its words sent together reach the summary photo first).
+            return Retry(add_to_description(ctx, words))
         return Retry(ENGINE_TEXT["choose_number"])
     return Go(FIRST, TEXT["corrected"].format(what="、".join(changed)))
 

@@ -96,7 +96,8 @@ def apply_correction(form: RepairForm, p: Parse, register: Register) -> list[str
     if p.spot and p.spot != form.place_note:
         form.set("place_note", p.spot, reg)
         changed.append("具体位置")
-    if p.group and (p.group, p.item) != (form.group, form.item):
+    # Naming the same kind of fault without a thing ("还在滴水") corrects nothing: the item stays.
+    if p.group and (p.group != form.group or (p.item and p.item != form.item)):
         item = p.item if p.item and register.group_of_item(p.item) == p.group else None
         form.fill({"group": p.group, "item": item}, reg)
         changed.append("故障")

@@ -192,3 +192,20 @@ def test_back_to_the_building_and_another_one_keeps_a_floor_it_has(
     file_it(user)
     t = filed_ticket(services, "o-back-keep")
     assert (t.building, t.floor, t.room) == ("学生公寓1栋", "5", "501")
+
+
+# -- words at the summary that change nothing ----------------------------------------------------------------
+
+def test_more_words_about_the_fault_at_the_summary_join_the_description(
+        wechat: Callable[..., WeChatUser], bound: Callable[..., None], services: Services) -> None:
+    """A photo and a line of text sent together reach the summary photo first; the words then arrive at the
+    summary. Before: 「请回复列表前的数字」 and the words were lost. Now they are added to the description."""
+    user = wechat("o-edit-words")
+    bound("o-edit-words")
+    to_summary(user, "5", "502")
+    reply = user.text("晚上滴水声音很大吵得睡不着").text
+    assert "已把这句话补充到描述里" in reply and "请核对报修单" in reply
+    assert "描述：水龙头关不紧，一直在滴水；晚上滴水声音很大吵得睡不着" in reply
+    assert "列表前的数字" in user.text("嗯").text  # a word that says nothing is still asked to choose
+    file_it(user)
+    assert filed_ticket(services, "o-edit-words").description.endswith("吵得睡不着")
