@@ -20,7 +20,7 @@ TEXT = {
     "password": "请输入密码（初始密码为身份证号后六位，末位 X 大小写均可）：",
     "password_bad": "密码不对，还可以再试 {left} 次。",
     "locked": "密码错误次数过多，为保护您的账号，已锁定 {minutes} 分钟，请稍后再试。",
-    "bound": "绑定成功！{name}，欢迎您。",
+    "bound": "绑定成功！{name}，欢迎您。\n初始密码是身份证号后六位，建议回复「个人信息」改成只有您知道的密码。",
     "already": "{name}，欢迎您回来。您已绑定校园卡 {card}。",
     "help": "绑定后才能报修。校园卡号见卡片正面；初始密码是身份证号后六位。",
 }
@@ -36,13 +36,14 @@ class BindForm(Form):
     card: str | None = None
 
 
-def _locked(ctx: Ctx, card: str | None = None) -> bool:
+def locked(ctx: Ctx, card: str | None = None) -> bool:
+    """Too many wrong passwords lately for this WeChat user (or this card)."""
     limit = ctx.config.bind_max_failures
     keys = [f"bindfail:oid:{ctx.openid}"] + ([f"bindfail:card:{card}"] if card else [])
     return any(int(v or 0) >= limit for v in ctx.redis.mget(keys))
 
 
-def _fail(ctx: Ctx, card: str) -> int:
+def count_failure(ctx: Ctx, card: str) -> int:
     """Count a wrong password against the card and the openid; return attempts left."""
     ttl = ctx.config.bind_lock_s
     pipe = ctx.redis.pipeline()
@@ -53,7 +54,11 @@ def _fail(ctx: Ctx, card: str) -> int:
     return max(0, ctx.config.bind_max_failures - max(int(c) for c in counts))
 
 
-def _lock_out(ctx: Ctx) -> Outcome:
+def clear_failures(ctx: Ctx, card: str) -> None:
+    ctx.redis.delete(f"bindfail:oid:{ctx.openid}", f"bindfail:card:{card}")
+
+
+def lock_out(ctx: Ctx) -> Outcome:
     """End binding with the lock message, not going back to the dialog that needed binding.
 
     That dialog (a repair) would only ask for binding again, which ends here again: the engine
@@ -67,8 +72,8 @@ def on_start(ctx: Ctx) -> Outcome | None:
     user = ctx.user()
     if user.bound and user.person is not None:
         return End(TEXT["already"].format(name=user.person.name, card=mask_card(user.person.card_no)))
-    if _locked(ctx):
-        return _lock_out(ctx)
+    if locked(ctx):
+        return lock_out(ctx)
     return None
 
 
@@ -76,8 +81,8 @@ def card(ctx: Ctx, msg: Incoming) -> Outcome:
     number = msg.text.replace(" ", "")
     if not CARD_RE.match(number):
         return Retry(TEXT["card_bad"])
-    if _locked(ctx, number):
-        return _lock_out(ctx)
+    if locked(ctx, number):
+        return lock_out(ctx)
     if find_person(ctx.session, number) is None:
         return Retry(TEXT["card_unknown"])
     ctx.set("card", number)
@@ -86,15 +91,15 @@ def card(ctx: Ctx, msg: Incoming) -> Outcome:
 
 def password(ctx: Ctx, msg: Incoming) -> Outcome:
     number = ctx.form(BindForm).card or ""
-    if _locked(ctx, number):
-        return _lock_out(ctx)
+    if locked(ctx, number):
+        return lock_out(ctx)
     person = find_person(ctx.session, number)
     if person is None:
         return Go("card")
     if not person.check_password(msg.text, pepper=ctx.config.id_pepper):
-        left = _fail(ctx, number)
-        return _lock_out(ctx) if left == 0 else Retry(TEXT["password_bad"].format(left=left))
-    ctx.redis.delete(f"bindfail:oid:{ctx.openid}", f"bindfail:card:{number}")
+        left = count_failure(ctx, number)
+        return lock_out(ctx) if left == 0 else Retry(TEXT["password_bad"].format(left=left))
+    clear_failures(ctx, number)
     bind(ctx.session, ctx.openid, person)
     return End(TEXT["bound"].format(name=person.name))
 

@@ -10,13 +10,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
+from dialogs.bind import clear_failures, count_failure, lock_out, locked
 from dialogs.context import Ctx
 from dialogs.engine import END, Choice, Dialog, End, Go, Outcome, Retry, Step, Switch
 from dialogs.forms import Form
 from dialogs.places import describe_place, place_fields, place_steps
 from dialogs.repair import PHONE_RE
 from dialogs.state import Incoming
-from models.people import mask_card, unbind
+from models.people import NEW_PASSWORD_RE, mask_card, password_digest, unbind
 from models.register import Building, Campus
 
 TEXT = {
@@ -26,6 +27,7 @@ TEXT = {
     "unset": "未设置",
     "act_phone": "修改电话",
     "act_room": "修改默认房间",
+    "act_password": "修改密码",
     "act_unbind": "解除绑定",
     "act_done": "完成",
     "phone": "请输入新的联系电话（手机号）：",
@@ -37,7 +39,14 @@ TEXT = {
     "unbind_no": "不解除",
     "unbound": "已解除绑定。需要时回复「绑定」重新绑定。",
     "done": "好的。回复「报修」开始报修，回复「帮助」查看全部功能。",
-    "help": "回复数字修改电话或默认房间，或解除绑定。",
+    "help": "回复数字修改电话、默认房间或密码，或解除绑定。",
+    "pw_old": "请输入当前密码（没改过的话，是身份证号后六位）：",
+    "pw_bad": "当前密码不对，还可以再试 {left} 次。",
+    "pw_new": "请输入新密码（6–20 位字母、数字或符号）：",
+    "pw_rule": "新密码要 6–20 位，只能用字母、数字和符号，请再输入一次。",
+    "pw_again": "请再输入一次新密码：",
+    "pw_differ": "两次输入的不一样，请重新输入新密码。",
+    "pw_saved": "密码已修改。以后在新的微信上绑定校园卡，请用新密码。",
 }
 
 
@@ -56,6 +65,7 @@ class ProfileForm(Form):
     home_place_note: str | None = None
     greeted: bool = False
     said: str | None = None  # what a skipped step did, said by the next prompt
+    new_secret: str | None = None  # a keyed digest of the new password, until it is typed again
 
 
 def form(ctx: Ctx) -> ProfileForm:
@@ -87,7 +97,7 @@ def show_prompt(ctx: Ctx) -> str:
 
 
 def show_choices(ctx: Ctx) -> list[Choice]:
-    return [Choice(TEXT[k], k) for k in ("act_phone", "act_room", "act_unbind", "act_done")]
+    return [Choice(TEXT[k], k) for k in ("act_phone", "act_room", "act_password", "act_unbind", "act_done")]
 
 
 def on_show(ctx: Ctx, choice: Choice) -> Outcome:
@@ -96,7 +106,7 @@ def on_show(ctx: Ctx, choice: Choice) -> Outcome:
     if choice.value == "act_room":
         ctx.forget("home_campus")  # and, by the place's declaration, the rest of the room
         return Go("home_campus")
-    return Go({"act_phone": "phone", "act_unbind": "unbind"}[str(choice.value)])
+    return Go({"act_phone": "phone", "act_password": "pw_old", "act_unbind": "unbind"}[str(choice.value)])
 
 
 def phone(ctx: Ctx, msg: Incoming) -> Outcome:
@@ -105,6 +115,39 @@ def phone(ctx: Ctx, msg: Incoming) -> Outcome:
         return Retry(TEXT["phone_bad"])
     ctx.user().phone = number
     return Go(say=TEXT["phone_saved"])
+
+
+def pw_old(ctx: Ctx, msg: Incoming) -> Outcome:
+    """The current password first: a phone left unlocked must not let someone else take the card over.
+    Wrong answers count against the same lock as binding."""
+    person = ctx.user().person
+    if person is None:
+        return End(TEXT["done"])
+    if locked(ctx, person.card_no):
+        return lock_out(ctx)
+    if not person.check_password(msg.raw, pepper=ctx.config.id_pepper):
+        left = count_failure(ctx, person.card_no)
+        return lock_out(ctx) if left == 0 else Retry(TEXT["pw_bad"].format(left=left))
+    clear_failures(ctx, person.card_no)
+    return Go()
+
+
+def pw_new(ctx: Ctx, msg: Incoming) -> Outcome:
+    typed = msg.raw.strip()
+    if not NEW_PASSWORD_RE.match(typed):
+        return Retry(TEXT["pw_rule"])
+    ctx.set("new_secret", password_digest(typed, pepper=ctx.config.id_pepper))
+    return Go()
+
+
+def pw_again(ctx: Ctx, msg: Incoming) -> Outcome:
+    person = ctx.user().person
+    wanted = form(ctx).new_secret
+    ctx.forget("new_secret")
+    if person is None or wanted != password_digest(msg.raw.strip(), pepper=ctx.config.id_pepper):
+        return Go("pw_new", say=TEXT["pw_differ"])
+    person.set_password(msg.raw.strip(), pepper=ctx.config.id_pepper)
+    return Go(say=TEXT["pw_saved"])
 
 
 def home_campuses(ctx: Ctx) -> list[Campus]:
@@ -151,8 +194,11 @@ DIALOG = Dialog(
     help=TEXT["help"],
     steps=(
         Step("show", "个人信息", show_prompt, next=END, choices=show_choices, on_choice=on_show,
-             goes_to=("phone", "home_campus", "unbind")),
+             goes_to=("phone", "home_campus", "pw_old", "unbind")),
         Step("phone", "修改电话", TEXT["phone"], next="show", handle=phone),
+        Step("pw_old", "当前密码", TEXT["pw_old"], next="pw_new", handle=pw_old),
+        Step("pw_new", "新密码", TEXT["pw_new"], next="pw_again", handle=pw_new),
+        Step("pw_again", "确认新密码", TEXT["pw_again"], next="show", handle=pw_again, goes_to=("pw_new",)),
         *place_steps("home_", "room_saved", home_campuses, home_buildings, with_note=False),
         Step("room_saved", "保存默认房间", TEXT["room_saved"], next="show", handle=save_room, skip=saved_skip),
         Step("unbind", "解除绑定", TEXT["unbind"], next=END, choices=unbind_choices, on_choice=on_unbind,

@@ -25,6 +25,8 @@ STAFF_ROLES = ("admin", "dispatcher", "worker")
 CARD_RE = re.compile(r"^\d{8}$")
 ID_LAST6_RE = re.compile(r"^\d{5}[\dX]$")
 PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
+# A password a person chooses: 6 to 20 visible ASCII characters (letters, digits, symbols).
+NEW_PASSWORD_RE = re.compile(r"^[!-~]{6,20}$")
 # Campus-card passwords are six characters of an ID card: a slow salted hash keeps them unreadable. With
 # only about a million possible values, a slow hash alone can be reversed from a leaked database in hours:
 # the value is first keyed with a pepper that never enters the database (REPAIRBOT_ID_PEPPER).
@@ -44,6 +46,10 @@ class Person(Base):
     role: Mapped[str] = mapped_column(String(16), default="student")
     phone: Mapped[str | None] = mapped_column(String(20))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    def set_password(self, password: str, *, pepper: str) -> None:
+        """Replace the campus-card password (the ID digits at first) with one the person chose."""
+        self.secret_hash = id_secret_hash(password, pepper=pepper)
 
     def check_password(self, password: str, *, pepper: str) -> bool:
         """Check the ID digits; a hash of the older, unpeppered kind is upgraded when they match."""
@@ -125,6 +131,11 @@ class RosterReport:
 def id_secret_hash(password: str, *, pepper: str) -> str:
     """What is stored of a campus-card password: a slow salted hash of the password keyed with the pepper."""
     return PEPPERED + generate_password_hash(_keyed(password, pepper), method=HASH_METHOD)
+
+
+def password_digest(password: str, *, pepper: str) -> str:
+    """A keyed digest of a password being chosen, to compare its confirmation without keeping it."""
+    return _keyed(password, pepper)
 
 
 def _keyed(password: str, pepper: str) -> str:
