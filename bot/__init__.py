@@ -6,6 +6,7 @@ import logging
 
 from flask import Flask, Response, jsonify
 from sqlalchemy import text
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from core.config import Config
 from core.services import Services, use_services
@@ -19,6 +20,13 @@ def create_app(config: Config | None = None, services: Services | None = None) -
     app = Flask(__name__, instance_path=str(config.instance_path))
     app.config["SECRET_KEY"] = config.secret_key
     app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
+    if config.trusted_proxies:
+        # Behind nginx: the client's address and scheme are the ones it forwarded (login limits count by address).
+        n = config.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)  # type: ignore[method-assign]
+    from bot.ids import CONVERTERS  # row ids in routes: <id:…>, bounded to what the database holds
+
+    app.url_map.converters.update(CONVERTERS)
     app.extensions["repairbot.services"] = services
     # Imported here: jobs import core.services, and must not pull in the whole dialog stack with it.
     from bot.conversations import Conversations
@@ -44,6 +52,11 @@ def create_app(config: Config | None = None, services: Services | None = None) -
     from bot.console import init_console  # the staff console, with Flask-Login and CSRF (webhook exempt)
 
     init_console(app)
+    from bot.errors import init_errors
+    from bot.headers import init_headers  # CSP, framing, HSTS and Secure cookies, on every answer
+
+    init_errors(app)
+    init_headers(app, config)
 
     @app.get("/healthz")
     def healthz() -> tuple[Response, int]:

@@ -95,10 +95,11 @@ def merging(s: Session, cfg: Config, no: str, into: str, *, by: str) -> Done[Tic
     return ticket, _moved(cfg, s, ticket, event)
 
 
-def messaging(s: Session, cfg: Config, no: str, openid: str, text: str) -> Done[Ticket]:
-    """Add the reporter's message to their ticket."""
+def messaging(s: Session, cfg: Config, no: str, openid: str, text: str, *,
+              source_key: str | None = None) -> Done[Ticket]:
+    """Add the reporter's message to their ticket (once per source_key: see models.tickets.add_message)."""
     ticket = _own(s, no, openid)
-    add_message(s, ticket, text.strip(), by=f"user:{openid}")
+    add_message(s, ticket, text.strip(), by=f"user:{openid}", source_key=source_key)
     return ticket, []
 
 
@@ -149,8 +150,8 @@ def merge_ticket(svc: Services, no: str, into: str, *, by: str) -> Ticket:
     return run(svc, merging, no, into, by=by)
 
 
-def reporter_message(svc: Services, no: str, openid: str, text: str) -> Ticket:
-    return run(svc, messaging, no, openid, text)
+def reporter_message(svc: Services, no: str, openid: str, text: str, *, source_key: str | None = None) -> Ticket:
+    return run(svc, messaging, no, openid, text, source_key=source_key)
 
 
 def rework(svc: Services, no: str, openid: str, text: str) -> Ticket:

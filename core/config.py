@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from dotenv import dotenv_values
 
@@ -31,6 +32,8 @@ class Config:
     id_pepper: str = field(default="", repr=False)
     media_dir: Path = Path()
     public_url: str = "http://127.0.0.1:5000"
+    # How many proxies (nginx) stand in front and set X-Forwarded-For/-Proto; 0 trusts no such header.
+    trusted_proxies: int = 0
     wechat_token: str = field(default="", repr=False)
     wechat_appid: str = ""
     wechat_secret: str = field(default="", repr=False)
@@ -78,6 +81,7 @@ class Config:
             id_pepper=values.get("REPAIRBOT_ID_PEPPER", ""),
             media_dir=Path(media).resolve(),
             public_url=(values.get("REPAIRBOT_PUBLIC_URL") or "http://127.0.0.1:5000").rstrip("/"),
+            trusted_proxies=_int(values, "REPAIRBOT_TRUSTED_PROXIES", 0),
             wechat_token=values.get("WECHAT_TOKEN", ""),
             wechat_appid=values.get("WECHAT_APPID", ""),
             wechat_secret=values.get("WECHAT_SECRET", ""),
@@ -93,6 +97,16 @@ class Config:
             else Path(__file__).with_name("data") / "menu.yaml",
         )
         return cfg.with_secret_key()
+
+    def __repr__(self) -> str:
+        """The settings, with the passwords in the database and Redis URLs masked (secrets are left out)."""
+        shown = []
+        for f in fields(self):
+            if not f.repr:
+                continue
+            value = getattr(self, f.name)
+            shown.append(f"{f.name}={mask_url(value) if f.name.endswith('_url') else repr(value)}")
+        return f"Config({', '.join(shown)})"
 
     def with_secret_key(self) -> Config:
         """Fill in the secret key and the ID pepper, generating each into the instance folder on first run."""
@@ -122,6 +136,22 @@ def _instance_secret(path: Path) -> str:
     if not path.exists():
         _create_secret(path)
     return path.read_text().strip()
+
+
+def mask_url(url: str) -> str:
+    """A URL as repr() may show it: its password (in the netloc, or a `password` parameter) replaced by ***."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, _, host = netloc.rpartition("@")
+        user, colon, _password = userinfo.partition(":")
+        netloc = f"{user}{colon and ':***'}@{host}"
+    query = "&".join(f"{name}=***" if name.lower() in SECRET_PARAMS else pair
+                     for pair in parts.query.split("&") if pair for name in [pair.partition("=")[0]])
+    return repr(urlunsplit(parts._replace(netloc=netloc, query=query)))
+
+
+SECRET_PARAMS = frozenset({"password", "pass", "passwd", "pwd", "secret", "token", "sslpassword"})
 
 
 def _create_secret(path: Path) -> None:

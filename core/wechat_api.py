@@ -125,7 +125,7 @@ class WeChatAPI:
         return self._cached() or self._renew(None)
 
     def _cached(self) -> str | None:
-        value = self.redis.get(TOKEN_KEY)
+        value: Any = self.redis.get(TOKEN_KEY)
         return value.decode() if isinstance(value, bytes) else value
 
     def _renew(self, bad: str | None) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any, cast
 
 from dialogs.context import Ctx
 from dialogs.engine import END, Dialog, End, Go, Outcome, Retry, Step
@@ -40,7 +41,9 @@ def locked(ctx: Ctx, card: str | None = None) -> bool:
     """Too many wrong passwords lately for this WeChat user (or this card)."""
     limit = ctx.config.bind_max_failures
     keys = [f"bindfail:oid:{ctx.openid}"] + ([f"bindfail:card:{card}"] if card else [])
-    return any(int(v or 0) >= limit for v in ctx.redis.mget(keys))
+    # redis-py types its sync and async clients as one: the list is cast, not checked.
+    counts = cast(list[Any], ctx.redis.mget(keys))
+    return any(int(v or 0) >= limit for v in counts)
 
 
 def count_failure(ctx: Ctx, card: str) -> int:

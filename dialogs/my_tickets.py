@@ -154,7 +154,7 @@ def message(ctx: Ctx, msg: Incoming) -> Outcome:
     t = _ticket(ctx)
     if t is None:
         return End(TEXT["gone"])
-    add_message(ctx.session, t, text, by=f"user:{ctx.openid}")
+    add_message(ctx.session, t, text, by=f"user:{ctx.openid}", source_key=msg.msg_key or None)
     return Go(say=TEXT["message_saved"].format(no=t.no))
 
 

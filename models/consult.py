@@ -5,12 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, select
+from sqlalchemy import Boolean, ForeignKey, Integer, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from models.clock import now
 from models.db import Base, UTCDateTime
 from models.errors import IllegalMove, NotFound
+from models.text import CleanString, CleanText
 from models.tickets import next_number
 
 KINDS = ("投诉", "建议", "咨询", "表扬")
@@ -24,11 +25,11 @@ class Consult(Base):
     no: Mapped[str] = mapped_column(String(20), unique=True)
     openid: Mapped[str] = mapped_column(String(64), index=True)
     person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
-    title: Mapped[str] = mapped_column(String(100))
+    title: Mapped[str] = mapped_column(CleanString(100))
     kind: Mapped[str] = mapped_column(String(8))
     department: Mapped[str] = mapped_column(String(64), index=True)
-    description: Mapped[str] = mapped_column(Text)
-    suggestion: Mapped[str | None] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(CleanText)
+    suggestion: Mapped[str | None] = mapped_column(CleanText)
     # Staff do not see the name and phone of an anonymous sender; replies still reach them.
     anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
     status: Mapped[str] = mapped_column(String(16), default="open", index=True)
@@ -52,7 +53,7 @@ class ConsultEvent(Base):
     consult_id: Mapped[int] = mapped_column(ForeignKey("consults.id"), index=True)
     kind: Mapped[str] = mapped_column(String(16))  # submitted | reply | message | closed
     by: Mapped[str] = mapped_column(String(96))
-    note: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(CleanText)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
 
     consult: Mapped[Consult] = relationship(back_populates="events")

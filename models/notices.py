@@ -7,20 +7,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Integer, String, Text, or_, select
+from sqlalchemy import JSON, Integer, String, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from models.clock import local, now
 from models.db import Base, UTCDateTime, after_commits
 from models.errors import IllegalMove
+from models.text import CleanString, CleanText
 
 
 class Notice(Base):
     __tablename__ = "notices"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    title: Mapped[str] = mapped_column(String(100))
-    body: Mapped[str] = mapped_column(Text)
+    title: Mapped[str] = mapped_column(CleanString(100))
+    body: Mapped[str] = mapped_column(CleanText)
     campus: Mapped[str | None] = mapped_column(String(64))
     # [[campus, building], ...] the notice concerns; empty means the whole campus (or school).
     buildings: Mapped[list[Any]] = mapped_column(JSON, default=list)

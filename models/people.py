@@ -12,13 +12,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, inspect, select
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, inspect, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, sessionmaker
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from models.clock import now
 from models.db import Base, UTCDateTime, after_commits
 from models.errors import NotFound, RosterError
+from models.text import CleanString
 
 ROLES = ("student", "teacher", "staff")
 STAFF_ROLES = ("admin", "dispatcher", "worker")
@@ -41,7 +42,7 @@ class Person(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     card_no: Mapped[str] = mapped_column(String(16), unique=True)
-    name: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(CleanString(64))
     secret_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(16), default="student")
     phone: Mapped[str | None] = mapped_column(String(20))
@@ -95,7 +96,7 @@ class Staff(Base):
     __tablename__ = "staff"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(CleanString(64), unique=True)
     role: Mapped[str] = mapped_column(String(16))
     password_hash: Mapped[str] = mapped_column(String(255))
     categories: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -105,6 +106,8 @@ class Staff(Base):
     openid: Mapped[str | None] = mapped_column(String(64))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    # Part of every console session of this account: bumped on logout and on a new password, it ends them all.
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
@@ -288,12 +291,18 @@ def add_staff(session: Session, name: str, role: str, password: str,
         session.add(staff)
     staff.role = role
     staff.password_hash = generate_password_hash(password)
+    staff.session_version = (staff.session_version or 0) + 1  # a new password ends the old sessions
     staff.categories = list(categories or [])
     staff.departments = list(departments or [])
     staff.phone = phone
     staff.openid = openid or staff.openid
     session.flush()
     return staff
+
+
+def end_sessions(session: Session, staff_id: int) -> None:
+    """End every console session of a staff account (its session version moves on, in one statement)."""
+    session.execute(update(Staff).where(Staff.id == staff_id).values(session_version=Staff.session_version + 1))
 
 
 def get_staff(session: Session, name: str) -> Staff:

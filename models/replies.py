@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Integer, String, Text, select
+from sqlalchemy import Integer, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from models.db import Base
+from models.text import CleanText
 
 
 class CannedReply(Base):
@@ -13,7 +14,7 @@ class CannedReply(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     status: Mapped[str] = mapped_column(String(16), index=True)
-    text: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(CleanText)
     position: Mapped[int] = mapped_column(Integer, default=0)
 
 

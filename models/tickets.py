@@ -12,7 +12,6 @@ from sqlalchemy import (
     Select,
     String,
     Table,
-    Text,
     UniqueConstraint,
     bindparam,
     func,
@@ -30,6 +29,7 @@ from models.db import Base, UTCDateTime
 from models.errors import IllegalMove, NotFound, RepairbotError
 from models.people import Staff
 from models.register import describe_place
+from models.text import CleanString, CleanText
 
 STATUS_ZH = {
     "submitted": "提交维修单",
@@ -94,15 +94,15 @@ class Ticket(Base):
     item: Mapped[str | None] = mapped_column(String(32))
     campus: Mapped[str] = mapped_column(String(64))
     building: Mapped[str] = mapped_column(String(64))
-    floor: Mapped[str | None] = mapped_column(String(8))
-    room: Mapped[str | None] = mapped_column(String(16))
-    place_note: Mapped[str | None] = mapped_column(String(200))
-    description: Mapped[str] = mapped_column(Text)
+    floor: Mapped[str | None] = mapped_column(CleanString(8))
+    room: Mapped[str | None] = mapped_column(CleanString(16))
+    place_note: Mapped[str | None] = mapped_column(CleanString(200))
+    description: Mapped[str] = mapped_column(CleanText)
     phone: Mapped[str] = mapped_column(String(20))
     worker_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     # The reporter's rating after completion (1-5 stars; a comment is required for 1-2).
     rating: Mapped[int | None] = mapped_column(Integer)
-    rating_comment: Mapped[str | None] = mapped_column(Text)
+    rating_comment: Mapped[str | None] = mapped_column(CleanText)
     rated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Set when staff merged this ticket into another: the reporter follows that one.
     merged_into: Mapped[str | None] = mapped_column(String(20))
@@ -150,7 +150,9 @@ class TicketEvent(Base):
     status: Mapped[str] = mapped_column(String(16))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     by: Mapped[str] = mapped_column(String(96))
-    note: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(CleanText)
+    # Where a reporter's message came from (the WeChat message, or the page's form), so a replay adds nothing.
+    source_key: Mapped[str | None] = mapped_column(String(96), unique=True)
 
     ticket: Mapped[Ticket] = relationship(back_populates="events")
 
@@ -441,12 +443,40 @@ def move(session: Session, ticket: Ticket, to: str, *, by: str, role: str = "sta
     return event
 
 
-def add_message(session: Session, ticket: Ticket, text: str, by: str) -> TicketEvent:
-    """Add a message to a ticket's timeline without changing its status."""
-    event = TicketEvent(ticket_id=ticket.id, kind="message", status=ticket.status, by=by, note=text)
-    session.add(event)
+def add_message(session: Session, ticket: Ticket, text: str, by: str, *,
+                source_key: str | None = None) -> TicketEvent:
+    """Add a message to a ticket's timeline without changing its status.
+
+    With a source_key (the WeChat message, a page's form) the message is added once: a replay of the same
+    source returns the message it added, even one racing the first.
+    """
+    event = TicketEvent(ticket_id=ticket.id, kind="message", status=ticket.status, by=by, note=text,
+                        source_key=source_key or None)
+    if source_key:
+        known = _message_from(session, source_key) or _add_once(session, event)
+        if known is not event:
+            return known
+    else:
+        session.add(event)
     ticket.updated_at = now()
     session.flush()
+    return event
+
+
+def _message_from(session: Session, source_key: str) -> TicketEvent | None:
+    return session.scalars(select(TicketEvent).where(TicketEvent.source_key == source_key)).first()
+
+
+def _add_once(session: Session, event: TicketEvent) -> TicketEvent:
+    """Add an event with a source_key; if a concurrent one with the same key won, that one."""
+    try:
+        with session.begin_nested():
+            session.add(event)
+    except IntegrityError:
+        known = _message_from(session, event.source_key or "")
+        if known is None:
+            raise
+        return known
     return event
 
 

@@ -14,6 +14,7 @@ from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import select
 
 from core.actions import move_ticket, staff_reply
+from core.config import Config
 from core.links import LINK_MAX_AGE_S, make_token, ticket_link
 from core.services import Services
 from models.people import Staff, add_staff, ensure_user
@@ -57,6 +58,13 @@ def stored(services: Services, no: str) -> Ticket:
 
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@pytest.fixture
+def config(config: Config) -> Config:
+    """The pages are browsed on the plain-http test server: with an http public URL, so that the session cookie
+    (which carries the CSRF token) is not Secure and requests sends it back."""
+    return config.override(public_url="http://127.0.0.1")
 
 
 class Browser:

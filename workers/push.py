@@ -245,7 +245,7 @@ def _fallback(svc: Services, db: Connection, api: WeChatAPI, push: Claimed, fail
 
 
 def _user_wrote_lately(svc: Services, openid: str) -> bool:
-    seen = svc.redis.get(seen_key(openid))
+    seen: Any = svc.redis.get(seen_key(openid))
     try:
         return seen is not None and time.time() - float(seen) < CUSTOM_WINDOW_S
     except ValueError:

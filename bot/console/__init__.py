@@ -1,8 +1,9 @@
 """The staff console (/console): the ticket queue, ticket pages and actions, failed pushes, admin pages.
 
-`init_console(app)` registers the blueprint and sets up Flask-Login and CSRF protection.  CSRF is
-checked on every POST to /console (the blueprint calls `csrf.protect()`); other blueprints, the WeChat
-webhook first, are not affected (`WTF_CSRF_CHECK_DEFAULT` is off, and the webhook is exempt anyway).
+`init_console(app)` registers the blueprint and sets up Flask-Login, CSRF protection and the login limits
+(`throttle.py`).  CSRF is checked on every POST to /console (the blueprint calls `csrf.protect()`); other
+blueprints, the WeChat webhook first, are not affected (`WTF_CSRF_CHECK_DEFAULT` is off, and the webhook is
+exempt anyway).  Sessions end on the server (`auth.py`).
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ from datetime import timedelta
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
-from bot.console.auth import SESSION_HOURS, login_manager
+from bot.console.auth import SESSION_HOURS, dummy_hash, login_manager
 from bot.console.blueprint import bp
+from bot.console.throttle import LoginThrottle
 
 csrf = CSRFProtect()
 
@@ -33,3 +35,5 @@ def init_console(app: Flask) -> None:
         csrf.exempt(app.blueprints["webhook"])
     login_manager.init_app(app)
     app.register_blueprint(bp)
+    app.extensions["repairbot.login_throttle"] = LoginThrottle(app.extensions["repairbot.services"].redis)
+    dummy_hash()  # made now, so that the first login with an unknown name takes no longer than any other

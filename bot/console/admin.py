@@ -84,7 +84,7 @@ def replies() -> ResponseReturnValue:
                                delete_form=ActionForm(formdata=None))
 
 
-@bp.post("/replies/<int:reply_id>")
+@bp.post("/replies/<id:reply_id>")
 def reply_edit(reply_id: int) -> ResponseReturnValue:
     admin_only()
     form = CannedForm(prefix=f"r{reply_id}")
@@ -101,7 +101,7 @@ def reply_edit(reply_id: int) -> ResponseReturnValue:
     return redirect(url_for("console.replies"))
 
 
-@bp.post("/replies/<int:reply_id>/delete")
+@bp.post("/replies/<id:reply_id>/delete")
 def reply_delete(reply_id: int) -> ResponseReturnValue:
     admin_only()
     with services().db.session() as s:

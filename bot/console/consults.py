@@ -25,6 +25,7 @@ from bot.console.forms import ConsultCloseForm, DepartmentsForm, ReplyForm, choi
 from bot.console.perms import StaffUser, can_see_consult, consult_departments, consult_scope
 from bot.console.text import ANONYMOUS, CONSULT_EVENT_ZH, CONSULT_SENDER, TEXT
 from bot.console.views import STAFF_BY, act, form_errors, refused
+from bot.ids import parse_day, parse_page
 from core import actions
 from models.clock import LOCAL
 from models.consult import CONSULT_STATUS_ZH, KINDS, Consult
@@ -80,21 +81,12 @@ class ConsultFilters:
 
     @classmethod
     def from_args(cls, args: Any) -> ConsultFilters:
-        def day(name: str) -> date | None:
-            try:
-                return date.fromisoformat(args.get(name, ""))
-            except ValueError:
-                return None
-
         status = args.get("status", "todo")
         kind = args.get("kind", "").strip()
-        try:
-            page = max(1, int(args.get("page", "1")))
-        except ValueError:
-            page = 1
         return cls(status=status if status in ("todo", "all", *CONSULT_STATUS_ZH) else "todo",
                    department=args.get("department", "").strip(), kind=kind if kind in KINDS else "",
-                   since=day("since"), until=day("until"), q=args.get("q", "").strip()[:50], page=page)
+                   since=parse_day(args.get("since")), until=parse_day(args.get("until")),
+                   q=args.get("q", "").strip()[:50], page=parse_page(args.get("page")))
 
     @property
     def narrowed(self) -> bool:
@@ -272,7 +264,7 @@ def consult_departments_page() -> ResponseReturnValue:
         return render_template("console/consult_departments.html", accounts=accounts, forms=forms)
 
 
-@bp.post("/consults/departments/<int:staff_id>")
+@bp.post("/consults/departments/<id:staff_id>")
 def consult_departments_save(staff_id: int) -> ResponseReturnValue:
     if not me().is_admin:
         abort(403)

@@ -16,7 +16,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp
+from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from bot.console.text import ROLE_ZH
@@ -76,7 +76,8 @@ class StaffForm(FlaskForm):
 class CannedForm(FlaskForm):
     status = SelectField("用于状态", choices=choices(STATUS_ZH.items()))
     text = TextAreaField("内容", validators=[DataRequired(), Length(max=500)])
-    position = IntegerField("排序", default=0, validators=[Optional()])
+    position = IntegerField("排序", default=0, validators=[
+        Optional(), NumberRange(min=-9999, max=9999, message="请填 -9999 到 9999 之间的数")])
 
 
 # -- 网上咨询 and 通知公告 -------------------------------------------------------------------------

@@ -220,7 +220,7 @@ def notice_new() -> ResponseReturnValue:
                            open_campuses={v.partition(SEP)[0] for v in chosen}), 400 if errors else 200
 
 
-@bp.get("/notices/<int:notice_id>")
+@bp.get("/notices/<id:notice_id>")
 def notice(notice_id: int) -> ResponseReturnValue:
     admin_only()
     with services().db.session() as s:
@@ -236,7 +236,7 @@ def notice(notice_id: int) -> ResponseReturnValue:
                                form=ActionForm(formdata=None))
 
 
-@bp.post("/notices/<int:notice_id>/push")
+@bp.post("/notices/<id:notice_id>/push")
 def notice_push(notice_id: int) -> ResponseReturnValue:
     admin_only()
     with services().db.session() as s:
@@ -258,7 +258,7 @@ def notice_push(notice_id: int) -> ResponseReturnValue:
     return back_to(notice_id)
 
 
-@bp.post("/notices/<int:notice_id>/end")
+@bp.post("/notices/<id:notice_id>/end")
 def notice_end(notice_id: int) -> ResponseReturnValue:
     """End a notice now (e.g. the water came back early); it stays readable, marked 已结束."""
     admin_only()

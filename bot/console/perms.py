@@ -30,11 +30,11 @@ class StaffUser(UserMixin):
     name: str
     role: str
     categories: tuple[str, ...]
-    fingerprint: str
+    session_key: str  # the account's session version and password fingerprint (bot.console.auth.session_key)
 
     def get_id(self) -> str:
-        # The password's fingerprint is part of the id: a new password ends the old sessions.
-        return f"{self.id}.{self.fingerprint}"
+        # Checked against the account on every request: a logout or a new password ends the old sessions.
+        return f"{self.id}.{self.session_key}"
 
     @property
     def is_admin(self) -> bool:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from bot.console.perms import StaffUser, ticket_scope
 from bot.console.text import OVERDUE_ACCEPT, OVERDUE_OPEN
+from bot.ids import parse_day, parse_id, parse_page
 from models.clock import LOCAL
 from models.tickets import OPEN_STATUSES, STATUS_ZH, Ticket
 
@@ -57,23 +58,15 @@ class Filters:
 
     @classmethod
     def from_args(cls, args: Any) -> Filters:
-        def day(name: str) -> date | None:
-            try:
-                return date.fromisoformat(args.get(name, ""))
-            except ValueError:
-                return None
-
         status = args.get("status", "open")
-        try:
-            page = max(1, int(args.get("page", "1")))
-        except ValueError:
-            page = 1
+        worker = args.get("worker", "").strip()
         return cls(
             status=status if status in ("open", "all", *STATUS_ZH) else "open",
             category=args.get("category", "").strip(), campus=args.get("campus", "").strip(),
-            building=args.get("building", "").strip(), since=day("since"), until=day("until"),
-            worker=args.get("worker", "").strip(), q=args.get("q", "").strip()[:50],
-            overdue=args.get("overdue") in ("1", "on", "true"), page=page,
+            building=args.get("building", "").strip(), since=parse_day(args.get("since")),
+            until=parse_day(args.get("until")),
+            worker=worker if worker == "none" or parse_id(worker) else "", q=args.get("q", "").strip()[:50],
+            overdue=args.get("overdue") in ("1", "on", "true"), page=parse_page(args.get("page")),
         )
 
     def args(self, **changes: Any) -> dict[str, Any]:
@@ -108,8 +101,8 @@ def filtered(user: StaffUser, f: Filters, now: datetime) -> Select[Any]:
         q = q.where(Ticket.created_at < _start_of(f.until + timedelta(days=1)))
     if f.worker == "none":
         q = q.where(Ticket.worker_id.is_(None))
-    elif f.worker.isdigit():
-        q = q.where(Ticket.worker_id == int(f.worker))
+    elif (worker_id := parse_id(f.worker)) is not None:
+        q = q.where(Ticket.worker_id == worker_id)
     if f.q:
         text = f.q
         q = q.where(or_(*(col.icontains(text, autoescape=True) for col in (

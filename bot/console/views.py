@@ -298,7 +298,7 @@ def merge(no: str) -> ResponseReturnValue:
                TEXT["merged"].format(no=no, into=into))
 
 
-@bp.get("/photos/<int:photo_id>")
+@bp.get("/photos/<id:photo_id>")
 def photo(photo_id: int) -> ResponseReturnValue:
     """A reporter's photo, for staff who may see its ticket (files stay outside the web root)."""
     user = me()
@@ -311,6 +311,12 @@ def photo(photo_id: int) -> ResponseReturnValue:
     if not path.is_relative_to(media) or not path.is_file():
         abort(404)
     return send_file(path, max_age=0)
+
+
+@bp.route("/<path:rest>", methods=["GET", "POST"])
+def nowhere(rest: str) -> ResponseReturnValue:
+    """Any other /console URL (a typo, an id out of range: bot/ids.py): the console's 404, after the login check."""
+    abort(404)
 
 
 # -- pushes ------------------------------------------------------------------------------------------
@@ -329,7 +335,7 @@ def failed_pushes() -> ResponseReturnValue:
         return render_template("console/pushes.html", rows=rows, form=ActionForm(formdata=None))
 
 
-@bp.post("/pushes/<int:push_id>/resend")
+@bp.post("/pushes/<id:push_id>/resend")
 def resend_push(push_id: int) -> ResponseReturnValue:
     """Queue a failed push again (e.g. after the template id was fixed)."""
     user = me()

@@ -13,6 +13,7 @@ from datetime import datetime
 from flask import Blueprint, Response, make_response, render_template
 from sqlalchemy import select
 
+from bot.ids import parse_id
 from bot.pages.common import services, when
 from models.clock import now
 from models.notices import Notice, current_notices
@@ -97,11 +98,12 @@ def notices() -> Response:
 
 @bp.get("/notices/<notice_id>")
 def notice(notice_id: str) -> Response:
-    if not notice_id.isdigit() or len(notice_id) > 12:
+    nid = parse_id(notice_id)
+    if nid is None:
         return _not_found()
     at = now()
     with services().db.session() as s:
-        n = s.get(Notice, int(notice_id))
+        n = s.get(Notice, nid)
         if n is None or n.starts_at > at:
             return _not_found()
         view = notice_view(n, at)

@@ -59,4 +59,8 @@ TEXT = {
     "csrf": "页面停留太久或表单无效，请返回刷新页面后再提交。",
     "forbidden_title": "只能查看",
     "forbidden": "这个链接只能查看进度，不能修改报修单。",
+    "not_found_title": "找不到这个页面",
+    "not_found": "这个链接不正确或已失效。请回到公众号里重新打开。",
+    "bad_request_title": "无法提交",
+    "bad_request": "内容里有无法识别的字符，请返回修改后再试。",
 }

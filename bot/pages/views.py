@@ -8,6 +8,9 @@ it when it is set up, and this blueprint checks it itself otherwise.
 
 from __future__ import annotations
 
+import hashlib
+import re
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NoReturn
@@ -31,6 +34,7 @@ from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
 from sqlalchemy import select
 from wtforms import ValidationError
 
+from bot.ids import parse_id
 from bot.pages.common import Line, private, services, when
 from bot.pages.text import TEXT
 from core.actions import rate, reporter_message, rework
@@ -41,6 +45,8 @@ from models.tickets import STATUS_ZH, Ticket, TicketPhoto, get_ticket
 bp = Blueprint("pages", __name__, url_prefix="/t", template_folder="templates")
 
 TEXT_MAX = 500
+# The message form's nonce: one per page shown, so that the same form sent twice adds one message.
+NONCE_RE = re.compile(r"[A-Za-z0-9_-]{16,64}")
 SHOWN_KINDS = ("status", "message", "reply")
 FINISHED = ("closed", "rejected", "cancelled")
 
@@ -136,7 +142,8 @@ def _render(token: str, link: PageLink, *, error: str = "", form: dict[str, str]
             view = ticket_view(get_ticket(s, link.no), link.reporter)
         except NotFound:
             _refuse("invalid", 404)
-    body = render_template("pages/ticket.html", T=TEXT, v=view, token=token, error=error, form=form or {})
+    body = render_template("pages/ticket.html", T=TEXT, v=view, token=token, error=error, form=form or {},
+                           nonce=secrets.token_urlsafe(16))
     return make_response(body, status)
 
 
@@ -170,12 +177,15 @@ def ticket(token: str) -> Response:
     return _render(token, _link(token))
 
 
-@bp.get("/<token>/photo/<int:photo_id>")
-def photo(token: str, photo_id: int) -> Response:
+@bp.get("/<token>/photo/<photo_id>")
+def photo(token: str, photo_id: str) -> Response:
     link = _link(token)
+    pid = parse_id(photo_id)
+    if pid is None:
+        _refuse("invalid", 404)
     with services().db.session() as s:
         found = s.scalars(select(TicketPhoto).join(Ticket, Ticket.id == TicketPhoto.ticket_id)
-                          .where(TicketPhoto.id == photo_id, Ticket.no == link.no)).first()
+                          .where(TicketPhoto.id == pid, Ticket.no == link.no)).first()
         path = found.path if found is not None and found.status == "saved" else None
     media = services().config.media_dir.resolve()
     real = Path(path).resolve() if path else None
@@ -218,10 +228,18 @@ def message(token: str) -> Response:
         error = TEXT["message_empty"] if not text else TEXT["too_long"].format(n=TEXT_MAX)
         return _render(token, link, error=error, form=form, status=400)
     try:
-        reporter_message(services(), link.no, openid, text)
+        reporter_message(services(), link.no, openid, text, source_key=_form_source(text))
     except (IllegalMove, NotFound):
         return _render(token, link, error=TEXT["changed"], form=form, status=409)
     return _done(token, TEXT["message_sent"])
+
+
+def _form_source(text: str) -> str | None:
+    """Name this sending of the message form: its nonce and its words (None for a form without a nonce)."""
+    nonce = request.form.get("nonce") or ""
+    if not NONCE_RE.fullmatch(nonce):
+        return None
+    return f"page:{nonce}:{hashlib.sha256(text.encode()).hexdigest()[:16]}"
 
 
 @bp.post("/<token>/rework")
@@ -250,7 +268,7 @@ def rate_it(token: str) -> Response:
     if status != "completed":
         error = TEXT["not_completed"].format(status=STATUS_ZH[status])
         return _render(token, link, error=error, status=409)
-    stars = int(raw) if raw.isdecimal() and len(raw) == 1 else 0
+    stars = int(raw) if raw in ("1", "2", "3", "4", "5") else 0
     error = ""
     if not 1 <= stars <= 5:
         error = TEXT["stars_missing"]
