@@ -205,6 +205,9 @@ def test_login_next_with_control_characters_is_a_safe_redirect(app: Flask, servi
     with services.db.session() as s:
         add_staff(s, "管理员", "admin", PASSWORD)
     resp = Console(app.test_client()).login("管理员", next_=target)
+    if "\x00" in target:  # refused before any view (bot/errors.py)
+        assert friendly(resp, "刷新页面")
+        return
     assert resp.status_code in (302, 303), resp.status_code
     location = resp.headers["Location"]
     assert not any(ch in location for ch in "\r\n\x00\\") and "pwned" not in resp.headers.get("Set-Cookie", "")
@@ -313,7 +316,8 @@ def test_bidi_controls_are_not_stored_from_users(services: Services) -> None:
         c = create_consult(s, NewConsult("o-hard", None, "标\u202d题", "投诉", "饮食服务中心", "内\u202b容",
                                          "建\u2069议", False))
         consult_id = c.id
-        load_roster(s, "card_no,name,id_last6,role,phone\n20269999,王\u202e五,12345X,student,\n")
+        load_roster(s, "card_no,name,id_last6,role,phone\n20269999,王\u202e五,12345X,student,\n",
+                    pepper=services.config.id_pepper)
         add_staff(s, "赵\u202e调度", "dispatcher", PASSWORD)
     with services.db.session() as s:
         t = get_ticket(s, no)
