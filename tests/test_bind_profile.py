@@ -12,7 +12,7 @@ from sqlalchemy import select
 from bot.chat import WeChatUser
 from bot.services import Services
 from models.people import WechatUser
-from tests.test_repair_dialog import choose
+from tests.support.chat import choose
 
 ZHANG = "20260001"  # 张三, ID ending 12345X, phone 13800000001
 WANG = "20260003"  # 王五, ID ending 34567x, no phone

@@ -16,7 +16,7 @@ import pytest
 import dialogs
 from dialogs.engine import END, TEXT, Choice, Dialog, Engine, Go, Incoming, Outcome, Retry, State, Step, normalize, pick
 from models.errors import DialogDefinitionError
-from tests.conftest import ROOT
+from tests.support.constants import ROOT
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 PLACEHOLDER = re.compile(r"\{[^{}]*\}")
@@ -154,13 +154,16 @@ def test_normalize_folds_full_width_and_spaces(raw: str, text: str) -> None:
 
 def test_dialog_modules_import_on_their_own() -> None:
     """Each dialog module and the router import in a fresh interpreter (no import cycle through bot/)."""
+    modules = ("dialogs.router", "dialogs.repair", "dialogs.profile", "dialogs.bind", "dialogs.my_tickets",
+               "workers.media")
+    # One interpreter per module, all started at once (each is still alone in its own process).
+    procs = {m: subprocess.Popen([sys.executable, "-c", f"import {m}"], cwd=ROOT, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.PIPE, text=True) for m in modules}
     failures = []
-    for module in ("dialogs.router", "dialogs.repair", "dialogs.profile", "dialogs.bind", "dialogs.my_tickets",
-                   "workers.media"):
-        proc = subprocess.run([sys.executable, "-c", f"import {module}"], cwd=ROOT, capture_output=True,
-                              text=True, timeout=120)
+    for module, proc in procs.items():
+        _, err = proc.communicate(timeout=120)
         if proc.returncode != 0:
-            failures.append(f"import {module}: {proc.stderr.strip().splitlines()[-1]}")
+            failures.append(f"import {module}: {err.strip().splitlines()[-1]}")
     assert not failures, "\n".join(failures)
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from bot.chat import WeChatUser
 from bot.services import Services
 from models.tickets import Ticket
-from tests.test_repair_dialog import choose
+from tests.support.chat import choose
 
 
 def filed_ticket(services: Services, openid: str) -> Ticket:
