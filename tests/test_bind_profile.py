@@ -7,12 +7,11 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import select
 
 from core.services import Services
 from devtools.chat import WeChatUser
-from models.people import WechatUser
-from tests.test_repair_dialog import choose
+from tests.support.chat import choose
+from tests.support.people import user_row
 
 ZHANG = "20260001"  # 张三, ID ending 12345X, phone 13800000001
 WANG = "20260003"  # 王五, ID ending 34567x, no phone
@@ -39,11 +38,6 @@ def logs() -> Iterator[Records]:
     yield handler
     root.removeHandler(handler)
     root.setLevel(level)
-
-
-def user_row(services: Services, openid: str) -> WechatUser | None:
-    with services.db.session() as s:
-        return s.scalars(select(WechatUser).where(WechatUser.openid == openid)).first()
 
 
 def bound_card(services: Services, openid: str) -> str | None:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -13,63 +12,18 @@ from zoneinfo import ZoneInfo
 import pytest
 import responses
 from flask import Flask
-from flask.testing import FlaskClient
-from sqlalchemy import func, select, update
-from werkzeug.test import TestResponse
+from sqlalchemy import func, select
 
 from core.services import Services
 from models.people import add_staff
 from models.pushes import Push
 from models.replies import CannedReply
-from models.tickets import NewTicket, Ticket, TicketEvent, TicketPhoto, create_ticket, get_ticket
-from tests.conftest import sent_templates
-
-PASSWORD = "console-pass-1"
-DORM = "东环校区宿舍维修"
-JIANPAN = "箭盘校区维修"
-# name, role, categories, phone
-STAFF = [
-    ("管理员", "admin", [], None),
-    ("王调度", "dispatcher", [DORM], "13900000010"),
-    ("赵调度", "dispatcher", [JIANPAN], None),
-    ("李师傅", "worker", [DORM], "13900000001"),
-    ("孙师傅", "worker", [DORM], "13900000002"),
-    ("钱师傅", "worker", [JIANPAN], "13900000003"),
-]
-TOKEN_RE = re.compile(r'name="(?:[\w-]*-)?csrf_token"[^>]*value="([^"]+)"')
-NO_RE = re.compile(r'href="/console/tickets/(R\d+)"')
-
-
-# -- helpers shared with the browser tests -------------------------------------------------------
-
-def seed_staff(services: Services) -> None:
-    with services.db.session() as s:
-        for name, role, categories, phone in STAFF:
-            add_staff(s, name, role, PASSWORD, categories=categories, phone=phone)
-
-
-def make_ticket(services: Services, *, category: str = DORM, campus: str = "东环校区",
-                building: str = "学生公寓12栋", floor: str | None = "5", room: str | None = "502",
-                group: str = "给水", item: str | None = "水龙头", description: str = "水龙头一直在滴水",
-                openid: str = "o-console", status: str | None = None, worker: str | None = None,
-                age: timedelta | None = None) -> str:
-    """File a ticket directly (the chat path is tested elsewhere); optionally put it in a status."""
-    with services.db.session() as s:
-        ticket, _ = create_ticket(s, NewTicket(
-            openid=openid, person_id=None, category=category, group=group, item=item, campus=campus,
-            building=building, floor=floor, room=room, place_note=None, description=description,
-            phone="13800000001"))
-        values: dict[str, Any] = {}
-        if status:
-            values["status"] = status
-        if worker:
-            from models.people import get_staff
-            values["worker_id"] = get_staff(s, worker).id
-        if age:
-            values["created_at"] = datetime.now(UTC) - age
-        if values:
-            s.execute(update(Ticket).where(Ticket.id == ticket.id).values(**values))
-        return ticket.no
+from models.tickets import TicketEvent, TicketPhoto, get_ticket
+from tests.support.console import TOKEN_RE, Console, text
+from tests.support.constants import DORM, JIANPAN, PASSWORD
+from tests.support.people import CONSOLE_STAFF, seed_staff, staff_id
+from tests.support.tickets import DESCRIPTION, make_ticket
+from tests.support.wechat_api import sent_templates
 
 
 def ticket_state(services: Services, no: str) -> tuple[str, int, int]:
@@ -81,54 +35,11 @@ def ticket_state(services: Services, no: str) -> tuple[str, int, int]:
         return t.status, int(events), int(pushes)
 
 
-class Console:
-    """A staff member's browser, as the test client: keeps the session and sends the CSRF token."""
-
-    def __init__(self, client: FlaskClient) -> None:
-        self.client = client
-
-    def login(self, name: str, password: str = PASSWORD, follow: bool = True) -> TestResponse:
-        page = self.client.get("/console/login")
-        token = TOKEN_RE.search(page.get_data(as_text=True))
-        assert token, "the login form carries a CSRF token"
-        return self.client.post("/console/login", data={"name": name, "password": password,
-                                                        "csrf_token": token.group(1)},
-                                follow_redirects=follow)
-
-    def token(self) -> str:
-        page = self.client.get("/console/").get_data(as_text=True)
-        found = TOKEN_RE.search(page)
-        assert found, page[:500]
-        return found.group(1)
-
-    def get(self, url: str, **kw: Any) -> TestResponse:
-        return self.client.get(url, **kw)
-
-    def post(self, url: str, data: dict[str, Any] | None = None, csrf: bool = True,
-             follow: bool = True) -> TestResponse:
-        data = dict(data or {})
-        if csrf:
-            data["csrf_token"] = self.token()
-        return self.client.post(url, data=data, follow_redirects=follow)
-
-    def move(self, no: str, to: str, **fields: str) -> TestResponse:
-        return self.post(f"/console/tickets/{no}/move", {"to": to, **fields})
-
-    def queue(self, **args: str) -> list[str]:
-        page = self.get("/console/", query_string=args)
-        assert page.status_code == 200
-        return NO_RE.findall(page.get_data(as_text=True))
-
-
-def text(resp: TestResponse) -> str:
-    return resp.get_data(as_text=True)
-
-
 # -- fixtures ------------------------------------------------------------------------------------------
 
 @pytest.fixture
 def staff(services: Services) -> None:
-    seed_staff(services)
+    seed_staff(services, CONSOLE_STAFF)
 
 
 @pytest.fixture
@@ -136,11 +47,7 @@ def console(app: Flask, staff: None) -> Callable[[str | None], Console]:
     """A logged-in console for a staff name (None: not logged in); each call is a new browser."""
 
     def make(name: str | None = "管理员") -> Console:
-        c = Console(app.test_client())
-        if name:
-            resp = c.login(name)
-            assert resp.status_code == 200 and f"欢迎，{name}" in text(resp), text(resp)[:800]
-        return c
+        return Console.logged_in(app, name)
 
     return make
 
@@ -383,7 +290,7 @@ def test_queue_filters(console: Callable[..., Console], services: Services) -> N
     assert set(c.queue(category=DORM)) == {a, b}
     assert c.queue(campus="箭盘校区") == [e]
     assert set(c.queue(status="all", building="学生公寓3栋")) == {b, c_}
-    assert c.queue(worker=str(_staff_id(services, "李师傅"))) == [b]
+    assert c.queue(worker=str(staff_id(services, "李师傅"))) == [b]
     assert set(c.queue(worker="none")) == {a, d, e}
     assert c.queue(q="便盆") == [d]
     assert c.queue(q="闪烁") == [b]
@@ -394,12 +301,6 @@ def test_queue_filters(console: Callable[..., Console], services: Services) -> N
     assert c.queue(status="all", until=(today - timedelta(days=5)).isoformat()) == [c_]
     # Bad values are ignored, not errors.
     assert set(c.queue(status="nonsense", since="yesterday", page="x")) == {a, b, d, e}
-
-
-def _staff_id(services: Services, name: str) -> int:
-    from models.people import get_staff
-    with services.db.session() as s:
-        return get_staff(s, name).id
 
 
 # -- actions ---------------------------------------------------------------------------------------------
@@ -620,7 +521,7 @@ def test_ticket_page_shows_everything(console: Callable[..., Console], services:
     reporter_message(services, no, "o-all", "师傅来的时候请打电话")
     rate(services, no, "o-all", 5, "很快就修好了")
     page = text(console("管理员").get(f"/console/tickets/{no}"))
-    for expected in ("东环校区 学生公寓12栋 5楼 502", "给水/水龙头", "水龙头一直在滴水", "13800000001",
+    for expected in ("东环校区 学生公寓12栋 5楼 502", "给水/水龙头", DESCRIPTION, "13800000001",
                      "李师傅", "报修人留言", "师傅来的时候请打电话", "已销单", "★★★★★", "很快就修好了",
                      "提交维修单", "没有照片", "还没有推送"):
         assert expected in page, expected

@@ -12,62 +12,21 @@ from zoneinfo import ZoneInfo
 import pytest
 import responses
 from flask import Flask
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from core.services import Services
-from models.clock import now
-from models.consult import Consult, NewConsult, create_consult, get_consult
+from models.consult import get_consult
 from models.notices import Notice, publish
-from models.people import add_staff, bind, ensure_user, find_person, get_staff
+from models.people import ensure_user, get_staff, now
 from models.pushes import Push
-from tests.conftest import API, sent_templates
-from tests.test_console import PASSWORD, Console, text
+from tests.support.console import Console, text
+from tests.support.constants import API, DORMS, ESTATE, FOOD
+from tests.support.consults import make_consult
+from tests.support.people import DESK_STAFF, make_resident, seed_staff, staff_id
+from tests.support.wechat_api import sent_templates
 
 CHINA = ZoneInfo("Asia/Shanghai")
-FOOD = "饮食服务中心"
-ESTATE = "物业管理中心"
-DORMS = "公寓管理中心"
-# name, role, departments
-DESK_STAFF = [
-    ("管理员", "admin", []),
-    ("饮食调度", "dispatcher", [FOOD]),
-    ("物业调度", "dispatcher", [ESTATE, DORMS]),
-    ("无部门调度", "dispatcher", []),
-    ("李师傅", "worker", []),
-]
 CONSULT_RE = re.compile(r'href="/console/consults/(C\d+)"')
-
-
-def seed_desk(services: Services) -> None:
-    with services.db.session() as s:
-        for name, role, departments in DESK_STAFF:
-            add_staff(s, name, role, PASSWORD, departments=departments)
-
-
-def make_consult(services: Services, *, department: str = FOOD, kind: str = "投诉", title: str = "二食堂饭菜偏咸",
-                 description: str = "最近一周二食堂的青菜和汤都特别咸", suggestion: str | None = "希望少放点盐",
-                 anonymous: bool = False, openid: str = "o-sender", card_no: str | None = "20260002",
-                 status: str | None = None, age: timedelta | None = None) -> str:
-    """File a consult directly (the chat path is tested in test_consult_dialog), from a bound user."""
-    with services.db.session() as s:
-        person_id = None
-        if card_no:
-            person = find_person(s, card_no)
-            assert person is not None
-            bind(s, openid, person)
-            person_id = person.id
-        else:
-            ensure_user(s, openid)
-        c = create_consult(s, NewConsult(openid, person_id, title, kind, department, description, suggestion,
-                                         anonymous))
-        values: dict[str, Any] = {}
-        if status:
-            values["status"] = status
-        if age:
-            values["created_at"] = datetime.now(UTC) - age
-        if values:
-            s.execute(update(Consult).where(Consult.id == c.id).values(**values))
-        return c.no
 
 
 def consult_state(services: Services, no: str) -> tuple[str, list[str], int]:
@@ -81,14 +40,10 @@ def consult_state(services: Services, no: str) -> tuple[str, list[str], int]:
 @pytest.fixture
 def desk(app: Flask, services: Services) -> Callable[[str | None], Console]:
     """A logged-in console for a staff name (None: not logged in)."""
-    seed_desk(services)
+    seed_staff(services, DESK_STAFF)
 
     def make(name: str | None = "管理员") -> Console:
-        c = Console(app.test_client())
-        if name:
-            resp = c.login(name)
-            assert resp.status_code == 200 and f"欢迎，{name}" in text(resp), text(resp)[:800]
-        return c
+        return Console.logged_in(app, name)
 
     return make
 
@@ -216,10 +171,10 @@ def test_consult_posts_need_the_csrf_token(desk: Callable[..., Console], service
     no = make_consult(services)
     notice_id = _notice(services)
     admin = desk("管理员")
-    staff_id = _staff_id(services, "无部门调度")
+    sid = staff_id(services, "无部门调度")
     for url, data in [(f"/console/consults/{no}/reply", {"text": "好的"}),
                       (f"/console/consults/{no}/close", {}),
-                      (f"/console/consults/departments/{staff_id}", {f"s{staff_id}-departments": FOOD}),
+                      (f"/console/consults/departments/{sid}", {f"s{sid}-departments": FOOD}),
                       ("/console/notices/new", {"title": "停水", "body": "停水"}),
                       (f"/console/notices/{notice_id}/push", {}),
                       (f"/console/notices/{notice_id}/end", {})]:
@@ -234,28 +189,24 @@ def test_consult_posts_need_the_csrf_token(desk: Callable[..., Console], service
 
 # -- who answers for which department --------------------------------------------------------------
 
-def _staff_id(services: Services, name: str) -> int:
-    with services.db.session() as s:
-        return get_staff(s, name).id
-
 
 def test_admin_sets_departments(desk: Callable[..., Console], services: Services) -> None:
     food = make_consult(services)
     dorms = make_consult(services, department=DORMS, title="晾衣架")
     nobody = desk("无部门调度")
     assert listed(nobody, status="all") == []
-    staff_id = _staff_id(services, "无部门调度")
+    sid = staff_id(services, "无部门调度")
     admin = desk("管理员")
     page = text(admin.get("/console/consults/departments"))
     assert "无部门调度" in page and FOOD in page and DORMS in page
-    page = text(admin.post(f"/console/consults/departments/{staff_id}",
-                           {f"s{staff_id}-departments": [DORMS, FOOD]}))
+    page = text(admin.post(f"/console/consults/departments/{sid}",
+                           {f"s{sid}-departments": [DORMS, FOOD]}))
     assert f"已保存 无部门调度 负责的咨询部门：{FOOD}、{DORMS}" in page
     assert sorted(listed(nobody, status="all")) == sorted([food, dorms])  # at once, same session
     assert nobody.get(f"/console/consults/{dorms}").status_code == 200
-    page = text(admin.post(f"/console/consults/departments/{staff_id}", {f"s{staff_id}-departments": ["没有这个部门"]}))
+    page = text(admin.post(f"/console/consults/departments/{sid}", {f"s{sid}-departments": ["没有这个部门"]}))
     assert "未知的部门：没有这个部门" in page
-    admin.post(f"/console/consults/departments/{staff_id}", {})
+    admin.post(f"/console/consults/departments/{sid}", {})
     assert listed(nobody, status="all") == []
     with services.db.session() as s:
         assert get_staff(s, "无部门调度").departments == []
@@ -263,19 +214,13 @@ def test_admin_sets_departments(desk: Callable[..., Console], services: Services
     page = text(admin.post("/console/staff", {"name": "新调度", "role": "dispatcher", "departments": [FOOD],
                                               "password": "new-pass-12", "confirm": "new-pass-12"}))
     assert "已添加账号：新调度" in page
-    assert listed(_login(admin, "新调度", "new-pass-12"), status="all") == [food]
+    assert listed(Console.logged_in(admin.client.application, "新调度", "new-pass-12"), status="all") == [food]
     for name in ("饮食调度", "李师傅"):
         c = desk(name)
         assert c.get("/console/consults/departments").status_code == 403
-        assert c.post(f"/console/consults/departments/{staff_id}",
-                      {f"s{staff_id}-departments": FOOD}).status_code == 403
+        assert c.post(f"/console/consults/departments/{sid}",
+                      {f"s{sid}-departments": FOOD}).status_code == 403
     assert admin.post("/console/consults/departments/99999", {}).status_code == 404
-
-
-def _login(other: Console, name: str, password: str) -> Console:
-    c = Console(other.client.application.test_client())
-    assert f"欢迎，{name}" in text(c.login(name, password))
-    return c
 
 
 # -- 通知公告 --------------------------------------------------------------------------------------------
@@ -377,13 +322,6 @@ def test_buildings_can_be_typed(desk: Callable[..., Console], services: Services
         assert n.buildings == [["箭盘校区", "学生公寓1栋"], ["箭盘校区", "学生公寓2栋"]] and n.campus == "箭盘校区"
 
 
-def _resident(services: Services, openid: str, building: str, subscribed: bool = True) -> None:
-    with services.db.session() as s:
-        user = ensure_user(s, openid)
-        user.default_place = {"campus": "东环校区", "building": building, "floor": "5", "room": "502"}
-        user.subscribed = subscribed
-
-
 def _template_send_answers(wechat_api: responses.RequestsMock, errors: dict[str, int]) -> None:
     """Answer template sends per openid: an error code for some, ok for the others."""
     def answer(request: Any) -> tuple[int, dict[str, str], str]:
@@ -401,9 +339,9 @@ def test_push_a_notice_and_count_the_results(desk: Callable[..., Console], servi
                                              wechat_api: responses.RequestsMock,
                                              run_jobs: Callable[[], int]) -> None:
     for openid in ("o-12-a", "o-12-b", "o-12-gone"):
-        _resident(services, openid, "学生公寓12栋")
-    _resident(services, "o-12-unsubscribed", "学生公寓12栋", subscribed=False)
-    _resident(services, "o-7", "学生公寓7栋")
+        make_resident(services, openid, "学生公寓12栋")
+    make_resident(services, "o-12-unsubscribed", "学生公寓12栋", subscribed=False)
+    make_resident(services, "o-7", "学生公寓7栋")
     _template_send_answers(wechat_api, {"o-12-gone": 43004})
     notice_id = _notice(services, buildings=[["东环校区", "学生公寓12栋"]], groups=["给水"],
                         ends_at=now() + timedelta(hours=4))
@@ -439,7 +377,7 @@ def test_what_cannot_be_pushed(desk: Callable[..., Console], services: Services)
     assert "只有指定了楼栋的通知可以推送" in page
     empty = _notice(services, buildings=[["柳石校区", "学生公寓6栋"]])
     assert "没有需要推送的用户" in text(admin.post(f"/console/notices/{empty}/push"))
-    _resident(services, "o-12", "学生公寓12栋")
+    make_resident(services, "o-12", "学生公寓12栋")
     ended = _notice(services, buildings=[["东环校区", "学生公寓12栋"]], starts_at=now() - timedelta(days=2),
                     ends_at=now() - timedelta(days=1))
     assert "已结束，不再推送" in text(admin.post(f"/console/notices/{ended}/push"))

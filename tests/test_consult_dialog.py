@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
@@ -12,9 +11,11 @@ from sqlalchemy import select
 from core.services import Services
 from devtools.chat import WeChatUser
 from dialogs.nlu.dates import RangeError, parse_range
-from models.clock import now
-from models.consult import Consult, reply_consult
+from models import notices
+from models.consult import Consult
 from models.notices import Notice, publish
+from models.people import now
+from tests.support.consults import make_consult
 
 
 def consults(services: Services, openid: str) -> list[Consult]:
@@ -75,13 +76,9 @@ def test_complaint_needs_binding_first(wechat: Callable[..., WeChatUser]) -> Non
 
 
 def _file(services: Services, openid: str, title: str, days_ago: int, reply: str | None = None) -> None:
-    from models.consult import NewConsult, create_consult
-
-    with services.db.session() as s:
-        c = create_consult(s, NewConsult(openid, None, title, "建议", "后勤管理处", title * 2, None, False))
-        c.created_at = now() - timedelta(days=days_ago)
-        if reply:
-            reply_consult(s, c, reply, by="staff:admin")
+    """A 建议 to 后勤管理处 filed days ago (by an openid, whether bound or not), perhaps replied to."""
+    make_consult(services, openid=openid, card_no=None, kind="建议", department="后勤管理处", title=title,
+                 description=title * 2, suggestion=None, age=timedelta(days=days_ago), reply=reply)
 
 
 @pytest.mark.parametrize("ask, shown, hidden", [
@@ -208,15 +205,18 @@ def test_a_notice_published_by_another_process_is_told_at_once(wechat: Callable[
 
 
 def test_a_notice_that_starts_later_is_told_from_its_start(wechat: Callable[..., WeChatUser],
-                                                          bound: Callable[..., None], services: Services) -> None:
+                                                          bound: Callable[..., None], services: Services,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     user = wechat("o-water-3")
     bound("o-water-3")
     with services.db.session() as s:
         publish(s, "12栋停水检修", "稍后停水检修。", "admin", buildings=[["东环校区", "学生公寓12栋"]],
-                groups=["给水"], starts_at=now() + timedelta(seconds=1.5))
-    assert "停水" not in user.text("12栋502水龙头没水了").text
+                groups=["给水"], starts_at=now() + timedelta(hours=1))
+    assert "停水" not in user.text("12栋502水龙头没水了").text  # the notice, not started, is now held in memory
     user.text("取消")
-    time.sleep(1.6)
+    # An hour and a minute later (the clock notices are judged by), with nothing changed in between.
+    later = now() + timedelta(hours=1, minutes=1)
+    monkeypatch.setattr(notices, "now", lambda: later)
     assert "停水检修" in user.text("12栋502水龙头没水了").text
 
 

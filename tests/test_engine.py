@@ -18,7 +18,7 @@ import dialogs
 from dialogs.engine import END, TEXT, Choice, Dialog, Engine, Go, Outcome, Retry, Step, pick
 from dialogs.state import Incoming, State, normalize
 from models.errors import DialogDefinitionError
-from tests.conftest import ROOT
+from tests.support.constants import ROOT
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 PLACEHOLDER = re.compile(r"\{[^{}]*\}")

@@ -22,8 +22,9 @@ from bot import create_app
 from core.services import Services, use_services
 from devtools.chat import WeChatUser
 from models.tickets import Ticket, TicketPhoto
-from tests.conftest import AES_KEY, APPID, TOKEN, serve
-from tests.test_repair_dialog import file_dorm_tap
+from tests.support.chat import file_dorm_tap
+from tests.support.constants import AES_KEY, APPID, TOKEN
+from tests.support.http import serve
 from workers.sweeps import requeue_pending
 
 NO_JOBS_USER = "repairbot-test-nojobs"

@@ -21,8 +21,9 @@ from core.services import Services, use_services
 from devtools.chat import Request, WeChatUser
 from models.people import add_staff, bind_openid
 from models.tickets import get_ticket
-from tests.conftest import AES_KEY, APPID, TOKEN, serve
-from tests.test_reporter_page import make_ticket
+from tests.support.constants import AES_KEY, APPID, TOKEN
+from tests.support.http import serve
+from tests.support.tickets import make_ticket
 
 REPORTER, WORKER = "o-forge-reporter", "o-forge-worker"
 
@@ -76,7 +77,7 @@ def worker_on_ticket(services: Services) -> str:
     with services.db.session() as s:
         add_staff(s, "刘师傅", "worker", "worker-pass-1", ["东环校区宿舍维修"], "13900000009")
         bind_openid(s, "刘师傅", WORKER)
-    return make_ticket(services, REPORTER, "in_progress", worker="刘师傅")
+    return make_ticket(services, REPORTER, moved_to="in_progress", worker="刘师傅")
 
 
 def status(services: Services, no: str) -> str:

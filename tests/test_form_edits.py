@@ -8,8 +8,8 @@ from collections.abc import Callable
 
 from core.services import Services
 from devtools.chat import WeChatUser
-from tests.test_free_text_dialog import filed_ticket
-from tests.test_repair_dialog import choose
+from tests.support.chat import choose
+from tests.support.tickets import filed_ticket
 
 
 def to_summary(user: WeChatUser, floor: str, room: str, building: str = "学生公寓12栋") -> str:

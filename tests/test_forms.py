@@ -25,7 +25,7 @@ from dialogs.understand import route
 from models.errors import DialogDefinitionError
 from models.register import Register
 from models.tickets import Duplicate
-from tests.conftest import REGISTER_FILE
+from tests.support.constants import REGISTER_FILE
 
 REG = Register.from_yaml(REGISTER_FILE.read_text(encoding="utf-8"))
 

@@ -4,17 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import select
-
 from core.services import Services
 from devtools.chat import WeChatUser
-from models.tickets import Ticket
-from tests.test_repair_dialog import choose
-
-
-def filed_ticket(services: Services, openid: str) -> Ticket:
-    with services.db.session() as s:
-        return s.scalars(select(Ticket).where(Ticket.openid == openid)).one()
+from tests.support.chat import choose
+from tests.support.tickets import filed_ticket
 
 
 def test_one_message_filing_takes_three_messages_with_a_profile_phone(

@@ -22,11 +22,9 @@ from dialogs.state import State
 from dialogs.store import DialogStore
 from models.consult import Consult
 from models.tickets import Ticket
-from tests.test_bind_profile import user_row
-from tests.test_free_text_dialog import filed_ticket
-from tests.test_my_tickets import ticket
-from tests.test_repair_dialog import choose
-from tests.test_reporter_page import make_ticket, stored
+from tests.support.chat import choose
+from tests.support.people import user_row
+from tests.support.tickets import filed_ticket, make_ticket, stored
 
 V0 = {
     "repair_confirm_structured": (
@@ -173,7 +171,7 @@ def test_a_repair_saved_at_the_summary_is_filed(wechat: Callable[..., WeChatUser
                                                services: Services, name: str, openid: str, card: str,
                                                where: tuple[str, str, str | None, str]) -> None:
     bound(openid, card)
-    no = make_ticket(services, "o-v0-other", "submitted")
+    no = make_ticket(services, "o-v0-other", moved_to="submitted")
     state = load(services, openid, name, no)
     photo = state["data"]["photo"]["media_id"]  # type: ignore[index]
     reply = wechat(openid).text("确认").text
@@ -187,7 +185,7 @@ def test_a_repair_saved_at_the_summary_is_filed(wechat: Callable[..., WeChatUser
 def test_a_repair_saved_at_the_duplicate_question_goes_on(wechat: Callable[..., WeChatUser],
                                                           bound: Callable[..., None], services: Services) -> None:
     bound("o-v0-dup", "20260002")
-    no = make_ticket(services, "o-v0-first", "submitted")
+    no = make_ticket(services, "o-v0-first", moved_to="submitted")
     load(services, "o-v0-dup", "repair_duplicate", no)
     user = wechat("o-v0-dup")
     reply = user.text("9").text  # a wrong number: the question again, from the kept details
@@ -279,16 +277,16 @@ def test_a_default_room_saved_halfway_is_saved(wechat: Callable[..., WeChatUser]
 def test_a_ticket_open_in_my_tickets_takes_a_message(wechat: Callable[..., WeChatUser], bound: Callable[..., None],
                                                      services: Services) -> None:
     bound("o-v0-mine")
-    no = make_ticket(services, "o-v0-mine", "submitted")
+    no = make_ticket(services, "o-v0-mine", moved_to="submitted")
     load(services, "o-v0-mine", "my_tickets_detail", no)
     user = wechat("o-v0-mine")
     assert "请输入留言" in user.text("1").text  # 1 留言
     assert f"留言已添加到 {no}" in user.text("师傅下午来之前请先打电话").text
-    assert [e.note for e in ticket(services, no).events if e.kind == "message"] == ["师傅下午来之前请先打电话"]
+    assert [e.note for e in stored(services, no).events if e.kind == "message"] == ["师傅下午来之前请先打电话"]
 
 
 def test_a_rating_saved_at_its_comment_is_given(wechat: Callable[..., WeChatUser], services: Services) -> None:
-    no = make_ticket(services, "o-v0-rate", "completed")
+    no = make_ticket(services, "o-v0-rate", moved_to="completed")
     load(services, "o-v0-rate", "rate_comment", no)
     reply = wechat("o-v0-rate").text("师傅没有按时来").text
     assert f"{no} 已评 2 星" in reply
@@ -297,7 +295,7 @@ def test_a_rating_saved_at_its_comment_is_given(wechat: Callable[..., WeChatUser
 
 
 def test_a_rework_saved_at_its_question_is_sent(wechat: Callable[..., WeChatUser], services: Services) -> None:
-    no = make_ticket(services, "o-v0-rework", "completed")
+    no = make_ticket(services, "o-v0-rework", moved_to="completed")
     load(services, "o-v0-rework", "rework_what", no)
     assert f"{no} 已重新受理" in wechat("o-v0-rework").text("还在滴水").text
 

@@ -3,31 +3,16 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import responses
-from click.testing import CliRunner
+from click.testing import Result
 
-from bot.cli import main
 from bot.menu import MenuError, load_menu, menu_keys, parse_menu
 from core.config import Config
-from core.services import Services
-from tests.conftest import API
-
-
-@pytest.fixture
-def cli_env(monkeypatch: pytest.MonkeyPatch, services: Services, config: Config) -> CliRunner:
-    """Point the command line at the test database, Redis and the faked WeChat API."""
-    kwargs = services.redis.connection_pool.connection_kwargs
-    redis_url = (f"unix://{kwargs['path']}" if "path" in kwargs
-                 else f"redis://{kwargs.get('host', '127.0.0.1')}:{kwargs.get('port', 6379)}/{kwargs.get('db', 0)}")
-    env = {"REPAIRBOT_DATABASE_URL": config.database_url, "REPAIRBOT_REDIS_URL": redis_url,
-           "REPAIRBOT_INSTANCE_PATH": str(config.instance_path), "WECHAT_APPID": config.wechat_appid,
-           "WECHAT_SECRET": config.wechat_secret, "WECHAT_API_BASE_URL": API, "WECHAT_TOKEN": "t"}
-    for k, v in env.items():
-        monkeypatch.setenv(k, v)
-    return CliRunner()
+from tests.support.constants import API
 
 
 def test_shipped_menu_is_within_limits() -> None:
@@ -37,17 +22,17 @@ def test_shipped_menu_is_within_limits() -> None:
             "HELP"} == set(menu_keys(buttons))
 
 
-def test_menu_show_prints_the_buttons(cli_env: CliRunner) -> None:
-    result = cli_env.invoke(main, ["menu", "show"])
+def test_menu_show_prints_the_buttons(cli: Callable[..., Result]) -> None:
+    result = cli("menu", "show")
     assert result.exit_code == 0, result.output
     assert "我要报修  [REPAIR]" in result.output and "通知公告  [NOTICES]" in result.output
 
 
-def test_menu_push_creates_the_menu(cli_env: CliRunner) -> None:
+def test_menu_push_creates_the_menu(cli: Callable[..., Result]) -> None:
     with responses.RequestsMock() as rsps:
         rsps.get(API + "token", json={"access_token": "T1", "expires_in": 7200})
         create = rsps.post(API + "menu/create", json={"errcode": 0, "errmsg": "ok"})
-        result = cli_env.invoke(main, ["menu", "push"])
+        result = cli("menu", "push")
     assert result.exit_code == 0, result.output
     assert "menu created: 3 buttons" in result.output
     body = json.loads(create.calls[0].request.body)
@@ -58,11 +43,11 @@ def test_menu_push_creates_the_menu(cli_env: CliRunner) -> None:
     assert "T1" in (create.calls[0].request.url or "")
 
 
-def test_menu_push_reports_wechats_refusal(cli_env: CliRunner) -> None:
+def test_menu_push_reports_wechats_refusal(cli: Callable[..., Result]) -> None:
     with responses.RequestsMock() as rsps:
         rsps.get(API + "token", json={"access_token": "T1", "expires_in": 7200})
         rsps.post(API + "menu/create", json={"errcode": 40016, "errmsg": "invalid button size"})
-        result = cli_env.invoke(main, ["menu", "push"])
+        result = cli("menu", "push")
     assert result.exit_code != 0
     assert "40016" in result.output and "Traceback" not in result.output
 
@@ -82,13 +67,13 @@ buttons:
 """ % ("K" * 129)
 
 
-def test_broken_menu_is_refused_locally_with_every_reason(cli_env: CliRunner, tmp_path: Path,
+def test_broken_menu_is_refused_locally_with_every_reason(cli: Callable[..., Result], tmp_path: Path,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "menu.yaml"
     path.write_text(BROKEN, encoding="utf-8")
     monkeypatch.setenv("REPAIRBOT_MENU_FILE", str(path))
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        result = cli_env.invoke(main, ["menu", "push"])
+        result = cli("menu", "push")
         assert not rsps.calls  # nothing was sent to WeChat
     assert result.exit_code != 0
     assert "24 bytes, WeChat allows 16" in result.output

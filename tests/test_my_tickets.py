@@ -15,20 +15,12 @@ from core.actions import move_ticket
 from core.services import Services
 from devtools.chat import WeChatUser
 from dialogs.store import DialogStore
-from models.people import add_staff
 from models.pushes import Push
 from models.tickets import STATUS_ZH, Ticket, TicketEvent, get_ticket
-from tests.conftest import sent_templates
-from tests.test_repair_dialog import choose, file_dorm_tap
-from tests.test_tickets_cli import new_ticket, run_cli
-
-
-def file_ticket(user: WeChatUser, description: str = "水龙头关不紧，一直在滴水") -> str:
-    """File the dorm-tap repair through the dialog and return the ticket number."""
-    file_dorm_tap(user, description)
-    reply = user.text("1").text
-    assert "报修成功" in reply
-    return reply.split("单号 ")[1].split("。")[0]
+from tests.support.chat import choose, file_repair, to_description
+from tests.support.people import make_staff
+from tests.support.tickets import count_tickets, make_ticket, stored
+from tests.support.wechat_api import sent_templates
 
 
 def rows(reply: str) -> list[tuple[str, str, str]]:
@@ -40,27 +32,6 @@ def rows(reply: str) -> list[tuple[str, str, str]]:
             no, _, rest = rest.partition(" ")
             out.append((number, no, rest.split(" · ")[0]))
     return out
-
-
-def ticket(services: Services, no: str) -> Ticket:
-    with services.db.session() as s:
-        t = get_ticket(s, no)
-        _ = t.events
-        return t
-
-
-def count_tickets(services: Services) -> int:
-    with services.db.session() as s:
-        return int(s.scalar(select(func.count(Ticket.id))) or 0)
-
-
-def walk_to_after_room(user: WeChatUser, room: str = "508", floor: str = "5") -> str:
-    """Start a dorm-tap repair in 12栋 and answer up to the room; return what comes next."""
-    assert "维修类型" in user.text("报修").text
-    for label in ("东环校区宿舍维修", "给水", "水龙头", "学生公寓12栋"):
-        choose(user, label)
-    user.text(floor)
-    return user.text(room).text
 
 
 # -- the list ------------------------------------------------------------------------------------
@@ -76,12 +47,12 @@ def test_list_newest_first_in_chinese(wechat: Callable[..., WeChatUser], bound: 
                                       services: Services) -> None:
     """Tickets are listed newest first, each with its status in Chinese."""
     bound("o-mt-list")
-    old = new_ticket(services, "o-mt-list", building="学生公寓3栋", age=timedelta(days=3))
-    mid = new_ticket(services, "o-mt-list", building="学生公寓7栋", group="照明", item="灯管",
-                     age=timedelta(hours=3))
+    old = make_ticket(services, "o-mt-list", building="学生公寓3栋", age=timedelta(days=3))
+    mid = make_ticket(services, "o-mt-list", building="学生公寓7栋", group="照明", item="灯管",
+                      age=timedelta(hours=3))
     move_ticket(services, mid, "accepted", by="staff:调度员")
-    new = file_ticket(wechat("o-mt-list"))
-    new_ticket(services, "o-someone-else", building="学生公寓9栋")
+    new = file_repair(wechat("o-mt-list"))
+    make_ticket(services, "o-someone-else", building="学生公寓9栋")
     reply = wechat("o-mt-list").text("我的报修").text
     assert rows(reply) == [("1", new, "提交维修单"), ("2", mid, "维修单受理"), ("3", old, "提交维修单")]
     assert "学生公寓7栋 照明/灯管" in reply
@@ -93,9 +64,8 @@ def test_open_a_ticket_shows_its_timeline(wechat: Callable[..., WeChatUser], bou
     """Picking a ticket by its list number, or typing its ticket number, shows the details and the progress."""
     bound("o-mt-open")
     user = wechat("o-mt-open")
-    no = file_ticket(user)
-    with services.db.session() as s:
-        add_staff(s, "刘师傅", "worker", "worker-pass-1", [], "13900000009")
+    no = file_repair(user)
+    make_staff(services, "刘师傅", "worker", phone="13900000009")
     move_ticket(services, no, "accepted", by="staff:调度员")
     move_ticket(services, no, "assigned", by="staff:调度员", worker="刘师傅")
     move_ticket(services, no, "on_hold", by="staff:刘师傅", note="等配件到货")
@@ -116,7 +86,7 @@ def test_timeline_shows_beijing_time(wechat: Callable[..., WeChatUser], bound: C
                                      services: Services) -> None:
     """Times are shown as the user's clock shows them (China, UTC+8), not in UTC."""
     bound("o-mt-time")
-    no = new_ticket(services, "o-mt-time")
+    no = make_ticket(services, "o-mt-time")
     at = datetime(2026, 3, 9, 17, 30, tzinfo=UTC)  # 01:30 on the 10th in Beijing
     with services.db.session() as s:
         t = get_ticket(s, no)
@@ -127,11 +97,11 @@ def test_timeline_shows_beijing_time(wechat: Callable[..., WeChatUser], bound: C
 
 
 def test_message_is_added_to_the_timeline(wechat: Callable[..., WeChatUser], bound: Callable[..., None],
-                                          services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+                                          services: Services, cli: Callable[..., Result]) -> None:
     """A 留言 lands on the ticket, keeps its status, and the office sees it in `repairbot tickets show`."""
     bound("o-mt-msg")
     user = wechat("o-mt-msg")
-    no = file_ticket(user)
+    no = file_repair(user)
     user.text("我的报修")
     user.text("1")
     assert "请输入留言" in choose(user, "留言")
@@ -139,11 +109,11 @@ def test_message_is_added_to_the_timeline(wechat: Callable[..., WeChatUser], bou
     reply = user.text("晚上八点后宿舍有人，可以来修").text
     assert f"留言已添加到 {no}" in reply
     assert "留言：晚上八点后宿舍有人，可以来修" in reply
-    t = ticket(services, no)
+    t = stored(services, no)
     assert t.status == "submitted"
     last = t.events[-1]
     assert (last.kind, last.by, last.note) == ("message", "user:o-mt-msg", "晚上八点后宿舍有人，可以来修")
-    shown: Result = run_cli(monkeypatch, services, "tickets", "show", no)
+    shown = cli("tickets", "show", no)
     assert shown.exit_code == 0
     line = next(x for x in shown.output.splitlines() if "message" in x)
     assert "by user:o-mt-msg" in line and "晚上八点后宿舍有人，可以来修" in line
@@ -157,16 +127,16 @@ def test_withdraw_a_submitted_ticket(wechat: Callable[..., WeChatUser], bound: C
     """The reporter withdraws before acceptance: the ticket is cancelled by them and nobody is pushed."""
     bound("o-mt-wd")
     user = wechat("o-mt-wd")
-    no = file_ticket(user)
+    no = file_repair(user)
     user.text("我的报修")
     user.text("1")
     assert f"确定撤销 {no} 吗" in choose(user, "撤销报修")
     reply = choose(user, "不撤销")
     assert reply.startswith(f"{no}  提交维修单")  # changed their mind: back to the ticket, nothing done
-    assert ticket(services, no).status == "submitted"
+    assert stored(services, no).status == "submitted"
     choose(user, "撤销报修")
     assert f"{no} 已撤销" in choose(user, "确定撤销")
-    t = ticket(services, no)
+    t = stored(services, no)
     assert t.status == "cancelled"
     assert (t.events[-1].status, t.events[-1].by) == ("cancelled", "user:o-mt-wd")
     run_jobs()
@@ -182,13 +152,13 @@ def test_withdraw_not_offered_once_accepted(wechat: Callable[..., WeChatUser], b
     """An accepted ticket shows no 撤销; asking for it by name is not understood as withdrawing."""
     bound("o-mt-late")
     user = wechat("o-mt-late")
-    no = file_ticket(user)
+    no = file_repair(user)
     move_ticket(services, no, "accepted", by="staff:调度员")
     user.text("我的报修")
     reply = user.text("1").text
     assert "撤销报修" not in reply
     user.text("撤销报修")
-    assert ticket(services, no).status == "accepted"
+    assert stored(services, no).status == "accepted"
 
 
 def test_withdraw_refused_when_accepted_meanwhile(wechat: Callable[..., WeChatUser], bound: Callable[..., None],
@@ -196,14 +166,14 @@ def test_withdraw_refused_when_accepted_meanwhile(wechat: Callable[..., WeChatUs
     """Accepted between the question and the answer: the withdrawal is refused with a reason."""
     bound("o-mt-race")
     user = wechat("o-mt-race")
-    no = file_ticket(user)
+    no = file_repair(user)
     user.text("我的报修")
     user.text("1")
     choose(user, "撤销报修")
     move_ticket(services, no, "accepted", by="staff:调度员")
     reply = choose(user, "确定撤销")
     assert f"{no} 已经受理，不能撤销了" in reply
-    t = ticket(services, no)
+    t = stored(services, no)
     assert t.status == "accepted" and t.events[-1].status == "accepted"
 
 
@@ -212,8 +182,8 @@ def test_cannot_open_someone_elses_ticket(wechat: Callable[..., WeChatUser], bou
     """Typing another user's ticket number shows nothing of it."""
     bound("o-mt-owner")
     bound("o-mt-snoop", "20260002")
-    theirs = file_ticket(wechat("o-mt-owner"), "我的私人描述，别人看不到")
-    new_ticket(services, "o-mt-snoop", building="学生公寓3栋")
+    theirs = file_repair(wechat("o-mt-owner"), "我的私人描述，别人看不到")
+    make_ticket(services, "o-mt-snoop", building="学生公寓3栋")
     snoop = wechat("o-mt-snoop")
     snoop.text("我的报修")
     for typed in (theirs, theirs.lower()):
@@ -230,9 +200,9 @@ def test_duplicate_is_suggested_and_followed(wechat: Callable[..., WeChatUser], 
     """B reporting the same fault on the same floor sees A's ticket, follows it, lists it and hears about it."""
     bound("o-dup-a")
     bound("o-dup-b", "20260002")
-    a_no = file_ticket(wechat("o-dup-a"))
+    a_no = file_repair(wechat("o-dup-a"))
     b = wechat("o-dup-b")
-    reply = walk_to_after_room(b, room="508")
+    reply = to_description(b, room="508")
     assert "48小时内已有人报修过" in reply and a_no in reply and "东环校区 学生公寓12栋 5楼 502" in reply
     assert "描述" not in reply.split("\n")[0]
     reply = choose(b, "关注这张单，不重复报修")
@@ -254,8 +224,8 @@ def test_own_duplicate_is_not_filed_twice(wechat: Callable[..., WeChatUser], bou
     """The same user reporting the same thing again is reminded of their own ticket."""
     bound("o-dup-self")
     user = wechat("o-dup-self")
-    no = file_ticket(user)
-    reply = walk_to_after_room(user)
+    no = file_repair(user)
+    reply = to_description(user, room="508")
     assert no in reply
     assert f"{no} 是您之前报的单" in choose(user, "关注这张单，不重复报修")
     assert count_tickets(services) == 1
@@ -266,9 +236,9 @@ def test_duplicate_can_be_filed_anyway(wechat: Callable[..., WeChatUser], bound:
     """B says the problem is different and files a ticket of their own."""
     bound("o-dup-a2")
     bound("o-dup-b2", "20260002")
-    a_no = file_ticket(wechat("o-dup-a2"))
+    a_no = file_repair(wechat("o-dup-a2"))
     b = wechat("o-dup-b2")
-    assert a_no in walk_to_after_room(b, room="508")
+    assert a_no in to_description(b, room="508")
     assert "描述" in choose(b, "我的问题不一样，继续报修")
     assert "照片" in b.text("我这边是热水龙头断了，水一直喷").text
     assert "请核对报修单" in b.image(media_id="MEDIA-B").text
@@ -276,7 +246,7 @@ def test_duplicate_can_be_filed_anyway(wechat: Callable[..., WeChatUser], bound:
     assert "报修成功" in reply
     b_no = reply.split("单号 ")[1].split("。")[0]
     assert b_no != a_no and count_tickets(services) == 2
-    t = ticket(services, b_no)
+    t = stored(services, b_no)
     assert (t.openid, t.room, t.description) == ("o-dup-b2", "508", "我这边是热水龙头断了，水一直喷")
 
 
@@ -293,11 +263,11 @@ def test_not_suggested(wechat: Callable[..., WeChatUser], bound: Callable[..., N
         kw.update(floor="6", room="602")
     if how == "other group":
         kw.update(group="照明", item="灯管")
-    no = new_ticket(services, "o-dup-a3", **kw)  # type: ignore[arg-type]
+    no = make_ticket(services, "o-dup-a3", **kw)  # type: ignore[arg-type]
     if how in ("closed", "cancelled", "rejected"):
         with services.db.session() as s:
             s.execute(update(Ticket).where(Ticket.no == no).values(status=how))
-    reply = walk_to_after_room(wechat("o-dup-b3"), room="508")
+    reply = to_description(wechat("o-dup-b3"), room="508")
     assert no not in reply and "已有人报修" not in reply
     assert "描述" in reply
 
@@ -306,9 +276,9 @@ def test_recent_duplicate_just_inside_the_window(wechat: Callable[..., WeChatUse
                                                  services: Services) -> None:
     """A ticket 47 hours old, already being worked on, is still offered."""
     bound("o-dup-b4", "20260002")
-    no = new_ticket(services, "o-dup-a4", age=timedelta(hours=47))
+    no = make_ticket(services, "o-dup-a4", age=timedelta(hours=47))
     move_ticket(services, no, "accepted", by="staff:调度员")
-    reply = walk_to_after_room(wechat("o-dup-b4"), room="508")
+    reply = to_description(wechat("o-dup-b4"), room="508")
     assert no in reply and "维修单受理" in reply
 
 
@@ -317,9 +287,9 @@ def test_a_form_saved_with_only_the_duplicates_number_still_shows_it(
     """A form saved at the duplicate question by an older version (number only) still shows where and what."""
     bound("o-dup-a5")
     bound("o-dup-b5", "20260002")
-    a_no = file_ticket(wechat("o-dup-a5"))
+    a_no = file_repair(wechat("o-dup-a5"))
     b = wechat("o-dup-b5")
-    assert a_no in walk_to_after_room(b, room="508")
+    assert a_no in to_description(b, room="508")
     key = DialogStore.state_key("o-dup-b5")
     state = json.loads(services.redis.get(key) or b"{}")
     # As that version wrote it: the untyped form (no version number), without the duplicate's details.

@@ -11,28 +11,21 @@ from sqlalchemy import select
 
 from core.actions import consult_reply, push_notice
 from core.services import Services
-from models.clock import now
-from models.consult import NewConsult, create_consult
 from models.errors import IllegalMove
 from models.notices import publish
-from models.people import ensure_user
+from models.people import now
 from models.pushes import Push
-from tests.conftest import sent_templates
-
-
-def _resident(services: Services, openid: str, building: str, subscribed: bool = True) -> None:
-    with services.db.session() as s:
-        user = ensure_user(s, openid)
-        user.default_place = {"campus": "东环校区", "building": building, "floor": "5", "room": "502"}
-        user.subscribed = subscribed
+from tests.support.consults import make_consult
+from tests.support.people import make_resident
+from tests.support.wechat_api import sent_templates
 
 
 def test_notice_push_reaches_residents_once(services: Services, wechat_api: responses.RequestsMock,
                                             run_jobs: Callable[[], int]) -> None:
-    _resident(services, "o-12-a", "学生公寓12栋")
-    _resident(services, "o-12-b", "学生公寓12栋")
-    _resident(services, "o-12-gone", "学生公寓12栋", subscribed=False)
-    _resident(services, "o-13", "学生公寓13栋")
+    make_resident(services, "o-12-a", "学生公寓12栋")
+    make_resident(services, "o-12-b", "学生公寓12栋")
+    make_resident(services, "o-12-gone", "学生公寓12栋", subscribed=False)
+    make_resident(services, "o-13", "学生公寓13栋")
     with services.db.session() as s:
         notice = publish(s, "12栋停水检修", "今天14:00-18:00停水", "admin",
                          buildings=[["东环校区", "学生公寓12栋"]], groups=["给水"], ends_at=now() + timedelta(hours=4))
@@ -51,10 +44,8 @@ def test_notice_push_reaches_residents_once(services: Services, wechat_api: resp
 
 def test_consult_reply_is_pushed_to_its_sender(services: Services, wechat_api: responses.RequestsMock,
                                                run_jobs: Callable[[], int]) -> None:
-    with services.db.session() as s:
-        c = create_consult(s, NewConsult("o-sender", None, "饭菜太咸", "投诉", "饮食服务中心", "二食堂的菜太咸了", None,
-                                         anonymous=True))
-        no = c.no
+    no = make_consult(services, card_no=None, title="饭菜太咸", description="二食堂的菜太咸了", suggestion=None,
+                      anonymous=True)
     consult_reply(services, no, "已通知二食堂减盐，谢谢反馈", by="staff:王老师")
     run_jobs()
     [sent] = sent_templates(wechat_api)

@@ -16,9 +16,10 @@ from core.actions import consult_close, consult_reply
 from core.links import CONSULT_LINK_MAX_AGE_S as LINK_MAX_AGE_S
 from core.links import consult_link, make_consult_token, read_consult_token
 from core.services import Services
-from models.clock import now
-from models.consult import NewConsult, create_consult
 from models.notices import publish
+from models.people import now
+from tests.support.constants import SECRET_KEY
+from tests.support.consults import make_consult
 
 
 @pytest.fixture
@@ -85,14 +86,8 @@ def test_a_notice_not_started_is_not_public(client: FlaskClient, services: Servi
 
 # -- /c/<token> --------------------------------------------------------------------------------------------
 
-def _consult(services: Services, anonymous: bool = False) -> str:
-    with services.db.session() as s:
-        return create_consult(s, NewConsult("o-sender", None, "二食堂饭菜偏咸", "投诉", "饮食服务中心",
-                                            "最近一周二食堂的青菜和汤都特别咸", "希望少放点盐", anonymous)).no
-
-
 def test_the_senders_page(client: FlaskClient, services: Services) -> None:
-    no = _consult(services, anonymous=True)
+    no = make_consult(services, card_no=None, anonymous=True)
     link = consult_link(services.config, no)
     assert link.startswith("https://repair.example.edu/c/")
     path = link.removeprefix("https://repair.example.edu")
@@ -112,12 +107,12 @@ def test_the_senders_page(client: FlaskClient, services: Services) -> None:
 
 
 def test_a_tampered_or_foreign_token_is_a_friendly_404(client: FlaskClient, services: Services) -> None:
-    no = _consult(services)
-    token = make_consult_token("test-secret", no)
+    no = make_consult(services, card_no=None)
+    token = make_consult_token(SECRET_KEY, no)
     bad = [token[:-2] + ("AA" if not token.endswith("AA") else "BB"), "nonsense",
            make_consult_token("another-secret", no),
-           URLSafeTimedSerializer("test-secret", salt="ticket-page").dumps(no),  # a ticket page's token
-           make_consult_token("test-secret", "C000000000")]  # genuine, but names nothing
+           URLSafeTimedSerializer(SECRET_KEY, salt="ticket-page").dumps(no),  # a ticket page's token
+           make_consult_token(SECRET_KEY, "C000000000")]  # genuine, but names nothing
     for t in bad:
         resp = client.get(f"/c/{t}")
         page = resp.get_data(as_text=True)
@@ -125,13 +120,13 @@ def test_a_tampered_or_foreign_token_is_a_friendly_404(client: FlaskClient, serv
 
 
 def test_an_expired_token_is_a_friendly_410(client: FlaskClient, services: Services) -> None:
-    no = _consult(services)
+    no = make_consult(services, card_no=None)
     with mock.patch("time.time", return_value=time.time() - LINK_MAX_AGE_S - 60):
-        old = make_consult_token("test-secret", no)
+        old = make_consult_token(SECRET_KEY, no)
     resp = client.get(f"/c/{old}")
     page = resp.get_data(as_text=True)
     assert resp.status_code == 410 and "链接已过期" in page and "90 天" in page and "二食堂" not in page
-    assert read_consult_token("test-secret", make_consult_token("test-secret", no)) == no
+    assert read_consult_token(SECRET_KEY, make_consult_token(SECRET_KEY, no)) == no
 
 
 def test_pages_need_no_login(client: FlaskClient, services: Services) -> None:

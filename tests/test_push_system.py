@@ -7,7 +7,6 @@ port (for worker processes); RQ workers, Redis and the database are real.
 from __future__ import annotations
 
 import itertools
-import json
 import multiprocessing as mp
 import threading
 import time
@@ -32,39 +31,31 @@ from core.jobs import RETRIES, all_queues, enqueue
 from core.services import Services, use_services
 from core.wechat_api import TOKEN_KEY, WeChatAPI
 from devtools.chat import WeChatUser
-from devtools.fakewechat import FakeServer, FakeWeChat, serve_in_thread
+from devtools.fakewechat import FakeServer, FakeWeChat
 from models.clock import now
 from models.errors import WeChatError
 from models.people import WechatUser, ensure_user
 from models.pushes import KEYWORD_MAX, Push
-from models.tickets import STATUS_ZH, NewTicket, create_ticket
-from tests.conftest import API, release_scheduled
+from models.tickets import STATUS_ZH
+from tests.support.cli import environment
+from tests.support.constants import FOOD
+from tests.support.consults import make_consult
+from tests.support.http import running
+from tests.support.jobs import release_scheduled
+from tests.support.tickets import make_ticket
+from tests.support.wechat_api import CUSTOM, SEND, TOKEN_URL, answers, bodies, calls_to
 from workers.push import CUSTOM_WINDOW_S, send_push, sent_mark_key
 from workers.queues import LeanSimpleWorker, LeanWorker, prepare_worker
 from workers.sweeps import STUCK_AFTER_S, requeue_pending
 
-TOKEN_URL = API + "token"
-SEND = API + "message/template/send"
-CUSTOM = API + "message/custom/send"
 STAFF = "staff:调度员"
 
 
 # -- helpers --------------------------------------------------------------------------------------
 
-def file_ticket(services: Services, openid: str, building: str = "学生公寓12栋") -> str:
-    """File a ticket (as the repair dialog would) and return its number."""
-    with services.db.session() as s:
-        ensure_user(s, openid)
-        ticket, _ = create_ticket(s, NewTicket(
-            openid=openid, person_id=None, category="东环校区宿舍维修", group="给水", item="水龙头",
-            campus="东环校区", building=building, floor="5", room="502", place_note=None,
-            description="水龙头关不紧，一直在滴水", phone="13800000001"))
-        return ticket.no
-
-
 def accepted(services: Services, openid: str, note: str | None = None) -> tuple[str, int]:
     """File a ticket and accept it: one push owed. Return the ticket number and the push id."""
-    no = file_ticket(services, openid)
+    no = make_ticket(services, openid)
     move_ticket(services, no, "accepted", by=STAFF, note=note)
     with services.db.session() as s:
         push_id = s.scalars(select(Push.id).where(Push.openid == openid)).one()
@@ -76,21 +67,6 @@ def row(services: Services, push_id: int) -> Push:
         push = s.get(Push, push_id)
         assert push is not None
         return push
-
-
-def calls_to(rsps: responses.RequestsMock, url: str) -> list[Any]:
-    return [c for c in rsps.calls if c.request.url and c.request.url.split("?")[0] == url]
-
-
-def bodies(rsps: responses.RequestsMock, url: str) -> list[dict[str, Any]]:
-    return [json.loads(c.request.body) for c in calls_to(rsps, url)]
-
-
-def answers(rsps: responses.RequestsMock, url: str, *replies: dict[str, Any]) -> None:
-    """Make a POST endpoint answer these bodies in turn (the last one from then on)."""
-    rsps.remove(responses.POST, url)
-    for reply in replies:
-        rsps.post(url, json=reply)
 
 
 def job(services: Services, push_id: int) -> Job:
@@ -162,23 +138,6 @@ def test_racing_threads_send_once(services: Services, wechat_api: responses.Requ
 
 # -- several processes --------------------------------------------------------------------------------------
 
-def child_env(services: Services, api_base: str) -> dict[str, str]:
-    """The environment a worker process of this test needs: the same database and Redis, the fake API."""
-    cfg = services.config
-    kw = services.redis.connection_pool.connection_kwargs
-    if kw.get("path"):
-        redis_url = f"unix://{kw['path']}?db={kw.get('db', 0)}"
-    else:
-        redis_url = f"redis://{kw.get('host', '127.0.0.1')}:{kw.get('port', 6379)}/{kw.get('db', 0)}"
-    return {
-        "REPAIRBOT_DATABASE_URL": cfg.database_url, "REPAIRBOT_REDIS_URL": redis_url,
-        "REPAIRBOT_SECRET_KEY": cfg.secret_key, "REPAIRBOT_INSTANCE_PATH": str(cfg.instance_path),
-        "REPAIRBOT_PUBLIC_URL": cfg.public_url, "WECHAT_APPID": cfg.wechat_appid,
-        "WECHAT_SECRET": cfg.wechat_secret, "WECHAT_API_BASE_URL": api_base,
-        "WECHAT_TEMPLATE_TICKET": cfg.template_ticket, "WECHAT_TEMPLATE_REPLY": cfg.template_reply,
-    }
-
-
 def _child_services(env: dict[str, str]) -> Services:
     svc = Services(Config.from_env(env, dotenv=None))
     use_services(svc)
@@ -210,9 +169,9 @@ def fake_api() -> Iterator[tuple[FakeWeChat, str]]:
     find no token, and only the lock keeps them from fetching one each.
     """
     fake = FakeWeChat(token_delay_s=0.3)
-    server: FakeServer = serve_in_thread(fake)
-    yield fake, f"http://127.0.0.1:{server.port}/cgi-bin/"
-    server.shutdown()
+    server = FakeServer(fake)
+    with running(server):
+        yield fake, f"http://127.0.0.1:{server.port}/cgi-bin/"
 
 
 def run_processes(target: Callable[..., None], arg_sets: list[tuple[Any, ...]], with_queue: bool = False,
@@ -240,7 +199,7 @@ def test_worker_processes_share_one_token_and_send_each_push_once(
     for push_id in ids:
         enqueue(services.redis, "pushes", send_push, push_id, job_id=f"push-{push_id}-again")
     assert services.redis.get(TOKEN_KEY) is None
-    env = child_env(services, base)
+    env = environment(services, WECHAT_API_BASE_URL=base)
     run_processes(_worker_process, [(env,)] * 4)
     assert fake.token_fetches == 1
     per_user = Counter(m["openid"] for m in fake.sent)
@@ -255,7 +214,7 @@ def test_two_processes_racing_for_the_same_rows_send_each_once(
         services: Services, fake_api: tuple[FakeWeChat, str]) -> None:
     fake, base = fake_api
     ids = [accepted(services, f"o-pr-{i:02d}")[1] for i in range(12)]
-    env = child_env(services, base)
+    env = environment(services, WECHAT_API_BASE_URL=base)
     results = run_processes(_racer_process, [(env, ids), (env, ids)], with_queue=True)
     outcomes: dict[int, list[str]] = {i: [] for i in ids}
     for batch in results:
@@ -271,22 +230,20 @@ def test_each_push_links_to_its_page_and_only_the_reporter_gets_the_reporters_li
         services: Services, run_jobs: Callable[[], int], wechat_api: responses.RequestsMock) -> None:
     """The reporter's /t/ link lets its holder act on the ticket: followers get a view-only one."""
     from core.links import read_consult_token, read_token
-    from models.consult import NewConsult, create_consult
     from models.notices import publish
     from models.tickets import follow, get_ticket
 
     secret, base = services.config.secret_key, services.config.public_url
-    no = file_ticket(services, "o-link-reporter")
+    no = make_ticket(services, "o-link-reporter")
+    consult_no = make_consult(services, openid="o-link-sender", card_no=None, title="食堂饭菜偏咸", kind="建议",
+                              department=FOOD, description="二食堂的菜最近偏咸", suggestion=None)
     with services.db.session() as s:
         ensure_user(s, "o-link-follower")
         follow(s, get_ticket(s, no), "o-link-follower")
-        consult = create_consult(s, NewConsult(
-            openid="o-link-sender", person_id=None, title="食堂饭菜偏咸", kind="建议", department="饮食服务中心",
-            description="二食堂的菜最近偏咸", suggestion=None, anonymous=False))
         notice = publish(s, "学生公寓12栋停水检修", "周三 9:00-12:00 停水", by=STAFF)
         s.add(Push(notice_id=notice.id, openid="o-link-resident", kind="notice", template_id="TPL-REPLY",
                    payload={"character_string1": {"value": f"N{notice.id}"}, "thing2": {"value": "停水检修"}}))
-        consult_no, notice_id = consult.no, notice.id
+        notice_id = notice.id
     move_ticket(services, no, "accepted", by=STAFF)
     from core.actions import consult_reply
 
@@ -474,7 +431,7 @@ def test_template_refused_for_good_falls_back_to_a_text_message(
     answers(wechat_api, SEND, {"errcode": errcode, "errmsg": errmsg})
     note = "配件需要从厂家订购，预计下周三到货后再上门维修，请耐心等待"
     user_wrote(services, "o-fallback", ago_s=47 * 3600)
-    no = file_ticket(services, "o-fallback")
+    no = make_ticket(services, "o-fallback")
     move_ticket(services, no, "accepted", by=STAFF)
     move_ticket(services, no, "on_hold", by=STAFF, note=note)
     run_jobs()
@@ -515,7 +472,7 @@ def test_a_reply_falls_back_too(services: Services, run_jobs: Callable[[], int],
                                 wechat_api: responses.RequestsMock) -> None:
     answers(wechat_api, SEND, {"errcode": 40037, "errmsg": "invalid template_id"})
     user_wrote(services, "o-reply", ago_s=10)
-    no = file_ticket(services, "o-reply")
+    no = make_ticket(services, "o-reply")
     staff_reply(services, no, "师傅明天上午九点上门，请宿舍留人", by=STAFF)
     run_jobs()
     (text,) = [b["text"]["content"] for b in bodies(wechat_api, CUSTOM)]
@@ -557,7 +514,7 @@ def test_without_a_template_id_the_text_message_is_used(
         for openid, wrote in (("o-notpl-recent", True), ("o-notpl-silent", False)):
             if wrote:
                 user_wrote(services, openid, ago_s=10)
-            no = file_ticket(services, openid)
+            no = make_ticket(services, openid)
             move_ticket(unconfigured, no, "accepted", by=STAFF)
     finally:
         unconfigured.close()
@@ -707,7 +664,7 @@ def test_forking_worker_prepared_in_its_parent_sends_once(
         services: Services, fake_api: tuple[FakeWeChat, str]) -> None:
     """LeanWorker forks a work-horse per job; prepare_worker warms the parent and leaves it no connection."""
     fake, base = fake_api
-    env = child_env(services, base)
+    env = environment(services, WECHAT_API_BASE_URL=base)
     ids = [accepted(services, f"o-fork-{i}")[1] for i in range(3)]
     run_processes(_forking_worker_process, [(env,)])
     assert Counter(m["openid"] for m in fake.sent) == {f"o-fork-{i}": 1 for i in range(3)}

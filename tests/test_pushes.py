@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -19,16 +18,16 @@ from core.services import Services
 from core.wechat_api import TOKEN_KEY, WeChatAPI
 from devtools.chat import WeChatUser
 from models.errors import WeChatError
-from models.people import add_staff
 from models.pushes import KEYWORD_MAX, Push
 from models.tickets import STATUS_PHRASE, TicketPhoto, get_ticket
-from tests.conftest import API, release_scheduled, sent_templates
-from tests.test_repair_dialog import file_dorm_tap
-from tests.test_tickets_cli import new_ticket
+from tests.support.chat import file_dorm_tap
+from tests.support.constants import API, DORM
+from tests.support.jobs import release_scheduled
+from tests.support.people import make_staff
+from tests.support.tickets import make_ticket
+from tests.support.wechat_api import SEND, TOKEN_URL, answers, calls_to, sent_templates
 from workers.push import send_push
 
-SEND = API + "message/template/send"
-TOKEN = API + "token"
 LONG_REASON = "配件需要从厂家订购，预计下周三到货后再上门维修，请耐心等待"
 
 # How to reach each status the reporter hears about, and what the push should say about it.
@@ -44,12 +43,7 @@ PATHS: dict[str, tuple[list[tuple[str, dict[str, str]]], dict[str, str], str]] =
 
 @pytest.fixture
 def worker(services: Services) -> None:
-    with services.db.session() as s:
-        add_staff(s, "刘师傅", "worker", "worker-pass-1", ["东环校区宿舍维修"], "13900000009")
-
-
-def calls_to(rsps: responses.RequestsMock, url: str) -> list[Any]:
-    return [c for c in rsps.calls if c.request.url and c.request.url.split("?")[0] == url]
+    make_staff(services, "刘师傅", "worker", categories=[DORM], phone="13900000009")
 
 
 def push_rows(services: Services) -> list[Push]:
@@ -63,13 +57,6 @@ def waiting(services: Services, queue: str) -> tuple[int, int]:
     return q.count, len(q.scheduled_job_registry.get_job_ids())
 
 
-def answer_send(rsps: responses.RequestsMock, *bodies: dict[str, Any]) -> None:
-    """Make WeChat's template/send answer these bodies in turn (the last one from then on)."""
-    rsps.remove(responses.POST, SEND)
-    for body in bodies:
-        rsps.post(SEND, json=body)
-
-
 # -- what is sent --------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("status", list(PATHS))
@@ -77,7 +64,7 @@ def test_each_status_change_sends_one_template(services: Services, run_jobs: Cal
                                                wechat_api: responses.RequestsMock, status: str) -> None:
     """One template message per change, to the reporter, short enough for WeChat, linking the ticket page."""
     before, kw, says = PATHS[status]
-    no = new_ticket(services, "o-push")
+    no = make_ticket(services, "o-push")
     for to, args in before:
         move_ticket(services, no, to, by="staff:调度员", **args)
     run_jobs()
@@ -110,7 +97,7 @@ def test_the_time_in_a_push_is_beijing_time(services: Services, run_jobs: Callab
     """The time shown in the push is the reporter's clock (UTC+8)."""
     from models.tickets import local_time
 
-    no = new_ticket(services, "o-push-time")
+    no = make_ticket(services, "o-push-time")
     move_ticket(services, no, "accepted", by="staff:调度员")
     run_jobs()
     with services.db.session() as s:
@@ -124,7 +111,7 @@ def test_the_time_in_a_push_is_beijing_time(services: Services, run_jobs: Callab
 def test_running_jobs_again_sends_nothing_more(services: Services, run_jobs: Callable[[], int],
                                                wechat_api: responses.RequestsMock) -> None:
     """A push already sent is never sent again: not by a second run, nor by queueing its id again."""
-    no = new_ticket(services, "o-push-once")
+    no = make_ticket(services, "o-push-once")
     move_ticket(services, no, "accepted", by="staff:调度员")
     assert run_jobs() == 1
     assert run_jobs() == 0
@@ -161,8 +148,8 @@ def test_unsubscribed_reporter_is_not_pushed(wechat: Callable[..., WeChatUser], 
 def test_not_subscribed_answer_is_recorded_and_not_retried(services: Services, run_jobs: Callable[[], int],
                                                            wechat_api: responses.RequestsMock) -> None:
     """43004 is permanent: the row says failed with the code, and nothing tries again."""
-    answer_send(wechat_api, {"errcode": 43004, "errmsg": "require subscribe"})
-    no = new_ticket(services, "o-push-43004")
+    answers(wechat_api, SEND, {"errcode": 43004, "errmsg": "require subscribe"})
+    no = make_ticket(services, "o-push-43004")
     move_ticket(services, no, "accepted", by="staff:调度员")
     run_jobs()
     (row,) = push_rows(services)
@@ -182,8 +169,8 @@ def test_not_subscribed_answer_is_recorded_and_not_retried(services: Services, r
 def test_transient_answer_is_retried_later(services: Services, run_jobs: Callable[[], int],
                                            wechat_api: responses.RequestsMock) -> None:
     """System busy (-1): the push waits for a retry with backoff, then goes out once."""
-    answer_send(wechat_api, {"errcode": -1, "errmsg": "system error"}, {"errcode": 0, "msgid": 2002})
-    no = new_ticket(services, "o-push-busy")
+    answers(wechat_api, SEND, {"errcode": -1, "errmsg": "system error"}, {"errcode": 0, "msgid": 2002})
+    no = make_ticket(services, "o-push-busy")
     move_ticket(services, no, "accepted", by="staff:调度员")
     run_jobs()
     (row,) = push_rows(services)
@@ -200,11 +187,11 @@ def test_expired_token_is_refreshed_once(services: Services, run_jobs: Callable[
                                          wechat_api: responses.RequestsMock) -> None:
     """42001: one new token is fetched and the same message is sent with it."""
     services.redis.set(TOKEN_KEY, "OLD-TOKEN")
-    answer_send(wechat_api, {"errcode": 42001, "errmsg": "access_token expired"}, {"errcode": 0, "msgid": 3003})
-    no = new_ticket(services, "o-push-42001")
+    answers(wechat_api, SEND, {"errcode": 42001, "errmsg": "access_token expired"}, {"errcode": 0, "msgid": 3003})
+    no = make_ticket(services, "o-push-42001")
     move_ticket(services, no, "accepted", by="staff:调度员")
     run_jobs()
-    assert len(calls_to(wechat_api, TOKEN)) == 1
+    assert len(calls_to(wechat_api, TOKEN_URL)) == 1
     sends = calls_to(wechat_api, SEND)
     tokens = [parse_qs(urlparse(c.request.url).query)["access_token"][0] for c in sends]
     assert tokens == ["OLD-TOKEN", "TOKEN-1"]
@@ -216,11 +203,11 @@ def test_expired_token_is_refreshed_once(services: Services, run_jobs: Callable[
 def test_persistent_bad_token_gives_up_after_one_refresh(services: Services, run_jobs: Callable[[], int],
                                                          wechat_api: responses.RequestsMock) -> None:
     """40001 after a fresh token: the push fails with the error, after exactly two token fetches, no loop."""
-    answer_send(wechat_api, {"errcode": 40001, "errmsg": "invalid credential"})
-    no = new_ticket(services, "o-push-40001")
+    answers(wechat_api, SEND, {"errcode": 40001, "errmsg": "invalid credential"})
+    no = make_ticket(services, "o-push-40001")
     move_ticket(services, no, "accepted", by="staff:调度员")
     run_jobs()
-    assert len(calls_to(wechat_api, TOKEN)) == 2
+    assert len(calls_to(wechat_api, TOKEN_URL)) == 2
     assert len(calls_to(wechat_api, SEND)) == 2
     (row,) = push_rows(services)
     assert (row.status, row.errcode) == ("failed", 40001)
@@ -236,28 +223,28 @@ def test_persistent_bad_token_gives_up_after_one_refresh(services: Services, run
 
 def test_api_client_raises_on_persistent_bad_token(services: Services, wechat_api: responses.RequestsMock) -> None:
     """The client itself: a second 40001 is raised to the caller instead of fetching tokens for ever."""
-    answer_send(wechat_api, {"errcode": 40001, "errmsg": "invalid credential"})
+    answers(wechat_api, SEND, {"errcode": 40001, "errmsg": "invalid credential"})
     api = WeChatAPI(services.config, services.redis)
     with pytest.raises(WeChatError) as err:
         api.send_template("o-x", "TPL-TICKET", {"thing3": {"value": "x"}})
     assert err.value.errcode == 40001
-    assert len(calls_to(wechat_api, TOKEN)) == 2 and len(calls_to(wechat_api, SEND)) == 2
+    assert len(calls_to(wechat_api, TOKEN_URL)) == 2 and len(calls_to(wechat_api, SEND)) == 2
 
 
 def test_one_token_for_many_pushes(services: Services, run_jobs: Callable[[], int],
                                    wechat_api: responses.RequestsMock) -> None:
     """Many pushes share one access_token, kept in Redis for every process."""
     for i in range(4):
-        no = new_ticket(services, f"o-push-many-{i}", building=f"学生公寓{i + 1}栋")
+        no = make_ticket(services, f"o-push-many-{i}", building=f"学生公寓{i + 1}栋")
         move_ticket(services, no, "accepted", by="staff:调度员")
     assert run_jobs() == 4
     assert len(sent_templates(wechat_api)) == 4
-    assert len(calls_to(wechat_api, TOKEN)) == 1
+    assert len(calls_to(wechat_api, TOKEN_URL)) == 1
     assert services.redis.get(TOKEN_KEY) == b"TOKEN-1"
     assert 0 < int(services.redis.ttl(TOKEN_KEY)) <= 7200
     # Another process (a fresh client on the same Redis) uses it without fetching.
     WeChatAPI(services.config, services.redis).send_template("o-push-many-0", "TPL-TICKET", {})
-    assert len(calls_to(wechat_api, TOKEN)) == 1
+    assert len(calls_to(wechat_api, TOKEN_URL)) == 1
 
 
 def test_token_comes_from_the_configured_base(services: Services, wechat_api: responses.RequestsMock) -> None:
@@ -267,7 +254,7 @@ def test_token_comes_from_the_configured_base(services: Services, wechat_api: re
     wechat_api.post(other + "message/template/send", json={"errcode": 0, "msgid": 4004})
     api = WeChatAPI(services.config.override(wechat_api_base_url=other), services.redis)
     assert api.send_template("o-x", "TPL-TICKET", {}) == "4004"
-    assert calls_to(wechat_api, TOKEN) == []
+    assert calls_to(wechat_api, TOKEN_URL) == []
 
 
 # -- photos ------------------------------------------------------------------------------------------------

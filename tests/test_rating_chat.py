@@ -14,9 +14,9 @@ from devtools.chat import WeChatUser
 from dialogs.rate import RateCommand, ReworkCommand, parse_command
 from dialogs.store import DialogStore
 from models.tickets import get_ticket, move
-from tests.conftest import sent_templates
-from tests.test_repair_dialog import choose
-from tests.test_reporter_page import make_ticket, stored
+from tests.support.chat import choose
+from tests.support.tickets import make_ticket, stored
+from tests.support.wechat_api import sent_templates
 
 
 def closes(services: Services, no: str) -> int:
@@ -58,9 +58,9 @@ def test_parse_command(text: str, command: RateCommand | ReworkCommand | None) -
 def test_rate_applies_to_the_most_recently_completed_ticket(wechat: Callable[..., WeChatUser],
                                                             services: Services) -> None:
     """「评价 5」 rates the ticket completed last; 「评价 5 修得很快」 the next one, keeping the words."""
-    older = make_ticket(services, "o-rc-latest", "completed")
-    newer = make_ticket(services, "o-rc-latest", "completed")
-    open_one = make_ticket(services, "o-rc-latest", "in_progress")
+    older = make_ticket(services, "o-rc-latest", moved_to="completed")
+    newer = make_ticket(services, "o-rc-latest", moved_to="completed")
+    open_one = make_ticket(services, "o-rc-latest", moved_to="in_progress")
     user = wechat("o-rc-latest")
     reply = user.text("评价 5").text
     assert f"谢谢您的评价！{newer} 已评 5 星" in reply and "还有 1 张" in reply
@@ -78,8 +78,8 @@ def test_rate_applies_to_the_most_recently_completed_ticket(wechat: Callable[...
 
 def test_rate_a_named_ticket(wechat: Callable[..., WeChatUser], services: Services) -> None:
     """「评价 R… 4」 rates that ticket, not the latest."""
-    named = make_ticket(services, "o-rc-named", "completed")
-    latest = make_ticket(services, "o-rc-named", "completed")
+    named = make_ticket(services, "o-rc-named", moved_to="completed")
+    latest = make_ticket(services, "o-rc-named", moved_to="completed")
     reply = wechat("o-rc-named").text(f"评价 {named} 4").text
     assert f"{named} 已评 4 星" in reply
     assert (stored(services, named).status, stored(services, named).rating) == ("closed", 4)
@@ -88,7 +88,7 @@ def test_rate_a_named_ticket(wechat: Callable[..., WeChatUser], services: Servic
 
 def test_low_stars_need_a_reason(wechat: Callable[..., WeChatUser], services: Services) -> None:
     """「评价 1」 asks why; 「无」 is not enough for 1 star; the reason closes the ticket."""
-    no = make_ticket(services, "o-rc-low", "completed")
+    no = make_ticket(services, "o-rc-low", moved_to="completed")
     user = wechat("o-rc-low")
     reply = user.text("评价 1").text
     assert "哪里不满意（必填）" in reply
@@ -101,7 +101,7 @@ def test_low_stars_need_a_reason(wechat: Callable[..., WeChatUser], services: Se
 
 
 def test_low_stars_with_a_reason_at_once(wechat: Callable[..., WeChatUser], services: Services) -> None:
-    no = make_ticket(services, "o-rc-low2", "completed")
+    no = make_ticket(services, "o-rc-low2", moved_to="completed")
     reply = wechat("o-rc-low2").text("评价 2 等了三天才来").text
     assert f"{no} 已评 2 星" in reply
     assert (stored(services, no).rating, stored(services, no).rating_comment) == (2, "等了三天才来")
@@ -109,7 +109,7 @@ def test_low_stars_with_a_reason_at_once(wechat: Callable[..., WeChatUser], serv
 
 def test_not_fixed_sends_the_latest_completed_back(wechat: Callable[..., WeChatUser], services: Services) -> None:
     """「没修好 还在滴水」 sends the latest completed ticket back to 受理, with the words on the timeline."""
-    no = make_ticket(services, "o-rc-rework", "completed")
+    no = make_ticket(services, "o-rc-rework", moved_to="completed")
     reply = wechat("o-rc-rework").text("没修好 还在滴水").text
     assert f"{no} 已重新受理" in reply
     t = stored(services, no)
@@ -119,7 +119,7 @@ def test_not_fixed_sends_the_latest_completed_back(wechat: Callable[..., WeChatU
 
 
 def test_not_fixed_without_words_asks_what(wechat: Callable[..., WeChatUser], services: Services) -> None:
-    no = make_ticket(services, "o-rc-rework2", "completed")
+    no = make_ticket(services, "o-rc-rework2", moved_to="completed")
     user = wechat("o-rc-rework2")
     reply = user.text("还没修好").text
     assert f"请说说 {no}" in reply and "哪里还没修好" in reply
@@ -129,7 +129,7 @@ def test_not_fixed_without_words_asks_what(wechat: Callable[..., WeChatUser], se
 
 
 def test_nothing_to_rate(wechat: Callable[..., WeChatUser], services: Services) -> None:
-    make_ticket(services, "o-rc-none", "in_progress")
+    make_ticket(services, "o-rc-none", moved_to="in_progress")
     reply = wechat("o-rc-none").text("评价 5").text
     assert "没有待评价的报修单" in reply
 
@@ -137,7 +137,7 @@ def test_nothing_to_rate(wechat: Callable[..., WeChatUser], services: Services) 
 @pytest.mark.parametrize("status, said", [("in_progress", "维修完成后才能评价"), ("cancelled", "已经「已撤销」")])
 def test_a_named_ticket_not_ready(wechat: Callable[..., WeChatUser], services: Services, status: str,
                                   said: str) -> None:
-    no = make_ticket(services, "o-rc-early", "in_progress" if status == "in_progress" else "submitted")
+    no = make_ticket(services, "o-rc-early", moved_to="in_progress" if status == "in_progress" else "submitted")
     if status == "cancelled":
         with services.db.session() as s:
             move(s, get_ticket(s, no), "cancelled", by="user:o-rc-early", role="reporter")
@@ -148,7 +148,7 @@ def test_a_named_ticket_not_ready(wechat: Callable[..., WeChatUser], services: S
 
 def test_someone_elses_ticket_cannot_be_rated(wechat: Callable[..., WeChatUser], services: Services) -> None:
     """Naming another reporter's ticket says nothing about it and changes nothing."""
-    no = make_ticket(services, "o-rc-owner", "completed", description="别人的水龙头")
+    no = make_ticket(services, "o-rc-owner", moved_to="completed", description="别人的水龙头")
     reply = wechat("o-rc-stranger").text(f"评价 {no} 1 差评").text
     assert f"没有找到您报的单 {no}" in reply and "别人的水龙头" not in reply
     reply = wechat("o-rc-stranger").text(f"没修好 {no} 捣乱").text
@@ -158,7 +158,7 @@ def test_someone_elses_ticket_cannot_be_rated(wechat: Callable[..., WeChatUser],
 
 
 def test_a_rated_ticket_says_so(wechat: Callable[..., WeChatUser], services: Services) -> None:
-    no = make_ticket(services, "o-rc-again", "completed")
+    no = make_ticket(services, "o-rc-again", moved_to="completed")
     user = wechat("o-rc-again")
     user.text("评价 5")
     assert f"{no} 已经评价过了（5 星）" in user.text(f"评价 {no} 1 改个差评").text
@@ -167,7 +167,7 @@ def test_a_rated_ticket_says_so(wechat: Callable[..., WeChatUser], services: Ser
 
 def test_a_retried_rating_closes_once(wechat: Callable[..., WeChatUser], services: Services) -> None:
     """WeChat's retry of 「评价 5」 gets the same answer and no second close."""
-    no = make_ticket(services, "o-rc-retry", "completed")
+    no = make_ticket(services, "o-rc-retry", moved_to="completed")
     user = wechat("o-rc-retry")
     first = user.text("评价 5")
     assert user.retry().text == first.text
@@ -178,7 +178,7 @@ def test_the_completion_push_then_the_rating(wechat: Callable[..., WeChatUser], 
                                              run_jobs: Callable[[], int],
                                              wechat_api: responses.RequestsMock) -> None:
     """The reporter is pushed 维修完成, answers 「评价 5 修得很快」, and the ticket is closed with it."""
-    no = make_ticket(services, "o-rc-push", "completed")
+    no = make_ticket(services, "o-rc-push", moved_to="completed")
     run_jobs()
     pushed = [p for p in sent_templates(wechat_api) if p["touser"] == "o-rc-push"]
     assert pushed[-1]["data"]["phrase2"]["value"] == "维修完成"
@@ -192,7 +192,7 @@ def test_the_completion_push_then_the_rating(wechat: Callable[..., WeChatUser], 
 def test_inside_a_live_dialog_the_dialog_answers(wechat: Callable[..., WeChatUser], bound: Callable[..., None],
                                                  services: Services) -> None:
     """In the middle of a repair form, 「评价 5」 is an answer to the form, not a rating."""
-    no = make_ticket(services, "o-rc-live", "completed")
+    no = make_ticket(services, "o-rc-live", moved_to="completed")
     bound("o-rc-live")
     user = wechat("o-rc-live")
     assert "维修类型" in user.text("报修").text
@@ -204,7 +204,7 @@ def test_inside_a_live_dialog_the_dialog_answers(wechat: Callable[..., WeChatUse
 def test_after_a_pause_the_command_wins_and_the_form_is_kept(wechat: Callable[..., WeChatUser],
                                                              bound: Callable[..., None], services: Services) -> None:
     """A form left for long: the command from the push is carried out, then the user is asked about the form."""
-    no = make_ticket(services, "o-rc-pause", "completed")
+    no = make_ticket(services, "o-rc-pause", moved_to="completed")
     bound("o-rc-pause")
     user = wechat("o-rc-pause")
     assert "维修类型" in user.text("报修").text
@@ -222,7 +222,7 @@ def test_after_a_pause_the_command_wins_and_the_form_is_kept(wechat: Callable[..
 
 def test_rate_from_my_tickets(wechat: Callable[..., WeChatUser], services: Services) -> None:
     """我的报修 → the ticket → 评价 → stars → comment (「无」 skips it for 3+ stars) → closed, and shown."""
-    no = make_ticket(services, "o-rc-dialog", "completed")
+    no = make_ticket(services, "o-rc-dialog", moved_to="completed")
     user = wechat("o-rc-dialog")
     user.text("我的报修")
     reply = user.text("1").text
@@ -242,7 +242,7 @@ def test_rate_from_my_tickets(wechat: Callable[..., WeChatUser], services: Servi
 
 
 def test_low_rating_in_the_dialog_needs_a_reason(wechat: Callable[..., WeChatUser], services: Services) -> None:
-    no = make_ticket(services, "o-rc-dialog-low", "completed")
+    no = make_ticket(services, "o-rc-dialog-low", moved_to="completed")
     user = wechat("o-rc-dialog-low")
     user.text("我的报修")
     user.text("1")
@@ -256,7 +256,7 @@ def test_low_rating_in_the_dialog_needs_a_reason(wechat: Callable[..., WeChatUse
 
 
 def test_not_fixed_from_my_tickets(wechat: Callable[..., WeChatUser], services: Services) -> None:
-    no = make_ticket(services, "o-rc-dialog-rework", "completed")
+    no = make_ticket(services, "o-rc-dialog-rework", moved_to="completed")
     user = wechat("o-rc-dialog-rework")
     user.text("我的报修")
     user.text("1")
@@ -267,8 +267,8 @@ def test_not_fixed_from_my_tickets(wechat: Callable[..., WeChatUser], services: 
 
 def test_rate_menu_lists_the_completed_tickets(wechat: Callable[..., WeChatUser], services: Services) -> None:
     """The menu's 维修评价 asks which ticket when there are several, then the stars."""
-    first = make_ticket(services, "o-rc-menu", "completed")
-    second = make_ticket(services, "o-rc-menu", "completed")
+    first = make_ticket(services, "o-rc-menu", moved_to="completed")
+    second = make_ticket(services, "o-rc-menu", moved_to="completed")
     user = wechat("o-rc-menu")
     reply = user.click("RATE").text
     assert "请选择要评价的报修单" in reply and first in reply and second in reply

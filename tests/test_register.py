@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 import copy
-import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-import redis as redis_lib
 import yaml
-from click.testing import CliRunner, Result
+from click.testing import Result
 
-from bot.cli import main
 from core.services import Services
 from devtools.chat import WeChatUser
 from models.errors import RegisterError
 from models.register import Register, current_register
-from tests.conftest import REGISTER_FILE
+from tests.support.chat import choose
+from tests.support.constants import REGISTER_FILE
 
 REFERENCE = REGISTER_FILE.read_text(encoding="utf-8")
 
@@ -283,14 +281,6 @@ def test_another_register_of_the_same_shape_works() -> None:
     assert [b.name for b in reg.buildings_for(dorms, "北山校区", "水暖")] == ["桂园A座", "桂园B座"]
 
 
-def _choose(user: WeChatUser, label: str) -> str:
-    for line in user.last_reply.splitlines():
-        number, _, text = line.partition(" ")
-        if number.isdigit() and text == label:
-            return user.text(number).text
-    raise AssertionError(f"{label!r} not offered in:\n{user.last_reply}")
-
-
 def test_the_repair_form_follows_the_loaded_register(services: Services, wechat: Callable[..., WeChatUser],
                                                      bound: Callable[..., None]) -> None:
     """Load another school's register (no code change): the repair form offers its names, not the old ones."""
@@ -304,31 +294,15 @@ def test_the_repair_form_follows_the_loaded_register(services: Services, wechat:
     reply = user.text("报修").text
     assert "北山公寓维修" in reply and "南湖校区维修" in reply
     assert "东环" not in reply and "校园管理" not in reply
-    reply = _choose(user, "北山公寓维修")
+    reply = choose(user, "北山公寓维修")
     assert "水暖" in reply and "木工" in reply and "园林" not in reply
-    reply = _choose(user, "水暖")
+    reply = choose(user, "水暖")
     assert "龙头" in reply and "暖气片" in reply
-    reply = _choose(user, "龙头")
+    reply = choose(user, "龙头")
     assert "桂园A座" in reply and "桂园B座" in reply and "北山礼堂" not in reply
 
 
 # -- the command line ---------------------------------------------------------------------------
-
-@pytest.fixture
-def cli_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, services: Services,
-            redis_server: redis_lib.Redis) -> Iterator[Path]:
-    """Point the `repairbot` command at the test database and Redis, as an operator's environment would."""
-    monkeypatch.chdir(tmp_path)  # no stray .env
-    monkeypatch.setenv("REPAIRBOT_DATABASE_URL", services.config.database_url)
-    monkeypatch.setenv("REPAIRBOT_INSTANCE_PATH", str(tmp_path / "instance"))
-    socket_file = getattr(redis_server, "socket_file", None)  # the embedded test Redis
-    monkeypatch.setenv("REPAIRBOT_REDIS_URL", os.environ.get("REPAIRBOT_TEST_REDIS_URL") or f"unix://{socket_file}")
-    yield tmp_path
-
-
-def run_cli(*args: str) -> Result:
-    return CliRunner().invoke(main, list(args), catch_exceptions=True)
-
 
 def _one_line_error(result: Result) -> str:
     assert result.exit_code != 0
@@ -347,14 +321,14 @@ def _one_line_error(result: Result) -> str:
     (REFERENCE.replace("groups: [绿化, 保洁]", "groups: [绿化, 保洁, 暖通]"), ["校园管理", "暖通"]),
     (REFERENCE.replace('rooms: "5{floor}{n:02d}"', 'rooms: "5{floor.x}{n:02d}"'), ["第五教学楼", "room pattern"]),
 ], ids=["bad-yaml", "empty", "no-campuses", "unknown-group", "bad-pattern"])
-def test_register_load_refuses_a_bad_file_in_one_line(cli_env: Path, services: Services, text: str,
-                                                      words: list[str]) -> None:
+def test_register_load_refuses_a_bad_file_in_one_line(cli: Callable[..., Result], tmp_path: Path, services: Services,
+                                                      text: str, words: list[str]) -> None:
     """`repairbot register load` on a faulty file: non-zero exit, one 'Error:' line, and the old register stays."""
-    path = cli_env / "register.yaml"
+    path = tmp_path / "register.yaml"
     path.write_text(text, encoding="utf-8")
     before = services.register()
     assert before is not None
-    line = _one_line_error(run_cli("register", "load", str(path)))
+    line = _one_line_error(cli("register", "load", str(path)))
     for w in words:
         assert w in line
     with services.db.session() as s:
@@ -362,18 +336,19 @@ def test_register_load_refuses_a_bad_file_in_one_line(cli_env: Path, services: S
         assert now is not None and now.version == before.version
 
 
-def test_register_load_refuses_a_file_not_in_utf8(cli_env: Path) -> None:
+def test_register_load_refuses_a_file_not_in_utf8(cli: Callable[..., Result], tmp_path: Path) -> None:
     """A register saved in GBK (as Windows editors do) gets a one-line error, not a traceback."""
-    path = cli_env / "register.yaml"
+    path = tmp_path / "register.yaml"
     path.write_bytes(REFERENCE.encode("gbk"))
-    _one_line_error(run_cli("register", "load", str(path)))
+    _one_line_error(cli("register", "load", str(path)))
 
 
-def test_register_load_puts_a_new_register_in_force(cli_env: Path, services: Services) -> None:
+def test_register_load_puts_a_new_register_in_force(cli: Callable[..., Result], tmp_path: Path,
+                                                    services: Services) -> None:
     """A good file is loaded, summarised in one line, and becomes the register in force."""
-    path = cli_env / "small.yaml"
+    path = tmp_path / "small.yaml"
     path.write_text(SMALL, encoding="utf-8")
-    result = run_cli("register", "load", str(path))
+    result = cli("register", "load", str(path))
     assert result.exit_code == 0, result.output
     assert "2 campuses, 5 buildings, 3 groups, 4 categories" in result.output
     with services.db.session() as s:

@@ -6,56 +6,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from core.services import Services
 from devtools.chat import WeChatUser
 from models.tickets import Ticket, TicketPhoto, get_ticket
-
-DORM_WATER = ["东环校区宿舍维修", "给水", "水龙头", "学生公寓12栋", "5", "502"]
-
-
-def choose(user: WeChatUser, label: str) -> str:
-    """Answer a numbered list by the number of the line that shows `label`."""
-    answer = user.last_reply
-    for line in answer.splitlines():
-        number, _, text = line.partition(" ")
-        if number.isdigit() and text == label:
-            return _send(user, number)
-    raise AssertionError(f"{label!r} not offered in:\n{answer}")
-
-
-def _send(user: WeChatUser, text: str) -> str:
-    return user.text(text).text
-
-
-def start_repair(user: WeChatUser) -> str:
-    return _send(user, "报修")
-
-
-def file_dorm_tap(user: WeChatUser, description: str = "水龙头关不紧，一直在滴水") -> str:
-    """Walk the structured path to the confirmation summary."""
-    reply = start_repair(user)
-    assert "维修类型" in reply
-    choose(user, "东环校区宿舍维修")
-    choose(user, "给水")
-    reply = choose(user, "水龙头")
-    assert "楼栋" in reply  # a single campus for this category is chosen for the user
-    choose(user, "学生公寓12栋")
-    reply = _send(user, "5")
-    assert "房间号" in reply
-    reply = _send(user, "502")
-    assert "描述" in reply
-    reply = _send(user, description)
-    assert "照片" in reply
-    reply = user.image(media_id="MEDIA-1").text
-    assert "请核对报修单" in reply
-    return reply
-
-
-def count_tickets(services: Services) -> int:
-    with services.db.session() as s:
-        return int(s.scalar(select(func.count(Ticket.id))) or 0)
+from tests.support.chat import choose, file_dorm_tap, say, start_repair, to_description
+from tests.support.tickets import count_tickets
 
 
 def test_file_a_repair_with_photo(wechat: Callable[..., WeChatUser], bound: Callable[..., None],
@@ -136,26 +93,17 @@ def test_photo_step_wants_a_photo_and_text_steps_keep_early_photos(
         if label not in user.last_reply:
             user.text("x")  # the list again
         choose(user, label)
-    _send(user, "5")
-    _send(user, "502")
-    reply = _send(user, "水龙头一直在滴水")
+    say(user, "5")
+    say(user, "502")
+    reply = say(user, "水龙头一直在滴水")
     assert "请核对报修单" in reply and "照片：1 张" in reply
-
-
-def to_description(user: WeChatUser) -> str:
-    """Start a dorm-tap repair in 12栋 5楼 502 and answer up to the description; return its prompt."""
-    start_repair(user)
-    for label in ("东环校区宿舍维修", "给水", "水龙头", "学生公寓12栋"):
-        choose(user, label)
-    _send(user, "5")
-    return _send(user, "502")
 
 
 def test_text_when_photo_expected(wechat: Callable[..., WeChatUser], bound: Callable[..., None]) -> None:
     user = wechat("o-nophoto")
     bound("o-nophoto")
     to_description(user)
-    _send(user, "水龙头一直在滴水")
+    say(user, "水龙头一直在滴水")
     reply = user.text("没有照片").text
     assert "需要一张照片" in reply
 
@@ -164,10 +112,10 @@ def test_description_limits(wechat: Callable[..., WeChatUser], bound: Callable[.
     user = wechat("o-desc")
     bound("o-desc")
     to_description(user)
-    assert "太短" in _send(user, "坏了")
-    reply = _send(user, "滴" * 5000)
+    assert "太短" in say(user, "坏了")
+    reply = say(user, "滴" * 5000)
     assert "500 字以内" in reply and "5000" in reply
-    assert "照片" in _send(user, "水龙头一直在滴水")
+    assert "照片" in say(user, "水龙头一直在滴水")
 
 
 def test_back_cancel_and_restart(wechat: Callable[..., WeChatUser], bound: Callable[..., None],
@@ -177,16 +125,16 @@ def test_back_cancel_and_restart(wechat: Callable[..., WeChatUser], bound: Calla
     start_repair(user)
     choose(user, "东环校区宿舍维修")
     assert "故障类别" in user.last_reply
-    reply = _send(user, "返回")
+    reply = say(user, "返回")
     assert "维修类型" in reply
-    reply = _send(user, "上一步")
+    reply = say(user, "上一步")
     assert "已经是第一步" in reply
     choose(user, "东环校区宿舍维修")
-    reply = _send(user, "重新开始")
+    reply = say(user, "重新开始")
     assert "从头开始" in reply and "维修类型" in reply
-    reply = _send(user, "取消")
+    reply = say(user, "取消")
     assert "已取消" in reply
-    assert "当前没有进行中的操作" in _send(user, "1")  # nothing half-filed is waiting
+    assert "当前没有进行中的操作" in say(user, "1")  # nothing half-filed is waiting
     assert count_tickets(services) == 0
 
 
@@ -198,17 +146,17 @@ def test_menu_click_in_the_middle_asks_before_leaving(wechat: Callable[..., WeCh
     choose(user, "东环校区宿舍维修")
     reply = user.click("MY_TICKETS").text
     assert "要离开吗" in reply
-    reply = _send(user, "2")
+    reply = say(user, "2")
     assert "继续填写" in reply and "故障类别" in reply
     user.click("MY_TICKETS")
-    assert "还没有报修记录" in _send(user, "1")
+    assert "还没有报修记录" in say(user, "1")
 
 
 def test_help_inside_a_step(wechat: Callable[..., WeChatUser], bound: Callable[..., None]) -> None:
     user = wechat("o-help")
     bound("o-help")
     start_repair(user)
-    reply = _send(user, "帮助")
+    reply = say(user, "帮助")
     assert "取消" in reply and "返回" in reply and "维修类型" in reply
 
 
@@ -219,11 +167,11 @@ def test_pause_asks_whether_to_continue(wechat: Callable[..., WeChatUser], bound
     start_repair(user)
     choose(user, "东环校区宿舍维修")
     _age_dialog(services, "o-pause", seconds=3600)
-    reply = _send(user, "1")
+    reply = say(user, "1")
     assert "未完成的报修单" in reply and "故障类别" in reply
-    reply = _send(user, "1")
+    reply = say(user, "1")
     assert "继续填写" in reply and "故障类别" in reply
-    assert "具体物品" in _send(user, "1")
+    assert "具体物品" in say(user, "1")
 
 
 def test_message_after_dialog_expired(wechat: Callable[..., WeChatUser], bound: Callable[..., None],
@@ -232,7 +180,7 @@ def test_message_after_dialog_expired(wechat: Callable[..., WeChatUser], bound: 
     bound("o-expired")
     start_repair(user)
     services.redis.delete("dlg:o-expired")  # what the TTL does after a day
-    reply = _send(user, "3")
+    reply = say(user, "3")
     assert "当前没有进行中的操作" in reply and "报修" in reply
 
 
@@ -252,14 +200,14 @@ def test_words_sent_instead_of_the_photo_join_the_description(wechat: Callable[.
     user = wechat("o-more")
     bound("o-more")
     to_description(user)
-    _send(user, "水龙头一直在滴水")
+    say(user, "水龙头一直在滴水")
     reply = user.text("热水那边的龙头也关不紧").text
     assert "补充到描述" in reply and "照片" in reply
     assert "补充到描述" not in user.text("拍不了照片").text  # about the photo, not the fault
     assert "补充到描述" not in user.text("滴" * 490).text  # would pass 500 characters
     reply = user.image(media_id="M-MORE").text
     assert "描述：水龙头一直在滴水；热水那边的龙头也关不紧" in reply
-    assert "报修成功" in _send(user, "1")
+    assert "报修成功" in say(user, "1")
     with services.db.session() as s:
         t = s.scalars(select(Ticket).where(Ticket.openid == "o-more")).one()
         assert t.description == "水龙头一直在滴水；热水那边的龙头也关不紧"

@@ -13,48 +13,17 @@ import responses
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import select
 
-from core.actions import move_ticket, staff_reply
+from core.actions import staff_reply
 from core.config import Config
 from core.links import LINK_MAX_AGE_S, make_token, ticket_link
 from core.services import Services
-from models.people import Staff, add_staff, ensure_user
-from models.tickets import STATUS_ZH, NewTicket, Ticket, TicketEvent, TicketPhoto, create_ticket, get_ticket
-
-WORKER = "刘师傅"
-# The moves that bring a new ticket to a status, as staff would make them.
-PATH = ["accepted", "assigned", "in_progress", "completed"]
-
-
-def make_ticket(services: Services, openid: str = "o-page", status: str = "completed", *,
-                description: str = "水龙头关不紧，一直在滴水", media: tuple[str, ...] = (),
-                worker: str = WORKER) -> str:
-    """File a ticket (as the dialog would) and move it to `status` through core.actions; return its number."""
-    with services.db.session() as s:
-        ensure_user(s, openid)
-        if s.scalars(select(Staff).where(Staff.name == worker)).first() is None:
-            add_staff(s, worker, "worker", "worker-pass-1", ["东环校区宿舍维修"], "13900000009")
-        ticket, _ = create_ticket(s, NewTicket(
-            openid=openid, person_id=None, category="东环校区宿舍维修", group="给水", item="水龙头",
-            campus="东环校区", building="学生公寓12栋", floor="5", room="502", place_note=None,
-            description=description, phone="13800000001", media_ids=tuple((m, None) for m in media)))
-        no = ticket.no
-    if status in PATH:
-        for to in PATH[:PATH.index(status) + 1]:
-            move_ticket(services, no, to, by="staff:王调度", worker=worker if to == "assigned" else None,
-                        note="换了阀芯" if to == "completed" else None)
-    return no
+from models.tickets import STATUS_ZH, TicketEvent, TicketPhoto
+from tests.support.tickets import make_ticket, stored
 
 
 def page_url(server: str, services: Services, no: str) -> str:
     """The link a push carries (core.links.ticket_link), pointed at the test server."""
     return server + urlparse(ticket_link(services.config, no)).path
-
-
-def stored(services: Services, no: str) -> Ticket:
-    with services.db.session() as s:
-        t = get_ticket(s, no)
-        _ = t.events, t.photos
-        return t
 
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -97,7 +66,7 @@ def browser(server: str) -> Browser:
 
 def test_page_shows_the_ticket_in_chinese(server: str, services: Services, browser: Browser) -> None:
     """Status in Chinese, details, the timeline with the staff's reply and the reporter's message."""
-    no = make_ticket(services, "o-page-show", "in_progress")
+    no = make_ticket(services, "o-page-show", moved_to="in_progress")
     staff_reply(services, no, "师傅下午两点到", by="staff:王调度")
     resp = browser.get(page_url(server, services, no))
     assert resp.status_code == 200
@@ -117,8 +86,8 @@ def test_the_photo_is_served_under_the_same_token(server: str, services: Service
                                                   run_jobs: Callable[[], int],
                                                   wechat_api: responses.RequestsMock) -> None:
     """The saved photo is shown from REPAIRBOT_MEDIA_DIR; another ticket's link cannot reach it."""
-    no = make_ticket(services, "o-page-photo", "accepted", media=("MEDIA-P1",))
-    other = make_ticket(services, "o-page-other", "accepted")
+    no = make_ticket(services, "o-page-photo", moved_to="accepted", media=("MEDIA-P1",))
+    other = make_ticket(services, "o-page-other", moved_to="accepted")
     assert "照片正在上传" in browser.get(page_url(server, services, no)).text
     from core.jobs import enqueue
     from workers.media import download_photo
@@ -140,7 +109,7 @@ def test_the_photo_is_served_under_the_same_token(server: str, services: Service
 def test_a_file_outside_the_media_folder_is_never_served(server: str, services: Services,
                                                          browser: Browser) -> None:
     """A photo row whose path points elsewhere (say, a tampered row) serves nothing."""
-    no = make_ticket(services, "o-page-escape", "accepted", media=("MEDIA-X",))
+    no = make_ticket(services, "o-page-escape", moved_to="accepted", media=("MEDIA-X",))
     with services.db.session() as s:
         photo = s.scalars(select(TicketPhoto)).one()
         photo.status, photo.path = "saved", str(services.config.instance_path.parent / "secret.txt")
@@ -155,7 +124,7 @@ def test_a_file_outside_the_media_folder_is_never_served(server: str, services: 
 @pytest.mark.parametrize("how", ["flipped", "other_key", "other_salt", "garbage", "truncated"])
 def test_a_tampered_link_shows_nothing(server: str, services: Services, browser: Browser, how: str) -> None:
     """A link whose signature does not check out gets a friendly 404 page, and no ticket details."""
-    no = make_ticket(services, "o-page-tamper", "completed")
+    no = make_ticket(services, "o-page-tamper", moved_to="completed")
     token = urlparse(ticket_link(services.config, no)).path.removeprefix("/t/")
     bad = {
         "flipped": token[:-3] + ("A" if token[-3] != "A" else "B") + token[-2:],
@@ -186,7 +155,7 @@ def signed_at(services: Services, no: str, when: float) -> str:
 
 def test_an_expired_link_says_so(server: str, services: Services, browser: Browser) -> None:
     """A genuine link older than LINK_MAX_AGE_S gets 410 and a page that says how to find the ticket."""
-    no = make_ticket(services, "o-page-old", "completed")
+    no = make_ticket(services, "o-page-old", moved_to="completed")
 
     old = signed_at(services, no, time.time() - LINK_MAX_AGE_S - 60)
     resp = browser.get(f"{server}/t/{old}")
@@ -199,8 +168,8 @@ def test_an_expired_link_says_so(server: str, services: Services, browser: Brows
 
 def test_a_link_shows_only_its_own_ticket(server: str, services: Services, browser: Browser) -> None:
     """Someone else's link shows that ticket only; a link naming a ticket that does not exist shows none."""
-    mine = make_ticket(services, "o-page-mine", "completed", description="我宿舍的水龙头在滴水")
-    theirs = make_ticket(services, "o-page-theirs", "completed", description="别人宿舍的灯不亮了")
+    mine = make_ticket(services, "o-page-mine", moved_to="completed", description="我宿舍的水龙头在滴水")
+    theirs = make_ticket(services, "o-page-theirs", moved_to="completed", description="别人宿舍的灯不亮了")
     html = browser.get(page_url(server, services, mine)).text
     assert mine in html and "我宿舍的水龙头在滴水" in html
     assert theirs not in html and "别人宿舍的灯不亮了" not in html
@@ -211,7 +180,7 @@ def test_a_link_shows_only_its_own_ticket(server: str, services: Services, brows
 
 def test_a_view_only_link_shows_but_cannot_act(server: str, services: Services, browser: Browser) -> None:
     """A link signed view-only (for a follower or a worker) shows the ticket and refuses every action."""
-    no = make_ticket(services, "o-page-view", "completed")
+    no = make_ticket(services, "o-page-view", moved_to="completed")
     url = f"{server}/t/{make_token(services.config.secret_key, no, view_only=True)}"
     html = browser.get(url).text
     assert no in html and "只能查看进度" in html
@@ -228,7 +197,7 @@ def test_a_view_only_link_shows_but_cannot_act(server: str, services: Services, 
 
 def test_leave_a_message(server: str, services: Services, browser: Browser) -> None:
     """A message lands on the timeline as the reporter's, and the page says it was sent."""
-    no = make_ticket(services, "o-page-msg", "assigned")
+    no = make_ticket(services, "o-page-msg", moved_to="assigned")
     url = page_url(server, services, no)
     resp = browser.post(url, "message", {"text": "晚上八点后宿舍有人"}, follow=False)
     assert resp.status_code == 303 and resp.headers["Location"].endswith(urlparse(url).path)
@@ -242,7 +211,7 @@ def test_leave_a_message(server: str, services: Services, browser: Browser) -> N
 
 @pytest.mark.parametrize("text, why", [("", "请写下留言内容"), ("急" * 501, "500 字以内")])
 def test_a_bad_message_is_refused(server: str, services: Services, browser: Browser, text: str, why: str) -> None:
-    no = make_ticket(services, "o-page-badmsg", "assigned")
+    no = make_ticket(services, "o-page-badmsg", moved_to="assigned")
     resp = browser.post(page_url(server, services, no), "message", {"text": text})
     assert resp.status_code == 400 and why in resp.text
     assert [e.kind for e in stored(services, no).events].count("message") == 0
@@ -250,7 +219,7 @@ def test_a_bad_message_is_refused(server: str, services: Services, browser: Brow
 
 def test_a_form_without_its_csrf_token_is_refused(server: str, services: Services, browser: Browser) -> None:
     """A post without the token (or with a forged one) changes nothing and gets a friendly page."""
-    no = make_ticket(services, "o-page-csrf", "completed")
+    no = make_ticket(services, "o-page-csrf", moved_to="completed")
     url = page_url(server, services, no)
     for form in ({"stars": "5"}, {"stars": "5", "csrf_token": "forged"}):
         resp = browser.post(url, "rate", form, csrf=False)
@@ -264,7 +233,7 @@ def test_a_form_without_its_csrf_token_is_refused(server: str, services: Service
 
 def test_not_fixed_sends_it_back_as_rework(server: str, services: Services, browser: Browser) -> None:
     """「还没修好」 on a completed ticket sends it back to accepted, with the reporter's words."""
-    no = make_ticket(services, "o-page-rework", "completed")
+    no = make_ticket(services, "o-page-rework", moved_to="completed")
     url = page_url(server, services, no)
     html = browser.get(url).text
     assert "维修完成" in html and 'id="rework"' in html and 'id="rate"' in html
@@ -287,7 +256,7 @@ def test_not_fixed_sends_it_back_as_rework(server: str, services: Services, brow
 @pytest.mark.parametrize("stars, comment", [(5, ""), (4, "修得很快"), (2, "来晚了两天"), (1, "还是会滴")])
 def test_rate_closes_the_ticket_and_shows_the_rating(server: str, services: Services, browser: Browser,
                                                      stars: int, comment: str) -> None:
-    no = make_ticket(services, f"o-page-rate{stars}", "completed")
+    no = make_ticket(services, f"o-page-rate{stars}", moved_to="completed")
     url = page_url(server, services, no)
     resp = browser.post(url, "rate", {"stars": str(stars), "comment": comment})
     assert resp.status_code == 200
@@ -314,7 +283,7 @@ def test_rate_closes_the_ticket_and_shows_the_rating(server: str, services: Serv
 ])
 def test_rating_rules(server: str, services: Services, browser: Browser, form: dict[str, str], why: str) -> None:
     """1-2 stars need a comment; the rest of the form is checked too; nothing changes on a refusal."""
-    no = make_ticket(services, "o-page-rules", "completed")
+    no = make_ticket(services, "o-page-rules", moved_to="completed")
     resp = browser.post(page_url(server, services, no), "rate", form)
     assert resp.status_code == 400 and why in resp.text
     assert 'id="rate"' in resp.text  # the form again, with what was typed
@@ -325,14 +294,14 @@ def test_rating_rules(server: str, services: Services, browser: Browser, form: d
 
 
 def test_rating_before_completion_is_refused(server: str, services: Services, browser: Browser) -> None:
-    no = make_ticket(services, "o-page-early", "in_progress")
+    no = make_ticket(services, "o-page-early", moved_to="in_progress")
     resp = browser.post(page_url(server, services, no), "rate", {"stars": "5"})
     assert resp.status_code == 409 and "维修完成后才能评价" in resp.text
     assert stored(services, no).status == "in_progress"
 
 
 def test_rated_ticket_cannot_be_rated_twice(server: str, services: Services, browser: Browser) -> None:
-    no = make_ticket(services, "o-page-twice", "completed")
+    no = make_ticket(services, "o-page-twice", moved_to="completed")
     url = page_url(server, services, no)
     page = browser.get(url)
     token = CSRF.findall(page.text)[0]
@@ -358,7 +327,7 @@ def test_a_photo_wechat_no_longer_has_fails_at_once(services: Services, run_jobs
 
     wechat_api.replace(responses.GET, "https://api.weixin.qq.com/cgi-bin/media/get",
                        json={"errcode": 40007, "errmsg": "invalid media_id"})
-    no = make_ticket(services, "o-page-gone", "accepted", media=("MEDIA-GONE",))
+    no = make_ticket(services, "o-page-gone", moved_to="accepted", media=("MEDIA-GONE",))
     photo = stored(services, no).photos[0]
     enqueue(services.redis, "media", download_photo, photo.id, job_id=f"media-{photo.id}")
     run_jobs()

@@ -2,43 +2,18 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
-import redis as redis_lib
-from click.testing import CliRunner, Result
+from click.testing import Result
 from sqlalchemy import select, text
 
-from bot.cli import main
 from core.services import Services
 from devtools.chat import WeChatUser
 from models.people import Person, find_person, load_roster
 
 HEADER = "card_no,name,id_last6,role,phone\n"
-
-
-@pytest.fixture
-def cli_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, services: Services,
-            redis_server: redis_lib.Redis) -> Iterator[Path]:
-    """Point the `repairbot` command at the test database and Redis, as an operator's environment would."""
-    monkeypatch.chdir(tmp_path)  # no stray .env
-    monkeypatch.setenv("REPAIRBOT_DATABASE_URL", services.config.database_url)
-    monkeypatch.setenv("REPAIRBOT_INSTANCE_PATH", str(tmp_path / "instance"))
-    socket_file = getattr(redis_server, "socket_file", None)  # the embedded test Redis
-    monkeypatch.setenv("REPAIRBOT_REDIS_URL", os.environ.get("REPAIRBOT_TEST_REDIS_URL") or f"unix://{socket_file}")
-    yield tmp_path
-
-
-def load(folder: Path, csv_text: str | bytes) -> Result:
-    """Write a roster file and run `repairbot roster load` on it."""
-    path = folder / "roster.csv"
-    if isinstance(csv_text, bytes):
-        path.write_bytes(csv_text)
-    else:
-        path.write_text(csv_text, encoding="utf-8")
-    return CliRunner().invoke(main, ["roster", "load", str(path)])
+Load = Callable[[str | bytes], Result]
 
 
 def person(services: Services, card_no: str) -> Person | None:
@@ -46,9 +21,9 @@ def person(services: Services, card_no: str) -> Person | None:
         return find_person(s, card_no)
 
 
-def test_rows_added_updated_and_refused(cli_env: Path, services: Services) -> None:
+def test_rows_added_updated_and_refused(roster_load: Load, services: Services) -> None:
     """New cards are added, known cards updated, bad rows refused with their line and reason."""
-    result = load(cli_env, HEADER + "\n".join([
+    result = roster_load(HEADER + "\n".join([
         "20260101,赵六,45678X,teacher,13900000001",  # line 2: new
         "20260001,张三丰,654321,staff,13900000002",  # line 3: known card, new details
         "2026010,钱七,111111,student,",  # line 4: card too short
@@ -82,21 +57,21 @@ def test_rows_added_updated_and_refused(cli_env: Path, services: Services) -> No
         assert person(services, card) is None
 
 
-def test_refusals_never_echo_id_digits(cli_env: Path) -> None:
+def test_refusals_never_echo_id_digits(roster_load: Load) -> None:
     """Whatever is wrong with a row, the ID characters in it are not printed back."""
     rows = ["2026011,甲,918273,student,", "20260111,,827364,student,", "20260112,丙,73645,student,",
             "20260113,丁,6453729,student,", "20260114,戊,54637Z,student,", "20260115,己,463728,boss,",
             "20260116,庚,372819,student,999"]
-    result = load(cli_env, HEADER + "\n".join(rows) + "\n")
+    result = roster_load(HEADER + "\n".join(rows) + "\n")
     assert result.exit_code == 0
     assert "7 refused" in result.stdout
     for secret in ("918273", "827364", "73645", "6453729", "54637Z", "463728", "372819"):
         assert secret not in result.output
 
 
-def test_stored_secret_is_a_salted_hash(cli_env: Path, services: Services) -> None:
+def test_stored_secret_is_a_salted_hash(roster_load: Load, services: Services) -> None:
     """The people table keeps no ID digits anywhere, only a slow salted hash that still checks."""
-    result = load(cli_env, HEADER + "20260121,王一,908172,student,\n20260122,王二,908172,student,\n")
+    result = roster_load(HEADER + "20260121,王一,908172,student,\n20260122,王二,908172,student,\n")
     assert result.exit_code == 0, result.output
     with services.db.engine.connect() as conn:
         rows = conn.execute(text("SELECT * FROM people WHERE card_no IN ('20260121', '20260122')")).all()
@@ -113,9 +88,9 @@ def test_stored_secret_is_a_salted_hash(cli_env: Path, services: Services) -> No
     assert not one.check_password("908173", pepper=pepper)
 
 
-def test_lower_case_x_is_accepted_both_ways(cli_env: Path, services: Services) -> None:
+def test_lower_case_x_is_accepted_both_ways(roster_load: Load, services: Services) -> None:
     """An ID ending in x (as typed in a spreadsheet) is accepted, and either case works as the password."""
-    result = load(cli_env, HEADER + "20260131,陈一,10293x,student,\n")
+    result = roster_load(HEADER + "20260131,陈一,10293x,student,\n")
     assert result.exit_code == 0 and "1 added" in result.stdout and "0 refused" in result.stdout
     chen = person(services, "20260131")
     assert chen is not None
@@ -124,21 +99,21 @@ def test_lower_case_x_is_accepted_both_ways(cli_env: Path, services: Services) -
     assert not chen.check_password("102930", pepper=pepper)
 
 
-def test_excel_csv_with_bom_and_spaces_loads(cli_env: Path, services: Services) -> None:
+def test_excel_csv_with_bom_and_spaces_loads(roster_load: Load, services: Services) -> None:
     """A 'CSV UTF-8' file from Excel (byte-order mark, padded cells, CRLF) loads like a clean one."""
     data = "\ufeffcard_no, name, id_last6, role, phone\r\n 20260141 , 林一 , 564738 , teacher , 13700000001 \r\n"
-    result = load(cli_env, data.encode("utf-8"))
+    result = roster_load(data.encode("utf-8"))
     assert result.exit_code == 0, result.output
     assert "1 added" in result.stdout
     lin = person(services, "20260141")
     assert lin is not None and (lin.name, lin.role, lin.phone) == ("林一", "teacher", "13700000001")
 
 
-def test_loading_twice_updates_and_does_not_duplicate(cli_env: Path, services: Services) -> None:
+def test_loading_twice_updates_and_does_not_duplicate(roster_load: Load, services: Services) -> None:
     """Loading the same file again updates every row and adds no one."""
     data = HEADER + "20260151,何一,112233,student,\n20260152,何二,223344,student,\n"
-    assert "2 added, 0 updated" in load(cli_env, data).stdout
-    assert "0 added, 2 updated" in load(cli_env, data).stdout
+    assert "2 added, 0 updated" in roster_load(data).stdout
+    assert "0 added, 2 updated" in roster_load(data).stdout
     with services.db.session() as s:
         assert len(s.scalars(select(Person).where(Person.card_no.in_(["20260151", "20260152"]))).all()) == 2
 
@@ -148,9 +123,9 @@ def test_loading_twice_updates_and_does_not_duplicate(cli_env: Path, services: S
     "",
     "card_no,name,role,phone\n20260161,许一,student,\n",
 ], ids=["wrong-header", "empty-file", "missing-column"])
-def test_a_file_that_is_not_a_roster_fails_in_one_line(cli_env: Path, services: Services, data: str) -> None:
+def test_a_file_that_is_not_a_roster_fails_in_one_line(roster_load: Load, services: Services, data: str) -> None:
     """A file without the roster header is refused as a whole, in one line, and nothing is loaded."""
-    result = load(cli_env, data)
+    result = roster_load(data)
     assert result.exit_code != 0
     assert "Traceback" not in result.output
     lines = [line for line in result.output.splitlines() if line.strip()]
@@ -158,9 +133,9 @@ def test_a_file_that_is_not_a_roster_fails_in_one_line(cli_env: Path, services: 
     assert person(services, "20260161") is None
 
 
-def test_a_roster_saved_as_gbk_fails_in_one_line(cli_env: Path, services: Services) -> None:
+def test_a_roster_saved_as_gbk_fails_in_one_line(roster_load: Load, services: Services) -> None:
     """A CSV saved by Excel in GBK (the Chinese Windows default) gets a one-line error, not a traceback."""
-    result = load(cli_env, (HEADER + "20260171,冯一,121212,student,\n").encode("gbk"))
+    result = roster_load((HEADER + "20260171,冯一,121212,student,\n").encode("gbk"))
     assert result.exit_code != 0
     assert type(result.exception).__name__ in ("NoneType", "SystemExit")  # a crash would be a traceback
     lines = [line for line in result.output.splitlines() if line.strip()]

@@ -16,15 +16,14 @@ from models.tickets import (
     REASON_REQUIRED,
     STATUS_ZH,
     TRANSITIONS,
-    NewTicket,
     Ticket,
     TicketEvent,
     TicketPhoto,
-    create_ticket,
     file_ticket,
     move,
     next_number,
 )
+from tests.support.tickets import add_ticket, ticket_fields
 
 LEGAL = [(frm, to, role) for frm, targets in TRANSITIONS.items() for to, roles in targets.items()
          for role in sorted(roles)]
@@ -53,13 +52,7 @@ def ticket_in(session: Session) -> Callable[[str], Ticket]:
     """File a ticket and put it straight into a status (as earlier moves would have)."""
 
     def make(status: str) -> Ticket:
-        ticket, _ = create_ticket(session, NewTicket(
-            openid="o-rules", person_id=None, category="东环校区宿舍维修", group="给水", item="水龙头",
-            campus="东环校区", building="学生公寓12栋", floor="5", room="502", place_note=None,
-            description="水龙头一直在滴水", phone="13800000001"))
-        session.execute(update(Ticket).where(Ticket.id == ticket.id).values(status=status))
-        ticket.status = status
-        return ticket
+        return add_ticket(session, "o-rules", status=status)
 
     return make
 
@@ -211,11 +204,7 @@ def test_ticket_numbers_count_days_on_china_time(session: Session) -> None:
 
 def test_filing_writes_the_ticket_its_first_event_and_its_photos(session: Session) -> None:
     """A filed ticket is submitted, says who filed it, and waits for its photos to be fetched."""
-    filed = file_ticket(session, NewTicket(
-        openid="o-file", person_id=None, category="东环校区宿舍维修", group="给水", item="水龙头",
-        campus="东环校区", building="学生公寓12栋", floor="5", room="502", place_note=None,
-        description="水龙头一直在滴水", phone="13800000001",
-        media_ids=(("MEDIA-1", "http://pic/1"), ("MEDIA-2", None))))
+    filed = file_ticket(session, ticket_fields("o-file", media_ids=(("MEDIA-1", "http://pic/1"), ("MEDIA-2", None))))
     ticket = session.get_one(Ticket, filed.id)
     assert (filed.no, filed.category) == (ticket.no, "东环校区宿舍维修")
     assert ticket.status == "submitted" and ticket.created_at is not None
@@ -229,10 +218,7 @@ def test_filing_writes_the_ticket_its_first_event_and_its_photos(session: Sessio
 
 def test_a_repeated_confirmation_files_once(session: Session) -> None:
     """The same WeChat message filing twice (a late retry) gives back the first ticket, not a second one."""
-    new = NewTicket(openid="o-again", person_id=None, category="东环校区宿舍维修", group="给水", item=None,
-                    campus="东环校区", building="学生公寓12栋", floor="5", room="502", place_note=None,
-                    description="水龙头一直在滴水", phone="13800000001", media_ids=(("MEDIA-A", None),),
-                    source_key="msg:7001")
+    new = ticket_fields("o-again", item=None, media_ids=(("MEDIA-A", None),), source_key="msg:7001")
     first = file_ticket(session, new)
     again = file_ticket(session, new)
     assert (again.id, again.no, again.repeated, again.photo_ids) == (first.id, first.no, True, ())

@@ -3,87 +3,27 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
-from sqlalchemy import func, select, update
+from click.testing import Result
+from sqlalchemy import func, select
 
-from bot.cli import main
 from core.jobs import all_queues
-from core.services import Services, process_services, use_services
-from models.people import Staff, add_staff, ensure_user
+from core.services import Services
+from models.people import Staff
 from models.pushes import Push
-from models.tickets import STATUS_ZH, NewTicket, Ticket, TicketEvent, create_ticket, get_ticket
+from models.tickets import STATUS_ZH, get_ticket
+from tests.support.constants import DORM
+from tests.support.jobs import queued_jobs
+from tests.support.people import make_staff
+from tests.support.tickets import REPORTER, make_ticket
 
 DESIGN_FIELDS = {"no", "status", "category", "group", "item", "campus", "building", "floor", "room",
                  "description", "phone", "photos", "openid", "created_at", "events"}
 EVENT_FIELDS = {"status", "at", "by", "note"}
-
-
-def redis_url(services: Services) -> str:
-    """Point a separate process at the Redis the tests use (CI's server, or the embedded one's socket)."""
-    url = os.environ.get("REPAIRBOT_TEST_REDIS_URL")
-    if url:
-        return url
-    socket_file = getattr(services.redis, "socket_file", None)
-    if socket_file:
-        return f"unix://{socket_file}"
-    kw = services.redis.connection_pool.connection_kwargs
-    if kw.get("path"):
-        return f"unix://{kw['path']}?db={kw.get('db', 0)}"
-    return f"redis://{kw.get('host', 'localhost')}:{kw.get('port', 6379)}/{kw.get('db', 0)}"
-
-
-def run_cli(monkeypatch: pytest.MonkeyPatch, services: Services, *args: str, stdin: str | None = None) -> Result:
-    """Run `repairbot ARGS` on the test database and Redis, configured only through the environment."""
-    cfg = services.config
-    env = {
-        "REPAIRBOT_DATABASE_URL": cfg.database_url,
-        "REPAIRBOT_INSTANCE_PATH": str(cfg.instance_path),
-        "REPAIRBOT_REDIS_URL": redis_url(services),
-        "REPAIRBOT_SECRET_KEY": cfg.secret_key,
-        "REPAIRBOT_MEDIA_DIR": str(cfg.media_dir),
-        "REPAIRBOT_PUBLIC_URL": cfg.public_url,
-        "WECHAT_TOKEN": cfg.wechat_token,
-        "WECHAT_APPID": cfg.wechat_appid,
-        "WECHAT_SECRET": cfg.wechat_secret,
-        "WECHAT_AES_KEY": cfg.wechat_aes_key,
-        "WECHAT_API_BASE_URL": cfg.wechat_api_base_url,
-        "WECHAT_TEMPLATE_TICKET": cfg.template_ticket,
-        "WECHAT_TEMPLATE_REPLY": cfg.template_reply,
-    }
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.chdir(cfg.instance_path.parent)  # no stray .env of the working copy
-    try:
-        return CliRunner().invoke(main, list(args), input=stdin, catch_exceptions=False)
-    finally:
-        made = process_services()  # the CLI built and installed its own; give the tests theirs back
-        if made is not services:
-            made.close()
-            made.redis.connection_pool.disconnect()
-        use_services(services)
-
-
-def new_ticket(services: Services, openid: str = "o-cli", *, building: str = "学生公寓12栋", floor: str = "5",
-               room: str = "502", group: str = "给水", item: str | None = "水龙头",
-               description: str = "水龙头关不紧，一直在滴水", age: timedelta | None = None) -> str:
-    """File a ticket in the database (as the dialog would) and return its number."""
-    with services.db.session() as s:
-        ensure_user(s, openid)
-        ticket, _ = create_ticket(s, NewTicket(
-            openid=openid, person_id=None, category="东环校区宿舍维修", group=group, item=item, campus="东环校区",
-            building=building, floor=floor, room=room, place_note=None, description=description,
-            phone="13800000001"))
-        if age is not None:
-            s.execute(update(Ticket).where(Ticket.id == ticket.id).values(created_at=ticket.created_at - age))
-            s.execute(update(TicketEvent).where(TicketEvent.ticket_id == ticket.id)
-                      .values(at=ticket.created_at - age))
-        return ticket.no
 
 
 def snapshot(services: Services, no: str) -> tuple[str, int, int | None, int]:
@@ -94,26 +34,11 @@ def snapshot(services: Services, no: str) -> tuple[str, int, int | None, int]:
         return t.status, len(t.events), t.worker_id, int(pushes or 0)
 
 
-def queued_jobs(services: Services) -> int:
-    return sum(q.count for q in all_queues(services.redis))
-
-
-@pytest.fixture
-def cli(monkeypatch: pytest.MonkeyPatch, services: Services) -> Callable[..., Result]:
-    """Run a repairbot command line."""
-
-    def run(*args: str, stdin: str | None = None) -> Result:
-        return run_cli(monkeypatch, services, *args, stdin=stdin)
-
-    return run
-
-
 @pytest.fixture
 def staff(services: Services) -> None:
     """A worker and a dispatcher, as the office would have created them."""
-    with services.db.session() as s:
-        add_staff(s, "刘师傅", "worker", "worker-pass-1", ["东环校区宿舍维修"], "13900000009")
-        add_staff(s, "调度员", "dispatcher", "dispatch-pass", [], None)
+    make_staff(services, "刘师傅", "worker", categories=[DORM], phone="13900000009")
+    make_staff(services, "调度员", "dispatcher")
 
 
 # -- list --------------------------------------------------------------------------------------------
@@ -128,9 +53,9 @@ def test_list_empty(cli: Callable[..., Result]) -> None:
 
 def test_list_newest_first_text_and_json(cli: Callable[..., Result], services: Services) -> None:
     """Tickets come newest first; the JSON carries every field the design names."""
-    old = new_ticket(services, building="学生公寓3栋", age=timedelta(hours=5))
-    mid = new_ticket(services, building="学生公寓7栋", age=timedelta(hours=2))
-    new = new_ticket(services, building="学生公寓12栋")
+    old = make_ticket(services, building="学生公寓3栋", age=timedelta(hours=5))
+    mid = make_ticket(services, building="学生公寓7栋", age=timedelta(hours=2))
+    new = make_ticket(services, building="学生公寓12栋")
     result = cli("tickets", "list")
     assert result.exit_code == 0
     lines = result.output.strip().splitlines()
@@ -140,20 +65,20 @@ def test_list_newest_first_text_and_json(cli: Callable[..., Result], services: S
     assert [r["no"] for r in rows] == [new, mid, old]
     for row in rows:
         assert set(row) >= DESIGN_FIELDS
-        assert row["status"] == "submitted" and row["openid"] == "o-cli" and row["photos"] == []
+        assert row["status"] == "submitted" and row["openid"] == REPORTER and row["photos"] == []
         assert [set(e) >= EVENT_FIELDS for e in row["events"]] == [True]
     assert (rows[0]["campus"], rows[0]["building"], rows[0]["floor"], rows[0]["room"]) == \
         ("东环校区", "学生公寓12栋", "5", "502")
     assert (rows[0]["category"], rows[0]["group"], rows[0]["item"]) == ("东环校区宿舍维修", "给水", "水龙头")
     assert rows[0]["description"] == "水龙头关不紧，一直在滴水" and rows[0]["phone"] == "13800000001"
-    assert rows[0]["events"][0]["status"] == "submitted" and rows[0]["events"][0]["by"] == "user:o-cli"
+    assert rows[0]["events"][0]["status"] == "submitted" and rows[0]["events"][0]["by"] == f"user:{REPORTER}"
 
 
 def test_list_filters(cli: Callable[..., Result], services: Services) -> None:
     """--status and --openid narrow the list, alone and together."""
-    a1 = new_ticket(services, "o-a", building="学生公寓1栋")
-    a2 = new_ticket(services, "o-a", building="学生公寓2栋")
-    b1 = new_ticket(services, "o-b", building="学生公寓3栋")
+    a1 = make_ticket(services, "o-a", building="学生公寓1栋")
+    a2 = make_ticket(services, "o-a", building="学生公寓2栋")
+    b1 = make_ticket(services, "o-b", building="学生公寓3栋")
     assert cli("tickets", "move", a1, "accepted").exit_code == 0
 
     def nos(*args: str) -> list[str]:
@@ -170,7 +95,7 @@ def test_list_filters(cli: Callable[..., Result], services: Services) -> None:
 
 def test_list_refuses_an_unknown_status(cli: Callable[..., Result], services: Services) -> None:
     """A mistyped status is an error naming the real ones, not an empty list that looks like good news."""
-    new_ticket(services)
+    make_ticket(services)
     result = cli("tickets", "list", "--status", "complete")
     assert result.exit_code != 0
     assert "completed" in result.output and "no tickets" not in result.output
@@ -180,7 +105,7 @@ def test_list_refuses_an_unknown_status(cli: Callable[..., Result], services: Se
 
 def test_show_text_and_json(cli: Callable[..., Result], services: Services, staff: None) -> None:
     """A ticket with its whole timeline: who did what, with notes, in order."""
-    no = new_ticket(services)
+    no = make_ticket(services)
     assert cli("tickets", "move", no, "accepted", "--by", "调度员").exit_code == 0
     assert cli("tickets", "move", no, "assigned", "--worker", "刘师傅", "--by", "调度员").exit_code == 0
     assert cli("tickets", "move", no, "on_hold", "--note", "等配件到货", "--by", "刘师傅").exit_code == 0
@@ -196,7 +121,7 @@ def test_show_text_and_json(cli: Callable[..., Result], services: Services, staf
     assert set(data) >= DESIGN_FIELDS
     assert data["no"] == no and data["status"] == "on_hold"
     assert [(e["status"], e["by"], e["note"]) for e in data["events"]] == [
-        ("submitted", "user:o-cli", None), ("accepted", "staff:调度员", None),
+        ("submitted", f"user:{REPORTER}", None), ("accepted", "staff:调度员", None),
         ("assigned", "staff:调度员", None), ("on_hold", "staff:刘师傅", "等配件到货")]
     assert all(set(e) >= EVENT_FIELDS for e in data["events"])
 
@@ -213,7 +138,7 @@ def test_show_unknown_ticket(cli: Callable[..., Result]) -> None:
 def test_move_reports_the_new_status_and_owes_a_push(cli: Callable[..., Result], services: Services,
                                                      staff: None) -> None:
     """A legal move says where the ticket is now, records who did it and queues the reporter's push."""
-    no = new_ticket(services)
+    no = make_ticket(services)
     result = cli("tickets", "move", no, "accepted", "--by", "调度员")
     assert result.exit_code == 0
     assert result.output.strip() == f"{no} is now accepted (维修单受理)"
@@ -240,7 +165,7 @@ ILLEGAL: list[tuple[str, list[list[str]], list[str], str]] = [
 def test_illegal_move_changes_nothing(cli: Callable[..., Result], services: Services, staff: None,
                                       why: str, before: list[list[str]], move: list[str], message: str) -> None:
     """An illegal move exits non-zero with one clear line, and the ticket, its timeline and pushes stay as they were."""
-    no = new_ticket(services)
+    no = make_ticket(services)
     for step in before:
         assert cli("tickets", "move", no, *step).exit_code == 0
     for q in all_queues(services.redis):
@@ -258,7 +183,7 @@ def test_illegal_move_changes_nothing(cli: Callable[..., Result], services: Serv
 def test_move_by_someone_unknown_changes_nothing(cli: Callable[..., Result], services: Services,
                                                  staff: None) -> None:
     """--by names who acted in the ticket's history: a name that is no staff account is refused."""
-    no = new_ticket(services)
+    no = make_ticket(services)
     was = snapshot(services, no)
     result = cli("tickets", "move", no, "accepted", "--by", "调度原")
     assert result.exit_code != 0 and "调度原" in result.stderr
@@ -267,7 +192,7 @@ def test_move_by_someone_unknown_changes_nothing(cli: Callable[..., Result], ser
 
 def test_a_cut_list_says_so(cli: Callable[..., Result], services: Services) -> None:
     """--limit shows the newest; the rest are not silently dropped: stderr says how many there are."""
-    nos = [new_ticket(services, building=f"学生公寓{i}栋", age=timedelta(minutes=10 - i)) for i in range(1, 4)]
+    nos = [make_ticket(services, building=f"学生公寓{i}栋", age=timedelta(minutes=10 - i)) for i in range(1, 4)]
     result = cli("tickets", "list", "--limit", "2", "--json")
     assert result.exit_code == 0
     assert [r["no"] for r in json.loads(result.stdout)] == [nos[2], nos[1]]
@@ -301,7 +226,7 @@ def test_staff_add_with_password_stdin(cli: Callable[..., Result], services: Ser
     assert "刘师傅" in result.output and "s3cret-pass" not in result.output
     assert staff_row(services, "刘师傅") == {"role": "worker", "categories": ["东环校区宿舍维修"],
                                            "phone": "13900000009", "password_ok": True}
-    no = new_ticket(services)
+    no = make_ticket(services)
     cli("tickets", "move", no, "accepted")
     assert cli("tickets", "move", no, "assigned", "--worker", "刘师傅").exit_code == 0
 
@@ -325,6 +250,6 @@ def test_staff_add_refuses_a_short_password(cli: Callable[..., Result], services
 
 def test_status_names_in_show_are_the_designs(cli: Callable[..., Result], services: Services) -> None:
     """Every status shows with its Chinese name as people know it."""
-    no = new_ticket(services)
+    no = make_ticket(services)
     cli("tickets", "move", no, "rejected", "--note", "不属于报修范围")
     assert f"rejected ({STATUS_ZH['rejected']})" in cli("tickets", "show", no).output

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -15,10 +14,10 @@ import pytest
 import redis as redis_lib
 import requests
 import xmltodict
-from flask import Flask
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 from sqlalchemy import select
 from wechatpy.crypto import WeChatCrypto
-from werkzeug.serving import make_server
 
 from bot import create_app
 from bot.wechat import signature
@@ -27,7 +26,9 @@ from core.services import Services, use_services
 from devtools.chat import Answer, Request, WeChatUser
 from models.db import Database
 from models.people import WechatUser
-from tests.conftest import AES_KEY, APPID, TOKEN
+from tests.support.chat import wechat_user
+from tests.support.constants import AES_KEY, APP_SECRET, APPID, TOKEN
+from tests.support.http import serve
 
 # Tencent's published safe-mode example (消息加解密接入指引).
 VECTOR_TOKEN = "spamtest"
@@ -43,7 +44,7 @@ VECTOR_ENCRYPT = (
     "SUdUue1v6h0EIBYYI1BD1DlD+C0CR8e6OewpusjZ4uBl9FyJvnhvQl+q5rv1ixrcpCumEPo5MJSgM9ehVsNPfUM669WuMyVWQLCzpu9Ghg"
     "lF2PE="
 )
-SECRETS = (TOKEN, AES_KEY, "test-app-secret")
+SECRETS = (TOKEN, AES_KEY, APP_SECRET)
 _msg_ids = itertools.count(int(time.time()) * 1000 + 500_000_000)
 
 MakeUser = Callable[..., WeChatUser]
@@ -52,25 +53,12 @@ MakeUser = Callable[..., WeChatUser]
 # -- helpers ----------------------------------------------------------------------------------
 
 @contextmanager
-def serving(app: Flask) -> Iterator[str]:
-    """Serve an app over real HTTP on a free loopback port; yield its base URL."""
-    srv = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{srv.port}"
-    finally:
-        srv.shutdown()
-        thread.join(timeout=5)
-
-
-@contextmanager
 def other_app(services: Services, redis_conn: redis_lib.Redis | None = None, **changes: Any) -> Iterator[str]:
     """Serve a second app on the test database with some settings changed; yield its base URL."""
     cfg: Config = services.config.override(**changes)
     svc = Services(cfg, redis_conn=services.redis if redis_conn is None else redis_conn)
     try:
-        with serving(create_app(cfg, svc)) as url:
+        with serve(create_app(cfg, svc)) as url:
             yield url
     finally:
         svc.close()
@@ -169,7 +157,7 @@ def test_no_token_configured_refuses_everything(services: Services) -> None:
     with other_app(services, wechat_token="") as url:
         params = {"timestamp": "1", "nonce": "2", "echostr": "hello", "signature": signature("", "1", "2")}
         assert requests.get(f"{url}/wechat", params=params, timeout=10).status_code == 403
-        user = WeChatUser(f"{url}/wechat", "", "o-no-token")
+        user = wechat_user(url, "o-no-token", token="")
         assert user.text("你好").status == 403
 
 
@@ -276,7 +264,7 @@ def test_post_with_bad_signature_is_forbidden(plain_wechat: MakeUser, services: 
 
 def test_post_signed_with_another_token_is_forbidden(server: str) -> None:
     """A sender that does not know our token cannot talk to the bot."""
-    stranger = WeChatUser(f"{server}/wechat", "not-our-token", "o-stranger")
+    stranger = wechat_user(server, "o-stranger", token="not-our-token")
     assert stranger.text("报修").status == 403
 
 
@@ -557,7 +545,8 @@ def test_healthz_ok(server: str) -> None:
 
 def test_healthz_names_redis_when_it_is_down(services: Services) -> None:
     """With Redis unreachable, the health check answers 503 and says it is Redis."""
-    dead = redis_lib.Redis(host="127.0.0.1", port=1, socket_connect_timeout=1)
+    # No retries: a refused connection is enough (redis-py would otherwise back off for about four seconds).
+    dead = redis_lib.Redis(host="127.0.0.1", port=1, socket_connect_timeout=1, retry=Retry(NoBackoff(), 0))
     with other_app(services, redis_conn=dead) as url:
         resp = requests.get(f"{url}/healthz", timeout=30)
     assert resp.status_code == 503
@@ -573,7 +562,7 @@ def test_healthz_names_the_database_when_it_is_down(services: Services, tmp_path
     svc.db.dispose()
     svc.db = Database(f"sqlite:///{tmp_path}/no-such-dir/repairbot.db")
     try:
-        with serving(app) as url:
+        with serve(app) as url:
             resp = requests.get(f"{url}/healthz", timeout=30)
     finally:
         svc.close()

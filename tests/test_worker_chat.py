@@ -4,23 +4,24 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 import responses
-from click.testing import CliRunner, Result
+from click.testing import Result
 from sqlalchemy import select
 
-import bot.cli
 from core.actions import move_ticket
 from core.services import Services
 from devtools.chat import WeChatUser
 from dialogs.staff_chat import StaffCommand, parse_staff_command
-from models.people import Staff, add_staff, bind_openid, set_subscribed
+from models.people import Staff, bind_openid, set_subscribed
 from models.pushes import Push, worker_push
 from models.tickets import STATUS_ZH, TicketEvent, follow, get_ticket
-from tests.conftest import API, sent_templates
-from tests.test_reporter_page import make_ticket, stored
+from tests.support.constants import API, DORM
+from tests.support.people import make_staff
+from tests.support.tickets import make_ticket, stored
+from tests.support.wechat_api import sent_templates
 
 LIU, ZHAO = "o-worker-liu", "o-worker-zhao"
 
@@ -28,9 +29,9 @@ LIU, ZHAO = "o-worker-liu", "o-worker-zhao"
 @pytest.fixture
 def workers(services: Services) -> None:
     """刘师傅 and 赵师傅, both bound to WeChat."""
+    make_staff(services, "刘师傅", "worker", categories=[DORM], phone="13900000009")
+    make_staff(services, "赵师傅", "worker", categories=[DORM], phone="13900000008")
     with services.db.session() as s:
-        add_staff(s, "刘师傅", "worker", "worker-pass-1", ["东环校区宿舍维修"], "13900000009")
-        add_staff(s, "赵师傅", "worker", "worker-pass-2", ["东环校区宿舍维修"], "13900000008")
         bind_openid(s, "刘师傅", LIU)
         bind_openid(s, "赵师傅", ZHAO)
 
@@ -66,7 +67,7 @@ def test_worker_moves_their_ticket_from_chat(wechat: Callable[..., WeChatUser], 
                                              run_jobs: Callable[[], int],
                                              wechat_api: responses.RequestsMock) -> None:
     """开始 → 无法维修 (a reason) → 开始 → 完成 (a note), each as staff:刘师傅, each pushed to the reporter."""
-    no = make_ticket(services, "o-wc-reporter", "assigned", worker="刘师傅")
+    no = make_ticket(services, "o-wc-reporter", moved_to="assigned", worker="刘师傅")
     run_jobs()
     before = len(sent_templates(wechat_api))
     liu = wechat(LIU)
@@ -89,7 +90,7 @@ def test_worker_moves_their_ticket_from_chat(wechat: Callable[..., WeChatUser], 
 def test_a_stranger_typing_the_same_words_moves_nothing(wechat: Callable[..., WeChatUser], services: Services,
                                                         workers: None) -> None:
     """The reporter or anyone unbound gets told these are workers' commands; the ticket does not move."""
-    no = make_ticket(services, "o-wc-reporter2", "in_progress", worker="刘师傅")
+    no = make_ticket(services, "o-wc-reporter2", moved_to="in_progress", worker="刘师傅")
     before = events(services, no)
     for openid in ("o-wc-stranger", "o-wc-reporter2"):
         for text in (f"完成 {no} 换了灯管", f"开始 {no}", f"无法维修 {no} 缺材料"):
@@ -101,7 +102,7 @@ def test_a_stranger_typing_the_same_words_moves_nothing(wechat: Callable[..., We
 
 def test_another_workers_ticket_is_refused(wechat: Callable[..., WeChatUser], services: Services,
                                           workers: None) -> None:
-    no = make_ticket(services, "o-wc-reporter3", "in_progress", worker="刘师傅")
+    no = make_ticket(services, "o-wc-reporter3", moved_to="in_progress", worker="刘师傅")
     reply = wechat(ZHAO).text(f"完成 {no} 修好了").text
     assert f"{no} 没有派给您" in reply
     assert stored(services, no).status == "in_progress"
@@ -110,7 +111,7 @@ def test_another_workers_ticket_is_refused(wechat: Callable[..., WeChatUser], se
 def test_an_unbound_worker_is_a_stranger(wechat: Callable[..., WeChatUser], services: Services,
                                          workers: None) -> None:
     """Unbinding (or a deactivated account) takes the commands away."""
-    no = make_ticket(services, "o-wc-reporter4", "assigned", worker="刘师傅")
+    no = make_ticket(services, "o-wc-reporter4", moved_to="assigned", worker="刘师傅")
     with services.db.session() as s:
         bind_openid(s, "刘师傅", None)
     assert "维修人员用的指令" in wechat(LIU).text(f"开始 {no}").text
@@ -130,7 +131,7 @@ def test_an_unbound_worker_is_a_stranger(wechat: Callable[..., WeChatUser], serv
 ])
 def test_a_move_the_rules_refuse_is_explained(wechat: Callable[..., WeChatUser], services: Services, workers: None,
                                               status: str, text: str, said: str) -> None:
-    no = make_ticket(services, "o-wc-reporter5", "completed" if status == "closed" else "in_progress",
+    no = make_ticket(services, "o-wc-reporter5", moved_to="completed" if status == "closed" else "in_progress",
                      worker="刘师傅")
     if status == "on_hold":
         move_ticket(services, no, "on_hold", by="staff:刘师傅", note="等配件")
@@ -158,9 +159,9 @@ def test_a_bare_verb_shows_how(wechat: Callable[..., WeChatUser], workers: None)
 
 def test_my_tasks(wechat: Callable[..., WeChatUser], services: Services, workers: None) -> None:
     assert "没有待处理的派单" in wechat(LIU).text("我的任务").text
-    mine = make_ticket(services, "o-wc-r6", "assigned", worker="刘师傅")
-    done = make_ticket(services, "o-wc-r6", "completed", worker="刘师傅")
-    theirs = make_ticket(services, "o-wc-r6", "assigned", worker="赵师傅")
+    mine = make_ticket(services, "o-wc-r6", moved_to="assigned", worker="刘师傅")
+    done = make_ticket(services, "o-wc-r6", moved_to="completed", worker="刘师傅")
+    theirs = make_ticket(services, "o-wc-r6", moved_to="assigned", worker="赵师傅")
     reply = wechat(LIU).text("我的任务").text
     assert "您的派单（1 张）" in reply and mine in reply
     assert done not in reply and theirs not in reply
@@ -168,7 +169,7 @@ def test_my_tasks(wechat: Callable[..., WeChatUser], services: Services, workers
 
 
 def test_a_retried_command_moves_once(wechat: Callable[..., WeChatUser], services: Services, workers: None) -> None:
-    no = make_ticket(services, "o-wc-r7", "in_progress", worker="刘师傅")
+    no = make_ticket(services, "o-wc-r7", moved_to="in_progress", worker="刘师傅")
     liu = wechat(LIU)
     first = liu.text(f"完成 {no} 换了阀芯")
     assert liu.retry().text == first.text
@@ -178,7 +179,7 @@ def test_a_retried_command_moves_once(wechat: Callable[..., WeChatUser], service
 def test_a_command_in_the_middle_of_a_dialog(wechat: Callable[..., WeChatUser], services: Services,
                                              workers: None, bound: Callable[..., None]) -> None:
     """A worker filing a repair of their own can still answer a push; the form waits for them."""
-    no = make_ticket(services, "o-wc-r8", "assigned", worker="刘师傅")
+    no = make_ticket(services, "o-wc-r8", moved_to="assigned", worker="刘师傅")
     bound(LIU)
     liu = wechat(LIU)
     assert "维修类型" in liu.text("报修").text
@@ -189,17 +190,6 @@ def test_a_command_in_the_middle_of_a_dialog(wechat: Callable[..., WeChatUser], 
 
 
 # -- binding from the shell ------------------------------------------------------------------------------------------
-
-@pytest.fixture
-def cli(monkeypatch: pytest.MonkeyPatch, services: Services) -> Iterator[Callable[..., Result]]:
-    """Run `repairbot …` on the test services."""
-    monkeypatch.setattr(bot.cli, "_services", lambda: services)
-
-    def run(*args: str, stdin: str | None = None) -> Result:
-        return CliRunner().invoke(bot.cli.main, list(args), input=stdin)
-
-    yield run
-
 
 def openid_of(services: Services, name: str) -> str | None:
     with services.db.session() as s:
@@ -228,8 +218,7 @@ def test_staff_add_with_openid_and_bind(cli: Callable[..., Result], services: Se
 ])
 def test_staff_bind_refusals(cli: Callable[..., Result], services: Services, args: tuple[str, ...],
                              said: str) -> None:
-    with services.db.session() as s:
-        add_staff(s, "孙师傅", "worker", "worker-pass-9")
+    make_staff(services, "孙师傅", "worker")
     result = cli(*args)
     assert result.exit_code != 0 and said in result.output and "Traceback" not in result.output
 
@@ -239,7 +228,7 @@ def test_staff_bind_refusals(cli: Callable[..., Result], services: Services, arg
 def test_worker_push_for_a_bound_worker(services: Services, workers: None, run_jobs: Callable[[], int],
                                             wechat_api: responses.RequestsMock) -> None:
     """Assigning records one push for the assigned worker, which the push job sends to them."""
-    no = make_ticket(services, "o-wc-r9", "assigned", worker="刘师傅")
+    no = make_ticket(services, "o-wc-r9", moved_to="assigned", worker="刘师傅")
     with services.db.session() as s:
         t = get_ticket(s, no)
         event = s.scalars(select(TicketEvent).where(TicketEvent.ticket_id == t.id, TicketEvent.status == "assigned")
@@ -261,7 +250,7 @@ def test_assignment_falls_back_to_a_text_worded_for_the_worker(services: Service
     wechat_api.replace(responses.POST, API + "message/template/send",
                        json={"errcode": 40037, "errmsg": "invalid template_id"})
     services.redis.set(f"seen:{LIU}", int(time.time()) - 60)
-    no = make_ticket(services, "o-wc-r13", "assigned", worker="刘师傅")
+    no = make_ticket(services, "o-wc-r13", moved_to="assigned", worker="刘师傅")
     run_jobs()
     texts = [json.loads(c.request.body or b"")["text"]["content"] for c in wechat_api.calls
              if str(c.request.url).startswith(API + "message/custom/send")]
@@ -274,13 +263,13 @@ def test_no_worker_push_without_an_openid_or_to_an_unsubscribed_worker(services:
                                                                             workers: None) -> None:
     with services.db.session() as s:
         bind_openid(s, "刘师傅", None)
-    no = make_ticket(services, "o-wc-r10", "assigned", worker="刘师傅")
+    no = make_ticket(services, "o-wc-r10", moved_to="assigned", worker="刘师傅")
     with services.db.session() as s:
         t = get_ticket(s, no)
         assert not list(s.scalars(select(Push).where(Push.ticket_id == t.id, Push.kind == "assign")))
         bind_openid(s, "刘师傅", LIU)
         set_subscribed(s, LIU, False)
-    no = make_ticket(services, "o-wc-r12", "assigned", worker="刘师傅")
+    no = make_ticket(services, "o-wc-r12", moved_to="assigned", worker="刘师傅")
     with services.db.session() as s:
         t = get_ticket(s, no)
         push = s.scalars(select(Push).where(Push.ticket_id == t.id, Push.kind == "assign")).one()
@@ -290,7 +279,7 @@ def test_no_worker_push_without_an_openid_or_to_an_unsubscribed_worker(services:
 def test_assigning_from_the_shell_tells_the_worker(services: Services, workers: None, run_jobs: Callable[[], int],
                                                     wechat_api: responses.RequestsMock) -> None:
     """A move to `assigned` pushes the reporter and, separately, the worker it names."""
-    no = make_ticket(services, "o-wc-r11", "accepted")
+    no = make_ticket(services, "o-wc-r11", moved_to="accepted")
     move_ticket(services, no, "assigned", by="staff:调度", worker="刘师傅")
     run_jobs()
     sent = {p["touser"]: p["data"]["phrase2"]["value"] for p in sent_templates(wechat_api)}
@@ -303,7 +292,7 @@ def test_not_fixed_tells_the_worker_who_did_it(wechat: Callable[..., WeChatUser]
                                                run_jobs: Callable[[], int],
                                                wechat_api: responses.RequestsMock) -> None:
     """「没修好 还在滴水」 sends the ticket back; 刘师傅, who completed it, hears what is wrong, and can start again."""
-    no = make_ticket(services, "o-wc-rw1", "completed", worker="刘师傅")
+    no = make_ticket(services, "o-wc-rw1", moved_to="completed", worker="刘师傅")
     with services.db.session() as s:
         follow(s, get_ticket(s, no), "o-wc-rw1-neighbour")
     run_jobs()
@@ -323,7 +312,7 @@ def test_not_fixed_falls_back_to_a_text_for_the_worker(wechat: Callable[..., WeC
                                                        workers: None, run_jobs: Callable[[], int],
                                                        wechat_api: responses.RequestsMock) -> None:
     """Without a working template, the worker's text says it is a rework, with the reporter's words."""
-    no = make_ticket(services, "o-wc-rw2", "completed", worker="刘师傅")
+    no = make_ticket(services, "o-wc-rw2", moved_to="completed", worker="刘师傅")
     run_jobs()
     wechat_api.replace(responses.POST, API + "message/template/send",
                        json={"errcode": 40037, "errmsg": "invalid template_id"})
@@ -341,7 +330,7 @@ def test_not_fixed_falls_back_to_a_text_for_the_worker(wechat: Callable[..., WeC
 def test_no_rework_push_when_no_worker_had_it(wechat: Callable[..., WeChatUser], services: Services, workers: None,
                                               run_jobs: Callable[[], int]) -> None:
     """A ticket completed by the dispatcher without a worker goes back to the queue; no worker is pushed."""
-    no = make_ticket(services, "o-wc-rw3", "accepted")
+    no = make_ticket(services, "o-wc-rw3", moved_to="accepted")
     move_ticket(services, no, "completed", by="staff:王调度")
     run_jobs()
     wechat("o-wc-rw3").text("没修好 还在滴水")
@@ -354,7 +343,7 @@ def test_no_rework_push_when_no_worker_had_it(wechat: Callable[..., WeChatUser],
 def test_a_rating_tells_the_followers_the_ticket_is_closed(wechat: Callable[..., WeChatUser], services: Services,
                                                            run_jobs: Callable[[], int],
                                                            wechat_api: responses.RequestsMock) -> None:
-    no = make_ticket(services, "o-wc-rate", "completed")
+    no = make_ticket(services, "o-wc-rate", moved_to="completed")
     with services.db.session() as s:
         follow(s, get_ticket(s, no), "o-wc-rate-neighbour")
     run_jobs()

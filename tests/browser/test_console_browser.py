@@ -20,9 +20,12 @@ from playwright.sync_api import expect
 from core.services import Services
 from devtools.chat import WeChatUser
 from models.replies import CannedReply
-from tests.conftest import API, sent_templates
-from tests.test_console import JIANPAN, PASSWORD, make_ticket, seed_staff
-from tests.test_repair_dialog import file_dorm_tap
+from tests.support.chat import file_repair
+from tests.support.console import log_in_page
+from tests.support.constants import API, JIANPAN
+from tests.support.people import CONSOLE_STAFF, seed_staff
+from tests.support.tickets import DESCRIPTION, make_ticket
+from tests.support.wechat_api import sent_templates
 
 
 def png(width: int = 320, height: int = 240) -> bytes:
@@ -43,26 +46,8 @@ def png(width: int = 320, height: int = 240) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
 
 
-def login(page: Any, server: str, name: str) -> None:
-    page.goto(f"{server}/console/")
-    expect(page.get_by_role("heading", name="工作人员登录")).to_be_visible()
-    page.get_by_label("姓名").fill(name)
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    expect(page.locator(".flash.success")).to_contain_text(f"欢迎，{name}")
-
-
 def act(page: Any, to: str, label: str) -> None:
     page.locator(f"form.act-{to}").get_by_role("button", name=label, exact=True).click()
-
-
-def file_ticket(wechat: Callable[..., WeChatUser], bound: Callable[..., None], openid: str) -> str:
-    user = wechat(openid)
-    bound(openid)
-    file_dorm_tap(user, "卫生间水龙头关不紧，一直在滴水，晚上声音很大")
-    reply = user.text("1").text
-    assert "报修成功" in reply
-    return reply.split("单号 ")[1].split("。")[0]
 
 
 def test_a_repair_from_queue_to_completed(
@@ -70,7 +55,7 @@ def test_a_repair_from_queue_to_completed(
         bound: Callable[..., None], wechat_api: responses.RequestsMock, run_jobs: Callable[[], int],
         shots: Path) -> None:
     wechat_api.replace(responses.GET, API + "media/get", body=png(), content_type="image/png")
-    seed_staff(services)
+    seed_staff(services, CONSOLE_STAFF)
     with services.db.session() as s:
         s.add_all([CannedReply(status="completed", text="已更换水龙头阀芯，试水正常", position=1),
                    CannedReply(status="on_hold", text="等待配件到货", position=1)])
@@ -81,13 +66,14 @@ def test_a_repair_from_queue_to_completed(
                 room="121", group="门窗", item="门锁", description="门锁坏了，钥匙插不进去")
     make_ticket(services, status="on_hold", worker="李师傅", age=timedelta(hours=55), building="学生公寓9栋",
                 room="604", group="家具", item="床铺", description="床板断裂，等材料")
-    no = file_ticket(wechat, bound, "o-browser")
+    bound("o-browser")
+    no = file_repair(wechat("o-browser"), "卫生间水龙头关不紧，一直在滴水，晚上声音很大")
     run_jobs()  # the photo is fetched
     assert sent_templates(wechat_api) == []
 
     # A dispatcher, on a desktop screen: the new ticket is first in the queue.
     page = new_page()
-    login(page, server, "王调度")
+    log_in_page(page, server, "王调度")
     first_row = page.locator("table.queue tbody tr").first
     expect(first_row).to_contain_text(no)
     expect(first_row).to_contain_text("提交维修单")
@@ -128,7 +114,7 @@ def test_a_repair_from_queue_to_completed(
 
     # The worker, on a phone: their tickets only, and no accept/assign.
     phone = new_page(phone=True)
-    login(phone, server, "李师傅")
+    log_in_page(phone, server, "李师傅")
     rows = phone.locator("table.queue tbody tr")
     expect(rows).to_have_count(2)  # the one just assigned and their own on-hold ticket
     phone.screenshot(path=str(shots / "console-queue-phone.png"), full_page=True)
@@ -159,14 +145,14 @@ def test_a_repair_from_queue_to_completed(
 
 def test_a_dispatcher_of_another_category_cannot_open_it(
         new_page: Callable[..., Any], server: str, services: Services) -> None:
-    seed_staff(services)
+    seed_staff(services, CONSOLE_STAFF)
     no = make_ticket(services)
     theirs = make_ticket(services, category=JIANPAN, campus="箭盘校区", building="学生公寓1栋", room="101")
     page = new_page()
-    login(page, server, "赵调度")
+    log_in_page(page, server, "赵调度")
     expect(page.locator("table.queue")).to_contain_text(theirs)
     expect(page.locator("table.queue")).not_to_contain_text(no)
     response = page.goto(f"{server}/console/tickets/{no}")
     assert response is not None and response.status == 404
     expect(page.locator("h1")).to_contain_text("找不到")
-    expect(page.locator("body")).not_to_contain_text("水龙头一直在滴水")
+    expect(page.locator("body")).not_to_contain_text(DESCRIPTION)

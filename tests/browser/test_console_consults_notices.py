@@ -24,28 +24,23 @@ from devtools.chat import WeChatUser
 from models.clock import now
 from models.consult import get_consult
 from models.notices import publish
-from models.people import ensure_user
-from tests.browser.test_console_browser import login
-from tests.conftest import sent_templates
-from tests.test_console_consults_notices import ESTATE, FOOD, make_consult, seed_desk
+from tests.support.console import log_in_page
+from tests.support.constants import ESTATE, FOOD
+from tests.support.consults import make_consult
+from tests.support.people import DESK_STAFF, make_resident, seed_staff
+from tests.support.wechat_api import sent_templates
 
 CHINA = ZoneInfo("Asia/Shanghai")
 INPUT = "%Y-%m-%dT%H:%M"
 
 
-def _resident(services: Services, openid: str, building: str) -> None:
-    with services.db.session() as s:
-        ensure_user(s, openid).default_place = {"campus": "东环校区", "building": building, "floor": "3",
-                                                "room": "301"}
-
-
 def test_an_admin_publishes_and_pushes_a_notice(
         new_page: Callable[..., Any], server: str, services: Services, wechat: Callable[..., WeChatUser],
         wechat_api: responses.RequestsMock, run_jobs: Callable[[], int], shots: Path) -> None:
-    seed_desk(services)
+    seed_staff(services, DESK_STAFF)
     for openid in ("o-res-1", "o-res-2"):
-        _resident(services, openid, "学生公寓12栋")
-    _resident(services, "o-res-other", "学生公寓3栋")
+        make_resident(services, openid, "学生公寓12栋", floor="3", room="301")
+    make_resident(services, "o-res-other", "学生公寓3栋", floor="3", room="301")
     with services.db.session() as s:
         publish(s, "上周停电", "箭盘校区上周六 8:00-12:00 停电检修。", "staff:管理员", campus="箭盘校区",
                 starts_at=now() - timedelta(days=8), ends_at=now() - timedelta(days=7))
@@ -53,7 +48,7 @@ def test_an_admin_publishes_and_pushes_a_notice(
     end = start + timedelta(hours=5)
 
     page = new_page()
-    login(page, server, "管理员")
+    log_in_page(page, server, "管理员")
     page.locator("header nav").get_by_role("link", name="通知公告").click()
     expect(page.locator("h1")).to_contain_text("通知公告")
     expect(page.locator("table.notices")).to_contain_text("上周停电")
@@ -129,7 +124,7 @@ def test_a_department_replies_to_a_complaint_from_the_chat(
         new_page: Callable[..., Any], server: str, services: Services, wechat: Callable[..., WeChatUser],
         bound: Callable[..., None], wechat_api: responses.RequestsMock, run_jobs: Callable[[], int],
         shots: Path) -> None:
-    seed_desk(services)
+    seed_staff(services, DESK_STAFF)
     # Other consults, so the list looks like a list (one of another department).
     make_consult(services, kind="建议", title="希望延长晚餐时间", description="晚上有课的同学赶不上晚饭",
                  openid="o-other-1", age=timedelta(hours=20))
@@ -142,7 +137,7 @@ def test_a_department_replies_to_a_complaint_from_the_chat(
     assert run_jobs() == 0 and sent_templates(wechat_api) == []
 
     page = new_page()
-    login(page, server, "饮食调度")
+    log_in_page(page, server, "饮食调度")
     page.locator("header nav").get_by_role("link", name="网上咨询").click()
     rows = page.locator("table.consults tbody tr")
     expect(rows).to_have_count(3)  # the two of 饮食服务中心 still open, and the new one; not 楼道灯坏了
@@ -175,7 +170,7 @@ def test_a_department_replies_to_a_complaint_from_the_chat(
     page.screenshot(path=str(shots / "console-consult.png"), full_page=True)
 
     on_phone = new_page(phone=True)
-    login(on_phone, server, "饮食调度")
+    log_in_page(on_phone, server, "饮食调度")
     on_phone.goto(f"{server}/console/consults/{no}")
     expect(on_phone.locator("#reply-text")).to_be_visible()
     on_phone.screenshot(path=str(shots / "console-consult-phone.png"), full_page=True)
@@ -200,7 +195,7 @@ def test_a_department_replies_to_a_complaint_from_the_chat(
 
     # A staffer of another department cannot open it.
     other = new_page()
-    login(other, server, "物业调度")
+    log_in_page(other, server, "物业调度")
     response = other.goto(f"{server}/console/consults/{no}")
     assert response is not None and response.status == 404
     expect(other.locator("h1")).to_contain_text("找不到")
@@ -209,16 +204,16 @@ def test_a_department_replies_to_a_complaint_from_the_chat(
 
 def test_an_admin_gives_a_staffer_a_department(
         new_page: Callable[..., Any], server: str, services: Services, shots: Path) -> None:
-    seed_desk(services)
+    seed_staff(services, DESK_STAFF)
     no = make_consult(services, title="二食堂饭菜偏咸")
     staffer = new_page()
-    login(staffer, server, "无部门调度")
+    log_in_page(staffer, server, "无部门调度")
     expect(staffer.locator("header nav")).not_to_contain_text("网上咨询")
     staffer.goto(f"{server}/console/consults")
     expect(staffer.locator("main")).to_contain_text("还没有负责的咨询部门")
 
     page = new_page()
-    login(page, server, "管理员")
+    log_in_page(page, server, "管理员")
     page.locator("header nav").get_by_role("link", name="网上咨询").click()
     page.get_by_role("link", name="咨询部门分工").click()
     card = page.locator("section.dept-row", has_text="无部门调度")

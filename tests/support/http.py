@@ -1,0 +1,39 @@
+"""Serving over real loopback HTTP, and stopping at once.
+
+`socketserver`'s serve_forever() looks for shutdown() only every poll_interval (0.5 s by default), so a
+test that served something waited about half a second at teardown.  Every server the tests start goes
+through `running`, which polls every 10 ms and closes the listening socket afterwards.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socketserver
+import threading
+from collections.abc import Iterator
+
+from flask import Flask
+from werkzeug.serving import make_server
+
+POLL_S = 0.01
+
+
+@contextlib.contextmanager
+def running(server: socketserver.BaseServer) -> Iterator[socketserver.BaseServer]:
+    """Serve on a background thread for the duration of the block; then stop and close the socket."""
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": POLL_S}, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+        server.server_close()
+
+
+@contextlib.contextmanager
+def serve(app: Flask) -> Iterator[str]:
+    """Serve an app over real HTTP on a free loopback port; yield its base URL."""
+    srv = make_server("127.0.0.1", 0, app, threaded=True)
+    with running(srv):
+        yield f"http://127.0.0.1:{srv.port}"

@@ -1,0 +1,37 @@
+"""Running the RQ jobs the code under test queued, with a real worker in this process.
+
+RQ's scheduler is not run: `release_scheduled` does what it would do when a delayed job or a retry is due.
+"""
+
+from __future__ import annotations
+
+from rq import Queue, SimpleWorker
+
+from core.jobs import all_queues
+from core.services import Services
+
+
+def queued_jobs(services: Services) -> int:
+    """How many jobs wait on all the queues."""
+    return sum(q.count for q in all_queues(services.redis))
+
+
+def run_jobs(services: Services) -> int:
+    """Run every queued job with a real (in-process, burst) worker; return how many were waiting."""
+    queues = all_queues(services.redis)
+    waiting = sum(q.count for q in queues)
+    SimpleWorker(queues, connection=services.redis).work(burst=True)
+    return waiting
+
+
+def release_scheduled(services: Services, queue: str = "pushes") -> int:
+    """Put every scheduled job of a queue back on it, as RQ's scheduler does when it is due; return how many."""
+    q = Queue(queue, connection=services.redis)
+    registry = q.scheduled_job_registry
+    ids = registry.get_job_ids()
+    for job_id in ids:
+        job = q.fetch_job(job_id)
+        assert job is not None
+        registry.remove(job)
+        q.enqueue_job(job)
+    return len(ids)
