@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from dialogs.nlu.landmarks import PlaceGrammar
 from dialogs.nlu.numbers import to_halfwidth
 from models.errors import RegisterError
 from models.register import Register
@@ -45,6 +46,7 @@ class Term:
     fault: FaultClass | None = None
     spot: bool = False
     generic_spot: bool = False
+    part: bool = False  # said right after a thing, it is that thing's part ("电梯的门")
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,10 @@ class Lexicon:
     cues: Mapping[tuple[str, str], tuple[str, ...]]
     question_words: tuple[str, ...]
     place_locatives: tuple[str, ...] = ()
+    # Characters that carry no meaning of their own (了, 的): a fuzzy match whose
+    # only right characters are these is thin evidence.
+    function_chars: frozenset[str] = frozenset()
+    place_grammar: PlaceGrammar = field(default_factory=PlaceGrammar)
 
     @classmethod
     def load(cls, register: Register, path: str | Path | None = None) -> Lexicon:
@@ -96,6 +102,8 @@ class Lexicon:
             b.merge(word, Term(spot=True), "spots")
         for word in _words(doc.get("generic_spots"), "generic_spots", source):
             b.merge(word, Term(spot=True, generic_spot=True), "generic_spots")
+        for word in _words(doc.get("parts"), "parts", source):
+            b.merge(word, Term(part=True), "parts")
         cues: dict[tuple[str, str], tuple[str, ...]] = {}
         intents = _mapping(doc, "intents", source)
         for intent, node in intents.items():
@@ -115,6 +123,8 @@ class Lexicon:
             cues=cues,
             question_words=tuple(_words(doc.get("question_words"), "question_words", source)),
             place_locatives=tuple(_words(doc.get("place_locatives"), "place_locatives", source)),
+            function_chars=frozenset("".join(_words(doc.get("function_chars"), "function_chars", source))),
+            place_grammar=_place_grammar(_mapping(doc, "place_grammar", source), source),
         )
 
 
@@ -170,6 +180,7 @@ class _Builder:
             fault=term.fault or old.fault,
             spot=term.spot or old.spot,
             generic_spot=(term.spot or old.spot) and not specific,
+            part=term.part or old.part,
         )
 
     def fault(self, node: Any, index: int) -> None:
@@ -187,6 +198,18 @@ class _Builder:
             raise RegisterError(f"{self.source}: {where} ({fc.label}): no words")
         for word in words:
             self.merge(word, Term(fault=fc), f"{where}.words")
+
+
+def _place_grammar(node: Mapping[str, Any], source: str) -> PlaceGrammar:
+    joiners = node.get("joiners") or ""
+    if not isinstance(joiners, str):
+        raise RegisterError(f"{source}: place_grammar.joiners must be a string of characters")
+    return PlaceGrammar(
+        relations=tuple(_words(node.get("relations"), "place_grammar.relations", source)),
+        joiners=_norm(joiners),
+        home=tuple(_words(node.get("home"), "place_grammar.home", source)),
+        retract=tuple(_words(node.get("retract"), "place_grammar.retract", source)),
+    )
 
 
 def only_item(register: Register, group: str) -> str | None:

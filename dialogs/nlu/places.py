@@ -93,6 +93,18 @@ def campus_variants(name: str) -> set[str]:
     return out
 
 
+def numbers_whole(text: str, start: int, end: int) -> bool:
+    """Tell whether text[start:end] cuts no number apart: "2栋" is not in "12栋", "十栋" not in "三十栋"."""
+    first, last = text[start], text[end - 1]
+    before = text[start - 1] if start > 0 else ""
+    after = text[end] if end < len(text) else ""
+    if first.isdigit() and before.isdigit():
+        return False
+    if first in CN_NUMERAL_CHARS and before and before in CN_NUMERAL_CHARS:
+        return False
+    return not (last.isdigit() and after.isdigit())
+
+
 def _is_cjk(ch: str) -> bool:
     return "\u4e00" <= ch <= "\u9fff"
 
@@ -144,6 +156,10 @@ class PlaceIndex:
         """
         return sorted(w for w in self._entries if not any(ch.isdigit() for ch in w))
 
+    def items(self) -> list[tuple[str, PlaceEntry]]:
+        """List every place string with what it names (for the fuzzy index)."""
+        return list(self._entries.items())
+
     def by_number(self, number: str) -> PlaceEntry | None:
         """Find the buildings numbered so ("2" in "2-305"), through the building-number suffixes."""
         for suffix in self.suffixes:
@@ -185,16 +201,9 @@ class PlaceIndex:
 
     @staticmethod
     def _edges_ok(text: str, start: int, end: int, boundaries: Collection[int], locatives: Collection[str]) -> bool:
-        first, last = text[start], text[end - 1]
-        before = text[start - 1] if start > 0 else ""
+        if not numbers_whole(text, start, end):
+            return False
         after = text[end] if end < len(text) else ""
-        # A number must be whole: "2栋" is not in "12栋", "十栋" not in "三十栋".
-        if first.isdigit() and before.isdigit():
-            return False
-        if first in CN_NUMERAL_CHARS and before and before in CN_NUMERAL_CHARS:
-            return False
-        if last.isdigit() and after.isdigit():
-            return False
         if end - start <= 2 and all(_is_cjk(ch) for ch in text[start:end]):
             if start not in boundaries:
                 return False  # "一教" in "统一教材"
