@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -9,13 +10,16 @@ from typing import Any
 
 import yaml
 
+from dialogs.nlu.intent import EVIDENCE_GROUPS, INTENTS, CueGroup
 from dialogs.nlu.landmarks import PlaceGrammar
 from dialogs.nlu.numbers import to_halfwidth
 from models.errors import RegisterError
 from models.register import Register
 
 DEFAULT_LEXICON = Path(__file__).with_name("lexicon.yaml")
-INTENTS = ("query", "notice", "complaint", "repair", "other")
+# A plain word list as an intent's cue group weighs this much (see intent.py).
+_LIST_WEIGHTS = {"strong": 3.0}
+_LIST_WEIGHT = 1.0
 
 
 @dataclass(frozen=True)
@@ -56,8 +60,9 @@ class Lexicon:
     terms: Mapping[str, Term]
     building_suffixes: tuple[str, ...]
     place_filler: tuple[str, ...]
-    cues: Mapping[tuple[str, str], tuple[str, ...]]
+    cues: tuple[CueGroup, ...]
     question_words: tuple[str, ...]
+    question_patterns: tuple[str, ...] = ()
     place_locatives: tuple[str, ...] = ()
     # Characters that carry no meaning of their own (了, 的): a fuzzy match whose
     # only right characters are these is thin evidence.
@@ -104,24 +109,14 @@ class Lexicon:
             b.merge(word, Term(spot=True, generic_spot=True), "generic_spots")
         for word in _words(doc.get("parts"), "parts", source):
             b.merge(word, Term(part=True), "parts")
-        cues: dict[tuple[str, str], tuple[str, ...]] = {}
-        intents = _mapping(doc, "intents", source)
-        for intent, node in intents.items():
-            if intent not in INTENTS:
-                raise RegisterError(f"{source}: intents: unknown intent {intent!r} (one of {', '.join(INTENTS)})")
-            if not isinstance(node, Mapping):
-                raise RegisterError(f"{source}: intents.{intent} must map strong/weak to word lists")
-            for strength, words in node.items():
-                if strength not in ("strong", "weak"):
-                    raise RegisterError(f"{source}: intents.{intent}: {strength!r} is neither strong nor weak")
-                cues[(str(intent), str(strength))] = tuple(_words(words, f"intents.{intent}.{strength}", source))
         return cls(
             terms=b.terms,
             building_suffixes=tuple(_words(doc.get("building_number_suffixes"), "building_number_suffixes",
                                            source)),
             place_filler=tuple(_words(doc.get("place_filler"), "place_filler", source)),
-            cues=cues,
+            cues=_cue_groups(_mapping(doc, "intents", source), source),
             question_words=tuple(_words(doc.get("question_words"), "question_words", source)),
+            question_patterns=_patterns(doc.get("question_patterns"), "question_patterns", source),
             place_locatives=tuple(_words(doc.get("place_locatives"), "place_locatives", source)),
             function_chars=frozenset("".join(_words(doc.get("function_chars"), "function_chars", source))),
             place_grammar=_place_grammar(_mapping(doc, "place_grammar", source), source),
@@ -198,6 +193,53 @@ class _Builder:
             raise RegisterError(f"{self.source}: {where} ({fc.label}): no words")
         for word in words:
             self.merge(word, Term(fault=fc), f"{where}.words")
+
+
+def _cue_groups(intents: Mapping[str, Any], source: str) -> tuple[CueGroup, ...]:
+    """Read the intent cue groups: a word list, or a mapping with weight, words, patterns, needs, unless, otherwise."""
+    groups: list[CueGroup] = []
+    for intent, node in intents.items():
+        if intent not in INTENTS:
+            raise RegisterError(f"{source}: intents: unknown intent {intent!r} (one of {', '.join(INTENTS)})")
+        if not isinstance(node, Mapping):
+            raise RegisterError(f"{source}: intents.{intent} must map cue group names to words or groups")
+        for name, spec in node.items():
+            where = f"intents.{intent}.{name}"
+            if isinstance(spec, list):
+                groups.append(CueGroup(str(intent), str(name), _LIST_WEIGHTS.get(str(name), _LIST_WEIGHT),
+                                       tuple(_words(spec, where, source))))
+                continue
+            if not isinstance(spec, Mapping):
+                raise RegisterError(f"{source}: {where} must be a word list or a mapping with weight and words")
+            try:
+                weight, otherwise = float(spec.get("weight", _LIST_WEIGHT)), float(spec.get("otherwise", 0))
+            except (TypeError, ValueError) as exc:
+                raise RegisterError(f"{source}: {where}: weight and otherwise must be numbers") from exc
+            groups.append(CueGroup(
+                str(intent), str(name), weight, tuple(_words(spec.get("words"), f"{where}.words", source)),
+                _patterns(spec.get("patterns"), f"{where}.patterns", source),
+                tuple(str(n) for n in spec.get("needs") or ()), tuple(str(n) for n in spec.get("unless") or ()),
+                otherwise))
+    names = {g.name for g in groups} | set(EVIDENCE_GROUPS)
+    for g in groups:
+        for n in (*g.needs, *g.unless):
+            if n not in names:
+                raise RegisterError(f"{source}: intents.{g.intent}.{g.name}: no cue group {n!r} to depend on")
+    return tuple(groups)
+
+
+def _patterns(value: Any, where: str, source: str) -> tuple[str, ...]:
+    """Check a list of regular expressions (kept as written: they are not normalised like words)."""
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise RegisterError(f"{source}: {where} must be a list of regular expressions")
+    for p in value:
+        try:
+            re.compile(str(p))
+        except re.error as exc:
+            raise RegisterError(f"{source}: {where}: {p!r} is not a regular expression: {exc}") from exc
+    return tuple(str(p) for p in value)
 
 
 def _place_grammar(node: Mapping[str, Any], source: str) -> PlaceGrammar:

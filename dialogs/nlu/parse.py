@@ -27,11 +27,12 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from dialogs.nlu.fuzzy import MIDDLE, Correction, FuzzyIndex, FuzzyMatch
+from dialogs.nlu.intent import Cue, Decision, Evidence, IntentModel
 from dialogs.nlu.landmarks import Hint, Landmarks
 from dialogs.nlu.lexicon import Lexicon, Term, only_item
 from dialogs.nlu.numbers import CN_NUMERAL_CHARS, cn_to_int, to_halfwidth
@@ -43,7 +44,6 @@ from models.register import Building, Register
 
 log = logging.getLogger(__name__)
 
-INTENTS = ("repair", "complaint", "query", "notice", "other")
 JSON_KEYS = ("intent", "category", "group", "item", "campus", "building", "floor", "room", "spot", "fault",
              "confidence")
 
@@ -108,6 +108,11 @@ class Parse:
     # Words read as other words ("跳匝" as 跳闸), each with its confidence; the
     # dialog confirms a middle one (「您是说…吗」) and ignores a low one.
     corrections: tuple[Correction, ...] = ()
+    # Why: the intent cue groups found and each intent's score; places read as
+    # hints only (the place string and the grammar that made it one).
+    intent_cues: tuple[Cue, ...] = ()
+    intent_scores: tuple[tuple[str, float], ...] = ()
+    place_hints: tuple[tuple[str, str], ...] = ()
 
     @property
     def to_confirm(self) -> tuple[Correction, ...]:
@@ -183,8 +188,7 @@ class Parser:
         self._terms: Trie[Term] = Trie()
         for word, term in self.lexicon.terms.items():
             self._terms.add(word, term)
-        self._cues = {key: _alternation(words) for key, words in self.lexicon.cues.items()}
-        self._question = _alternation(self.lexicon.question_words)
+        self._intents = IntentModel(self.lexicon.cues, self.lexicon.question_words, self.lexicon.question_patterns)
         self._filler = _alternation(self.lexicon.place_filler)
         self._buildings = {(b.campus, b.name): b for b in register.all_buildings()}
         self._campus_names = frozenset(c.name for c in register.campuses)
@@ -241,7 +245,8 @@ class Parser:
         floor = place.floor if place.floor is not None else self._text_floor(own, place.building)
         thing = self._thing(_attach_parts(text, terms))
         spot = _spot(terms)
-        intent, intent_conf = self._intent(text, masked, terms, hits)
+        decision = self._intent(text, masked, terms, hits)
+        intent, intent_conf = decision.intent, decision.confidence
 
         if intent != "repair":
             thing = _Thing()
@@ -264,6 +269,9 @@ class Parser:
             building_candidates=place.alternatives,
             group_candidates=thing.candidates,
             corrections=tuple(fixes),
+            intent_cues=decision.cues,
+            intent_scores=decision.scores,
+            place_hints=tuple((text[hits[h.index].start:hits[h.index].end], h.why) for h in hints),
         )
 
     def _segments(self, text: str) -> _Segments:
@@ -519,43 +527,24 @@ class Parser:
 
     # -- intent -----------------------------------------------------------------
 
-    def _intent(self, text: str, masked: str, terms: Sequence[_Hit], hits: Sequence[PlaceHit]) -> tuple[str, float]:
-        """Decide what the message is for, with the confidence of that decision."""
-        has_fault = any(h.term.fault is not None for h in terms)
-        # A fault that points at a group ("堵", "没电"), unlike a bare "坏"/"少了".
-        telling_fault = any(h.term.fault is not None and h.term.fault.groups for h in terms)
-        has_thing = any((h.term.thing is not None and not h.term.weak) or h.term.unknown for h in terms)
-        repairish = has_fault or has_thing
-        if self._cue("query", "strong", text):
-            return "query", 0.75 if repairish else 0.9
-        if self._cue("notice", "strong", text):
-            return "notice", 0.75 if repairish else 0.9
-        if self._cue("complaint", "strong", text):
-            return "complaint", 0.75 if repairish else 0.9
-        repair_cue = self._cue("repair", "strong", text)
-        if self._cue("complaint", "weak", text) and not repair_cue and not (
-                telling_fault or (has_fault and has_thing)):
-            # "热水太少了，只供应两个小时": about a service, not a broken thing.
-            return "complaint", 0.6 if has_thing or has_fault else 0.75
-        if repairish:
-            return "repair", 1.0 if has_fault or repair_cue else 0.9
-        if self._cue("query", "weak", text):
-            # "怎么还没人来修": asking after a report, not making one.
-            return "query", 0.6
-        if repair_cue:
-            return "repair", 0.9
-        has_place = bool(hits) or any(h.term.spot and not h.term.generic_spot for h in terms)
-        asks = self._question is not None and self._question.search(text) is not None
-        if has_place and not asks and len(self._residue(masked, terms)) <= 3:
-            # A bare place ("18栋"): the start of a report; the dialog asks what is broken.
-            return "repair", 0.8
-        if self._cue("other", "strong", text):
-            return "other", 0.9
-        return "other", 0.5
-
-    def _cue(self, intent: str, strength: str, text: str) -> bool:
-        rx = self._cues.get((intent, strength))
-        return rx is not None and rx.search(text) is not None
+    def _intent(self, text: str, masked: str, terms: Sequence[_Hit], hits: Sequence[PlaceHit]) -> Decision:
+        """Decide what the message is for, with the confidence of that decision and the cues that made it."""
+        evidence = Evidence(
+            telling_fault=any(h.term.fault is not None and h.term.fault.groups for h in terms),
+            fault=any(h.term.fault is not None for h in terms),
+            thing=any(h.term.thing is not None and not h.term.weak for h in terms),
+            unknown=any(h.term.unknown for h in terms),
+        )
+        d = self._intents.decide(text, evidence)
+        if d.intent == "repair" and not any(c.intent != "repair" for c in d.cues):
+            request = any(c.intent == "repair" and c.weight > 0 for c in d.cues)
+            return replace(d, confidence=1.0 if evidence.fault or request else 0.9)
+        if d.intent == "other":
+            has_place = bool(hits) or any(h.term.spot and not h.term.generic_spot for h in terms)
+            if has_place and not d.asks and len(self._residue(masked, terms)) <= 3:
+                # A bare place ("18栋"): the start of a report; the dialog asks what is broken.
+                return replace(d, intent="repair", confidence=0.8)
+        return d
 
     def _residue(self, masked: str, terms: Sequence[_Hit]) -> str:
         """Return what a message says besides places, lexicon words, numbers and filler."""
