@@ -38,6 +38,7 @@ class FaultClass:
     code: str
     groups: tuple[str, ...] = ()
     override: bool = False
+    supply: bool = False  # a fault of the supply, not of an appliance that shows it ("跳闸")
 
 
 @dataclass(frozen=True)
@@ -187,7 +188,7 @@ class _Builder:
             if self.register.group(g) is None:
                 raise RegisterError(f"{self.source}: {where} ({node['label']}): group {g!r} is not in the register")
         fc = FaultClass(str(node["label"]), str(node.get("code") or node["label"]), groups,
-                        bool(node.get("override", False)))
+                        bool(node.get("override", False)), bool(node.get("supply", False)))
         words = list(_words(node.get("words"), f"{where}.words", self.source))
         if not words:
             raise RegisterError(f"{self.source}: {where} ({fc.label}): no words")

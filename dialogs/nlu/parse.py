@@ -76,7 +76,11 @@ _THIN_SUPPORTED = 0.75
 _THIN_ALONE = 0.5
 # How far (in characters) a thing and its fault may be apart to support a thin match.
 _SUPPORT_GAP = 2
+# A word longer than this is never thin evidence for being a real word as typed.
+_THIN_MAX_LEN = 3
 
+# What joins two things ("花洒和灯都坏了").
+_AND_RE = re.compile(r"(?:的)?(?:和|跟|与|还有|以及|、|,)")
 # What may stand between a thing and its part: "电梯的门", "柜子上的锁", "电梯里面的按钮".
 _PART_JOIN_RE = re.compile(r"(?:(?:上|里|里面|上面|外面)?的)?")
 
@@ -243,7 +247,7 @@ class Parser:
         rooms = [shorthand_room] if shorthand_room else _room_numbers(own)
         place = self._resolve_place(hits, hints, rooms, user_campus, default_building)
         floor = place.floor if place.floor is not None else self._text_floor(own, place.building)
-        thing = self._thing(_attach_parts(text, terms))
+        thing = self._thing(text, _attach_parts(text, terms))
         spot = _spot(terms)
         decision = self._intent(text, masked, terms, hits)
         intent, intent_conf = decision.intent, decision.confidence
@@ -325,14 +329,29 @@ class Parser:
         out = list(hits)
         for m, thin in self._fuzzy(self._place_index, text, seg, [(h.start, h.end) for h in hits], text):
             short = m.end - m.start <= 2 and not (m.start in seg.boundaries and m.end in seg.boundaries)
-            if thin or short or not numbers_whole(text, m.start, m.end):
+            if short or not numbers_whole(text, m.start, m.end):
                 continue
             inside = [h for h in out if m.start <= h.start and h.end <= m.end]
             if any(h.start < m.end and m.start < h.end for h in out if h not in inside):
                 continue
+            conf = m.confidence
+            if thin:
+                # "食糖" is a word, but "箭盘食糖二楼" is a canteen: thin needs a place's company.
+                if not self._place_supported(text, m, out):
+                    fixes.append(Correction(text[m.start:m.end], m.word, round(conf * _THIN_ALONE, 2), applied=False))
+                    continue
+                conf *= _THIN_SUPPORTED
             out = [h for h in out if h not in inside] + [PlaceHit(m.start, m.end, m.value)]
-            fixes.append(Correction(text[m.start:m.end], m.word, m.confidence))
+            fixes.append(Correction(text[m.start:m.end], m.word, round(conf, 2)))
         return sorted(out, key=lambda h: h.start)
+
+    def _place_supported(self, text: str, m: FuzzyMatch[Any], hits: Sequence[PlaceHit]) -> bool:
+        """Tell whether a place match stands where places stand: next to another place, or before a floor or a side."""
+        if any(h.end == m.start or h.start == m.end for h in hits):
+            return True
+        after = text[m.end:m.end + 4]
+        return bool(_FLOOR_RE.match(after) or _ROOM_RE.match(after)
+                    or any(after.startswith(w) for w in self.lexicon.place_locatives))
 
     def _fuzzy_terms_in(self, text: str, masked: str, seg: _Segments, terms: list[_Hit],
                         fixes: list[Correction]) -> list[_Hit]:
@@ -362,7 +381,8 @@ class Parser:
         Returns the matches, longest first and not overlapping, each with whether
         its evidence is thin (see _thin).
         """
-        covered = {i for a, b in explained for i in range(a, b)}
+        # A word of one character found exactly may still be part of a mistyped one ("掉扇" is 吊扇).
+        covered = {i for a, b in explained if b - a > 1 for i in range(a, b)}
         # A function character is never taken for a mistyped one: "的水" is not 滴水.
         fixed = self.lexicon.function_chars
         may_change = frozenset(i for i, ch in enumerate(text)
@@ -409,8 +429,10 @@ class Parser:
         for 修剪: the writer may mean what they wrote).
         """
         rest = [ch for i, ch in enumerate(text[m.start:m.end], m.start) if i != m.wrong]
-        if all(ch in self.lexicon.function_chars or not is_han(ch) for ch in rest):
+        if all(ch in self.lexicon.function_chars or not (is_han(ch) or ch.isdigit()) for ch in rest):
             return True
+        if m.end - m.start > _THIN_MAX_LEN:
+            return False  # three characters typed right are evidence enough
         a, b = seg.word_at(m.wrong)
         return b - a > 1 and text[a:b] not in self._own_words
 
@@ -476,7 +498,7 @@ class Parser:
 
     # -- what is broken -----------------------------------------------------------
 
-    def _thing(self, hits: Sequence[_Hit]) -> _Thing:
+    def _thing(self, text: str, hits: Sequence[_Hit]) -> _Thing:
         """Pick the broken thing: the first one a fault word follows, else the last one named."""
         faults = [h for h in hits if h.term.fault is not None]
         strong = [h for h in hits if (h.term.thing is not None and not h.term.weak) or h.term.unknown]
@@ -484,7 +506,11 @@ class Parser:
         primary: _Hit | None = None
         fault: _Hit | None = None
         for k, th in enumerate(strong):
-            nxt = strong[k + 1].start if k + 1 < len(strong) else None
+            # Things joined by 和/跟 share the fault said after them: the first is reported.
+            j = k + 1
+            while j < len(strong) and _AND_RE.fullmatch(text, strong[j - 1].end, strong[j].start):
+                j += 1
+            nxt = strong[j].start if j < len(strong) else None
             fault = next((f for f in faults if f.start >= th.end and (nxt is None or f.start < nxt)), None)
             if fault is not None:
                 primary = th
@@ -498,6 +524,10 @@ class Parser:
                 primary = None
                 strong = []
         fc = fault.term.fault if fault is not None else None
+        if primary is not None and primary.term.unknown and fc is not None and fc.supply:
+            # A fault of the supply, not of the appliance: "一用吹风机就跳闸" is the circuit's.
+            primary = None
+            strong = []
         label = fc.label if fc is not None else None
 
         if primary is not None and primary.term.unknown:
@@ -674,9 +704,13 @@ def _choose(cands: Sequence[Place], named: str | None, preferred: Sequence[str])
 
 
 def _loses_meaning(term: Term, inside: Sequence[_Hit]) -> bool:
-    """Tell whether a fuzzy word would swallow exact words that say more than it does (a thing for a spot)."""
-    return (any(h.term.thing is not None or h.term.unknown for h in inside) and term.thing is None
-            ) or (any(h.term.fault is not None for h in inside) and term.fault is None)
+    """Tell whether a fuzzy word would swallow exact words that say more than it does (a thing for a spot).
+
+    A word of one character may be swallowed whatever it is: "掉扇" is 吊扇, not 掉.
+    """
+    longer = [h for h in inside if h.end - h.start > 1]
+    return (any(h.term.thing is not None or h.term.unknown for h in longer) and term.thing is None
+            ) or (any(h.term.fault is not None for h in longer) and term.fault is None)
 
 
 def _attach_parts(text: str, hits: Sequence[_Hit]) -> list[_Hit]:
