@@ -8,6 +8,8 @@ The exact scanners find "跳闸" and "图书馆"; this one finds "跳匝" and
 * the wrong character sounds like the right one: one of its readings has the
   same fuzzy pinyin key (sounds.fuzzy_key), or, once two characters of a
   longer word are right, a pinyin edit distance close enough (rapidfuzz);
+* a character's usual reading counts more than its other ones (灯 can be
+  read "ding", but "吊灯" is no 吊顶);
 * numbers are never corrected: "13栋" is not a misspelt "12栋", and in a
   name with a number a numeral is never the wrong character ("十五栋六楼" is
   not 十五栋楼); "校一院" may still be 校医院.
@@ -30,6 +32,9 @@ from dialogs.nlu.numbers import CN_NUMERAL_CHARS
 from dialogs.nlu.sounds import best_reading, fuzzy_key, is_han, keys, readings, similarity, word_readings
 
 V = TypeVar("V")
+
+# A match through a character's other reading (a heteronym's second one) is worth this much.
+RARER_READING = 0.95
 
 # Keys inside a trie node (no message character is a control character: they are dropped).
 _END = ""  # words ending here: list of (word, syllables, value)
@@ -145,8 +150,11 @@ class FuzzyIndex(Generic[V]):
             if text[wrong] in CN_NUMERAL_CHARS and any(ch.isdigit() or ch in CN_NUMERAL_CHARS for ch in word):
                 continue
             k = wrong - start
-            typed = [*syllables[:k], best_reading(text[wrong], syllables[k]), *syllables[k + 1:]]
+            reading = best_reading(text[wrong], syllables[k])
+            typed = [*syllables[:k], reading, *syllables[k + 1:]]
             conf = similarity(typed, syllables) * (0.75 + 0.25 * right)
+            if readings(text[wrong])[:1] != (reading,):
+                conf *= RARER_READING  # 还 read huan, 露 read lou: likely, but less so than the usual reading
             out.append(FuzzyMatch(start, end, word, value, wrong, round(conf, 3)))
         return out
 

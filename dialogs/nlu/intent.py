@@ -18,7 +18,8 @@ not know, not asked about (1); plus the repair groups (a request to repair).
 The intent with the highest score wins if it beats the repair evidence and
 reaches MIN_SCORE; otherwise the message is a repair if there is evidence,
 else other.  Ties go to the repair (a report is never lost to a hint of a
-complaint), and between other intents to query, then notice, then complaint.
+complaint), and between other intents to query, then notice, then complaint
+in a question, to complaint first in a statement.
 
 The decision keeps the cues that made it, so `repairbot parse --explain` can
 say why a message was taken as a complaint.
@@ -31,8 +32,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 INTENTS = ("repair", "complaint", "query", "notice", "other")
-# When two intents score the same, the first of these wins.
-_PRECEDENCE = ("query", "notice", "complaint", "other")
+# When two intents score the same, the first of these wins: a query is a
+# question, so without a question form a complaint goes first.
+_PRECEDENCE = ("query", "notice", "complaint")
+_PRECEDENCE_NOT_ASKED = ("complaint", "query", "notice")
 # Pseudo groups a cue group may need: found by the parser, not by words.
 EVIDENCE_GROUPS = ("question", "fault", "thing")
 # With no repair evidence, a score below this is too little to leave `other`
@@ -138,11 +141,12 @@ def _evidence_score(e: Evidence, asks: bool) -> float:
 
 def _choose(scores: dict[str, float], cues: tuple[Cue, ...], asks: bool) -> Decision:
     repair = scores["repair"]
-    best = max(_PRECEDENCE[:3], key=lambda i: (scores[i], -_PRECEDENCE.index(i)))
+    order = _PRECEDENCE if asks else _PRECEDENCE_NOT_ASKED
+    best = max(order, key=lambda i: (scores[i], -order.index(i)))
     top = scores[best]
     table = tuple((i, s) for i, s in scores.items() if s > 0)
     if top >= MIN_SCORE and top > repair:
-        runner_up = max([repair, *(scores[i] for i in _PRECEDENCE[:3] if i != best)])
+        runner_up = max([repair, *(scores[i] for i in order if i != best)])
         return Decision(best, _margin_confidence(top, runner_up), cues, table, asks)
     if repair > 0:
         return Decision("repair", 1.0 if top == 0 else _margin_confidence(repair, top), cues, table, asks)

@@ -28,6 +28,8 @@ from dataclasses import dataclass
 
 from dialogs.nlu.places import PlaceHit
 
+# What joins two places named together.
+_AND = re.compile(r"和|跟|与|及|、|,")
 # How far back (characters) a home or retract cue may stand before its place.
 _CUE_REACH = 8
 
@@ -67,6 +69,10 @@ class Landmarks:
             between = text[hits[a].end:hits[b].start]
             if self._between is not None and self._between.match(between):
                 out[a] = f"relation 「{between}」"
+        # "二饭和三饭中间那段校道": a place joined by 和 to a hint is a hint too.
+        for a, b in reversed(list(itertools.pairwise(buildings))):
+            if b in out and a not in out and _AND.fullmatch(text, hits[a].end, hits[b].start):
+                out[a] = f"joined to a hint 「{text[hits[a].end:hits[b].start]}」"
         for k in buildings[:-1]:
             before = text[max(0, _group_start(hits, k) - _CUE_REACH - 4):_group_start(hits, k)]
             if self._retract is not None and (m := self._retract.search(before)):

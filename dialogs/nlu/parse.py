@@ -381,8 +381,9 @@ class Parser:
         Returns the matches, longest first and not overlapping, each with whether
         its evidence is thin (see _thin).
         """
-        # A word of one character found exactly may still be part of a mistyped one ("掉扇" is 吊扇).
-        covered = {i for a, b in explained if b - a > 1 for i in range(a, b)}
+        # A word of one character found exactly may still be part of a mistyped one ("掉扇" is 吊扇),
+        # unless it names a thing: "吊灯" is a lamp, not a mistyped 吊顶.
+        covered = {i for a, b in explained for i in range(a, b) if b - a > 1 or self._names_thing(text[a:b])}
         # A function character is never taken for a mistyped one: "的水" is not 滴水.
         fixed = self.lexicon.function_chars
         may_change = frozenset(i for i, ch in enumerate(text)
@@ -406,6 +407,10 @@ class Parser:
             if all(m.end <= c.start or c.end <= m.start for c in chosen):
                 chosen.append(m)
         return [(m, self._thin(text, seg, m)) for m in sorted(chosen, key=lambda m: m.start)]
+
+    def _names_thing(self, word: str) -> bool:
+        term = self.lexicon.terms.get(word)
+        return term is not None and (term.thing is not None or term.unknown)
 
     def _splits_no_word(self, text: str, seg: _Segments, m: FuzzyMatch[Any]) -> bool:
         """Tell whether a match's edges cut no word of the language apart ("一翻" is not in "一翻身").
