@@ -22,7 +22,8 @@ Pinyin of every indexed word is computed once, when the index is built.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import itertools
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -79,6 +80,9 @@ class FuzzyIndex(Generic[V]):
             if len(word) >= min_len and any(_substitutable(ch) for ch in word):
                 self._add(word, value)
         self._index_sounds(self._root)
+        # What a word can start with, exactly or by sound: checked before a walk is started.
+        self.first_chars = frozenset(ch for ch in self._root if ch not in (_END, _SOUNDS, _SYLLABLES))
+        self.first_sounds = frozenset(self._root[_SOUNDS])
 
     def _add(self, word: str, value: V) -> None:
         syllables = tuple(word_readings(word))
@@ -102,27 +106,31 @@ class FuzzyIndex(Generic[V]):
                 self._index_sounds(child)
 
     def matches_at(self, text: str, start: int, stop: int, may_change: frozenset[int] | None = None
-                   ) -> list[FuzzyMatch[V]]:
-        """List the words found at text[start:…] with exactly one character changed, surest first.
+                   ) -> Iterator[FuzzyMatch[V]]:
+        """Yield the words found at text[start:…] with exactly one character changed, longest and surest first.
 
         may_change: positions where a character may be wrong (None: any).
+        Matches are scored as they are yielded: a caller that stops at the first
+        one it accepts pays for no more.
         """
-        out: list[FuzzyMatch[V]] = []
-        stack: list[tuple[dict[str, Any], int, int, str]] = [(self._root, start, -1, "")]
+        found: list[tuple[int, int, list[tuple[str, tuple[str, ...], V]]]] = []
+        stack: list[tuple[dict[str, Any], int, int]] = [(self._root, start, -1)]
         while stack:
-            node, i, wrong, meant = stack.pop()
+            node, i, wrong = stack.pop()
             if wrong >= 0 and _END in node:
-                out.extend(self._scored(text, start, i, wrong, meant, node[_END]))
+                found.append((i, wrong, node[_END]))
             if i >= stop:
                 continue
             ch = text[i]
             child = node.get(ch)
             if child is not None:
-                stack.append((child, i + 1, wrong, meant))
+                stack.append((child, i + 1, wrong))
             if wrong < 0 and (may_change is None or i in may_change):
-                stack.extend((node[c], i + 1, i, c) for c in self._sound_alikes(node, ch, i - start))
-        out.sort(key=lambda m: (m.end - m.start, m.confidence), reverse=True)
-        return out
+                stack.extend((node[c], i + 1, i) for c in self._sound_alikes(node, ch, i - start))
+        found.sort(key=lambda f: f[0], reverse=True)
+        for _, group in itertools.groupby(found, key=lambda f: f[0]):
+            scored = [m for end, wrong, entries in group for m in self._scored(text, start, end, wrong, entries)]
+            yield from sorted(scored, key=lambda m: m.confidence, reverse=True)
 
     @staticmethod
     def _sound_alikes(node: dict[str, Any], ch: str, depth: int) -> list[str]:
@@ -141,7 +149,7 @@ class FuzzyIndex(Generic[V]):
         return found
 
     @staticmethod
-    def _scored(text: str, start: int, end: int, wrong: int, meant: str,
+    def _scored(text: str, start: int, end: int, wrong: int,
                 entries: list[tuple[str, tuple[str, ...], V]]) -> list[FuzzyMatch[V]]:
         out = []
         n = end - start

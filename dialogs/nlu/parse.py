@@ -38,7 +38,7 @@ from dialogs.nlu.lexicon import Lexicon, Term, only_item
 from dialogs.nlu.numbers import CN_NUMERAL_CHARS, cn_to_int, to_halfwidth
 from dialogs.nlu.places import Place, PlaceEntry, PlaceHit, PlaceIndex, numbers_whole
 from dialogs.nlu.segment import PrivateTokenizer
-from dialogs.nlu.sounds import is_han
+from dialogs.nlu.sounds import is_han, keys
 from dialogs.nlu.trie import Trie
 from models.register import Building, Register
 
@@ -393,9 +393,11 @@ class Parser:
         n = len(text)
         starts = sorted({s for p in may_change for s in range(max(0, p - index.max_len + 1), p + 1)})
         found: list[FuzzyMatch[Any]] = []
+        first_chars, first_sounds = index.first_chars, index.first_sounds
         for i in starts:
-            if masked[i] == _MASK:
-                continue
+            ch = text[i]
+            if masked[i] == _MASK or (ch not in first_chars and not (i in may_change and keys(ch) & first_sounds)):
+                continue  # no word starts with this character, or with one that sounds like it
             stop = masked.find(_MASK, i)
             for m in index.matches_at(text, i, n if stop < 0 else stop, may_change):
                 if (text[m.start:m.end] not in self._known and self._splits_no_word(text, seg, m)

@@ -85,6 +85,8 @@ def word_readings(word: str) -> list[str]:
 def best_reading(ch: str, meant: str) -> str:
     """Pick the reading of a typed character closest to the syllable it should have been."""
     options = readings(ch) or (ch,)
+    if len(options) == 1:
+        return options[0]
     return max(options, key=lambda r: Levenshtein.normalized_similarity(fuzzy_key(r), fuzzy_key(meant)))
 
 
