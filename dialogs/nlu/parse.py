@@ -7,13 +7,19 @@ The pipeline for one message:
    place string of the register and every lexicon word — its word boundaries
    decide whether a one-character word ("门", "灯", "堵") really stands alone;
 3. scan for places (campus and building strings, numeral variants included)
-   and for lexicon terms (things, faults, spots), longest match first;
+   and for lexicon terms (things, faults, spots), longest match first; then,
+   among the characters nothing explains, for places and terms typed with one
+   sound-alike wrong character ("图书管", "跳匝": fuzzy.py), each kept with its
+   confidence as a correction;
 4. read floors and rooms with patterns, keeping a room only when the
    building's register pattern has it;
-5. resolve the building (named campus, then the user's campus, then the
-   register's default campus, then wherever it is unique), pick the broken
-   thing and its group, the intent, and the category through the register's
-   scope rules.
+5. tell the place of the fault from places that only locate it or are the
+   writer's own ("12栋对面操场边上", "我住7栋，坏的是8栋": landmarks.py), then
+   resolve the building (named campus, a hint's campus, the user's campus,
+   the register's default campus, then wherever it is unique);
+6. pick the broken thing (a part goes to the thing before it, a smell from a
+   drain is the drain's) and its group, the intent from weighted cue groups
+   (intent.py), and the category through the register's scope rules.
 
 Nothing here names a campus, building, group or item: they come from the
 register and the lexicon file.
@@ -203,7 +209,7 @@ class Parser:
         self._own_words = frozenset(words)
         self._known = frozenset(self.lexicon.terms) | frozenset(w for w, _ in self.places.items())
         self._term_index: FuzzyIndex[Term] = FuzzyIndex(self.lexicon.terms.items())
-        self._place_index: FuzzyIndex[PlaceEntry] = FuzzyIndex(self.places.items())
+        self._place_index: FuzzyIndex[PlaceEntry] = FuzzyIndex(self.places.names())
 
     # -- public -------------------------------------------------------------
 

@@ -117,11 +117,14 @@ class PlaceIndex:
         self.locatives = frozenset(locatives)
         campuses: dict[str, list[str]] = {}
         buildings: dict[str, list[Place]] = {}
+        # The names and aliases as the register writes them (the fuzzy matcher's words).
+        self._names = {campus_name for c in register.campuses for campus_name in campus_variants(c.name)}
         scoped: dict[str, list[Place]] = {}
         for campus in register.campuses:
             cforms: set[str] = set()
             for name in (campus.name, *campus.aliases):
                 cforms |= campus_variants(name)
+                self._names |= campus_variants(name)
             longest_first = sorted(cforms, key=len, reverse=True)
             for f in cforms:
                 campuses.setdefault(f, []).append(campus.name)
@@ -129,6 +132,7 @@ class PlaceIndex:
                 forms: set[str] = set()
                 for name in (b.name, *b.aliases):
                     forms |= building_variants(name, self.suffixes)
+                    self._names.add(normalise_alias(name))
                 for f in forms:
                     buildings.setdefault(f, []).append((campus.name, b.name))
                 for f in forms:
@@ -156,8 +160,16 @@ class PlaceIndex:
         """
         return sorted(w for w in self._entries if not any(ch.isdigit() for ch in w))
 
+    def names(self) -> list[tuple[str, PlaceEntry]]:
+        """List the register's own names and aliases with what each names (the fuzzy matcher's words).
+
+        The generated numeral and suffix variants are left out: a typo is looked
+        for in the names people use, not in every spelling of them.
+        """
+        return [(w, self._entries[w]) for w in sorted(self._names) if w in self._entries]
+
     def items(self) -> list[tuple[str, PlaceEntry]]:
-        """List every place string with what it names (for the fuzzy index)."""
+        """List every place string with what it names."""
         return list(self._entries.items())
 
     def by_number(self, number: str) -> PlaceEntry | None:
