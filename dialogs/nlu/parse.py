@@ -214,30 +214,36 @@ class Parser:
     # -- public -------------------------------------------------------------
 
     def parse(self, text: str, *, user_campus: str | None = None,
-              default_building: tuple[str, str] | None = None) -> Parse:
+              default_building: tuple[str, str] | None = None, fuzzy: bool = True) -> Parse:
         """Read one message; never raise: anything unreadable is intent `other` with nulls.
 
         user_campus: the bound user's campus, preferred when the text names none.
         default_building: (campus, building) used when the text names no place at all.
+        fuzzy: read words typed with a wrong character; False reads the text as
+            typed (what the dialog falls back to when the user says a correction
+            is not what they meant).
         """
         try:
             # Callers may hand over a JSON list; anything that is not a pair is ignored.
             home = default_building if isinstance(default_building, tuple | list) else ()
             pair = (str(home[0]), str(home[1])) if len(home) == 2 else None
-            return self._parse(text if isinstance(text, str) else "", user_campus, pair)
+            return self._parse(text if isinstance(text, str) else "", user_campus, pair, fuzzy)
         except Exception:  # a bug must not cost the user their message
             log.exception("nlu: cannot parse %r", text[:80] if isinstance(text, str) else text)
             return _other(0.0)
 
     # -- the pipeline ---------------------------------------------------------
 
-    def _parse(self, raw: str, user_campus: str | None, default_building: tuple[str, str] | None) -> Parse:
+    def _parse(self, raw: str, user_campus: str | None, default_building: tuple[str, str] | None,
+               fuzzy: bool = True) -> Parse:
         text = normalise(raw)
         if not _WORD_CHAR_RE.search(text):
             return _other(1.0)
         seg = self._segments(text)
         fixes: list[Correction] = []
-        hits = self._fuzzy_places(text, seg, self.places.scan(text, seg.boundaries), fixes)
+        hits = self.places.scan(text, seg.boundaries)
+        if fuzzy:
+            hits = self._fuzzy_places(text, seg, hits, fixes)
         shorthand_room = None
         if not any(h.entry.buildings or h.entry.scoped for h in hits):
             shorthand = self._shorthand(text)
@@ -245,7 +251,9 @@ class Parser:
                 hit, shorthand_room = shorthand
                 hits = sorted([*hits, hit], key=lambda h: h.start)
         masked = _mask(text, [(h.start, h.end) for h in hits])
-        terms = self._fuzzy_terms_in(text, masked, seg, self._scan_terms(text, masked, seg), fixes)
+        terms = self._scan_terms(text, masked, seg)
+        if fuzzy:
+            terms = self._fuzzy_terms_in(text, masked, seg, terms, fixes)
         terms = self._places_as_things(text, hits, terms)
         hints = self._landmarks.hints(text, hits)
         # A hint's own floor and room ("我在12栋305，…") are not the fault's.
@@ -397,13 +405,16 @@ class Parser:
         if not may_change:
             return []
         n = len(text)
-        starts = sorted({s for p in may_change for s in range(max(0, p - index.max_len + 1), p + 1)})
         found: list[FuzzyMatch[Any]] = []
-        first_chars, first_sounds = index.first_chars, index.first_sounds
-        for i in starts:
+        first_chars, first_sounds, reach = index.first_chars, index.first_sounds, index.max_len
+        nearest = n + reach  # the first changeable position at or after i
+        for i in range(n - 1, -1, -1):
+            if i in may_change:
+                nearest = i
             ch = text[i]
-            if masked[i] == _MASK or (ch not in first_chars and not (i in may_change and keys(ch) & first_sounds)):
-                continue  # no word starts with this character, or with one that sounds like it
+            if nearest - i >= reach or masked[i] == _MASK or (
+                    ch not in first_chars and not (i == nearest and keys(ch) & first_sounds)):
+                continue  # no word from here reaches a changeable character, or none starts so
             stop = masked.find(_MASK, i)
             for m in index.matches_at(text, i, n if stop < 0 else stop, may_change):
                 if (text[m.start:m.end] not in self._known and self._splits_no_word(text, seg, m)

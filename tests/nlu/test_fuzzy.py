@@ -130,5 +130,11 @@ def test_a_correction_lowers_the_parse_confidence(parser: Parser) -> None:
     assert typo.confidence < exact.confidence
 
 
+def test_the_text_as_typed_when_a_correction_is_refused(parser: Parser) -> None:
+    # The dialog's 「您是说…吗」 answered no: read the message again without corrections.
+    p = parser.parse("柳石3栋207花撒掉了", fuzzy=False)
+    check(p, group=None, building="学生公寓3栋", corrections=())
+
+
 def test_json_keys_do_not_change(parser: Parser) -> None:
     assert "corrections" not in parser.parse("花撒坏了").to_json()
