@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from dialogs.nlu.intent import EVIDENCE_GROUPS, INTENTS, CueGroup
+from dialogs.nlu.landmarks import PlaceGrammar
 from dialogs.nlu.numbers import to_halfwidth
 from models.errors import RegisterError
 from models.register import Register
 
 DEFAULT_LEXICON = Path(__file__).with_name("lexicon.yaml")
-INTENTS = ("query", "notice", "complaint", "repair", "other")
+# A plain word list as an intent's cue group weighs this much (see intent.py).
+_LIST_WEIGHTS = {"strong": 3.0}
+_LIST_WEIGHT = 1.0
 
 
 @dataclass(frozen=True)
@@ -33,6 +38,7 @@ class FaultClass:
     code: str
     groups: tuple[str, ...] = ()
     override: bool = False
+    supply: bool = False  # a fault of the supply, not of an appliance that shows it ("跳闸")
 
 
 @dataclass(frozen=True)
@@ -45,6 +51,7 @@ class Term:
     fault: FaultClass | None = None
     spot: bool = False
     generic_spot: bool = False
+    part: bool = False  # said right after a thing, it is that thing's part ("电梯的门")
 
 
 @dataclass(frozen=True)
@@ -54,9 +61,14 @@ class Lexicon:
     terms: Mapping[str, Term]
     building_suffixes: tuple[str, ...]
     place_filler: tuple[str, ...]
-    cues: Mapping[tuple[str, str], tuple[str, ...]]
+    cues: tuple[CueGroup, ...]
     question_words: tuple[str, ...]
+    question_patterns: tuple[str, ...] = ()
     place_locatives: tuple[str, ...] = ()
+    # Characters that carry no meaning of their own (了, 的): a fuzzy match whose
+    # only right characters are these is thin evidence.
+    function_chars: frozenset[str] = frozenset()
+    place_grammar: PlaceGrammar = field(default_factory=PlaceGrammar)
 
     @classmethod
     def load(cls, register: Register, path: str | Path | None = None) -> Lexicon:
@@ -96,25 +108,19 @@ class Lexicon:
             b.merge(word, Term(spot=True), "spots")
         for word in _words(doc.get("generic_spots"), "generic_spots", source):
             b.merge(word, Term(spot=True, generic_spot=True), "generic_spots")
-        cues: dict[tuple[str, str], tuple[str, ...]] = {}
-        intents = _mapping(doc, "intents", source)
-        for intent, node in intents.items():
-            if intent not in INTENTS:
-                raise RegisterError(f"{source}: intents: unknown intent {intent!r} (one of {', '.join(INTENTS)})")
-            if not isinstance(node, Mapping):
-                raise RegisterError(f"{source}: intents.{intent} must map strong/weak to word lists")
-            for strength, words in node.items():
-                if strength not in ("strong", "weak"):
-                    raise RegisterError(f"{source}: intents.{intent}: {strength!r} is neither strong nor weak")
-                cues[(str(intent), str(strength))] = tuple(_words(words, f"intents.{intent}.{strength}", source))
+        for word in _words(doc.get("parts"), "parts", source):
+            b.merge(word, Term(part=True), "parts")
         return cls(
             terms=b.terms,
             building_suffixes=tuple(_words(doc.get("building_number_suffixes"), "building_number_suffixes",
                                            source)),
             place_filler=tuple(_words(doc.get("place_filler"), "place_filler", source)),
-            cues=cues,
+            cues=_cue_groups(_mapping(doc, "intents", source), source),
             question_words=tuple(_words(doc.get("question_words"), "question_words", source)),
+            question_patterns=_patterns(doc.get("question_patterns"), "question_patterns", source),
             place_locatives=tuple(_words(doc.get("place_locatives"), "place_locatives", source)),
+            function_chars=frozenset("".join(_words(doc.get("function_chars"), "function_chars", source))),
+            place_grammar=_place_grammar(_mapping(doc, "place_grammar", source), source),
         )
 
 
@@ -170,6 +176,7 @@ class _Builder:
             fault=term.fault or old.fault,
             spot=term.spot or old.spot,
             generic_spot=(term.spot or old.spot) and not specific,
+            part=term.part or old.part,
         )
 
     def fault(self, node: Any, index: int) -> None:
@@ -181,12 +188,71 @@ class _Builder:
             if self.register.group(g) is None:
                 raise RegisterError(f"{self.source}: {where} ({node['label']}): group {g!r} is not in the register")
         fc = FaultClass(str(node["label"]), str(node.get("code") or node["label"]), groups,
-                        bool(node.get("override", False)))
+                        bool(node.get("override", False)), bool(node.get("supply", False)))
         words = list(_words(node.get("words"), f"{where}.words", self.source))
         if not words:
             raise RegisterError(f"{self.source}: {where} ({fc.label}): no words")
         for word in words:
             self.merge(word, Term(fault=fc), f"{where}.words")
+
+
+def _cue_groups(intents: Mapping[str, Any], source: str) -> tuple[CueGroup, ...]:
+    """Read the intent cue groups: a word list, or a mapping with weight, words, patterns, needs, unless, otherwise."""
+    groups: list[CueGroup] = []
+    for intent, node in intents.items():
+        if intent not in INTENTS:
+            raise RegisterError(f"{source}: intents: unknown intent {intent!r} (one of {', '.join(INTENTS)})")
+        if not isinstance(node, Mapping):
+            raise RegisterError(f"{source}: intents.{intent} must map cue group names to words or groups")
+        for name, spec in node.items():
+            where = f"intents.{intent}.{name}"
+            if isinstance(spec, list):
+                groups.append(CueGroup(str(intent), str(name), _LIST_WEIGHTS.get(str(name), _LIST_WEIGHT),
+                                       tuple(_words(spec, where, source))))
+                continue
+            if not isinstance(spec, Mapping):
+                raise RegisterError(f"{source}: {where} must be a word list or a mapping with weight and words")
+            try:
+                weight, otherwise = float(spec.get("weight", _LIST_WEIGHT)), float(spec.get("otherwise", 0))
+            except (TypeError, ValueError) as exc:
+                raise RegisterError(f"{source}: {where}: weight and otherwise must be numbers") from exc
+            groups.append(CueGroup(
+                str(intent), str(name), weight, tuple(_words(spec.get("words"), f"{where}.words", source)),
+                _patterns(spec.get("patterns"), f"{where}.patterns", source),
+                tuple(str(n) for n in spec.get("needs") or ()), tuple(str(n) for n in spec.get("unless") or ()),
+                otherwise))
+    names = {g.name for g in groups} | set(EVIDENCE_GROUPS)
+    for g in groups:
+        for n in (*g.needs, *g.unless):
+            if n not in names:
+                raise RegisterError(f"{source}: intents.{g.intent}.{g.name}: no cue group {n!r} to depend on")
+    return tuple(groups)
+
+
+def _patterns(value: Any, where: str, source: str) -> tuple[str, ...]:
+    """Check a list of regular expressions (kept as written: they are not normalised like words)."""
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise RegisterError(f"{source}: {where} must be a list of regular expressions")
+    for p in value:
+        try:
+            re.compile(str(p))
+        except re.error as exc:
+            raise RegisterError(f"{source}: {where}: {p!r} is not a regular expression: {exc}") from exc
+    return tuple(str(p) for p in value)
+
+
+def _place_grammar(node: Mapping[str, Any], source: str) -> PlaceGrammar:
+    joiners = node.get("joiners") or ""
+    if not isinstance(joiners, str):
+        raise RegisterError(f"{source}: place_grammar.joiners must be a string of characters")
+    return PlaceGrammar(
+        relations=tuple(_words(node.get("relations"), "place_grammar.relations", source)),
+        joiners=_norm(joiners),
+        home=tuple(_words(node.get("home"), "place_grammar.home", source)),
+        retract=tuple(_words(node.get("retract"), "place_grammar.retract", source)),
+    )
 
 
 def only_item(register: Register, group: str) -> str | None:

@@ -7,13 +7,19 @@ The pipeline for one message:
    place string of the register and every lexicon word — its word boundaries
    decide whether a one-character word ("门", "灯", "堵") really stands alone;
 3. scan for places (campus and building strings, numeral variants included)
-   and for lexicon terms (things, faults, spots), longest match first;
+   and for lexicon terms (things, faults, spots), longest match first; then,
+   among the characters nothing explains, for places and terms typed with one
+   sound-alike wrong character ("图书管", "跳匝": fuzzy.py), each kept with its
+   confidence as a correction;
 4. read floors and rooms with patterns, keeping a room only when the
    building's register pattern has it;
-5. resolve the building (named campus, then the user's campus, then the
-   register's default campus, then wherever it is unique), pick the broken
-   thing and its group, the intent, and the category through the register's
-   scope rules.
+5. tell the place of the fault from places that only locate it or are the
+   writer's own ("12栋对面操场边上", "我住7栋，坏的是8栋": landmarks.py), then
+   resolve the building (named campus, a hint's campus, the user's campus,
+   the register's default campus, then wherever it is unique);
+6. pick the broken thing (a part goes to the thing before it, a smell from a
+   drain is the drain's) and its group, the intent from weighted cue groups
+   (intent.py), and the category through the register's scope rules.
 
 Nothing here names a campus, building, group or item: they come from the
 register and the lexicon file.
@@ -27,20 +33,23 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from dialogs.nlu.fuzzy import MIDDLE, Correction, FuzzyIndex, FuzzyMatch
+from dialogs.nlu.intent import Cue, Decision, Evidence, IntentModel
+from dialogs.nlu.landmarks import Hint, Landmarks
 from dialogs.nlu.lexicon import Lexicon, Term, only_item
 from dialogs.nlu.numbers import CN_NUMERAL_CHARS, cn_to_int, to_halfwidth
-from dialogs.nlu.places import Place, PlaceHit, PlaceIndex
+from dialogs.nlu.places import Place, PlaceEntry, PlaceHit, PlaceIndex, numbers_whole
 from dialogs.nlu.segment import PrivateTokenizer
+from dialogs.nlu.sounds import is_han, keys
 from dialogs.nlu.trie import Trie
 from models.register import Building, Register
 
 log = logging.getLogger(__name__)
 
-INTENTS = ("repair", "complaint", "query", "notice", "other")
 JSON_KEYS = ("intent", "category", "group", "item", "campus", "building", "floor", "room", "spot", "fault",
              "confidence")
 
@@ -66,6 +75,21 @@ _SHORTHAND_RE = re.compile(r"(?<![0-9])(\d{1,3})(?:-|_|/|—|楼)([a-z]?\d{3,5})
 _WORD_CHAR_RE = re.compile(r"[0-9a-z\u3400-\u9fff]")
 _PUNCT_RE = re.compile(r"[^0-9a-z\u3400-\u9fff]+")
 _DIGITS_RE = re.compile(r"\d+")
+# A fuzzy match on thin evidence (only function characters right, or the wrong
+# character part of a real word as typed) is worth this much of its confidence
+# when the words around it support it, and too little to be used when not.
+_THIN_SUPPORTED = 0.75
+_THIN_ALONE = 0.5
+# How far (in characters) a thing and its fault may be apart to support a thin match.
+_SUPPORT_GAP = 2
+# A word longer than this is never thin evidence for being a real word as typed.
+_THIN_MAX_LEN = 3
+
+# What joins two things ("花洒和灯都坏了").
+_AND_RE = re.compile(r"(?:的)?(?:和|跟|与|还有|以及|、|,)")
+# What may stand between a thing and its part: "电梯的门", "柜子上的锁", "电梯里面的按钮".
+_PART_JOIN_RE = re.compile(r"(?:(?:上|里|里面|上面|外面)?的)?")
+
 # Characters that never carry meaning but break matching: spaces, zero-width
 # and control characters.
 _DROP_RE = re.compile(r"[\s\u200b-\u200f\u2028-\u202f\u2060\ufeff\x00-\x1f\x7f]+")
@@ -91,6 +115,19 @@ class Parse:
     building_candidates: tuple[tuple[str, str], ...] = ()
     # Groups the message could be about, likeliest first, when more than one fits.
     group_candidates: tuple[str, ...] = ()
+    # Words read as other words ("跳匝" as 跳闸), each with its confidence; the
+    # dialog confirms a middle one (「您是说…吗」) and ignores a low one.
+    corrections: tuple[Correction, ...] = ()
+    # Why: the intent cue groups found and each intent's score; places read as
+    # hints only (the place string and the grammar that made it one).
+    intent_cues: tuple[Cue, ...] = ()
+    intent_scores: tuple[tuple[str, float], ...] = ()
+    place_hints: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def to_confirm(self) -> tuple[Correction, ...]:
+        """Return the corrections used at middle confidence: the ones to ask 「您是说…吗」 about."""
+        return tuple(c for c in self.corrections if c.applied and c.level == "middle")
 
     def to_json(self) -> dict[str, Any]:
         """Return the DESIGN's `repairbot parse` object: exactly its keys, None for unknown."""
@@ -109,6 +146,7 @@ class _Hit:
     end: int
     word: str
     term: Term
+    confidence: float = 1.0  # below 1: read with one wrong character
 
 
 @dataclass(frozen=True)
@@ -156,44 +194,56 @@ class Parser:
         self.register = register
         self.lexicon = Lexicon.load(register, lexicon_path)
         self.places = PlaceIndex(register, self.lexicon.building_suffixes, self.lexicon.place_locatives)
+        self._landmarks = Landmarks(self.lexicon.place_grammar)
         self._terms: Trie[Term] = Trie()
         for word, term in self.lexicon.terms.items():
             self._terms.add(word, term)
-        self._cues = {key: _alternation(words) for key, words in self.lexicon.cues.items()}
-        self._question = _alternation(self.lexicon.question_words)
+        self._intents = IntentModel(self.lexicon.cues, self.lexicon.question_words, self.lexicon.question_patterns)
         self._filler = _alternation(self.lexicon.place_filler)
         self._buildings = {(b.campus, b.name): b for b in register.all_buildings()}
         self._campus_names = frozenset(c.name for c in register.campuses)
         self._campus_category = self._campus_categories()
         words = [*self.places.words(), *self.lexicon.terms]
         self._tokenizer = PrivateTokenizer(words)
+        # Our own words: a fuzzy match may overlap them, not a word of the language.
+        self._own_words = frozenset(words)
+        self._known = frozenset(self.lexicon.terms) | frozenset(w for w, _ in self.places.items())
+        self._term_index: FuzzyIndex[Term] = FuzzyIndex(self.lexicon.terms.items())
+        self._place_index: FuzzyIndex[PlaceEntry] = FuzzyIndex(self.places.names())
 
     # -- public -------------------------------------------------------------
 
     def parse(self, text: str, *, user_campus: str | None = None,
-              default_building: tuple[str, str] | None = None) -> Parse:
+              default_building: tuple[str, str] | None = None, fuzzy: bool = True) -> Parse:
         """Read one message; never raise: anything unreadable is intent `other` with nulls.
 
         user_campus: the bound user's campus, preferred when the text names none.
         default_building: (campus, building) used when the text names no place at all.
+        fuzzy: read words typed with a wrong character; False reads the text as
+            typed (what the dialog falls back to when the user says a correction
+            is not what they meant).
         """
         try:
             # Callers may hand over a JSON list; anything that is not a pair is ignored.
             home = default_building if isinstance(default_building, tuple | list) else ()
             pair = (str(home[0]), str(home[1])) if len(home) == 2 else None
-            return self._parse(text if isinstance(text, str) else "", user_campus, pair)
+            return self._parse(text if isinstance(text, str) else "", user_campus, pair, fuzzy)
         except Exception:  # a bug must not cost the user their message
             log.exception("nlu: cannot parse %r", text[:80] if isinstance(text, str) else text)
             return _other(0.0)
 
     # -- the pipeline ---------------------------------------------------------
 
-    def _parse(self, raw: str, user_campus: str | None, default_building: tuple[str, str] | None) -> Parse:
+    def _parse(self, raw: str, user_campus: str | None, default_building: tuple[str, str] | None,
+               fuzzy: bool = True) -> Parse:
         text = normalise(raw)
         if not _WORD_CHAR_RE.search(text):
             return _other(1.0)
         seg = self._segments(text)
+        fixes: list[Correction] = []
         hits = self.places.scan(text, seg.boundaries)
+        if fuzzy:
+            hits = self._fuzzy_places(text, seg, hits, fixes)
         shorthand_room = None
         if not any(h.entry.buildings or h.entry.scoped for h in hits):
             shorthand = self._shorthand(text)
@@ -202,17 +252,26 @@ class Parser:
                 hits = sorted([*hits, hit], key=lambda h: h.start)
         masked = _mask(text, [(h.start, h.end) for h in hits])
         terms = self._scan_terms(text, masked, seg)
-        rooms = [shorthand_room] if shorthand_room else _room_numbers(masked)
-        place = self._resolve_place(hits, rooms, user_campus, default_building)
-        floor = place.floor if place.floor is not None else self._text_floor(masked, place.building)
-        thing = self._thing(terms)
+        if fuzzy:
+            terms = self._fuzzy_terms_in(text, masked, seg, terms, fixes)
+        terms = self._places_as_things(text, hits, terms)
+        hints = self._landmarks.hints(text, hits)
+        # A hint's own floor and room ("我在12栋305，…") are not the fault's.
+        own = _mask(masked, _hint_spans(hints, hits, len(text)))
+        rooms = [shorthand_room] if shorthand_room else _room_numbers(own)
+        place = self._resolve_place(hits, hints, rooms, user_campus, default_building)
+        floor = place.floor if place.floor is not None else self._text_floor(own, place.building)
+        thing = self._thing(text, _attach_parts(text, terms))
         spot = _spot(terms)
-        intent, intent_conf = self._intent(text, masked, terms, hits)
+        decision = self._intent(text, masked, terms, hits)
+        intent, intent_conf = decision.intent, decision.confidence
 
         if intent != "repair":
             thing = _Thing()
         category = self._category(place, thing.group) if intent == "repair" else None
         confidence = intent_conf if intent != "repair" else intent_conf * _place_conf(place) * _thing_conf(thing)
+        used = [c.confidence for c in fixes if c.applied]
+        confidence *= min(used, default=1.0)
         return Parse(
             intent=intent,
             category=category,
@@ -227,6 +286,10 @@ class Parser:
             confidence=round(max(0.0, min(1.0, confidence)), 2),
             building_candidates=place.alternatives,
             group_candidates=thing.candidates,
+            corrections=tuple(fixes),
+            intent_cues=decision.cues,
+            intent_scores=decision.scores,
+            place_hints=tuple((text[hits[h.index].start:hits[h.index].end], h.why) for h in hints),
         )
 
     def _segments(self, text: str) -> _Segments:
@@ -272,15 +335,153 @@ class Parser:
                 i = found.end
         return out
 
+    # -- words typed with one wrong character -------------------------------------
+
+    def _fuzzy_places(self, text: str, seg: _Segments, hits: list[PlaceHit], fixes: list[Correction]
+                      ) -> list[PlaceHit]:
+        """Add place names typed with one wrong character ("图书管"), replacing exact hits inside them."""
+        out = list(hits)
+        for m, thin in self._fuzzy(self._place_index, text, seg, [(h.start, h.end) for h in hits], text):
+            short = m.end - m.start <= 2 and not (m.start in seg.boundaries and m.end in seg.boundaries)
+            if short or not numbers_whole(text, m.start, m.end):
+                continue
+            inside = [h for h in out if m.start <= h.start and h.end <= m.end]
+            if any(h.start < m.end and m.start < h.end for h in out if h not in inside):
+                continue
+            conf = m.confidence
+            if thin:
+                # "食糖" is a word, but "箭盘食糖二楼" is a canteen: thin needs a place's company.
+                if not self._place_supported(text, m, out):
+                    fixes.append(Correction(text[m.start:m.end], m.word, round(conf * _THIN_ALONE, 2), applied=False))
+                    continue
+                conf *= _THIN_SUPPORTED
+            out = [h for h in out if h not in inside] + [PlaceHit(m.start, m.end, m.value)]
+            fixes.append(Correction(text[m.start:m.end], m.word, round(conf, 2)))
+        return sorted(out, key=lambda h: h.start)
+
+    def _place_supported(self, text: str, m: FuzzyMatch[Any], hits: Sequence[PlaceHit]) -> bool:
+        """Tell whether a place match stands where places stand: next to another place, or before a floor or a side."""
+        if any(h.end == m.start or h.start == m.end for h in hits):
+            return True
+        after = text[m.end:m.end + 4]
+        return bool(_FLOOR_RE.match(after) or _ROOM_RE.match(after)
+                    or any(after.startswith(w) for w in self.lexicon.place_locatives))
+
+    def _fuzzy_terms_in(self, text: str, masked: str, seg: _Segments, terms: list[_Hit],
+                        fixes: list[Correction]) -> list[_Hit]:
+        """Add lexicon words typed with one wrong character ("花撒"), replacing exact hits inside them."""
+        out = list(terms)
+        for m, thin in self._fuzzy(self._term_index, text, seg, [(h.start, h.end) for h in terms], masked):
+            conf = m.confidence
+            if thin:
+                conf *= _THIN_SUPPORTED if _supported(m, out) else _THIN_ALONE
+            conf = round(conf, 2)
+            if conf < MIDDLE:
+                fixes.append(Correction(text[m.start:m.end], m.word, conf, applied=False))
+                continue
+            inside = [h for h in out if m.start <= h.start and h.end <= m.end]
+            if _loses_meaning(m.value, inside):
+                continue
+            out = [h for h in out if h not in inside]
+            out.append(_Hit(m.start, m.end, m.word, m.value, conf))
+            fixes.append(Correction(text[m.start:m.end], m.word, conf))
+        return sorted(out, key=lambda h: h.start)
+
+    def _fuzzy(self, index: FuzzyIndex[Any], text: str, seg: _Segments, explained: Sequence[tuple[int, int]],
+               masked: str) -> list[tuple[FuzzyMatch[Any], bool]]:
+        """Find index words typed with one wrong character among the characters nothing explains yet.
+
+        A match may hold words already found (they are then replaced), never cut one.
+        Returns the matches, longest first and not overlapping, each with whether
+        its evidence is thin (see _thin).
+        """
+        # A word of one character found exactly may still be part of a mistyped one ("掉扇" is 吊扇),
+        # unless it names a thing: "吊灯" is a lamp, not a mistyped 吊顶.
+        covered = {i for a, b in explained for i in range(a, b) if b - a > 1 or self._names_thing(text[a:b])}
+        # A function character is never taken for a mistyped one: "的水" is not 滴水.
+        fixed = self.lexicon.function_chars
+        may_change = frozenset(i for i, ch in enumerate(text)
+                               if i not in covered and masked[i] != _MASK and is_han(ch) and ch not in fixed)
+        if not may_change:
+            return []
+        n = len(text)
+        found: list[FuzzyMatch[Any]] = []
+        first_chars, first_sounds, reach = index.first_chars, index.first_sounds, index.max_len
+        nearest = n + reach  # the first changeable position at or after i
+        for i in range(n - 1, -1, -1):
+            if i in may_change:
+                nearest = i
+            ch = text[i]
+            if nearest - i >= reach or masked[i] == _MASK or (
+                    ch not in first_chars and not (i == nearest and keys(ch) & first_sounds)):
+                continue  # no word from here reaches a changeable character, or none starts so
+            stop = masked.find(_MASK, i)
+            for m in index.matches_at(text, i, n if stop < 0 else stop, may_change):
+                if (text[m.start:m.end] not in self._known and self._splits_no_word(text, seg, m)
+                        and all(b <= m.start or m.end <= a or (m.start <= a and b <= m.end) for a, b in explained)):
+                    found.append(m)
+                    break
+        chosen: list[FuzzyMatch[Any]] = []
+        for m in sorted(found, key=lambda m: (m.end - m.start, m.confidence), reverse=True):
+            if all(m.end <= c.start or c.end <= m.start for c in chosen):
+                chosen.append(m)
+        return [(m, self._thin(text, seg, m)) for m in sorted(chosen, key=lambda m: m.start)]
+
+    def _names_thing(self, word: str) -> bool:
+        term = self.lexicon.terms.get(word)
+        return term is not None and (term.thing is not None or term.unknown)
+
+    def _splits_no_word(self, text: str, seg: _Segments, m: FuzzyMatch[Any]) -> bool:
+        """Tell whether a match's edges cut no word of the language apart ("一翻" is not in "一翻身").
+
+        It may cut one of our own words that the exact scan did not take.
+        """
+        for edge in (m.start, m.end):
+            if edge not in seg.boundaries:
+                a, b = seg.word_at(edge)
+                # A locative may be cut off the end: "田经场边" is 田径场 + 边 although 场边 is a word.
+                tail_ok = edge == m.end and text[edge:b] in self.lexicon.place_locatives
+                if text[a:b] not in self._own_words and not tail_ok:
+                    return False
+        return True
+
+    def _thin(self, text: str, seg: _Segments, m: FuzzyMatch[Any]) -> bool:
+        """Tell whether a match rests on thin evidence.
+
+        Thin: every character typed right is a function character ("到了" for
+        倒了), or the wrong character belongs to a real word as typed ("修建"
+        for 修剪: the writer may mean what they wrote).
+        """
+        rest = [ch for i, ch in enumerate(text[m.start:m.end], m.start) if i != m.wrong]
+        if all(ch in self.lexicon.function_chars or not (is_han(ch) or ch.isdigit()) for ch in rest):
+            return True
+        if m.end - m.start > _THIN_MAX_LEN:
+            return False  # three characters typed right are evidence enough
+        a, b = seg.word_at(m.wrong)
+        return b - a > 1 and text[a:b] not in self._own_words
+
+    def _places_as_things(self, text: str, hits: Sequence[PlaceHit], terms: list[_Hit]) -> list[_Hit]:
+        """Read a place name the lexicon also lists as a thing as both ("马路中间塌了": the road surface)."""
+        terms_of = self.lexicon.terms
+        extra = [_Hit(h.start, h.end, word, term) for h in hits
+                 if (term := terms_of.get(word := text[h.start:h.end])) is not None and term.thing is not None]
+        return sorted([*terms, *extra], key=lambda h: h.start) if extra else terms
+
     # -- places -------------------------------------------------------------
 
-    def _resolve_place(self, hits: Sequence[PlaceHit], rooms: Sequence[str], user_campus: str | None,
-                       default_building: tuple[str, str] | None) -> _Place:
+    def _resolve_place(self, hits: Sequence[PlaceHit], hints: Sequence[Hint], rooms: Sequence[str],
+                       user_campus: str | None, default_building: tuple[str, str] | None) -> _Place:
         named = next((c for h in hits for c in h.entry.campuses), None)
         user = user_campus if user_campus in self._campus_names else None
-        preferred = [c for c in (named, user, self.register.default_campus) if c]
-        scoped_ok = {c for c in (named, user) if c}
-        building_hits = [h for h in hits if h.entry.buildings or h.entry.scoped]
+        # A hint's campus, when it has only one, is the likeliest for the place it locates.
+        hinted = next((c for k in hints for c in {p[0] for p in hits[k.index].entry.buildings} if
+                       len({p[0] for p in hits[k.index].entry.buildings}) == 1), None)
+        preferred = [c for c in (named, hinted, user, self.register.default_campus) if c]
+        scoped_ok = {c for c in (named, hinted, user) if c}
+        demoted = {k.index for k in hints}
+        # The places the fault is at first, the hints after them (a hint is the place when nothing else is).
+        building_hits = [h for k, h in enumerate(hits) if (h.entry.buildings or h.entry.scoped) and k not in demoted]
+        building_hits += [hits[k] for k in sorted(demoted)]
 
         first: tuple[Place | None, tuple[Place, ...]] | None = None
         for h in building_hits:
@@ -288,7 +489,8 @@ class Parser:
             if not cands:
                 continue
             chosen, alternatives = _choose(cands, named, preferred)
-            if first is None:
+            # The first place that resolves wins over an ambiguous one before it ("食堂二饭").
+            if first is None or (first[0] is None and chosen is not None):
                 first = (chosen, alternatives)
             if chosen is not None and _first_room(self._buildings[chosen], rooms):
                 first = (chosen, alternatives)
@@ -320,7 +522,7 @@ class Parser:
 
     # -- what is broken -----------------------------------------------------------
 
-    def _thing(self, hits: Sequence[_Hit]) -> _Thing:
+    def _thing(self, text: str, hits: Sequence[_Hit]) -> _Thing:
         """Pick the broken thing: the first one a fault word follows, else the last one named."""
         faults = [h for h in hits if h.term.fault is not None]
         strong = [h for h in hits if (h.term.thing is not None and not h.term.weak) or h.term.unknown]
@@ -328,7 +530,11 @@ class Parser:
         primary: _Hit | None = None
         fault: _Hit | None = None
         for k, th in enumerate(strong):
-            nxt = strong[k + 1].start if k + 1 < len(strong) else None
+            # Things joined by 和/跟 share the fault said after them: the first is reported.
+            j = k + 1
+            while j < len(strong) and _AND_RE.fullmatch(text, strong[j - 1].end, strong[j].start):
+                j += 1
+            nxt = strong[j].start if j < len(strong) else None
             fault = next((f for f in faults if f.start >= th.end and (nxt is None or f.start < nxt)), None)
             if fault is not None:
                 primary = th
@@ -336,7 +542,16 @@ class Parser:
         if primary is None:
             primary = strong[-1] if strong else None
             fault = faults[0] if faults else None
+            if (primary is not None and primary.term.unknown and fault is not None and fault.term.fault is not None
+                    and fault.term.fault.groups and fault.end <= primary.start):
+                # The fault was said before the unknown object and not of it: "老是跳闸，一开吹风机就跳".
+                primary = None
+                strong = []
         fc = fault.term.fault if fault is not None else None
+        if primary is not None and primary.term.unknown and fc is not None and fc.supply:
+            # A fault of the supply, not of the appliance: "一用吹风机就跳闸" is the circuit's.
+            primary = None
+            strong = []
         label = fc.label if fc is not None else None
 
         if primary is not None and primary.term.unknown:
@@ -366,43 +581,24 @@ class Parser:
 
     # -- intent -----------------------------------------------------------------
 
-    def _intent(self, text: str, masked: str, terms: Sequence[_Hit], hits: Sequence[PlaceHit]) -> tuple[str, float]:
-        """Decide what the message is for, with the confidence of that decision."""
-        has_fault = any(h.term.fault is not None for h in terms)
-        # A fault that points at a group ("堵", "没电"), unlike a bare "坏"/"少了".
-        telling_fault = any(h.term.fault is not None and h.term.fault.groups for h in terms)
-        has_thing = any((h.term.thing is not None and not h.term.weak) or h.term.unknown for h in terms)
-        repairish = has_fault or has_thing
-        if self._cue("query", "strong", text):
-            return "query", 0.75 if repairish else 0.9
-        if self._cue("notice", "strong", text):
-            return "notice", 0.75 if repairish else 0.9
-        if self._cue("complaint", "strong", text):
-            return "complaint", 0.75 if repairish else 0.9
-        repair_cue = self._cue("repair", "strong", text)
-        if self._cue("complaint", "weak", text) and not repair_cue and not (
-                telling_fault or (has_fault and has_thing)):
-            # "热水太少了，只供应两个小时": about a service, not a broken thing.
-            return "complaint", 0.6 if has_thing or has_fault else 0.75
-        if repairish:
-            return "repair", 1.0 if has_fault or repair_cue else 0.9
-        if self._cue("query", "weak", text):
-            # "怎么还没人来修": asking after a report, not making one.
-            return "query", 0.6
-        if repair_cue:
-            return "repair", 0.9
-        has_place = bool(hits) or any(h.term.spot and not h.term.generic_spot for h in terms)
-        asks = self._question is not None and self._question.search(text) is not None
-        if has_place and not asks and len(self._residue(masked, terms)) <= 3:
-            # A bare place ("18栋"): the start of a report; the dialog asks what is broken.
-            return "repair", 0.8
-        if self._cue("other", "strong", text):
-            return "other", 0.9
-        return "other", 0.5
-
-    def _cue(self, intent: str, strength: str, text: str) -> bool:
-        rx = self._cues.get((intent, strength))
-        return rx is not None and rx.search(text) is not None
+    def _intent(self, text: str, masked: str, terms: Sequence[_Hit], hits: Sequence[PlaceHit]) -> Decision:
+        """Decide what the message is for, with the confidence of that decision and the cues that made it."""
+        evidence = Evidence(
+            telling_fault=any(h.term.fault is not None and h.term.fault.groups for h in terms),
+            fault=any(h.term.fault is not None for h in terms),
+            thing=any(h.term.thing is not None and not h.term.weak for h in terms),
+            unknown=any(h.term.unknown for h in terms),
+        )
+        d = self._intents.decide(text, evidence)
+        if d.intent == "repair" and not any(c.intent != "repair" for c in d.cues):
+            request = any(c.intent == "repair" and c.weight > 0 for c in d.cues)
+            return replace(d, confidence=1.0 if evidence.fault or request else 0.9)
+        if d.intent == "other":
+            has_place = bool(hits) or any(h.term.spot and not h.term.generic_spot for h in terms)
+            if has_place and not d.asks and len(self._residue(masked, terms)) <= 3:
+                # A bare place ("18栋"): the start of a report; the dialog asks what is broken.
+                return replace(d, intent="repair", confidence=0.8)
+        return d
 
     def _residue(self, masked: str, terms: Sequence[_Hit]) -> str:
         """Return what a message says besides places, lexicon words, numbers and filler."""
@@ -529,6 +725,48 @@ def _choose(cands: Sequence[Place], named: str | None, preferred: Sequence[str])
     if len(cands) == 1:
         return cands[0], ()
     return None, tuple(cands)
+
+
+def _loses_meaning(term: Term, inside: Sequence[_Hit]) -> bool:
+    """Tell whether a fuzzy word would swallow exact words that say more than it does (a thing for a spot).
+
+    A word of one character may be swallowed whatever it is: "掉扇" is 吊扇, not 掉.
+    """
+    longer = [h for h in inside if h.end - h.start > 1]
+    return (any(h.term.thing is not None or h.term.unknown for h in longer) and term.thing is None
+            ) or (any(h.term.fault is not None for h in longer) and term.fault is None)
+
+
+def _attach_parts(text: str, hits: Sequence[_Hit]) -> list[_Hit]:
+    """Give a part named right after a thing to that thing: "电梯的门关不上" is the lift's door."""
+    out: list[_Hit] = []
+    for h in hits:
+        prev = out[-1] if out else None
+        if (h.term.part and prev is not None and (prev.term.unknown or (prev.term.thing and not prev.term.weak))
+                and _PART_JOIN_RE.fullmatch(text, prev.end, h.start)):
+            out[-1] = _Hit(prev.start, h.end, prev.word, prev.term, prev.confidence)
+        else:
+            out.append(h)
+    return out
+
+
+def _hint_spans(hints: Sequence[Hint], hits: Sequence[PlaceHit], n: int) -> list[tuple[int, int]]:
+    """Return the text each hint owns: the hint and what follows it, up to the next place."""
+    out = []
+    for h in hints:
+        nxt = next((x.start for x in hits[h.index + 1:]), n)
+        out.append((hits[h.index].start, nxt))
+    return out
+
+
+def _supported(m: FuzzyMatch[Any], hits: Sequence[_Hit]) -> bool:
+    """Tell whether the words next to a fuzzy match back it: a thing just before a fault, a fault just after a thing."""
+    term: Term = m.value
+    if term.fault is not None and any(
+            h.term.thing is not None and 0 <= m.start - h.end <= _SUPPORT_GAP for h in hits):
+        return True
+    return term.thing is not None and any(
+        h.term.fault is not None and 0 <= h.start - m.end <= _SUPPORT_GAP for h in hits)
 
 
 def _spot(hits: Sequence[_Hit]) -> str | None:

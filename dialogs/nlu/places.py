@@ -93,6 +93,18 @@ def campus_variants(name: str) -> set[str]:
     return out
 
 
+def numbers_whole(text: str, start: int, end: int) -> bool:
+    """Tell whether text[start:end] cuts no number apart: "2栋" is not in "12栋", "十栋" not in "三十栋"."""
+    first, last = text[start], text[end - 1]
+    before = text[start - 1] if start > 0 else ""
+    after = text[end] if end < len(text) else ""
+    if first.isdigit() and before.isdigit():
+        return False
+    if first in CN_NUMERAL_CHARS and before and before in CN_NUMERAL_CHARS:
+        return False
+    return not (last.isdigit() and after.isdigit())
+
+
 def _is_cjk(ch: str) -> bool:
     return "\u4e00" <= ch <= "\u9fff"
 
@@ -105,11 +117,14 @@ class PlaceIndex:
         self.locatives = frozenset(locatives)
         campuses: dict[str, list[str]] = {}
         buildings: dict[str, list[Place]] = {}
+        # The names and aliases as the register writes them (the fuzzy matcher's words).
+        self._names = {campus_name for c in register.campuses for campus_name in campus_variants(c.name)}
         scoped: dict[str, list[Place]] = {}
         for campus in register.campuses:
             cforms: set[str] = set()
             for name in (campus.name, *campus.aliases):
                 cforms |= campus_variants(name)
+                self._names |= campus_variants(name)
             longest_first = sorted(cforms, key=len, reverse=True)
             for f in cforms:
                 campuses.setdefault(f, []).append(campus.name)
@@ -117,6 +132,7 @@ class PlaceIndex:
                 forms: set[str] = set()
                 for name in (b.name, *b.aliases):
                     forms |= building_variants(name, self.suffixes)
+                    self._names.add(normalise_alias(name))
                 for f in forms:
                     buildings.setdefault(f, []).append((campus.name, b.name))
                 for f in forms:
@@ -143,6 +159,18 @@ class PlaceIndex:
         "教室" in "5101教室"; the scanner here finds digit aliases on its own.
         """
         return sorted(w for w in self._entries if not any(ch.isdigit() for ch in w))
+
+    def names(self) -> list[tuple[str, PlaceEntry]]:
+        """List the register's own names and aliases with what each names (the fuzzy matcher's words).
+
+        The generated numeral and suffix variants are left out: a typo is looked
+        for in the names people use, not in every spelling of them.
+        """
+        return [(w, self._entries[w]) for w in sorted(self._names) if w in self._entries]
+
+    def items(self) -> list[tuple[str, PlaceEntry]]:
+        """List every place string with what it names."""
+        return list(self._entries.items())
 
     def by_number(self, number: str) -> PlaceEntry | None:
         """Find the buildings numbered so ("2" in "2-305"), through the building-number suffixes."""
@@ -185,16 +213,9 @@ class PlaceIndex:
 
     @staticmethod
     def _edges_ok(text: str, start: int, end: int, boundaries: Collection[int], locatives: Collection[str]) -> bool:
-        first, last = text[start], text[end - 1]
-        before = text[start - 1] if start > 0 else ""
+        if not numbers_whole(text, start, end):
+            return False
         after = text[end] if end < len(text) else ""
-        # A number must be whole: "2栋" is not in "12栋", "十栋" not in "三十栋".
-        if first.isdigit() and before.isdigit():
-            return False
-        if first in CN_NUMERAL_CHARS and before and before in CN_NUMERAL_CHARS:
-            return False
-        if last.isdigit() and after.isdigit():
-            return False
         if end - start <= 2 and all(_is_cjk(ch) for ch in text[start:end]):
             if start not in boundaries:
                 return False  # "一教" in "统一教材"

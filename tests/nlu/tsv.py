@@ -10,11 +10,17 @@ from typing import Any
 
 FIELDS = ("intent", "category", "group", "campus", "building", "floor", "room")
 METRICS = ("intent", "group", "category", "place", "floor", "room", "all")
-# The bars the issue sets, on the dev set and on the held-out one.
-BARS = {"intent": 0.95, "group": 0.95, "category": 0.95, "place": 0.97, "floor": 0.95, "room": 0.97, "all": 0.90}
+# The bars the issues set: on messages written the way the register names things
+# (the dev set and our utterances-extra.tsv) nothing may drop below 0.95; on
+# messages written the way students type (dev-2 and our utterances-hard.tsv) the
+# harder set's bars.
+BARS = {"intent": 0.95, "group": 0.95, "category": 0.95, "place": 0.97, "floor": 0.95, "room": 0.97, "all": 0.95}
+BARS_HARD = {"intent": 0.95, "group": 0.95, "category": 0.95, "place": 0.97, "floor": 0.95, "room": 0.97, "all": 0.93}
 
 REPO = Path(__file__).resolve().parents[2]
 EXTRA_TSV = Path(__file__).with_name("utterances-extra.tsv")
+# Our own held-out messages of the harder kind: typos, traps, landmarks, intents without keywords.
+HARD_TSV = Path(__file__).with_name("utterances-hard.tsv")
 
 
 def shared_file(name: str) -> Path | None:
@@ -59,8 +65,9 @@ class Score:
     def summary(self) -> str:
         return " ".join(f"{k}={self.ratios[k]:.3f}" for k in METRICS)
 
-    def below_bars(self) -> dict[str, float]:
-        return {k: v for k, v in self.ratios.items() if v < BARS[k]}
+    def below_bars(self, bars: dict[str, float] | None = None) -> dict[str, float]:
+        bars = BARS if bars is None else bars
+        return {k: v for k, v in self.ratios.items() if v < bars[k]}
 
 
 def score(rows: Iterable[Row], predict: Callable[[str], dict[str, Any]]) -> Score:
