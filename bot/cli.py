@@ -226,7 +226,8 @@ def worker(burst: bool) -> None:
 @main.command()
 @click.option("--register", "register_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="a register YAML file (default: the register loaded in the database)")
-def parse(register_file: Path | None) -> None:
+@click.option("--explain", is_flag=True, help="add which cues, places and corrections decided each answer")
+def parse(register_file: Path | None, explain: bool) -> None:
     """Read free text on stdin; write one JSON object per line."""
     from dialogs.nlu.cli import run_parse
     from models.register import Register
@@ -238,7 +239,7 @@ def parse(register_file: Path | None) -> None:
     if reg is None:
         _fail(RepairbotError("no register: pass --register FILE or run `repairbot register load`"))
     assert reg is not None
-    sys.exit(run_parse(reg, sys.stdin, sys.stdout))
+    sys.exit(run_parse(reg, sys.stdin, sys.stdout, explain=explain))
 
 
 # -- tickets ------------------------------------------------------------------------------------
