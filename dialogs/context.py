@@ -148,13 +148,14 @@ class Ctx:
     def unfinished_notices(self) -> list[NoticeFacts]:
         return self.notices_loader() if self.notices_loader is not None else unfinished_notices(self.session)
 
-    def understand(self, text: str) -> Parse | None:
-        """Parse free text, using the user's default room when the text names no place."""
+    def understand(self, text: str, *, fuzzy: bool = True) -> Parse | None:
+        """Parse free text, using the user's default room when the text names no place; fuzzy=False reads the
+        words exactly as typed (no sound-alike corrections)."""
         if self.parser is None:
             return None
         place = self.who().place or {}
         campus, building = place.get("campus"), place.get("building")
-        return self.parser(text, user_campus=campus,
+        return self.parser(text, user_campus=campus, fuzzy=fuzzy,
                            default_building=(campus, building) if campus and building else None)
 
     def act(self, action: Callable[..., Done[T]], *args: Any, **kwargs: Any) -> T:

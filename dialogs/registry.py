@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from dialogs import bind, consult, consult_history, my_tickets, profile, rate, repair
+from dialogs import bind, consult, consult_history, did_you_mean, my_tickets, profile, rate, repair
 from dialogs.context import Ctx
 from dialogs.engine import Dialog
 from dialogs.notices import notices_reply
@@ -52,7 +52,7 @@ ENTRIES: tuple[Entry, ...] = (
     Entry("HELP", "帮助", ("帮助", "使用帮助", "菜单"), answer=_help),
 )
 # Dialogs that no menu opens (another dialog or a command switches to them).
-NESTED: tuple[Dialog, ...] = (rate.REWORK_DIALOG,)
+NESTED: tuple[Dialog, ...] = (rate.REWORK_DIALOG, did_you_mean.DIALOG)
 
 BY_KEY = {e.key: e for e in ENTRIES}
 BY_WORD = {w: e for e in ENTRIES for w in e.words}

@@ -3,17 +3,15 @@ subscribe, unsubscribe, delivery reports — never come here: the web layer's ev
 
 from __future__ import annotations
 
-from dialogs import consult, rate, staff_chat
+from dialogs import consult, did_you_mean, rate, staff_chat
 from dialogs.context import Ctx
 from dialogs.engine import GLOBAL_WORDS, Engine, Switch, is_number, join_lines
 from dialogs.engine import TEXT as ENGINE_TEXT
 from dialogs.notices import notices_reply
 from dialogs.registry import BY_KEY, BY_WORD, DIALOGS, TITLES, help_text
-from dialogs.repair import TEXT as REPAIR_TEXT
 from dialogs.repair_form import Photo, RepairForm
 from dialogs.reply import Reply
 from dialogs.state import Incoming
-from dialogs.understand import echo, form_from_parse
 
 TEXT = {
     "welcome": ("欢迎关注后勤报修！\n"
@@ -122,12 +120,11 @@ def _free_text(engine: Engine, ctx: Ctx) -> str | Reply:
     if p.intent == "complaint":
         data = consult.prefill(ctx.msg.raw.strip(), ctx.register.departments)
         return engine.begin(ctx, "consult", data, say=consult.guessed(data))
-    form = form_from_parse(p, ctx.register)
     raw = ctx.msg.raw.strip()
-    if 5 <= len(raw) <= 500:
-        form.set("description", raw, lambda: ctx.register)
-    said = echo(form)
-    say = REPAIR_TEXT["understood"].format(echo=said) if said else REPAIR_TEXT["start_from_text"]
+    if p.to_confirm:
+        first = p.to_confirm[0]
+        return engine.begin(ctx, "did_you_mean", did_you_mean.start(ctx, raw, first.typed, first.meant))
+    say, form = did_you_mean.repair_from(ctx, raw, fuzzy=True)
     return engine.begin(ctx, "repair", form, say=say)
 
 
