@@ -292,14 +292,6 @@ def file_ticket(session: Session, new: NewTicket) -> Filed:
     return Filed(ticket_id, no, new.category, photo_ids)
 
 
-def create_ticket(session: Session, new: NewTicket) -> tuple[Ticket, list[TicketPhoto]]:
-    """File a ticket (see file_ticket) and return it and its new photos as ORM objects."""
-    filed = file_ticket(session, new)
-    ticket = session.get_one(Ticket, filed.id)
-    photos = [p for p in ticket.photos if p.id in filed.photo_ids]
-    return ticket, photos
-
-
 # -- reading --------------------------------------------------------------------
 
 def get_ticket(session: Session, no: str) -> Ticket:

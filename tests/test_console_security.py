@@ -26,7 +26,8 @@ from models.notices import publish
 from models.people import add_staff, ensure_user, get_staff
 from models.pushes import Push
 from models.replies import CannedReply
-from models.tickets import NewTicket, Ticket, TicketEvent, TicketPhoto, create_ticket, get_ticket
+from models.tickets import NewTicket, Ticket, TicketEvent, TicketPhoto, get_ticket
+from tests.support.tickets import create_ticket
 
 ROOT = Path(__file__).resolve().parents[1]
 PASSWORD = "console-pass-1"

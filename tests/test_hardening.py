@@ -22,7 +22,8 @@ from models.consult import NewConsult, create_consult
 from models.notices import publish
 from models.people import Person, add_staff, ensure_user, load_roster
 from models.replies import CannedReply
-from models.tickets import NewTicket, Ticket, add_message, create_ticket, get_ticket
+from models.tickets import NewTicket, Ticket, add_message, get_ticket
+from tests.support.tickets import create_ticket
 
 PASSWORD = "console-pass-1"
 DORM = "东环校区宿舍维修"

@@ -24,7 +24,8 @@ from devtools.chat import WeChatUser
 from models.clock import now
 from models.people import ensure_user
 from models.pushes import Push
-from models.tickets import NewTicket, create_ticket
+from models.tickets import NewTicket
+from tests.support.tickets import create_ticket
 from workers.push import MAX_ATTEMPTS, send_push
 from workers.sweeps import UNKNOWN_RETRY_AFTER_S, requeue_pending
 

@@ -44,8 +44,9 @@ from tests.support.http import running
 from tests.support.jobs import release_scheduled
 from tests.support.tickets import make_ticket
 from tests.support.wechat_api import CUSTOM, SEND, TOKEN_URL, answers, bodies, calls_to
+from tests.support.workers import LeanWorker, prepare_worker
 from workers.push import CUSTOM_WINDOW_S, send_push, sent_mark_key
-from workers.queues import LeanSimpleWorker, LeanWorker, prepare_worker
+from workers.queues import LeanSimpleWorker
 from workers.sweeps import STUCK_AFTER_S, requeue_pending
 
 STAFF = "staff:调度员"

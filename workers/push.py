@@ -39,7 +39,6 @@ from typing import Any, NoReturn, cast
 from rq import get_current_job
 from sqlalchemy import String, Table, bindparam, func, select, update
 from sqlalchemy.engine import Connection
-from sqlalchemy.orm import configure_mappers
 
 from core.links import consult_link, notice_link, ticket_link
 from core.services import Services, process_services
@@ -152,22 +151,6 @@ FINISH = (update(_t).where(_t.c.id == bindparam("push_id"))
           .values(status=bindparam("status"), errcode=bindparam("errcode"), error=bindparam("error"),
                   channel=func.coalesce(bindparam("channel", type_=String), _t.c.channel),
                   msgid=func.coalesce(bindparam("msgid", type_=String), _t.c.msgid), sent_at=bindparam("at")))
-
-
-def warm_up(svc: Services) -> None:
-    """Do once, in a worker's parent, what each forked work-horse would otherwise do for every job.
-
-    The first connection teaches SQLAlchemy the server's dialect details, and the two statements
-    are compiled into the engine's cache; then the pool is emptied, so that no connection is shared
-    with the children (each opens its own).
-    """
-    configure_mappers()
-    with svc.db.engine.connect() as conn:
-        conn.execute(CLAIM, {"push_id": 0, "at": now()})
-        conn.execute(FINISH, {"push_id": 0, "status": "pending", "errcode": None, "error": None,
-                              "channel": None, "msgid": None, "at": None})
-        conn.rollback()
-    svc.db.engine.dispose()
 
 
 def _claim(db: Connection, push_id: int) -> Claimed | None:

@@ -10,12 +10,11 @@ import time
 
 import redis
 from redis.client import Pipeline
-from rq import SimpleWorker, Worker
+from rq import SimpleWorker
 from rq.scheduler import RQScheduler
 from rq.utils import now as rq_now
 from rq.worker.base import BaseWorker
 
-from core.services import Services
 from workers.sweeps import schedule_sweep
 
 # Workers beat at most this often outside a job's own bookkeeping (RQ's worker_ttl is 420 s), and
@@ -117,28 +116,4 @@ class LeanSimpleWorker(_LeanHeartbeat, SimpleWorker):
     """A SimpleWorker (jobs run in the worker process: no fork per job) with cheaper heartbeats.
 
     What a push worker should be: a job is a few milliseconds of work, and a fork per job costs more
-    than the job (see ``prepare_worker`` when forking is wanted)."""
-
-
-class LeanWorker(_LeanHeartbeat, Worker):
-    """RQ's forking Worker with cheaper heartbeats (prepare its parent with ``prepare_worker``)."""
-
-
-def prepare_worker(svc: Services) -> None:
-    """Get a forking worker's parent ready: call it once before `Worker(...).work()`.
-
-    RQ's default Worker forks a work-horse for every job, and the horse starts from the parent's
-    memory.  Without this, every push pays for loading the job modules, SQLAlchemy's first connection
-    (the dialect's questions to the server), mapper configuration and statement compilation — about
-    a hundred milliseconds of CPU a push.  `gc.freeze()` keeps the collector in each horse from
-    touching (and so copying) every page the parent owns.  A SimpleWorker does not need this: it
-    pays those costs once, on its first job.
-    """
-    import gc
-
-    from workers import media, push  # the jobs' modules, imported before the fork
-
-    del media
-    push.warm_up(svc)
-    gc.collect()
-    gc.freeze()
+    than the job (tests/support/workers.py keeps a forking one, for comparison)."""

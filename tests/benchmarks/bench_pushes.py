@@ -22,8 +22,8 @@ What it does:
      heartbeats pipelined and throttled), one per process, started and connected before the clock
      starts — the configuration this benchmark holds to the bar;
    - ``simple``: plain ``rq.SimpleWorker``, likewise;
-   - ``fork``: ``workers.queues.LeanWorker`` (a forked work-horse per job, as RQ's default Worker),
-     likewise, its parent prepared with ``workers.queues.prepare_worker`` (warm engine and
+   - ``fork``: ``tests.support.workers.LeanWorker`` (a forked work-horse per job, as RQ's default Worker),
+     likewise, its parent prepared with ``tests.support.workers.prepare_worker`` (warm engine and
      statements, ``gc.freeze``);
    - ``cli``: ``repairbot worker --burst`` subprocesses, exactly what production runs (a
      ``LeanSimpleWorker`` per process), measured from their spawn (so it includes Python's start-up
@@ -199,7 +199,8 @@ def file_and_move(svc: Any, n: int, tag: str) -> tuple[list[str], float]:
     """File n tickets (setup), then move each once through core.actions (timed); return numbers, seconds."""
     from core.actions import move_ticket
     from models.people import ensure_user
-    from models.tickets import NewTicket, create_ticket
+    from models.tickets import NewTicket
+    from tests.support.tickets import create_ticket
 
     numbers: list[str] = []
     with svc.db.session() as s:
@@ -235,7 +236,8 @@ def worker_main(env: dict[str, str], kind: str, ready: Any, go: Any, cpu_used: A
     import workers.push  # noqa: F401  (what the jobs import, loaded before the clock starts)
     from core.config import Config
     from core.services import Services, use_services
-    from workers.queues import LeanSimpleWorker, LeanWorker
+    from tests.support.workers import LeanWorker
+    from workers.queues import LeanSimpleWorker
 
     svc = Services(Config.from_env(env, dotenv=None))
     use_services(svc)
@@ -243,7 +245,7 @@ def worker_main(env: dict[str, str], kind: str, ready: Any, go: Any, cpu_used: A
         with svc.db.session() as s:  # a pooled connection, as a long-running worker has
             s.execute(text("SELECT 1"))
     else:
-        from workers.queues import prepare_worker
+        from tests.support.workers import prepare_worker
 
         prepare_worker(svc)
     svc.redis.ping()
