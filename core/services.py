@@ -8,6 +8,8 @@ import time
 from typing import Any
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 from rq import Queue
 
 from core.config import Config
@@ -28,7 +30,10 @@ log = logging.getLogger(__name__)
 
 def connect_redis(config: Config) -> redis.Redis:
     """Connect to REPAIRBOT_REDIS_URL, or join (starting it if need be) the instance folder's embedded Redis."""
-    timeouts = {"socket_timeout": config.redis_timeout_s, "socket_connect_timeout": config.redis_timeout_s}
+    # One quick retry (a connection the server dropped), never a back-off of seconds: a message must be
+    # answered within WeChat's 5 s, and /healthz at once, whatever Redis does.
+    timeouts = {"socket_timeout": config.redis_timeout_s, "socket_connect_timeout": config.redis_timeout_s,
+                "retry": Retry(NoBackoff(), 1)}
     if config.redis_url:
         return redis.Redis.from_url(config.redis_url, **timeouts)
     return embedded_redis(config.instance_path, **timeouts)
