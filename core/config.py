@@ -171,19 +171,19 @@ def _create_secret(path: Path) -> None:
 
 
 def _int(values: Mapping[str, str], name: str, default: int) -> int:
-    raw = values.get(name) or ""
-    try:
-        return int(raw) if raw else default
-    except ValueError as exc:
-        raise ConfigError(f"{name} must be a whole number, not {raw!r}") from exc
+    return int(_number(values, name, default, int, "a whole number"))
 
 
 def _float(values: Mapping[str, str], name: str, default: float) -> float:
+    return float(_number(values, name, default, float, "a number of seconds"))
+
+
+def _number(values: Mapping[str, str], name: str, default: float, kind: type, what: str) -> float:
     raw = values.get(name) or ""
     try:
-        return float(raw) if raw else default
+        return kind(raw) if raw else default
     except ValueError as exc:
-        raise ConfigError(f"{name} must be a number of seconds, not {raw!r}") from exc
+        raise ConfigError(f"{name} must be {what}, not {raw!r}") from exc
 
 
 def _flag(raw: str) -> bool:

@@ -9,7 +9,6 @@ import signal
 import subprocess
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,29 +17,15 @@ import redis as redis_lib
 import requests
 from sqlalchemy import func, select
 
-from bot import create_app
-from core.services import Services, use_services
+from core.services import Services
 from devtools.chat import WeChatUser
 from models.tickets import Ticket, TicketPhoto
 from tests.support.chat import file_dorm_tap
 from tests.support.constants import AES_KEY, APPID, TOKEN
-from tests.support.http import serve
+from tests.support.http import other_app
 from workers.sweeps import requeue_pending
 
 NO_JOBS_USER = "repairbot-test-nojobs"
-
-
-@contextmanager
-def app_on(services: Services, conn: redis_lib.Redis | None, **changes: Any) -> Iterator[str]:
-    """Serve the app with its own Redis connection (None: the one its settings name); yield its base URL."""
-    cfg = services.config.override(**changes)
-    svc = Services(cfg, redis_conn=conn)
-    try:
-        with serve(create_app(cfg, svc)) as url:
-            yield url
-    finally:
-        svc.close()
-        use_services(services)
 
 
 def user_at(url: str, openid: str) -> WeChatUser:
@@ -78,7 +63,7 @@ def test_a_filed_ticket_is_answered_as_filed_when_its_jobs_cannot_be_queued(
     gets the ticket number; the photo stays a pending row, and the sweep queues it once Redis takes jobs."""
     bound("o-fault-nojobs")
     assert counts(services) == (0, 0)
-    with app_on(services, no_jobs_redis) as url:
+    with other_app(services, no_jobs_redis) as url:
         user = user_at(url, "o-fault-nojobs")
         file_dorm_tap(user)
         answer = user.text("1")
@@ -123,7 +108,7 @@ def test_a_frozen_redis_never_holds_an_answer_past_wechats_patience(
     redis_url, pid = frozen_redis
     bound("o-fault-frozen")
     # The app connects as in production (REPAIRBOT_REDIS_URL), with the configured timeouts.
-    with app_on(services, None, redis_url=redis_url) as url:
+    with other_app(services, None, redis_url=redis_url) as url:
         user = user_at(url, "o-fault-frozen")
         assert "维修类型" in user.text("报修").text
         os.kill(pid, signal.SIGSTOP)
@@ -178,7 +163,7 @@ def test_a_redis_restarted_empty_loses_the_form_but_no_ticket_or_photo(
     nothing; once Redis is back (empty) the student starts again and the ticket and its photo go through."""
     redis_url, pid = frozen_redis
     bound("o-fault-restart")
-    with app_on(services, None, redis_url=redis_url) as url:
+    with other_app(services, None, redis_url=redis_url) as url:
         user = user_at(url, "o-fault-restart")
         file_dorm_tap(user)
         os.kill(pid, signal.SIGKILL)

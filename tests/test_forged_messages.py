@@ -13,16 +13,15 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from flask import Flask
 
 from bot import create_app
 from bot.wechat import MAX_BODY, new_nonce, signature
-from core.services import Services, use_services
+from core.services import Services
 from devtools.chat import Request, WeChatUser
 from models.people import add_staff, bind_openid
 from models.tickets import get_ticket
 from tests.support.constants import AES_KEY, APPID, TOKEN
-from tests.support.http import serve
+from tests.support.http import other_app
 from tests.support.tickets import make_ticket
 
 REPORTER, WORKER = "o-forge-reporter", "o-forge-worker"
@@ -30,16 +29,9 @@ REPORTER, WORKER = "o-forge-reporter", "o-forge-worker"
 
 @contextmanager
 def app_with(services: Services, **changes: Any) -> Iterator[str]:
-    """Serve a second app on the test database and Redis with some settings changed."""
-    cfg = services.config.override(**changes)
-    svc = Services(cfg, redis_conn=services.redis)
-    app: Flask = create_app(cfg, svc)
-    try:
-        with serve(app) as url:
-            yield url + "/wechat"
-    finally:
-        svc.close()
-        use_services(services)
+    """Serve a second app with some settings changed; yield its webhook URL."""
+    with other_app(services, **changes) as url:
+        yield url + "/wechat"
 
 
 def plain(url: str, openid: str) -> WeChatUser:

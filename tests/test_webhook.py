@@ -21,14 +21,13 @@ from wechatpy.crypto import WeChatCrypto
 
 from bot import create_app
 from bot.wechat import signature
-from core.config import Config
 from core.services import Services, use_services
 from devtools.chat import Answer, Request, WeChatUser
 from models.db import Database
 from models.people import WechatUser
 from tests.support.chat import wechat_user
 from tests.support.constants import AES_KEY, APP_SECRET, APPID, TOKEN
-from tests.support.http import serve
+from tests.support.http import other_app, serve
 
 # Tencent's published safe-mode example (消息加解密接入指引).
 VECTOR_TOKEN = "spamtest"
@@ -51,19 +50,6 @@ MakeUser = Callable[..., WeChatUser]
 
 
 # -- helpers ----------------------------------------------------------------------------------
-
-@contextmanager
-def other_app(services: Services, redis_conn: redis_lib.Redis | None = None, **changes: Any) -> Iterator[str]:
-    """Serve a second app on the test database with some settings changed; yield its base URL."""
-    cfg: Config = services.config.override(**changes)
-    svc = Services(cfg, redis_conn=services.redis if redis_conn is None else redis_conn)
-    try:
-        with serve(create_app(cfg, svc)) as url:
-            yield url
-    finally:
-        svc.close()
-        use_services(services)
-
 
 @contextmanager
 def vector_app(services: Services, **changes: Any) -> Iterator[str]:

@@ -11,9 +11,13 @@ import contextlib
 import socketserver
 import threading
 from collections.abc import Iterator
+from typing import Any
 
+import redis
 from flask import Flask
 from werkzeug.serving import make_server
+
+from core.services import Services, use_services
 
 POLL_S = 0.01
 
@@ -37,3 +41,25 @@ def serve(app: Flask) -> Iterator[str]:
     srv = make_server("127.0.0.1", 0, app, threaded=True)
     with running(srv):
         yield f"http://127.0.0.1:{srv.port}"
+
+
+# The test's own Redis connection (the default of other_app's redis_conn).
+SAME_REDIS: Any = object()
+
+
+@contextlib.contextmanager
+def other_app(services: Services, redis_conn: redis.Redis | Any | None = SAME_REDIS, **changes: Any) -> Iterator[str]:
+    """Serve a second app on the test's database with some settings changed; yield its base URL.
+
+    redis_conn: the test's Redis (default), another connection, or None to connect as the settings say.
+    """
+    from bot import create_app
+
+    cfg = services.config.override(**changes)
+    svc = Services(cfg, redis_conn=services.redis if redis_conn is SAME_REDIS else redis_conn)
+    try:
+        with serve(create_app(cfg, svc)) as url:
+            yield url
+    finally:
+        svc.close()
+        use_services(services)
