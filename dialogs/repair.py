@@ -7,6 +7,7 @@ what the declaration says, and the walk from the top asks only what is then miss
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from core.jobs import DOWNLOAD_PHOTO
 from dialogs.context import Ctx
@@ -196,7 +197,22 @@ def on_start(ctx: Ctx) -> Outcome | None:
         return Switch("bind", come_back=True)
     if not form(ctx).has("phone") and who.phone:
         ctx.set("phone", who.phone)
+    use_default_room(ctx, who.place)
     return None
+
+
+def use_default_room(ctx: Ctx, home: dict[str, Any] | None) -> None:
+    """The room set in 个人信息 is the place of a report that names none (or only 宿舍, which the parser
+    reads as the home building): the summary shows it, and it is never asked. A place the words name wins."""
+    f = form(ctx)
+    if not home or not home.get("building") or (f.place_note and not f.building):
+        return  # a spot named somewhere else (操场, 校道) is not the room
+    if f.building not in (None, home.get("building")) or (f.floor or f.room):
+        return
+    values: dict[str, Any] = {k: home.get(k) for k in ("campus", "building", "floor", "room") if home.get(k)}
+    if values.get("room") and not f.has("place_note"):
+        values["place_note"] = None  # a room is place enough: 「具体位置」 is not asked
+    ctx.form(RepairForm).fill(values, lambda: ctx.register)
 
 
 def on_image(ctx: Ctx, msg: Incoming) -> str:
