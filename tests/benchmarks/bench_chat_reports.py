@@ -5,7 +5,7 @@ sends the text, then answers as a person in a hurry would: a photo when asked fo
 or to the summary. Anything else the bot asks (a list to choose from, a missing floor) counts as a failure
 to file in one go. The filed ticket is compared with the labels (building, floor, room, group, category).
 
-    .venv/bin/python tests/benchmarks/bench_chat_reports.py [FILE.tsv ...]
+    .venv/bin/python tests/benchmarks/bench_chat_reports.py [FILE.tsv ...] [--home] [--show]
 
 Prints one line per file: filed within 4 messages, and right, out of the repair rows.
 """
@@ -30,6 +30,8 @@ def rows(path: Path) -> list[dict[str, str]]:
 
 
 SHOW = "--show" in sys.argv
+# --home: the students set a default room in 个人信息 first (a report naming no place is filed there).
+HOME = {"campus": "东环校区", "building": "学生公寓12栋", "floor": "5", "room": "502"} if "--home" in sys.argv else None
 
 
 def file_one(user: object, text: str) -> tuple[int, bool]:
@@ -41,7 +43,9 @@ def file_one(user: object, text: str) -> tuple[int, bool]:
             print(f"  [{sent}] {reply[:160]!r}")
         if "报修成功" in reply:
             return sent, True
-        if "照片" in reply and "请核对报修单" not in reply:
+        if "关注这张单" in reply:  # an earlier bench row filed the same place and fault: report it anyway
+            reply = user.text("2").text  # type: ignore[attr-defined]
+        elif "照片" in reply and "请核对报修单" not in reply:
             reply = user.image().text  # type: ignore[attr-defined]
         elif "您是说" in reply or "请核对报修单" in reply:
             reply = user.text("1").text  # type: ignore[attr-defined]
@@ -91,7 +95,7 @@ def main(paths: list[Path]) -> None:
                     with svc.db.session() as s:
                         person = find_person(s, "20260001")
                         assert person is not None
-                        bind(s, openid, person)
+                        bind(s, openid, person).default_place = dict(HOME) if HOME else None
                     if SHOW:
                         print(row["text"])
                     sent, filed = file_one(WeChatUser(f"{url}/wechat", "t", openid), row["text"])
@@ -109,5 +113,5 @@ def main(paths: list[Path]) -> None:
 
 
 if __name__ == "__main__":
-    main([Path(p) for p in sys.argv[1:] if p != "--show"] or [ROOT.parent / "shared/data/utterances-dev-2.tsv",
+    main([Path(p) for p in sys.argv[1:] if not p.startswith("--")] or [ROOT.parent / "shared/data/utterances-dev-2.tsv",
                                               ROOT.parent / "shared/data/utterances-dev.tsv"])
