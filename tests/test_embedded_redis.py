@@ -117,3 +117,63 @@ def test_repairbot_stop_stops_it_while_in_use(instance: Path) -> None:
     assert _wait(lambda: not servers_for(instance), 5)
     assert not stop(instance)
     leave(instance)
+
+
+def test_serve_and_worker_on_the_embedded_redis_deliver_a_push_and_a_photo(tmp_path: Path) -> None:
+    """End to end on the embedded default: a report with a photo through `repairbot serve`, the photo
+    downloaded and the acceptance pushed by `repairbot worker`, both found through the one server."""
+    from sqlalchemy import select
+
+    from core.actions import move_ticket
+    from core.config import Config
+    from core.services import Services
+    from devtools.chat import WeChatUser
+    from devtools.fakewechat import FakeWeChat, serve_in_thread
+    from models.people import bind, find_person, load_roster
+    from models.register import store_register
+    from models.schema import upgrade
+    from models.tickets import Ticket, TicketPhoto
+    from tests.support.constants import REGISTER_FILE, ROSTER
+
+    fake = FakeWeChat()
+    api = serve_in_thread(fake)
+    instance, port = tmp_path / "instance", 18_290
+    env = {**_env(instance, port), "WECHAT_APPID": "wxe2e", "WECHAT_SECRET": "s", "REPAIRBOT_ID_PEPPER": "p",
+           "WECHAT_API_BASE_URL": f"http://127.0.0.1:{api.port}/cgi-bin/", "WECHAT_TEMPLATE_TICKET": "TPL"}
+    cfg = Config.from_env(env, dotenv=None)
+    upgrade(cfg.database_url)
+    svc = Services(cfg)  # joins (starts) the folder's embedded Redis, as the two processes will
+    with svc.db.session() as s:
+        store_register(s, REGISTER_FILE.read_text(encoding="utf-8"), str(REGISTER_FILE))
+        load_roster(s, ROSTER, pepper=cfg.id_pepper)
+        person = find_person(s, "20260001")
+        assert person is not None
+        bind(s, "o-e2e", person)
+    procs = [subprocess.Popen([sys.executable, "-m", "bot", *args], env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL) for args in (["serve", "--port", str(port)], ["worker"])]
+    try:
+        assert _wait(lambda: _healthy(port), 60)
+        user = WeChatUser(f"http://127.0.0.1:{port}/wechat", "t", "o-e2e")
+        user.text("12栋502水龙头一直滴水")
+        user.image(media_id="MEDIA-E2E")
+        assert "报修成功" in user.text("1").text
+        with svc.db.session() as s:
+            no = s.scalars(select(Ticket.no)).one()
+        move_ticket(svc, no, "accepted", by="staff:王调度")
+
+        def photo_saved() -> bool:
+            with svc.db.session() as s:
+                return s.scalars(select(TicketPhoto.status)).one() == "saved"
+
+        assert _wait(photo_saved, 30), "the photo was not downloaded"
+        assert _wait(lambda: any(m["kind"] == "template" for m in fake.sent), 30), "no push was sent"
+        assert len(servers_for(instance)) == 1
+    finally:
+        for p in procs:
+            p.send_signal(signal.SIGTERM)
+        for p in procs:
+            p.wait(timeout=30)
+        svc.close()
+        leave(instance)
+        api.shutdown()
+    assert _wait(lambda: not servers_for(instance), 10)
