@@ -43,9 +43,8 @@ TEXT = {
     "restarted": "好的，从头开始。",
     "globals": "随时可以回复：取消（放弃）、返回（上一步）、重新开始、帮助。",
     "pause": "您还有一份未完成的{title}（停在「{step}」）。\n回复 1 继续填写\n回复 2 重新开始\n回复 3 放弃",
-    "pause_bad": "请回复 1 继续填写，2 重新开始，3 放弃。",
     "leave": "您正在{title}（停在「{step}」）。要离开吗？\n回复 1 离开，去「{target}」\n回复 2 继续填写",
-    "leave_bad": "请回复 1 离开，或 2 继续填写。",
+    "pending_help": "回复数字选择；也可以直接接着填写，或回复「取消」放弃这张单。",
     "kept": "好的，继续填写。",
 }
 
@@ -216,12 +215,9 @@ class Engine:
         if st.pending:
             return self._answer_pending(ctx, dialog, msg)
         if msg.kind == "click":
-            st.pending = {"kind": "leave", "key": msg.key}
-            return TEXT["leave"].format(title=dialog.title, step=self._step_title(dialog, st),
-                                        target=self.titles.get(msg.key, msg.key))
+            return self._ask(ctx, dialog, {"kind": "leave", "key": msg.key})
         if ctx.now - st.updated > self.pause_s and st.updated:
-            st.pending = {"kind": "pause"}
-            return TEXT["pause"].format(title=dialog.title, step=self._step_title(dialog, st))
+            return self._ask(ctx, dialog, {"kind": "pause"})
         word = GLOBAL_WORDS.get(msg.text) if msg.kind == "text" else None
         if word:
             return self._global(ctx, dialog, word)
@@ -351,6 +347,16 @@ class Engine:
             return self._render(ctx, dialog.step(st.step))
         return join_lines(step.help or dialog.help, TEXT["globals"], self._render(ctx, step))
 
+    def _ask(self, ctx: Ctx, dialog: Dialog, pending: dict[str, Any]) -> str:
+        """Ask one of the engine's own questions: leave for a menu clicked mid-dialog, or go on after a pause."""
+        st = ctx.state
+        st.pending = pending
+        step = self._step_title(dialog, st)
+        if pending.get("kind") == "pause":
+            return TEXT["pause"].format(title=dialog.title, step=step)
+        key = str(pending.get("key", ""))
+        return TEXT["leave"].format(title=dialog.title, step=step, target=self.titles.get(key, key))
+
     def _answer_pending(self, ctx: Ctx, dialog: Dialog, msg: Incoming) -> str | Reply:
         st = ctx.state
         pending = st.pending or {}
@@ -364,16 +370,28 @@ class Engine:
             if answer in ("3", "放弃", "取消"):
                 st.resume = None
                 return self._finish(ctx, TEXT["cancelled"])
-            st.pending = pending
-            return TEXT["pause_bad"]
-        # A menu was clicked in the middle of a dialog.
-        if answer in ("1", "离开") and self.opener is not None:
-            _clear(st)
-            return self.opener(ctx, str(pending.get("key", "")))
-        if answer in ("2", "继续", "继续填写"):
-            return join_lines(TEXT["kept"], self.prompt(ctx))
-        st.pending = {"kind": "leave", "key": msg.key} if msg.kind == "click" else pending
-        return TEXT["leave_bad"]
+        else:  # a menu was clicked in the middle of a dialog
+            if answer in ("1", "离开") and self.opener is not None:
+                _clear(st)
+                return self.opener(ctx, str(pending.get("key", "")))
+            if answer in ("2", "继续", "继续填写"):
+                return join_lines(TEXT["kept"], self.prompt(ctx))
+            if msg.kind == "click":  # another menu: the question now names it
+                return self._ask(ctx, dialog, {"kind": "leave", "key": msg.key})
+        return self._beside_the_question(ctx, dialog, msg, pending)
+
+    def _beside_the_question(self, ctx: Ctx, dialog: Dialog, msg: Incoming, pending: dict[str, Any]) -> str | Reply:
+        """Neither answer: the global words work as anywhere (帮助 asks the question again), and anything else
+        is taken as going on with the form — what the person said is answered, not refused."""
+        word = GLOBAL_WORDS.get(msg.text) if msg.kind == "text" else None
+        if word == "help":
+            return join_lines(TEXT["pending_help"], self._ask(ctx, dialog, pending))
+        if word:
+            return self._global(ctx, dialog, word)
+        if msg.kind == "text" and not msg.text:
+            return self._ask(ctx, dialog, pending)
+        step = dialog.step(ctx.state.step or dialog.start)
+        return join_lines(TEXT["kept"], self._answer(ctx, dialog, step, msg))
 
     def _step_title(self, dialog: Dialog, st: State) -> str:
         return dialog.step(st.step).title if st.step else dialog.title
