@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -18,6 +17,7 @@ import redis
 import requests
 
 from core.embedded import embedded_redis, leave, socket_path, stop
+from tests.support.http import eventually
 
 # The soak is 20 trials (what CI runs); a developer's `make test` runs fewer, each one is two
 # Python processes starting from scratch.
@@ -44,15 +44,6 @@ def _env(instance: Path, port: int) -> dict[str, str]:
     return env
 
 
-def _wait(check: object, seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():  # type: ignore[operator]
-            return True
-        time.sleep(0.05)
-    return False
-
-
 def _healthy(port: int) -> bool:
     try:
         return requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2).json().get("redis") == "ok"
@@ -68,9 +59,9 @@ def trial(root: Path, n: int) -> tuple[int, int, int]:
     procs = [subprocess.Popen([sys.executable, "-m", "bot", *args], env=env, stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL) for args in (["serve", "--port", str(port)], ["worker"])]
     try:
-        assert _wait(lambda: _healthy(port), 60), "serve did not come up"
+        assert eventually(lambda: _healthy(port), 60), "serve did not come up"
         conn = redis.Redis(unix_socket_path=str(socket_path(instance.resolve())))
-        assert _wait(lambda: conn.scard("rq:workers") >= 1, 30), "the worker did not register"
+        assert eventually(lambda: conn.scard("rq:workers") >= 1, 30), "the worker did not register"
         up = len(servers_for(instance))
         workers = int(conn.scard("rq:workers"))
     finally:
@@ -78,7 +69,7 @@ def trial(root: Path, n: int) -> tuple[int, int, int]:
             p.send_signal(signal.SIGTERM)
         for p in procs:
             p.wait(timeout=30)
-    _wait(lambda: not servers_for(instance), 10)
+    eventually(lambda: not servers_for(instance), 10)
     return up, workers, len(servers_for(instance))
 
 
@@ -114,7 +105,7 @@ def test_a_stale_socket_is_replaced(instance: Path) -> None:
 def test_repairbot_stop_stops_it_while_in_use(instance: Path) -> None:
     embedded_redis(instance).set("x", "1")
     assert stop(instance)
-    assert _wait(lambda: not servers_for(instance), 5)
+    assert eventually(lambda: not servers_for(instance), 5)
     assert not stop(instance)
     leave(instance)
 
@@ -152,7 +143,7 @@ def test_serve_and_worker_on_the_embedded_redis_deliver_a_push_and_a_photo(tmp_p
     procs = [subprocess.Popen([sys.executable, "-m", "bot", *args], env=env, stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL) for args in (["serve", "--port", str(port)], ["worker"])]
     try:
-        assert _wait(lambda: _healthy(port), 60)
+        assert eventually(lambda: _healthy(port), 60)
         user = WeChatUser(f"http://127.0.0.1:{port}/wechat", "t", "o-e2e")
         user.text("12栋502水龙头一直滴水")
         user.image(media_id="MEDIA-E2E")
@@ -165,8 +156,8 @@ def test_serve_and_worker_on_the_embedded_redis_deliver_a_push_and_a_photo(tmp_p
             with svc.db.session() as s:
                 return s.scalars(select(TicketPhoto.status)).one() == "saved"
 
-        assert _wait(photo_saved, 30), "the photo was not downloaded"
-        assert _wait(lambda: any(m["kind"] == "template" for m in fake.sent), 30), "no push was sent"
+        assert eventually(photo_saved, 30), "the photo was not downloaded"
+        assert eventually(lambda: any(m["kind"] == "template" for m in fake.sent), 30), "no push was sent"
         assert len(servers_for(instance)) == 1
     finally:
         for p in procs:
@@ -176,4 +167,4 @@ def test_serve_and_worker_on_the_embedded_redis_deliver_a_push_and_a_photo(tmp_p
         svc.close()
         leave(instance)
         api.shutdown()
-    assert _wait(lambda: not servers_for(instance), 10)
+    assert eventually(lambda: not servers_for(instance), 10)

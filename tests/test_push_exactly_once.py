@@ -7,10 +7,8 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
 
 import psutil
 import requests
@@ -25,6 +23,8 @@ from models.clock import now
 from models.people import ensure_user
 from models.pushes import Push
 from models.tickets import NewTicket
+from tests.support.cli import environment
+from tests.support.http import eventually
 from tests.support.tickets import create_ticket
 from workers.push import MAX_ATTEMPTS, send_push
 from workers.sweeps import UNKNOWN_RETRY_AFTER_S, requeue_pending
@@ -130,25 +130,9 @@ def lose_scheduled_jobs(services: Services) -> None:
 # -- the sweep on its own, and a killed worker --------------------------------------------------------------
 
 def _worker(services: Services) -> subprocess.Popen[bytes]:
-    cfg = services.config
-    conn = services.redis.connection_pool.connection_kwargs
-    url = (f"unix://{conn['path']}?db={conn.get('db', 0)}" if "path" in conn
-           else f"redis://{conn.get('host')}:{conn.get('port')}/{conn.get('db', 0)}")
-    env = {**os.environ, "REPAIRBOT_DATABASE_URL": cfg.database_url, "REPAIRBOT_REDIS_URL": url,
-           "REPAIRBOT_INSTANCE_PATH": str(cfg.instance_path), "REPAIRBOT_SECRET_KEY": "test-secret",
-           "WECHAT_API_BASE_URL": "http://127.0.0.1:9/cgi-bin/"}
+    env = {**os.environ, **environment(services, WECHAT_API_BASE_URL="http://127.0.0.1:9/cgi-bin/")}
     return subprocess.Popen([sys.executable, "-m", "bot", "worker"], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
-
-
-def _wait(check: Callable[[], Any], seconds: float) -> Any:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.1)
-    return check()
 
 
 def test_a_worker_schedules_the_sweep_and_its_scheduler_dies_with_it(services: Services) -> None:
@@ -156,8 +140,8 @@ def test_a_worker_schedules_the_sweep_and_its_scheduler_dies_with_it(services: S
     killed outright its scheduler process ends too instead of holding the scheduler lock for nobody."""
     proc = _worker(services)
     try:
-        assert _wait(lambda: services.redis.keys("sweep:slot:*"), 30), "no sweep was scheduled"
-        children = _wait(lambda: psutil.Process(proc.pid).children(), 30)
+        assert eventually(lambda: services.redis.keys("sweep:slot:*"), 30), "no sweep was scheduled"
+        children = eventually(lambda: psutil.Process(proc.pid).children(), 30)
         assert children, "the worker started no scheduler"
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)

@@ -10,7 +10,8 @@ from __future__ import annotations
 import contextlib
 import socketserver
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import redis
@@ -63,3 +64,15 @@ def other_app(services: Services, redis_conn: redis.Redis | Any | None = SAME_RE
     finally:
         svc.close()
         use_services(services)
+
+
+def eventually(check: Callable[[], Any], seconds: float) -> Any:
+    """Poll `check` until it gives something true or `seconds` pass; return its last answer (for processes
+    started by a test, which get ready in their own time)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.05)
+    return check()
