@@ -15,6 +15,7 @@ import xmltodict
 from wechatpy.crypto import WeChatCrypto
 
 from bot.wechat import new_nonce, signature
+from dialogs.registry import ENTRIES
 
 _ids = itertools.count(int(time.time() * 1000) % 10**9 * 1000)
 
@@ -138,8 +139,14 @@ def _cdata(value: str) -> str:
 
 # -- the terminal ----------------------------------------------------------------------
 
-HELP = """命令：/photo 发一张照片  /click KEY 点菜单（REPAIR, MY_TICKETS, PROFILE, HELP）
-      /subscribe 关注  /unsubscribe 取消关注  /voice 发语音  /quit 退出
+def _menu_keys() -> str:
+    """Every key a menu click can send, with its title: the registry is the one list of them."""
+    return "\n".join(f"        {e.key:<16}{e.title}" for e in ENTRIES)
+
+
+HELP = f"""命令：/photo 发一张照片  /click KEY 点菜单，KEY 是：
+{_menu_keys()}
+      /subscribe 关注  /unsubscribe 取消关注  /voice 发语音  /help 本说明  /quit 退出
 其余输入都作为文字消息发送。"""
 
 
@@ -179,6 +186,9 @@ def run_chat(user: WeChatUser, inbox_url: str | None, read: Callable[[str], str]
                 line = read("> ")
             except EOFError:
                 break
+            if line.strip() == "/help":
+                write(HELP)
+                continue
             answer = _dispatch(user, line.strip())
             if answer is None:
                 break

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -33,6 +34,7 @@ DEMO_PASSWORD = "demo-password"
 
 def run_demo(port: int, chat: bool = True) -> None:
     """Prepare the embedded database and Redis, start the webhook and a worker, then chat."""
+    port_taken(port)
     base = Config.from_env()
     fake = FakeWeChat()
     api = serve_in_thread(fake)
@@ -54,7 +56,7 @@ def run_demo(port: int, chat: bool = True) -> None:
         subprocess.Popen([*exe, "worker"], env=env, stdout=log, stderr=log),
     ]
     try:
-        _wait_healthy(port)
+        _wait_healthy(port, children, cfg.instance_path / "demo.log")
         print(_banner(port, env_file))
         if chat:
             user = WeChatUser(f"http://127.0.0.1:{port}/wechat", cfg.wechat_token, "demo-student",
@@ -85,16 +87,36 @@ def _prepare(cfg: Config, redis: object) -> None:
             add_staff(s, name, role, DEMO_PASSWORD, [c.name for c in reg.categories], phone)
 
 
-def _wait_healthy(port: int, timeout_s: float = 30) -> None:
+def port_taken(port: int) -> None:
+    """Stop at once, saying what to do, when something else already listens on the port."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            raise SystemExit(f"port {port} is already in use (another demo or server?); "
+                             f"try: repairbot demo --port {port + 1}") from None
+
+
+def _wait_healthy(port: int, children: list[subprocess.Popen[bytes]], log: Path, timeout_s: float = 30) -> None:
+    """Wait for the webhook to answer; a child that died is reported at once, with the end of its log."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
+        dead = [c for c in children if c.poll() is not None]
+        if dead:
+            raise SystemExit(f"the demo could not start (a process exited with code {dead[0].returncode}); "
+                             f"the end of {log}:\n{_tail(log)}\nif the port is busy, try --port {port + 1}")
         try:
             if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
                 return
         except requests.RequestException:
             pass
         time.sleep(0.3)
-    raise SystemExit(f"the webhook did not start on port {port}; see instance/demo.log")
+    raise SystemExit(f"the webhook did not start on port {port}; see {log}")
+
+
+def _tail(log: Path, lines: int = 8) -> str:
+    return "\n".join(log.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
 
 
 def _banner(port: int, env_file: Path) -> str:
@@ -106,5 +128,7 @@ Staff side, in another terminal:
   .venv/bin/repairbot tickets list
   .venv/bin/repairbot tickets move R… accepted --by demo-dispatcher
   .venv/bin/repairbot tickets move R… assigned --worker demo-worker
+Staff console: http://127.0.0.1:{port}/console/login
+  dispatcher: {DEMO_STAFF[0][0]} / {DEMO_PASSWORD}    worker: {DEMO_STAFF[1][0]} / {DEMO_PASSWORD}
 Pushes to you appear here as [推送]. Log: instance/demo.log
 """
