@@ -28,7 +28,7 @@ from models.errors import RegisterError
 
 log = logging.getLogger(__name__)
 
-USER_ACTIONS = frozenset({"text", "image", "click", "subscribe", "other"})
+USER_ACTIONS = frozenset({"text", "image", "voice", "click", "subscribe", "other"})
 # wechatpy's event names, as the dialogs know them: a follow is a follow, whatever was scanned to make it.
 EVENT_KINDS = {"subscribe": "subscribe", "subscribe_scan": "subscribe", "subscribe_scan_product": "subscribe",
                "unsubscribe": "unsubscribe", "click": "click"}
@@ -39,6 +39,9 @@ def incoming(msg: BaseMessage) -> Incoming:
     key = dedupe_key(msg)
     if msg.type == "text":
         return Incoming("text", raw=str(msg.content or ""), msg_key=key)
+    if msg.type == "voice":
+        heard = spoken(str(getattr(msg, "recognition", "") or ""))
+        return Incoming("text", raw=heard, msg_key=key, heard=True) if heard else Incoming("voice", msg_key=key)
     if msg.type == "image":
         return Incoming("image", media_id=str(msg.media_id or ""), pic_url=str(msg.image or ""), msg_key=key)
     if msg.type == "event" and msg.event == "templatesendjobfinish":
@@ -50,6 +53,11 @@ def incoming(msg: BaseMessage) -> Incoming:
         # An event wechatpy does not know (订阅通知's popups, WeCom's, a new one): not something the user said.
         return Incoming("event", msg_key=key)
     return Incoming("other", msg_key=key)
+
+
+def spoken(recognition: str) -> str:
+    """What speech recognition wrote, as a person would have typed it: without the full stop it ends with."""
+    return recognition.strip().rstrip("。.!！？?，, ")
 
 
 def _raw_type(msg: BaseMessage) -> str:
@@ -104,6 +112,8 @@ class Conversations:
                 ctx.opened_session.close()
         ctx.state.updated = now
         reply = result if isinstance(result, Reply) else Reply(result)
+        if inc.heard and reply.text:  # a misheard word can be seen, and corrected
+            reply = Reply(ROUTER_TEXT["heard"].format(text=inc.raw) + "\n" + reply.text, reply.articles)
         self._after_commit(ctx, reply, who, inc.kind in USER_ACTIONS)
         return reply
 
@@ -139,7 +149,7 @@ class Conversations:
         inc = incoming(msg)
         if inc.kind == "subscribe":
             return Reply(ROUTER_TEXT["welcome"])
-        if inc.kind not in {"text", "click", "image", "other"}:
+        if inc.kind not in {"text", "click", "image", "voice", "other"}:
             return Reply()
         entry = BY_WORD.get(inc.text) if inc.kind == "text" else None
         asked = inc.key if inc.kind == "click" else (entry.key if entry else "")

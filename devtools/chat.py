@@ -63,8 +63,10 @@ class WeChatUser:
         return self.send("image", f"<PicUrl>{_cdata(pic_url)}</PicUrl><MediaId>{_cdata(media_id)}</MediaId>",
                          msg_id=next(_ids))
 
-    def voice(self) -> Answer:
-        return self.send("voice", "<MediaId><![CDATA[v1]]></MediaId><Format><![CDATA[amr]]></Format>",
+    def voice(self, recognition: str | None = None) -> Answer:
+        """A voice message; with `recognition`, as WeChat sends it when the account's 语音识别 is on."""
+        heard = "" if recognition is None else f"<Recognition>{_cdata(recognition)}</Recognition>"
+        return self.send("voice", f"<MediaId><![CDATA[v1]]></MediaId><Format><![CDATA[amr]]></Format>{heard}",
                          msg_id=next(_ids))
 
     def click(self, key: str) -> Answer:
@@ -146,7 +148,7 @@ def _menu_keys() -> str:
 
 HELP = f"""命令：/photo 发一张照片  /click KEY 点菜单，KEY 是：
 {_menu_keys()}
-      /subscribe 关注  /unsubscribe 取消关注  /voice 发语音  /help 本说明  /quit 退出
+      /subscribe 关注  /unsubscribe 取消关注  /voice 文字 发语音（微信听成的文字）  /help 本说明  /quit 退出
 其余输入都作为文字消息发送。"""
 
 
@@ -216,6 +218,6 @@ def _dispatch(user: WeChatUser, line: str) -> Answer | None:
         return user.event("subscribe")
     if line == "/unsubscribe":
         return user.event("unsubscribe")
-    if line == "/voice":
-        return user.voice()
+    if line.startswith("/voice"):
+        return user.voice(line.removeprefix("/voice").strip() or None)
     return user.text(line)

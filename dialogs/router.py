@@ -22,6 +22,9 @@ TEXT = {
     "idle_word": "当前没有进行中的操作。回复「报修」开始报修，回复「帮助」查看全部功能。",
     "greeting": "您好！需要报修请回复「报修」，查看进度请回复「我的报修」。",
     "unsupported": "暂时只能看懂文字和照片。报修请回复「报修」，或直接用文字描述问题。",
+    "heard": "听到：「{text}」",
+    "voice_unheard": "这条语音我没能听成文字，请打字告诉我，或者再说一次、说慢一点。",
+    "voice_example": "报修可以直接说或打「12栋502水龙头一直滴水」。",
     "photo_first": "收到照片！我们来填一张报修单。",
     "unknown_key": "这个菜单已经更新了，请重新打开菜单。",
     "go_on": "（您刚才的「{title}」还没完成，停在「{step}」，请接着回复。）",
@@ -44,6 +47,8 @@ def route(engine: Engine, ctx: Ctx) -> str | Reply:
         said = _command(engine, ctx)
         if said is not None:
             return said
+    if msg.kind == "voice":
+        return join_lines(TEXT["voice_unheard"], engine.prompt(ctx) if ctx.state.active else TEXT["voice_example"])
     key = _key(msg)
     if key is not None and key not in BY_KEY:
         return _unknown_key(engine, ctx)

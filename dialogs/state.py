@@ -18,12 +18,13 @@ from dialogs.forms import Blank, Form, load_form
 class Incoming:
     """One message or event from a user, already verified and parsed."""
 
-    kind: str  # text | image | click | subscribe | unsubscribe | event | other
+    kind: str  # text | image | voice | click | subscribe | unsubscribe | event | other
     raw: str = ""
     media_id: str = ""
     pic_url: str = ""
     key: str = ""  # menu key of a click
     msg_key: str = ""  # stable name of the WeChat message (for idempotent side effects)
+    heard: bool = False  # a voice message WeChat's speech recognition wrote down: read as if typed
 
     @property
     def text(self) -> str:

@@ -3,29 +3,15 @@ mistaken for a message, no remembered reply crosses from one user to another or 
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 from sqlalchemy import select
 
 from core.services import Services
 from devtools.chat import Answer, WeChatUser
 from models.people import WechatUser
-
-SAMPLES = Path(__file__).with_name("data") / "wechat"
-
-
-def sample(name: str, openid: str, at: int | None = None, msg_id: str | None = None) -> str:
-    """A sample body with this test's sender and time (WeChat's CreateTime has one-second resolution)."""
-    xml = (SAMPLES / name).read_text(encoding="utf-8").strip()
-    xml = re.sub(r"<FromUserName><!\[CDATA\[[^\]]*\]\]></FromUserName>",
-                 f"<FromUserName><![CDATA[{openid}]]></FromUserName>", xml)
-    xml = re.sub(r"<CreateTime>\d+</CreateTime>", f"<CreateTime>{at or int(time.time())}</CreateTime>", xml)
-    if msg_id is not None:
-        xml = re.sub(r"<MsgId>\d+</MsgId>", f"<MsgId>{msg_id}</MsgId>", xml)
-    return xml
+from tests.support.samples import sample
 
 
 def user_row(services: Services, openid: str) -> WechatUser | None:
