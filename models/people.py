@@ -9,7 +9,7 @@ import io
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, inspect, select, update
@@ -235,6 +235,22 @@ def unbind(session: Session, openid: str) -> None:
         user.person_id = None
         user.person = None
         user.bound_at = None
+
+
+# Someone who unfollows keeps their binding this long (following again finds everything as it was);
+# then the binding, phone and default room are forgotten. Their tickets keep what was filed.
+FORGET_UNFOLLOWED_AFTER = timedelta(days=30)
+
+
+def forget_unfollowed(session: Session, after: timedelta = FORGET_UNFOLLOWED_AFTER) -> list[str]:
+    """Forget who the users are who unfollowed longer ago than `after`; return their openids."""
+    cutoff = now() - after
+    users = list(session.scalars(select(WechatUser).where(
+        WechatUser.subscribed.is_(False), WechatUser.unsubscribed_at < cutoff,
+        WechatUser.person_id.is_not(None) | WechatUser.phone.is_not(None))))
+    for user in users:
+        user.person_id, user.person, user.bound_at, user.phone, user.default_place = None, None, None, None, None
+    return [u.openid for u in users]
 
 
 def set_subscribed(session: Session, openid: str, subscribed: bool) -> WechatUser:

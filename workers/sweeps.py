@@ -30,6 +30,7 @@ from core.jobs import DOWNLOAD_PHOTO, SEND_PUSH, enqueue
 from core.services import Services, process_services
 from core.wechat_api import NO_ANSWER
 from models.clock import now
+from models.people import forget_unfollowed
 from models.pushes import RECONCILE_WITHIN_S, Push
 from models.tickets import TicketPhoto
 from workers.push import MAX_ATTEMPTS
@@ -103,9 +104,20 @@ def requeue_pending(svc: Services, older_than_s: int = 60, stuck_after_s: int | 
 # -- the sweep on a schedule ---------------------------------------------------------------------------------
 
 def sweep() -> str:
-    """The scheduled sweep (an RQ job): what a crash, a lost Redis or an unanswered push left behind."""
-    report = requeue_pending(process_services())
-    return f"queued again: {report.pushes} pushes ({report.stuck} stuck), {report.photos} photos"
+    """The scheduled sweep (an RQ job): what a crash, a lost Redis or an unanswered push left behind, and
+    the people who unfollowed long enough ago to be forgotten."""
+    svc = process_services()
+    report = requeue_pending(svc)
+    forgotten = forget_unfollowed_users(svc)
+    return (f"queued again: {report.pushes} pushes ({report.stuck} stuck), {report.photos} photos; "
+            f"forgotten: {len(forgotten)} unfollowed users")
+
+
+def forget_unfollowed_users(svc: Services) -> list[str]:
+    with svc.db.session() as s:
+        forgotten = forget_unfollowed(s)
+        s.commit()
+    return forgotten
 
 
 def schedule_sweep(conn: redis.Redis, every_s: int = SWEEP_EVERY_S) -> bool:
