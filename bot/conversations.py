@@ -28,7 +28,6 @@ from models.errors import RegisterError
 
 log = logging.getLogger(__name__)
 
-USER_ACTIONS = frozenset({"text", "image", "voice", "click", "subscribe", "other"})
 # wechatpy's event names, as the dialogs know them: a follow is a follow, whatever was scanned to make it.
 EVENT_KINDS = {"subscribe": "subscribe", "subscribe_scan": "subscribe", "subscribe_scan_product": "subscribe",
                "unsubscribe": "unsubscribe", "click": "click"}
@@ -114,16 +113,16 @@ class Conversations:
         reply = result if isinstance(result, Reply) else Reply(result)
         if inc.heard and reply.text:  # a misheard word can be seen, and corrected
             reply = Reply(ROUTER_TEXT["heard"].format(text=inc.raw) + "\n" + reply.text, reply.articles)
-        self._after_commit(ctx, reply, who, inc.kind in USER_ACTIONS)
+        self._after_commit(ctx, reply, who)
         return reply
 
-    def _after_commit(self, ctx: Ctx, reply: Reply, who: Who | None, user_acted: bool) -> None:
+    def _after_commit(self, ctx: Ctx, reply: Reply, who: Who | None) -> None:
         """Keep the state and queue the jobs of a committed message. What was committed is answered whatever
         happens here: a job Redis cannot take now is a pending row that `repairbot sweep` queues again."""
         state = ctx.state.to_dict() if ctx.state.active else None
         try:
-            # Only what the user did opens WeChat's 48-hour window for customer-service messages.
-            self.store.save(ctx.openid, ctx.msg.msg_key, state, reply.to_dict(), ctx.now if user_acted else None,
+            # What the user did opens WeChat's customer-service window, by Tencent's rules (core/window.py).
+            self.store.save(ctx.openid, ctx.msg.msg_key, state, reply.to_dict(), ctx.msg.kind, ctx.now,
                             who.to_dict() if who else None)
         except redis.RedisError as exc:
             log.error("message %s committed, but its dialog state was not saved (%s)", ctx.msg.msg_key,

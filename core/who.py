@@ -19,11 +19,6 @@ log = logging.getLogger(__name__)
 WHO_TTL_S = 7 * 24 * 3600
 
 
-def seen_key(openid: str) -> str:
-    """When the user last wrote to us (epoch seconds): opens WeChat's 48-hour window for text messages."""
-    return f"seen:{openid}"
-
-
 def who_key(openid: str) -> str:
     return f"who:{openid}"
 

@@ -11,7 +11,8 @@ from typing import Any
 
 from redis import Redis
 
-from core.who import WHO_TTL_S, seen_key, who_key
+from core.who import WHO_TTL_S, who_key
+from core.window import open_args, open_lua, window_key
 from models.notices import NOTICES_VERSION_KEY
 
 log = logging.getLogger(__name__)
@@ -36,24 +37,21 @@ if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
 end
 return {1, redis.call('GET', KEYS[2]), redis.call('GET', KEYS[3]), redis.call('GET', KEYS[4])}
 """
-# Keep what a message left (state, reply, when the user last wrote, a freshly read profile; an empty
-# argument: nothing to keep) and give the turn back.  One command, where a pipeline would send five.
+# Keep what a message left (state, reply, a freshly read profile; an empty argument: nothing to keep), give
+# the turn back, and open the customer-service window the message opens (core/window.py).  One command,
+# where a pipeline would send five.
 _SAVE = """
 if ARGV[1] == '' then redis.call('DEL', KEYS[1]) else redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2]) end
 redis.call('SET', KEYS[2], ARGV[3], 'EX', ARGV[4])
-if ARGV[5] ~= '' then redis.call('SET', KEYS[3], ARGV[5], 'EX', ARGV[6]) end
-if ARGV[7] ~= '' then redis.call('SET', KEYS[4], ARGV[7], 'EX', ARGV[8]) end
-if redis.call('GET', KEYS[5]) == ARGV[9] then redis.call('DEL', KEYS[5]) end
-return 1
-"""
+if ARGV[5] ~= '' then redis.call('SET', KEYS[4], ARGV[5], 'EX', ARGV[6]) end
+if redis.call('GET', KEYS[5]) == ARGV[7] then redis.call('DEL', KEYS[5]) end
+""" + open_lua(3, 8) + "return 1"
 # Forget a claimed message, and give back the user's turn if (and only if) this message holds it.
 _RELEASE = """
 redis.call('DEL', KEYS[1])
 if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
 return 1
 """
-# When the user last wrote is kept 3 days: customer-service messages are allowed for 48 hours after it.
-SEEN_TTL_S = 3 * 24 * 3600
 # A turn is held at most this long (gunicorn's timeout is 10 s; WeChat gives up after 5 s).
 TURN_MS = 10_000
 
@@ -136,15 +134,15 @@ class DialogStore:
         return None
 
     def save(self, openid: str, msg_key: str, state: dict[str, Any] | None, reply: dict[str, Any],
-             last_seen: float | None, who: dict[str, Any] | None = None) -> None:
-        """Store the new state, the reply given and a freshly read profile, and give the turn back."""
-        keys = [self.state_key(openid), self.msg_key(msg_key), seen_key(openid), who_key(openid),
+             kind: str, at: float, who: dict[str, Any] | None = None) -> None:
+        """Store the new state, the reply given and a freshly read profile, give the turn back, and open the
+        window an incoming of this kind opens."""
+        keys = [self.state_key(openid), self.msg_key(msg_key), window_key(openid), who_key(openid),
                 self.turn_key(openid)]
         self._save(keys=keys, args=[
             "" if state is None else json.dumps(state, ensure_ascii=False), self.state_ttl_s,
             json.dumps(reply, ensure_ascii=False), self.dedupe_ttl_s,
-            "" if last_seen is None else int(last_seen), SEEN_TTL_S,
-            "" if who is None else json.dumps(who, ensure_ascii=False), WHO_TTL_S, msg_key])
+            "" if who is None else json.dumps(who, ensure_ascii=False), WHO_TTL_S, msg_key, *open_args(kind, at)])
 
     def release(self, openid: str, msg_key: str) -> None:
         """Forget a claimed message that was not handled, so WeChat's retry (or the user's resend) is handled

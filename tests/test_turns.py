@@ -113,7 +113,7 @@ def test_a_message_that_cannot_have_its_turn_is_not_answered_from_a_stale_state(
     assert "asked to send again" in caplog.text
     assert services.redis.get(DialogStore.turn_key("o-turn-3")) == b"m:slow-first"  # not taken from it
     # The slow message ends: it saves (here, the user cancelled) and gives its own turn back.
-    store.save("o-turn-3", "m:slow-first", None, {"text": "已取消"}, None)
+    store.save("o-turn-3", "m:slow-first", None, {"text": "已取消"}, "event", 0)
     resent = user.retry().text  # the resend is answered from the state the first left (no dialog now)
     assert "当前没有进行中的操作" in resent and "维修类型" not in resent
 
@@ -122,7 +122,7 @@ def test_saving_never_gives_back_a_turn_another_message_holds(services: Services
     cfg = services.config
     store = DialogStore(services.redis, cfg.dialog_ttl_s, cfg.dedupe_ttl_s)
     services.redis.set(DialogStore.turn_key("o-turn-5"), "m:second", px=10_000)
-    store.save("o-turn-5", "m:first", None, {"text": "x"}, None)  # the first took longer than its turn
+    store.save("o-turn-5", "m:first", None, {"text": "x"}, "event", 0)  # the first took longer than its turn
     store.release("o-turn-5", "m:first")
     assert services.redis.get(DialogStore.turn_key("o-turn-5")) == b"m:second"
 

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from sqlalchemy import select
 
 from core.services import Services
+from core.window import window_key
 from devtools.chat import Answer, WeChatUser
 from models.people import WechatUser
 from tests.support.samples import sample
@@ -30,9 +31,9 @@ def test_an_event_wechatpy_does_not_know_is_not_a_message(wechat: Callable[..., 
     user = wechat("o-ev-popup")
     bound("o-ev-popup")
     assert "维修类型" in user.text("报修").text
-    services.redis.delete("seen:o-ev-popup")
+    services.redis.delete(window_key("o-ev-popup"))
     assert is_success(user.post_xml(sample("subscribe_msg_popup_event.xml", "o-ev-popup")))
-    assert not services.redis.exists("seen:o-ev-popup")
+    assert not services.redis.exists(window_key("o-ev-popup"))
     assert "故障类别" in user.text("1").text  # the dialog went on where it was
 
 

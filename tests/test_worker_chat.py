@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 
 import pytest
@@ -21,7 +20,7 @@ from models.tickets import STATUS_ZH, TicketEvent, follow, get_ticket
 from tests.support.constants import API, DORM
 from tests.support.people import make_staff
 from tests.support.tickets import make_ticket, stored
-from tests.support.wechat_api import sent_templates
+from tests.support.wechat_api import sent_templates, user_wrote
 
 LIU, ZHAO = "o-worker-liu", "o-worker-zhao"
 
@@ -249,7 +248,7 @@ def test_assignment_falls_back_to_a_text_worded_for_the_worker(services: Service
     """When the template fails for good and the worker wrote lately, the text tells them of the new job."""
     wechat_api.replace(responses.POST, API + "message/template/send",
                        json={"errcode": 40037, "errmsg": "invalid template_id"})
-    services.redis.set(f"seen:{LIU}", int(time.time()) - 60)
+    user_wrote(services.redis, LIU, 60)
     no = make_ticket(services, "o-wc-r13", moved_to="assigned", worker="刘师傅")
     run_jobs()
     texts = [json.loads(c.request.body or b"")["text"]["content"] for c in wechat_api.calls
@@ -316,7 +315,7 @@ def test_not_fixed_falls_back_to_a_text_for_the_worker(wechat: Callable[..., WeC
     run_jobs()
     wechat_api.replace(responses.POST, API + "message/template/send",
                        json={"errcode": 40037, "errmsg": "invalid template_id"})
-    services.redis.set(f"seen:{LIU}", int(time.time()) - 60)
+    user_wrote(services.redis, LIU, 60)
     wechat_api.calls.reset()
     wechat("o-wc-rw2").text("没修好 水龙头还是关不紧")
     run_jobs()

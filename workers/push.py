@@ -10,8 +10,9 @@ A push row goes ``pending → sending → sent | failed | skipped``:
   reporter's ``/t/<signed-token>`` page for the reporter, a view-only one for followers and workers,
   ``/c/<token>`` for a complaint's sender, ``/notices/<id>`` for a notice.
 - **Customer-service fallback.**  When the template fails for good (40037 bad template, 47003 bad
-  argument, no template configured ...) and the user wrote to the account within 48 hours (Redis
-  ``seen:{openid}``, written by the dialog store), the same news goes out as a text message through
+  argument, no template configured ...) and the user's customer-service window is open with a message
+  left in it (core/window.py: 5 within 48 hours of a message, 3 within a minute of a click or a follow),
+  the same news goes out as a text message through
   ``message/custom/send``.  ``channel`` on the row says which way it went.  Errors that say the user
   cannot be reached at all (43004 unsubscribed, 40003 bad openid) or that the credentials are bad get
   no fallback.
@@ -43,7 +44,7 @@ from sqlalchemy.engine import Connection
 from core.links import consult_link, notice_link, ticket_link
 from core.services import Services, process_services
 from core.wechat_api import NO_ANSWER, TOKEN_ERRORS, WeChatAPI
-from core.who import seen_key
+from core.window import spend
 from models.clock import now
 from models.errors import WeChatError
 from models.people import set_subscribed
@@ -60,8 +61,6 @@ USER_GONE = frozenset({43004, 40003, 43019})
 # Permanent errors after which a customer-service message would fail just the same: the user is gone,
 # or the credentials are bad (40013 appid, 40125 secret, 40164 IP not whitelisted, 41001 no token).
 NO_FALLBACK = USER_GONE | TOKEN_ERRORS | {40013, 40125, 40164, 41001}
-# Customer-service messages are allowed within 48 hours of the user's last message (a margin for clocks).
-CUSTOM_WINDOW_S = 48 * 3600 - 300
 # One budget of attempts per push row, whoever queues it (RQ's retries, the sweep, the console's resend):
 # a row that used them all is failed, not tried again.
 MAX_ATTEMPTS = 6
@@ -196,8 +195,8 @@ def _deliver(svc: Services, db: Connection, push: Claimed, attempt: Attempt) -> 
             if failure is not None:
                 return _permanent(svc, db, push, failure, "template")
             return _finish(db, push.id, "skipped", error=f"no template id for {push.kind} pushes "
-                           "(WECHAT_TEMPLATE_TICKET / WECHAT_TEMPLATE_REPLY) and no message from the user "
-                           "in 48 hours")
+                           "(WECHAT_TEMPLATE_TICKET / WECHAT_TEMPLATE_REPLY) and no customer-service window open "
+                           "(a message from the user in 48 hours, or a click in the last minute)")
     return _fallback(svc, db, api, push, failure, attempt)
 
 
@@ -228,11 +227,8 @@ def _fallback(svc: Services, db: Connection, api: WeChatAPI, push: Claimed, fail
 
 
 def _user_wrote_lately(svc: Services, openid: str) -> bool:
-    seen: Any = svc.redis.get(seen_key(openid))
-    try:
-        return seen is not None and time.time() - float(seen) < CUSTOM_WINDOW_S
-    except ValueError:
-        return False
+    """Whether WeChat lets us write to the user now (and count the message we are about to send)."""
+    return spend(svc.redis, openid, time.time())
 
 
 def _no_answer(db: Connection, push: Claimed, channel: str) -> str:

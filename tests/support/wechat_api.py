@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import contextlib
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import responses
 
+from core.window import record
 from tests.support.constants import API
 
 SEND = API + "message/template/send"
@@ -52,3 +54,8 @@ def answers(rsps: responses.RequestsMock, url: str, *replies: dict[str, Any]) ->
     rsps.remove(responses.POST, url)
     for reply in replies:
         rsps.post(url, json=reply)
+
+
+def user_wrote(conn: Any, openid: str, ago_s: float, kind: str = "text") -> None:
+    """What the dialog store records when a user sends a message (or clicks: kind="click") ago_s seconds ago."""
+    record(conn, openid, kind, time.time() - ago_s)
