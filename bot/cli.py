@@ -352,6 +352,41 @@ def menu_push() -> None:
     click.echo(f"menu created: {len(buttons)} buttons (WeChat answered errcode {result.get('errcode', 0)})")
 
 
+@main.group()
+def qr() -> None:
+    """扫码报修 stickers: permanent QR codes that start a repair at their place."""
+
+
+@qr.command("make")
+@click.option("--building", required=True, help="the building's name (or an alias) in the register")
+@click.option("--campus", default=None, help="needed when the name is in more than one campus")
+@click.option("--room", default=None, help="one room")
+@click.option("--floor", type=click.IntRange(min=1), default=None, help="one floor (a sticker in its corridor)")
+@click.option("--all-rooms", is_flag=True, help="one sticker per room of the building")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="the folder for the pages (one SVG per code) and codes.csv")
+def qr_make(building: str, campus: str | None, room: str | None, floor: int | None, all_rooms: bool,
+            out: Path) -> None:
+    """Create the codes through WeChat's API and write a printable page for each."""
+    from bot.qr import make, places
+    from core.wechat_api import WeChatAPI, WeChatError
+    from models.register import current_register
+
+    if sum((room is not None, floor is not None, all_rooms)) > 1:
+        raise click.UsageError("choose one of --room, --floor and --all-rooms")
+    svc = _services()
+    with svc.db.session() as s:
+        reg = current_register(s)
+    if reg is None:
+        raise click.ClickException("no register loaded: run `repairbot register load FILE.yaml`")
+    api = WeChatAPI(svc.config, svc.redis)
+    try:
+        stickers = make(places(reg, building, campus, floor, room, all_rooms), api.create_qrcode, out)
+    except (RepairbotError, WeChatError) as exc:
+        _fail(exc)
+    click.echo(f"{len(stickers)} codes written to {out} (one SVG page each; codes.csv lists them)")
+
+
 @main.command()
 @click.option("--older-than", default=60, show_default=True, help="seconds a push must have waited")
 def sweep(older_than: int) -> None:

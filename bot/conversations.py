@@ -25,9 +25,11 @@ from dialogs.router import build_engine, route
 from dialogs.state import Incoming, State
 from dialogs.store import DialogStore
 from models.errors import RegisterError
+from models.scenes import is_place_scene
 
 log = logging.getLogger(__name__)
 
+FOLLOW = "follow"  # a scan that made the user a follower
 # wechatpy's event names, as the dialogs know them: a follow is a follow, whatever was scanned to make it.
 EVENT_KINDS = {"subscribe": "subscribe", "subscribe_scan": "subscribe", "subscribe_scan_product": "subscribe",
                "unsubscribe": "unsubscribe", "click": "click"}
@@ -45,6 +47,10 @@ def incoming(msg: BaseMessage) -> Incoming:
         return Incoming("image", media_id=str(msg.media_id or ""), pic_url=str(msg.image or ""), msg_key=key)
     if msg.type == "event" and msg.event == "templatesendjobfinish":
         return Incoming("delivery", raw=str(getattr(msg, "status", "")), key=str(msg.id), msg_key=key)
+    if msg.type == "event" and msg.event in ("subscribe_scan", "scan") and is_place_scene(str(msg.scene_id or "")):
+        # A 扫码报修 sticker (models/scenes.py); a follow through one is a follow too.
+        return Incoming("scan", raw=FOLLOW if msg.event == "subscribe_scan" else "", key=str(msg.scene_id),
+                        msg_key=key)
     if msg.type == "event":
         kind = EVENT_KINDS.get(str(msg.event), "event")
         return Incoming(kind, key=str(getattr(msg, "key", "") or ""), msg_key=key)
@@ -99,6 +105,8 @@ class Conversations:
                   reader=self.services.db.reading)
         try:
             result = events.answer(ctx) if inc.kind in events.KINDS else route(self.engine, ctx)
+            if inc.kind == "scan" and inc.raw == FOLLOW:
+                result = events.followed_through(ctx, result)
             # Taken before the commit, whose listener forgets the old copy of a changed profile.
             who = ctx.who_to_remember()
             if ctx.opened_session is not None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from core.jobs import LATE_DELIVERY_AFTER_S, RECORD_LATE_DELIVERY
 from dialogs.context import Ctx
+from dialogs.reply import Reply
 from dialogs.router import TEXT
+from dialogs.scan import scanned_place
 from models.people import get_user, set_subscribed
 from models.pushes import record_delivery
 
@@ -37,6 +39,17 @@ def _subscribe(ctx: Ctx) -> str:
     if user.person is not None:
         return TEXT["welcome_back"].format(name=user.person.name)
     return TEXT["welcome"]
+
+
+def followed_through(ctx: Ctx, answer: str | Reply) -> str | Reply:
+    """A follow made by scanning a 扫码报修 sticker: recorded as a follow, and the repair it started answered
+    after the welcome (a stale sticker: the welcome alone)."""
+    welcome = _subscribe(ctx)
+    if scanned_place(ctx) is None:
+        return welcome
+    if not isinstance(answer, str):
+        return answer
+    return f"{welcome}\n\n{answer}"
 
 
 def _delivered(ctx: Ctx) -> None:

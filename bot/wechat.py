@@ -161,7 +161,8 @@ def dedupe_key(msg: BaseMessage) -> str:
     if getattr(msg, "id", 0):
         return f"m:{msg.source}:{msg.id}"
     # Events carry MsgId 0: WeChat's advice is sender + CreateTime; two events in one second differ by kind.
-    return f"e:{msg.source}:{int(msg.time)}:{getattr(msg, 'event', '')}:{getattr(msg, 'key', '') or ''}"
+    key = getattr(msg, "key", "") or getattr(msg, "scene_id", "") or ""
+    return f"e:{msg.source}:{int(msg.time)}:{getattr(msg, 'event', '')}:{key}"
 
 
 def render(reply: Reply, msg: BaseMessage, env: Envelope, token: str, aes_key: str, appid: str) -> str:

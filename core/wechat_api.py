@@ -216,6 +216,11 @@ class WeChatAPI:
         """Send a customer-service text message (only within 48 hours of the user's last message)."""
         self.call("message/custom/send", {"touser": openid, "msgtype": "text", "text": {"content": content}})
 
+    def create_qrcode(self, scene: str) -> dict[str, Any]:
+        """Create a permanent QR code with a string scene; WeChat answers its ticket and the link it holds."""
+        return dict(self.call("qrcode/create", {"action_name": "QR_LIMIT_STR_SCENE",
+                                                "action_info": {"scene": {"scene_str": scene}}}))
+
     def download_media(self, media_id: str) -> bytes:
         result = self.call("media/get", params={"media_id": media_id}, raw=True)
         if not isinstance(result, bytes):

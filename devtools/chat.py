@@ -149,6 +149,7 @@ def _menu_keys() -> str:
 HELP = f"""命令：/photo 发一张照片  /click KEY 点菜单，KEY 是：
 {_menu_keys()}
       /subscribe 关注  /unsubscribe 取消关注  /voice 文字 发语音（微信听成的文字）  /help 本说明  /quit 退出
+      /scan 场景 扫一张报修码（场景见 repairbot qr make 写的 codes.csv）
 其余输入都作为文字消息发送。"""
 
 
@@ -218,6 +219,8 @@ def _dispatch(user: WeChatUser, line: str) -> Answer | None:
         return user.event("subscribe")
     if line == "/unsubscribe":
         return user.event("unsubscribe")
+    if line.startswith("/scan"):
+        return user.event("SCAN", line.removeprefix("/scan").strip())
     if line.startswith("/voice"):
         return user.voice(line.removeprefix("/voice").strip() or None)
     return user.text(line)

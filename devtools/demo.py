@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -18,7 +19,8 @@ from core.services import Services, connect_redis
 from devtools.chat import WeChatUser, run_chat
 from devtools.fakewechat import FakeWeChat, serve_in_thread
 from models.people import add_staff, load_roster
-from models.register import current_register, store_register
+from models.register import Register, current_register, store_register
+from models.scenes import ScenePlace, scene_of
 from models.schema import upgrade
 
 DEMO_ENV = {
@@ -55,6 +57,8 @@ def run_demo(port: int, chat: bool = True) -> None:
         subprocess.Popen([*exe, "serve", "--port", str(port)], env=env, stdout=log, stderr=log),
         subprocess.Popen([*exe, "worker"], env=env, stdout=log, stderr=log),
     ]
+    # A `kill` of the demo stops its server and worker too (the default would leave them running).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         _wait_healthy(port, children, cfg.instance_path / "demo.log")
         print(_banner(port, env_file))
@@ -131,4 +135,14 @@ Staff side, in another terminal:
 Staff console: http://127.0.0.1:{port}/console/login
   dispatcher: {DEMO_STAFF[0][0]} / {DEMO_PASSWORD}    worker: {DEMO_STAFF[1][0]} / {DEMO_PASSWORD}
 Pushes to you appear here as [推送]. Log: instance/demo.log
+扫码报修: /scan {_example_scene()}   (a sticker on room 502 of the first dormitory with rooms)
 """
+
+
+def _example_scene() -> str:
+    """The scene of a sticker on a room of the demo register, for /scan."""
+    reg = Register.from_yaml((files("bot") / "data" / "register.yaml").read_text(encoding="utf-8"))
+    for b in reg.all_buildings():
+        if b.has_rooms and b.kind == "dormitory" and "502" in b.room_floors:
+            return scene_of(ScenePlace(b.campus, b.name, str(b.floor_of_room("502")), "502"))
+    return "rp1:…"

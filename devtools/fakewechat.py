@@ -1,7 +1,7 @@
 """A loopback stand-in for WeChat's HTTP API, for the demo and for load tests.
 
 It answers the calls repairbot makes (token, template and customer-service
-messages, media download, menu) and keeps what was pushed to each openid so
+messages, media download, menu, permanent QR codes and showing them) and keeps what was pushed to each openid so
 that `repairbot chat` can show pushes as they arrive.  ``GET /_stats`` counts
 token fetches and messages (a load test checks that the token was fetched once).
 
@@ -56,6 +56,7 @@ class FakeWeChat:
         self.tokens: set[str] = set()
         self.sent: list[dict[str, Any]] = []
         self.menus: list[dict[str, Any]] = []
+        self.qrcodes: dict[str, str] = {}  # ticket → scene
         self.seq = itertools.count(1)
         # path → [errcode or -HTTP status, times left]
         self.failures: dict[str, list[int]] = {}
@@ -70,7 +71,10 @@ class FakeWeChat:
             api = path.removeprefix("/cgi-bin/")
             if api == "token" and method == "GET":
                 return self._token()
-            if api not in ("message/template/send", "message/custom/send", "media/get", "menu/create"):
+            if api == "showqrcode" and method == "GET":  # on WeChat's other host, and needs no token
+                return self._show_qrcode(args.get("ticket", ""))
+            if api not in ("message/template/send", "message/custom/send", "media/get", "menu/create",
+                           "qrcode/create"):
                 return _json({"errcode": 40066, "errmsg": "invalid url"})
             if args.get("access_token", "") not in self.tokens:
                 return _json({"errcode": 40001, "errmsg": "invalid credential, access_token is invalid"})
@@ -122,6 +126,8 @@ class FakeWeChat:
             body = json.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, ValueError):
             return _json({"errcode": 47001, "errmsg": "data format error"})
+        if api == "qrcode/create":
+            return self._create_qrcode(body)
         if api == "menu/create":
             with self.lock:
                 self.menus.append(body)
@@ -134,6 +140,21 @@ class FakeWeChat:
             return _json({"errcode": 0, "errmsg": "ok", "msgid": msgid})
         self._record("text", body["touser"], {"content": body.get("text", {}).get("content", "")})
         return _json({"errcode": 0, "errmsg": "ok"})
+
+    def _create_qrcode(self, body: dict[str, Any]) -> Answer:
+        """A permanent code with a string scene (QR_LIMIT_STR_SCENE: 1 to 64 characters)."""
+        scene = body.get("action_info", {}).get("scene", {}).get("scene_str", "")
+        if body.get("action_name") != "QR_LIMIT_STR_SCENE" or not 1 <= len(scene) <= 64:
+            return _json({"errcode": 40097, "errmsg": "invalid args"})
+        with self.lock:
+            ticket = f"FAKE-QR-{next(self.seq)}"
+            self.qrcodes[ticket] = scene
+        return _json({"ticket": ticket, "url": f"http://weixin.qq.com/q/{ticket}"})
+
+    def _show_qrcode(self, ticket: str) -> Answer:
+        with self.lock:
+            known = ticket in self.qrcodes
+        return (200, "image/png", PIXEL) if known else _json({"errcode": 40097, "errmsg": "invalid ticket"})
 
     def _record(self, kind: str, openid: str, fields: dict[str, Any]) -> int:
         with self.lock:

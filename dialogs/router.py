@@ -3,7 +3,7 @@ subscribe, unsubscribe, delivery reports — never come here: the web layer's ev
 
 from __future__ import annotations
 
-from dialogs import consult, did_you_mean, rate, staff_chat
+from dialogs import consult, did_you_mean, rate, scan, staff_chat
 from dialogs.context import Ctx
 from dialogs.engine import GLOBAL_WORDS, Engine, Switch, is_number, join_lines
 from dialogs.engine import TEXT as ENGINE_TEXT
@@ -47,6 +47,8 @@ def route(engine: Engine, ctx: Ctx) -> str | Reply:
         said = _command(engine, ctx)
         if said is not None:
             return said
+    if msg.kind == "scan":
+        return _scanned(engine, ctx)
     if msg.kind == "voice":
         return join_lines(TEXT["voice_unheard"], engine.prompt(ctx) if ctx.state.active else TEXT["voice_example"])
     key = _key(msg)
@@ -131,6 +133,17 @@ def _free_text(engine: Engine, ctx: Ctx) -> str | Reply:
         return engine.begin(ctx, "did_you_mean", did_you_mean.start(ctx, raw, first.typed, first.meant))
     say, form = did_you_mean.repair_from(ctx, raw, fuzzy=True)
     return engine.begin(ctx, "repair", form, say=say)
+
+
+def _scanned(engine: Engine, ctx: Ctx) -> str | Reply:
+    """A 扫码报修 sticker: a repair at its place; a stale or forged one gets a plain answer."""
+    place = scan.scanned_place(ctx)
+    if place is None:
+        return scan.TEXT["stale"]
+    if ctx.state.active and ctx.state.flow is not None:
+        title = engine.dialog(ctx.state.flow).title
+        return join_lines(scan.TEXT["busy"].format(title=title), engine.prompt(ctx))
+    return engine.begin(ctx, "repair", scan.form_at(ctx, place), say=scan.scanned_text(place))
 
 
 def _key(msg: Incoming) -> str | None:

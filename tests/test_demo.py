@@ -18,11 +18,12 @@ import requests
 import yaml
 
 from core.config import Config
-from devtools.chat import run_chat
+from devtools.chat import WeChatUser, run_chat
 
 ROOT = Path(__file__).resolve().parents[1]
 CONSOLE_RE = re.compile(r"(http://127\.0\.0\.1:\d+/console/login)")
 DISPATCHER_RE = re.compile(r"dispatcher: (\S+) / (\S+)")
+SCENE_RE = re.compile(r"/scan (\S+)")
 TOKEN_RE = re.compile(r'name="(?:[\w-]*-)?csrf_token"[^>]*value="([^"]+)"')
 
 
@@ -69,10 +70,12 @@ def running_demo(tmp_path: Path) -> Iterator[tuple[str, int]]:
     port = free_port()
     proc = demo(tmp_path, port)
     try:
-        yield read_until(proc, "dispatcher:"), port
+        yield read_until(proc, "/scan"), port
     finally:
-        proc.send_signal(signal.SIGINT)  # as Ctrl-C: the demo stops its server and worker
+        proc.send_signal(signal.SIGTERM)  # as `kill`: the demo stops its server and worker
         proc.wait(timeout=30)
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
 
 
 def test_the_banner_gives_the_console_and_a_dispatcher_who_can_log_in(running_demo: tuple[str, int]) -> None:
@@ -86,6 +89,16 @@ def test_the_banner_gives_the_console_and_a_dispatcher_who_can_log_in(running_de
     page = browser.post(url.group(1), data={"name": staff.group(1), "password": staff.group(2),
                                             "csrf_token": token.group(1)}, timeout=10)
     assert f"欢迎，{staff.group(1)}" in page.text
+
+
+def test_the_banner_s_sticker_starts_a_repair_in_the_demo(running_demo: tuple[str, int]) -> None:
+    banner, port = running_demo
+    scene = SCENE_RE.search(banner)
+    assert scene, banner
+    student = WeChatUser(f"http://127.0.0.1:{port}/wechat", "demo-token", "o-demo-scan")
+    for line in ("绑定", "20260001", "12345X"):
+        student.text(line)
+    assert "502" in student.event("SCAN", scene.group(1)).text
 
 
 def test_a_busy_port_is_said_at_once_with_what_to_do(tmp_path: Path) -> None:
