@@ -13,7 +13,7 @@ from flask import Flask
 from core.links import ticket_link
 from core.services import Services
 from devtools.chat import WeChatUser
-from tests.support.chat import choose, file_dorm_tap, say, start_repair, ticket_no, to_description
+from tests.support.chat import choose, file_dorm_tap, file_repair, say, start_repair, ticket_no, to_description
 from tests.support.console import Console, text
 from tests.support.people import seed_staff
 from tests.support.tickets import DESCRIPTION, stored
@@ -126,3 +126,49 @@ def test_staff_and_the_reporter_see_every_photo(wechat: Callable[..., WeChatUser
     srcs = re.findall(r'<img src="([^"]+/photo/\d+)"', html)
     assert [int(s.rsplit("/", 1)[1]) for s in srcs] == ids
     assert all(reporter.get(src).data.startswith(b"\x89PNG") for src in srcs)
+
+
+# -- photos about a ticket already filed ---------------------------------------------------------------------
+
+def open_first_ticket(user: WeChatUser) -> str:
+    say(user, "我的报修")
+    return say(user, "1")
+
+
+def test_photos_sent_with_a_message_join_the_ticket(wechat: Callable[..., WeChatUser], bound: Callable[..., None],
+                                                    services: Services, app: Flask,
+                                                    run_jobs: Callable[[], int]) -> None:
+    """At 留言, an album of up to 3 is one message on the timeline; its words start the next one."""
+    user = wechat("o-later")
+    bound("o-later")
+    no = file_repair(user)  # with its photo MEDIA-1
+    open_first_ticket(user)
+    assert "也可以发照片" in choose(user, "留言")
+    assert f"照片已添加到 {no}（这条留言的第 1 张" in user.image(media_id="L-1").text
+    user.image(media_id="L-2")
+    assert "第 3 张" in user.image(media_id="L-3").text
+    assert "最多带 3 张照片，这张没有加上" in user.image(media_id="L-4").text
+    reply = say(user, "左边那个水龙头，阀门也松了")
+    assert f"留言已添加到 {no}" in reply and "留言：补充了照片" in reply
+    assert "这条留言的第 1 张" in user.image(media_id="L-5").text  # at the ticket again: a new message
+    assert media_ids(services, no) == ["MEDIA-1", "L-1", "L-2", "L-3", "L-5"]
+    assert run_jobs() >= 5
+    t = stored(services, no)
+    assert all(p.status == "saved" for p in t.photos)
+    messages = [e for e in t.events if e.kind == "message"]
+    assert [e.note for e in messages] == ["补充了照片", "左边那个水龙头，阀门也松了", "补充了照片"]
+    assert [[p.media_id for p in t.photos if p.event_id == e.id] for e in messages] == [
+        ["L-1", "L-2", "L-3"], [], ["L-5"]]
+    seed_staff(services)
+    page = text(Console.logged_in(app, "王调度").get(f"/console/tickets/{no}"))
+    assert re.findall(r'alt="(\w+) \d"', page) == ["报修照片"] + ["留言照片"] * 4
+
+
+def test_a_photo_with_no_ticket_open_says_how(wechat: Callable[..., WeChatUser], bound: Callable[..., None],
+                                              services: Services) -> None:
+    user = wechat("o-later-list")
+    bound("o-later-list")
+    no = file_repair(user)
+    say(user, "我的报修")
+    assert "请先回复数字打开那张单" in user.image(media_id="X-1").text
+    assert media_ids(services, no) == ["MEDIA-1"]
