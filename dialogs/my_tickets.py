@@ -1,16 +1,28 @@
-"""我的报修: the user's tickets, one ticket's timeline, 留言 and 撤销."""
+"""我的报修: the user's tickets, one ticket's timeline, 留言 (words, or up to 3 photos) and 撤销."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from core.jobs import DOWNLOAD_PHOTO
 from dialogs.context import Ctx
 from dialogs.engine import END, Choice, Dialog, End, Go, Outcome, Retry, Step, Switch
 from dialogs.forms import Form
 from dialogs.rate import RateForm, ReworkForm
 from dialogs.state import Incoming
 from models.errors import IllegalMove, NotFound
-from models.tickets import STATUS_ZH, Ticket, add_message, followers, get_ticket, local_time, move, user_tickets
+from models.tickets import (
+    PHOTOS_PER_MESSAGE,
+    STATUS_ZH,
+    Ticket,
+    add_message,
+    add_photo,
+    followers,
+    get_ticket,
+    local_time,
+    move,
+    user_tickets,
+)
 
 TEXT = {
     "title": "我的报修",
@@ -27,7 +39,7 @@ TEXT = {
     "act_message": "留言",
     "act_withdraw": "撤销报修",
     "act_back": "返回列表",
-    "message": "请输入留言（500 字以内），会显示在这张单上，维修人员可以看到：",
+    "message": "请输入留言（500 字以内），也可以发照片（最多 3 张），会显示在这张单上，维修人员可以看到：",
     "message_long": "留言请控制在 500 字以内。",
     "message_saved": "留言已添加到 {no}。",
     "withdraw": "确定撤销 {no} 吗？撤销后不会再派人维修。",
@@ -36,6 +48,10 @@ TEXT = {
     "withdrawn": "{no} 已撤销。",
     "withdraw_late": "{no} 已经受理，不能撤销了。如果不再需要维修，请留言告诉维修人员。",
     "gone": "这张单找不到了，请重新选择。",
+    "photo_note": "补充了照片",
+    "photo_added": "照片已添加到 {no}（这条留言的第 {n} 张，最多 {max} 张）。",
+    "photo_full": "一条留言最多带 {max} 张照片，这张没有加上；写一句留言后，可以再发。",
+    "photo_pick": "要给报修单补充照片，请先回复数字打开那张单，再发照片。",
     "help": "回复数字查看一张单；在单子详情里可以留言或撤销（未受理时）。",
 }
 
@@ -47,6 +63,8 @@ class MyTicketsForm(Form):
     VERSION = 1
 
     no: str | None = None
+    # The message that photos sent in a row at an open ticket go to (an album arrives one picture a message).
+    photo_message: int | None = None
 
 
 def form(ctx: Ctx) -> MyTicketsForm:
@@ -139,6 +157,7 @@ def detail_choices(ctx: Ctx) -> list[Choice]:
 
 
 def on_action(ctx: Ctx, choice: Choice) -> Outcome:
+    ctx.forget("photo_message")  # photos sent after this are another message
     if choice.value == "list":
         ctx.forget("no")
     if choice.value in ("rate", "rework"):  # dialogs/rate.py
@@ -155,7 +174,23 @@ def message(ctx: Ctx, msg: Incoming) -> Outcome:
     if t is None:
         return End(TEXT["gone"])
     add_message(ctx.session, t, text, by=f"user:{ctx.openid}", source_key=msg.msg_key or None)
+    ctx.forget("photo_message")  # photos sent after the words are another message
     return Go(say=TEXT["message_saved"].format(no=t.no))
+
+
+def on_image(ctx: Ctx, msg: Incoming) -> str:
+    """Add a photo sent at an open ticket to it: those sent in a row are one message, of up to 3."""
+    t = _ticket(ctx) if ctx.state.step in ("detail", "message") else None
+    if t is None:
+        return TEXT["photo_pick"]
+    added = add_photo(ctx.session, t, msg.media_id, msg.pic_url or None, by=f"user:{ctx.openid}",
+                      note=TEXT["photo_note"], message_id=form(ctx).photo_message, source_key=msg.msg_key or None)
+    ctx.set("photo_message", added.message_id)
+    if added.photo_id is None:
+        return TEXT["photo_full"].format(max=PHOTOS_PER_MESSAGE)
+    if added.new:
+        ctx.enqueue("media", DOWNLOAD_PHOTO, added.photo_id, job_id=f"media-{added.photo_id}", fresh=True)
+    return TEXT["photo_added"].format(no=t.no, n=added.count, max=PHOTOS_PER_MESSAGE)
 
 
 def withdraw_prompt(ctx: Ctx) -> str:
@@ -195,4 +230,5 @@ DIALOG = Dialog(
         Step("withdraw", "撤销", withdraw_prompt, next=END, choices=withdraw_choices, on_choice=on_withdraw,
              goes_to=("detail",)),
     ),
+    on_image=on_image,
 )

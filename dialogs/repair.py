@@ -14,7 +14,7 @@ from dialogs.context import Ctx
 from dialogs.engine import END, Choice, Dialog, End, Go, Outcome, Retry, Step, Switch, join_lines
 from dialogs.engine import TEXT as ENGINE_TEXT
 from dialogs.places import describe_place, place_steps
-from dialogs.repair_form import Photo, PlaceGuess, RepairForm
+from dialogs.repair_form import MAX_PHOTOS, Photo, PlaceGuess, RepairForm, more_photos
 from dialogs.state import Incoming
 from dialogs.understand import apply_correction, correction_text, echo, fill_missing, form_from_parse, route
 from models.errors import NotFound
@@ -41,8 +41,11 @@ TEXT = {
     "description": "请描述一下问题（5–500 字），例如「水龙头关不紧，一直滴水」：",
     "desc_short": "描述太短了，请至少写 5 个字，说清楚哪里、怎么坏了。",
     "desc_long": "描述请控制在 500 字以内（您发了 {n} 字），可以分两句说重点。",
-    "photo": "请拍一张故障处的照片发给我（点输入框旁的「+」，选「拍摄」或「相册」）。",
+    "photo": "请拍一张故障处的照片发给我（最多 3 张；点输入框旁的「+」，选「拍摄」或「相册」）。",
     "photo_early": "照片已收到，会一起提交。",
+    "photo_more": "第 {n} 张照片已收到，会一起提交。",
+    "photo_full": ("最多可以提交 {max} 张照片，已经收到 {max} 张，这张没有加上。"
+                   "要换照片，请在核对报修单时选「重新发照片」。"),
     "desc_added": "已把这句话补充到描述里。",
     "desc_full": "描述已经接近 500 字，这句没有加进去；可以在核对报修单时修改描述。",
     "phone": "请输入联系电话（手机号），方便师傅联系您：",
@@ -216,9 +219,20 @@ def use_default_room(ctx: Ctx, home: dict[str, Any] | None) -> None:
 
 
 def on_image(ctx: Ctx, msg: Incoming) -> str:
-    """Keep a photo sent before its step, so the photo step is not asked."""
-    ctx.set("photo", Photo(msg.media_id, msg.pic_url))
-    return TEXT["photo_early"]
+    """Keep a photo sent at a step that wants words: before the photo step (which is then not asked), after it
+    (an album arrives as one message per picture, and the first answered the photo step), or at the summary."""
+    photos = add_photo(ctx, msg)
+    if photos is None:
+        return TEXT["photo_full"].format(max=MAX_PHOTOS)
+    return TEXT["photo_early"] if len(photos) == 1 else TEXT["photo_more"].format(n=len(photos))
+
+
+def add_photo(ctx: Ctx, msg: Incoming) -> tuple[Photo, ...] | None:
+    """Add the message's photo to the form's; None (and nothing changed) when it has MAX_PHOTOS already."""
+    photos = more_photos(form(ctx).photos, Photo(msg.media_id, msg.pic_url))
+    if photos is not None:
+        ctx.set("photos", photos)
+    return photos
 
 
 # Words about the photo itself ("没有照片", "拍不了") are not more of the fault's description.
@@ -331,7 +345,7 @@ def description(ctx: Ctx, msg: Incoming) -> Outcome:
 
 
 def photo(ctx: Ctx, msg: Incoming) -> Outcome:
-    ctx.set("photo", Photo(msg.media_id, msg.pic_url))
+    add_photo(ctx, msg)  # the first: the step has no photo yet (an album's others arrive at the next steps)
     return Go()
 
 
@@ -350,7 +364,7 @@ def summary(ctx: Ctx) -> str:
     return TEXT["summary"].format(
         category=f.category or missing, fault=fault_of(f.group, f.item) if f.group else missing,
         place=describe_place(f.campus, f.building, f.floor, f.room, f.place_note) or missing,
-        description=f.description or missing, photos=1 if f.photo else 0, phone=f.phone or missing)
+        description=f.description or missing, photos=len(f.photos), phone=f.phone or missing)
 
 
 def confirm_prompt(ctx: Ctx) -> str:
@@ -362,7 +376,7 @@ CONFIRM_WORDS = ("确认", "确定", "提交", "好的", "好", "是", "对", "�
 # What each entry of the summary's edit menu asks again.  The field is forgotten, with what the form's
 # declaration says depends on it, and the walk from the first step asks whatever is then missing.
 EDITS = {"confirm_place": "campus", "confirm_type": "category", "confirm_fault": "group",
-         "confirm_desc": "description", "confirm_photo": "photo", "confirm_phone": "phone"}
+         "confirm_desc": "description", "confirm_photo": "photos", "confirm_phone": "phone"}
 FIRST = "category"  # where the walk over the form starts: every step after it is skipped if answered
 
 
@@ -402,7 +416,7 @@ def submit(ctx: Ctx) -> Outcome:
         openid=ctx.openid, person_id=ctx.who().person_id, category=category.name, group=f.group,
         item=f.item, campus=f.campus, building=f.building, floor=f.floor, room=f.room,
         place_note=f.place_note, description=f.description, phone=f.phone,
-        media_ids=((f.photo.media_id, f.photo.pic_url or None),) if f.photo else (),
+        media_ids=tuple((p.media_id, p.pic_url or None) for p in f.photos),
         source_key=ctx.msg.msg_key or None,
     ))
     for photo_id in filed.photo_ids:
@@ -435,7 +449,7 @@ DIALOG = Dialog(
              on_choice=on_duplicate, save="dup_choice", skip=duplicate_skip),
         Step("description", "问题描述", TEXT["description"], next="photo", handle=description,
              save="description"),
-        Step("photo", "照片", TEXT["photo"], next="phone", handle=photo, save="photo", expects="image"),
+        Step("photo", "照片", TEXT["photo"], next="phone", handle=photo, save="photos", expects="image"),
         Step("phone", "联系电话", TEXT["phone"], next="confirm", handle=phone, save="phone"),
         Step("confirm", "确认提交", confirm_prompt, next=END, choices=confirm_choices, on_choice=on_confirm,
              handle=correct, goes_to=(FIRST,)),

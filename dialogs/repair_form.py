@@ -15,6 +15,9 @@ from dialogs.places import place_fields
 from models.register import Register
 from models.tickets import Duplicate
 
+# WeChat sends an album's pictures as separate messages: a ticket keeps this many of them.
+MAX_PHOTOS = 3
+
 
 @dataclass(frozen=True)
 class Photo:
@@ -59,6 +62,12 @@ def _text(value: Any) -> str | None:
     if value is not None and not isinstance(value, str):
         raise ValueError("expected text")
     return value
+
+
+def _photos(raw: Any) -> tuple[Photo, ...]:
+    if not isinstance(raw, list) or len(raw) > MAX_PHOTOS:
+        raise ValueError(f"expected a list of at most {MAX_PHOTOS} photos")
+    return tuple(p for p in (Photo.from_json(r) for r in raw) if p is not None)
 
 
 def _duplicate(raw: Any) -> Duplicate | None:
@@ -132,13 +141,13 @@ REPAIR_FIELDS = Fields.join(
 class RepairForm(Form):
     """Everything a repair ticket needs, and what was asked on the way to it."""
 
-    VERSION = 1
+    VERSION = 2  # v2: photos, a list of up to MAX_PHOTOS, instead of one photo
     FIELDS = REPAIR_FIELDS
     LEGACY: ClassVar[Mapping[str, str]] = {
         "_dup": "dup", "_notice": "notice", "_bcands": "building_candidates", "_rest": "place_guess",
         "_gcands": "group_candidates"}
     CODECS: ClassVar[Mapping[str, Codec]] = {
-        "photo": Codec(_optional(Photo.to_json), Photo.from_json),
+        "photos": Codec(lambda photos: [p.to_json() for p in photos], _photos),
         "dup": Codec(_optional(Duplicate.to_dict), _duplicate),
         "place_guess": Codec(_optional(PlaceGuess.to_json), PlaceGuess.from_json),
         "building_candidates": Codec(lambda pairs: [list(p) for p in pairs], _pairs),
@@ -163,9 +172,28 @@ class RepairForm(Form):
     dup: Duplicate | None = None
     dup_choice: str | None = None
     description: str | None = None
-    photo: Photo | None = None
+    photos: tuple[Photo, ...] = ()  # in the order sent; known once one is (「重新发照片」 forgets them)
     phone: str | None = None
     # a sentence's guesses, waiting for the user to pick one
     building_candidates: tuple[tuple[str, str], ...] = ()
     place_guess: PlaceGuess | None = None
     group_candidates: tuple[str, ...] = ()
+
+    @classmethod
+    def upgrade(cls, values: dict[str, Any], version: int) -> dict[str, Any]:
+        """v1 → v2: the one photo of before becomes the first of the photos."""
+        values = super().upgrade(values, version)
+        if version < 2 and "photo" in values:
+            old = values.pop("photo")
+            if old is not None:
+                values["photos"] = [old]
+        return values
+
+
+def more_photos(photos: tuple[Photo, ...], photo: Photo) -> tuple[Photo, ...] | None:
+    """The photos with one more (one sent again is kept once); None when MAX_PHOTOS are kept already."""
+    if any(p.media_id == photo.media_id for p in photos):
+        return photos
+    if len(photos) >= MAX_PHOTOS:
+        return None
+    return (*photos, photo)

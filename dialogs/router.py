@@ -65,7 +65,7 @@ def route(engine: Engine, ctx: Ctx) -> str | Reply:
     if key is not None:
         return _open(engine, ctx, key)
     if msg.kind == "image":
-        return engine.begin(ctx, "repair", RepairForm(photo=Photo(msg.media_id, msg.pic_url)),
+        return engine.begin(ctx, "repair", RepairForm(photos=(Photo(msg.media_id, msg.pic_url),)),
                             say=TEXT["photo_first"])
     if msg.kind != "text":
         return TEXT["unsupported"]

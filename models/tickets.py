@@ -162,12 +162,18 @@ class TicketEvent(Base):
 
 
 class TicketPhoto(Base):
-    """A photo sent by the reporter; its file is fetched from WeChat by a job."""
+    """A photo sent by the reporter; its file is fetched from WeChat by a job.
+
+    Up to PHOTOS_PER_MESSAGE come with the report; one sent later belongs to a message of the timeline (its
+    event), which carries up to as many again."""
 
     __tablename__ = "ticket_photos"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("ticket_events.id"), index=True)
+    # The WeChat message that sent it after filing, so a replay adds nothing.
+    source_key: Mapped[str | None] = mapped_column(String(96), unique=True)
     media_id: Mapped[str] = mapped_column(String(128))
     pic_url: Mapped[str | None] = mapped_column(String(512))
     path: Mapped[str | None] = mapped_column(String(512))
@@ -453,6 +459,47 @@ def add_message(session: Session, ticket: Ticket, text: str, by: str, *,
     ticket.updated_at = now()
     session.flush()
     return event
+
+
+# WeChat sends an album's pictures one message each: a report, and each later message, keeps this many.
+PHOTOS_PER_MESSAGE = 3
+
+
+@dataclass(frozen=True)
+class AddedPhoto:
+    """What adding a photo after filing did: the message it belongs to and how many it has now; ``photo_id``
+    is None when that message had PHOTOS_PER_MESSAGE already, ``new`` False when the source had added it."""
+
+    photo_id: int | None
+    message_id: int
+    count: int
+    new: bool = True
+
+
+def add_photo(session: Session, ticket: Ticket, media_id: str, pic_url: str | None, *, by: str, note: str,
+              message_id: int | None = None, source_key: str | None = None) -> AddedPhoto:
+    """Add a photo sent after filing to a reporter's message: to ``message_id`` (the album it is part of) when
+    that is a message of this ticket, else to a new message saying ``note``.  Once per source_key."""
+    if source_key:
+        known = session.scalars(select(TicketPhoto).where(TicketPhoto.source_key == source_key)).first()
+        if known is not None and known.event_id is not None:
+            return AddedPhoto(known.id, known.event_id, _photos_of(session, known.event_id), new=False)
+    event = session.get(TicketEvent, message_id) if message_id is not None else None
+    if event is None or event.ticket_id != ticket.id or event.kind != "message":
+        event = add_message(session, ticket, note, by=by)
+    count = _photos_of(session, event.id)
+    if count >= PHOTOS_PER_MESSAGE:
+        return AddedPhoto(None, event.id, count)
+    photo = TicketPhoto(ticket_id=ticket.id, event_id=event.id, media_id=media_id, pic_url=pic_url,
+                        source_key=source_key or None)
+    session.add(photo)
+    ticket.updated_at = now()
+    session.flush()
+    return AddedPhoto(photo.id, event.id, count + 1)
+
+
+def _photos_of(session: Session, event_id: int) -> int:
+    return int(session.scalar(select(func.count(TicketPhoto.id)).where(TicketPhoto.event_id == event_id)) or 0)
 
 
 def _message_from(session: Session, source_key: str) -> TicketEvent | None:

@@ -146,16 +146,17 @@ def saved(services: Services, openid: str) -> dict[str, object]:
 
 
 def test_every_blob_reads_into_typed_forms_and_is_written_in_the_new_layout() -> None:
-    """Reading and writing a v0 state keeps every field (renamed where it was hidden), with version 1."""
+    """Reading and writing a v0 state keeps every field (renamed where it was hidden, the one photo as the list
+    of photos), with the form's version."""
     assert DIALOGS  # the dialogs, with the forms they keep, are defined
     for name, blob in V0.items():
         old = json.loads(blob.replace("{no}", "R000000001"))
         state = State.from_dict(old)
         new = state.to_dict()
-        assert new["data"]["v"] == 1, name
+        assert new["data"]["v"] == type(state.data).VERSION, name
         assert not [k for k in new["data"] if k.startswith("_")], name
         renamed = {"_dup": "dup", "_notice": "notice", "_bcands": "building_candidates", "_rest": "place_guess",
-                   "_greeted": "greeted"}
+                   "_greeted": "greeted", "photo": "photos"}
         assert {renamed.get(k, k) for k in old["data"]} == set(new["data"]) - {"v"}, name
         assert State.from_dict(new) == state, name  # and the new layout reads back the same
 
