@@ -18,19 +18,26 @@ class MenuError(RepairbotError):
     """The configured menu breaks one of WeChat's limits."""
 
 
+# The button types that send the webhook an event with the button's key (WeChat's 自定义菜单 types), besides
+# `view` (a link, given as url). pic_photo_or_album is 拍照报修: its event, then the photos as images.
+KEY_TYPES = ("click", "pic_photo_or_album", "pic_sysphoto", "pic_weixin", "location_select", "scancode_push",
+             "scancode_waitmsg")
+
+
 @dataclass(frozen=True)
 class Button:
     name: str
     key: str = ""
     url: str = ""
     subs: tuple[Button, ...] = ()
+    type: str = "click"
 
     def to_wechat(self) -> dict[str, Any]:
         if self.subs:
             return {"name": self.name, "sub_button": [s.to_wechat() for s in self.subs]}
         if self.url:
             return {"type": "view", "name": self.name, "url": self.url}
-        return {"type": "click", "name": self.name, "key": self.key}
+        return {"type": self.type, "name": self.name, "key": self.key}
 
 
 def load_menu(path: Path) -> list[Button]:
@@ -76,7 +83,11 @@ def _button(node: Any, where: str, top: bool, problems: list[str]) -> Button:
         problems.append(f"{where} {name!r}: key is {len(key.encode())} bytes, WeChat allows {KEY_BYTES}")
     if url and (len(url.encode()) > URL_BYTES or not url.startswith(("http://", "https://"))):
         problems.append(f"{where} {name!r}: url must be http(s) and at most {URL_BYTES} bytes")
-    return Button(name, key=key, url=url)
+    kind = str(node.get("type") or ("view" if url else "click"))
+    if kind not in (*KEY_TYPES, "view") or (kind == "view") != bool(url):
+        problems.append(f"{where} {name!r}: type {kind!r} is not one of view (with url) or "
+                        f"{', '.join(KEY_TYPES)} (with key)")
+    return Button(name, key=key, url=url, type=kind if kind in KEY_TYPES else "click")
 
 
 def menu_payload(buttons: list[Button]) -> dict[str, Any]:
@@ -93,5 +104,6 @@ def render_menu(buttons: list[Button]) -> str:
     for b in buttons:
         lines.append(b.name + (f"  [{b.key}]" if b.key else f"  → {b.url}" if b.url else ""))
         for s in b.subs:
-            lines.append(f"  · {s.name}" + (f"  [{s.key}]" if s.key else f"  → {s.url}"))
+            kind = f" ({s.type})" if s.key and s.type != "click" else ""
+            lines.append(f"  · {s.name}" + (f"  [{s.key}]{kind}" if s.key else f"  → {s.url}"))
     return "\n".join(lines)

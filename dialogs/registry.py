@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from dialogs import bind, consult, consult_history, did_you_mean, my_tickets, profile, rate, repair
+from dialogs import bind, consult, consult_history, did_you_mean, my_tickets, photo_repair, profile, rate, repair
 from dialogs.context import Ctx
 from dialogs.engine import Dialog
 from dialogs.notices import notices_reply
@@ -35,6 +35,8 @@ ENTRIES: tuple[Entry, ...] = (
           "· 报修：回复「报修」，按提示选择类型、位置，描述问题并拍照", dialog=repair.DIALOG),
     Entry("MY_TICKETS", "我的报修", ("我的报修", "报修进度", "查询进度", "我的维修单"),
           "· 我的报修：查看进度、留言、撤销未受理的报修", dialog=my_tickets.DIALOG),
+    Entry("PHOTO_REPAIR", "拍照报修", ("拍照报修",),
+          "· 拍照报修：先发照片，再用一句话说哪里坏了", answer=photo_repair.hint),
     # A bare 「评价」 is a command (dialogs/rate.py) or a choice, not this entry's word.
     Entry("RATE", "维修评价", ("维修评价", "我要评价"),
           "· 评价：维修完成后回复「评价 5」（1–5 星，可以接着写几句），没修好请回复「没修好 哪里还有问题」",

@@ -120,6 +120,6 @@ def test_the_chat_help_lists_every_key_of_the_menu() -> None:
     assert shown[0] == shown[1]  # shown at the start, and again on /help
     menu = yaml.safe_load(Config().menu_file.read_text(encoding="utf-8"))
     keys = [b["key"] for top in menu["buttons"] for b in top.get("sub_buttons", [])]
-    assert len(keys) == 8
+    assert len(keys) == 9
     for key in keys:
         assert key in shown[0]

@@ -18,7 +18,7 @@ from tests.support.constants import API
 def test_shipped_menu_is_within_limits() -> None:
     buttons = load_menu(Config.from_env({}, dotenv=None).menu_file)
     assert [b.name for b in buttons] == ["报修", "咨询", "服务"]
-    assert {"REPAIR", "MY_TICKETS", "RATE", "CONSULT", "CONSULT_HISTORY", "NOTICES", "PROFILE",
+    assert {"REPAIR", "MY_TICKETS", "PHOTO_REPAIR", "RATE", "CONSULT", "CONSULT_HISTORY", "NOTICES", "PROFILE",
             "HELP"} == set(menu_keys(buttons))
 
 
@@ -39,6 +39,7 @@ def test_menu_push_creates_the_menu(cli: Callable[..., Result]) -> None:
     assert body["button"][0] == {"name": "报修", "sub_button": [
         {"type": "click", "name": "我要报修", "key": "REPAIR"},
         {"type": "click", "name": "我的报修", "key": "MY_TICKETS"},
+        {"type": "pic_photo_or_album", "name": "拍照报修", "key": "PHOTO_REPAIR"},
         {"type": "click", "name": "维修评价", "key": "RATE"}]}
     assert "T1" in (create.calls[0].request.url or "")
 
