@@ -43,6 +43,8 @@ def incoming(msg: BaseMessage) -> Incoming:
     if msg.type == "voice":
         heard = spoken(str(getattr(msg, "recognition", "") or ""))
         return Incoming("text", raw=heard, msg_key=key, heard=True) if heard else Incoming("voice", msg_key=key)
+    if msg.type == "location":
+        return Incoming("location", raw=str(msg.label or ""), key=f"{msg.location_x},{msg.location_y}", msg_key=key)
     if msg.type == "image":
         return Incoming("image", media_id=str(msg.media_id or ""), pic_url=str(msg.image or ""), msg_key=key)
     if msg.type == "event" and msg.event == "templatesendjobfinish":

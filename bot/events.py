@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from core.jobs import LATE_DELIVERY_AFTER_S, RECORD_LATE_DELIVERY
 from dialogs.context import Ctx
+from dialogs.place_given import scanned_place
 from dialogs.reply import Reply
 from dialogs.router import TEXT
-from dialogs.scan import scanned_place
 from models.people import get_user, set_subscribed
 from models.pushes import record_delivery
 

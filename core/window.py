@@ -26,7 +26,7 @@ WINDOWS = {
     "action": Window(60 - 10, 3),
 }
 # What each kind of incoming opens ("" or absent: none — an unfollow, a delivery report, another event).
-OPENED_BY = {"text": "message", "image": "message", "voice": "message", "other": "message",
+OPENED_BY = {"text": "message", "image": "message", "voice": "message", "location": "message", "other": "message",
              "click": "action", "subscribe": "action", "scan": "action"}
 # Kept a little past the longest window, so that a later, shorter action still sees what is left of it.
 KEY_TTL_S = 3 * 24 * 3600

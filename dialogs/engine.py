@@ -224,6 +224,14 @@ class Engine:
         step = dialog.step(st.step or dialog.start)
         return self._answer(ctx, dialog, step, msg)
 
+    def resume(self, ctx: Ctx, say: str = "") -> str:
+        """Go on from the current step after the form was filled from outside it (a shared location): the
+        steps now answered are skipped, as on any way forward."""
+        st = ctx.state
+        assert st.flow is not None
+        dialog = self.dialog(st.flow)
+        return self._enter(ctx, dialog, st.step or dialog.start, say)
+
     def prompt(self, ctx: Ctx) -> str:
         """Render the current step's question again."""
         st = ctx.state

@@ -3,7 +3,7 @@ subscribe, unsubscribe, delivery reports — never come here: the web layer's ev
 
 from __future__ import annotations
 
-from dialogs import consult, did_you_mean, rate, scan, staff_chat
+from dialogs import consult, did_you_mean, place_given, rate, staff_chat
 from dialogs.context import Ctx
 from dialogs.engine import GLOBAL_WORDS, Engine, Switch, is_number, join_lines
 from dialogs.engine import TEXT as ENGINE_TEXT
@@ -12,6 +12,7 @@ from dialogs.registry import BY_KEY, BY_WORD, DIALOGS, TITLES, help_text
 from dialogs.repair_form import Photo, RepairForm
 from dialogs.reply import Reply
 from dialogs.state import Incoming
+from models.register import describe_place
 
 TEXT = {
     "welcome": ("欢迎关注后勤报修！\n"
@@ -50,6 +51,8 @@ def route(engine: Engine, ctx: Ctx) -> str | Reply:
             return said
     if msg.kind == "scan":
         return _scanned(engine, ctx)
+    if msg.kind == "location":
+        return _located(engine, ctx)
     if msg.kind == "voice":
         return join_lines(TEXT["voice_unheard"], engine.prompt(ctx) if ctx.state.active else TEXT["voice_example"])
     key = _key(msg)
@@ -138,13 +141,34 @@ def _free_text(engine: Engine, ctx: Ctx) -> str | Reply:
 
 def _scanned(engine: Engine, ctx: Ctx) -> str | Reply:
     """A 扫码报修 sticker: a repair at its place; a stale or forged one gets a plain answer."""
-    place = scan.scanned_place(ctx)
+    place = place_given.scanned_place(ctx)
     if place is None:
-        return scan.TEXT["stale"]
+        return place_given.TEXT["stale"]
     if ctx.state.active and ctx.state.flow is not None:
         title = engine.dialog(ctx.state.flow).title
-        return join_lines(scan.TEXT["busy"].format(title=title), engine.prompt(ctx))
-    return engine.begin(ctx, "repair", scan.form_at(ctx, place), say=scan.scanned_text(place))
+        return join_lines(place_given.TEXT["busy"].format(title=title), engine.prompt(ctx))
+    return engine.begin(ctx, "repair", place_given.form_at(ctx, place), say=place_given.scanned_text(place))
+
+
+def _located(engine: Engine, ctx: Ctx) -> str | Reply:
+    """A shared location: the nearest building starts a repair, or answers the place of the one being filled."""
+    found = place_given.shared_building(ctx)
+    st = ctx.state
+    prompt = engine.prompt(ctx) if st.active else ""
+    if isinstance(found, str):
+        return join_lines(found, prompt)
+    if st.active and st.flow == "repair":
+        form = ctx.form(RepairForm)
+        if form.building:
+            where = describe_place(form.campus, form.building, form.floor, form.room)
+            return join_lines(place_given.TEXT["place_known"].format(place=where), prompt)
+        form.fill({"campus": found.campus, "building": found.name}, lambda: ctx.register)
+        return engine.resume(ctx, place_given.near_text(found, "near_here"))
+    if st.active and st.flow is not None:
+        title = engine.dialog(st.flow).title
+        return join_lines(place_given.TEXT["busy_location"].format(title=title), prompt)
+    form = place_given.form_at(ctx, place_given.at_building(found))
+    return engine.begin(ctx, "repair", form, say=place_given.near_text(found))
 
 
 def _key(msg: Incoming) -> str | None:

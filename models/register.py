@@ -8,6 +8,7 @@ campus, building or category: all of it comes from the document.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,6 +23,7 @@ from models.db import Base, JSONDoc, UTCDateTime
 from models.errors import RegisterError
 
 ANY = "*"
+EARTH_RADIUS_M = 6_371_000
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,7 @@ class Building:
     floors: int
     rooms: str | None = None
     per_floor: int = 0
+    at: Point | None = None  # where it stands, when the register says (for a shared location)
 
     @property
     def outdoor(self) -> bool:
@@ -61,10 +64,27 @@ class Building:
 
 
 @dataclass(frozen=True)
+class Point:
+    """A place on the map (WGS-84 degrees, as WeChat sends a shared location)."""
+
+    lat: float
+    lng: float
+
+    def metres_to(self, other: Point) -> float:
+        """Great-circle distance (haversine): exact enough at a campus's scale."""
+        p1, p2 = math.radians(self.lat), math.radians(other.lat)
+        dp, dl = p2 - p1, math.radians(other.lng - self.lng)
+        h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+        return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(h))
+
+
+@dataclass(frozen=True)
 class Campus:
     name: str
     aliases: tuple[str, ...]
     buildings: tuple[Building, ...]
+    centre: Point | None = None
+    radius_m: float = 0.0  # a shared location this close to the centre is on this campus
 
     def building(self, name: str) -> Building | None:
         for b in self.buildings:
@@ -220,6 +240,17 @@ class Register:
         for c in self.campuses:
             yield from c.buildings
 
+    @property
+    def mapped(self) -> bool:
+        """Whether a shared location can be read: some campus has a centre and some building a point."""
+        return any(c.centre for c in self.campuses) and any(b.at for b in self.all_buildings())
+
+    def nearest(self, where: Point) -> Building | None:
+        """The building nearest a shared location, on the campus whose circle holds it (None: on none)."""
+        on = [c for c in self.campuses if c.centre and c.centre.metres_to(where) <= c.radius_m]
+        candidates = [b for c in on for b in c.buildings if b.at is not None]
+        return min(candidates, key=lambda b: where.metres_to(b.at) if b.at else math.inf, default=None)
+
 
 def describe_place(campus: str | None, building: str | None, floor: str | None, room: str | None,
                    note: str | None = None) -> str:
@@ -272,7 +303,37 @@ def _campus(node: Any) -> Campus:
         raise RegisterError(f"campus without a name: {node!r}")
     name = str(node["name"])
     buildings = tuple(_building(name, b) for b in node.get("buildings") or ())
-    return Campus(name, _aliases(node), buildings)
+    centre = _point(node, name)
+    radius = node.get("radius_m")
+    if (centre is None) != (radius is None):
+        raise RegisterError(f"{name}: a campus on the map needs lat, lng and radius_m together")
+    if radius is not None and not (isinstance(radius, int | float) and radius > 0):
+        raise RegisterError(f"{name}: radius_m must be a positive number of metres")
+    campus = Campus(name, _aliases(node), buildings, centre, float(radius or 0))
+    _check_on_campus(campus)
+    return campus
+
+
+def _point(node: Mapping[str, Any], where: str) -> Point | None:
+    """Optional lat and lng, in degrees and in range (a swapped pair is caught by the campus's circle)."""
+    lat, lng = node.get("lat"), node.get("lng")
+    if lat is None and lng is None:
+        return None
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in (lat, lng)):
+        raise RegisterError(f"{where}: lat and lng must both be numbers (degrees)")
+    assert isinstance(lat, int | float) and isinstance(lng, int | float)
+    if not (-90 <= lat <= 90 and -180 <= lng <= 180):
+        raise RegisterError(f"{where}: lat {lat}, lng {lng} is not a place on Earth")
+    return Point(float(lat), float(lng))
+
+
+def _check_on_campus(campus: Campus) -> None:
+    """A building's point must lie within its campus's circle: a typo would send people elsewhere."""
+    for b in campus.buildings:
+        if b.at is not None and campus.centre is not None and campus.centre.metres_to(b.at) > campus.radius_m:
+            far = campus.centre.metres_to(b.at)
+            raise RegisterError(f"{campus.name}/{b.name}: lat/lng is {far:.0f} m from the campus centre, "
+                                f"outside its radius_m {campus.radius_m:.0f}")
 
 
 def _building(campus: str, node: Any) -> Building:
@@ -294,7 +355,8 @@ def _building(campus: str, node: Any) -> Building:
         except (KeyError, IndexError, ValueError, AttributeError, TypeError) as exc:
             raise RegisterError(f"{campus}/{name}: bad room pattern {rooms!r} "
                                 "(use {floor} and {n}, e.g. \"{floor}{n:02d}\")") from exc
-    building = Building(campus, name, _aliases(node), str(node.get("kind") or "other"), floors, rooms, per_floor)
+    building = Building(campus, name, _aliases(node), str(node.get("kind") or "other"), floors, rooms, per_floor,
+                        _point(node, f"{campus}/{name}"))
     numbers = [r for f in range(1, floors + 1) for r in building.rooms_on(f)]
     if len(set(numbers)) != len(numbers):
         raise RegisterError(f"{campus}/{name}: room pattern {rooms!r} gives the same room number to two rooms")
