@@ -10,16 +10,17 @@ from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 import redis
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.config import Config
 from core.jobs import SEND_PUSH, enqueue
 from core.services import Services
 from models.clock import now
-from models.consult import Consult, close_consult, get_consult, reply_consult
+from models.consult import Consult, ConsultEvent, close_consult, get_consult, reply_consult
 from models.errors import IllegalMove, NotFound
 from models.notices import Notice, notice_audience, notice_payload
-from models.people import get_staff
+from models.people import WechatUser, get_staff
 from models.pushes import Push, consult_reply_payload, pushes_for_event, reply_pushes, worker_push
 from models.tickets import OPEN_STATUSES, REWORK_NOTE, Ticket, TicketEvent, add_message, follow, get_ticket, move
 
@@ -169,20 +170,31 @@ def consult_reply(svc: Services, no: str, text: str, *, by: str) -> Consult:
     with svc.db.session() as s:
         consult = get_consult(s, no)
         event = reply_consult(s, consult, text, by=by)
-        push = Push(consult_id=consult.id, openid=consult.openid, kind="reply",
-                    template_id=svc.config.template_reply or None, payload=consult_reply_payload(consult, event))
-        s.add(push)
-        s.flush()
+        push = _consult_push(svc.config, s, consult, event, "reply")
     queue_pushes(svc.redis, [push])
     return consult
 
 
 def consult_close(svc: Services, no: str, *, by: str, note: str | None = None) -> Consult:
-    """Close a complaint or suggestion (办结)."""
+    """Close a complaint or suggestion (办结); its sender is told, with the note if there is one."""
     with svc.db.session() as s:
         consult = get_consult(s, no)
-        close_consult(s, consult, by=by, note=note)
+        event = close_consult(s, consult, by=by, note=note)
+        push = _consult_push(svc.config, s, consult, event, "closed")
+    queue_pushes(svc.redis, [push])
     return consult
+
+
+def _consult_push(cfg: Config, s: Session, consult: Consult, event: ConsultEvent, kind: str) -> Push:
+    """The push a reply to or the close of a complaint owes its sender (the reply template, else a text)."""
+    push = Push(consult_id=consult.id, openid=consult.openid, kind=kind,
+                template_id=cfg.template_reply or None, payload=consult_reply_payload(consult, event))
+    user = s.scalars(select(WechatUser).where(WechatUser.openid == consult.openid)).first()
+    if user is not None and not user.subscribed:
+        push.status, push.error = "skipped", "user unsubscribed"
+    s.add(push)
+    s.flush()
+    return push
 
 
 def push_notice(svc: Services, notice_id: int, *, per_second: int = 20) -> int:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from dialogs.context import Ctx
 from dialogs.engine import END, Choice, Dialog, End, Go, Outcome, Retry, Step, Switch
+from dialogs.engine import TEXT as ENGINE_TEXT
 from dialogs.forms import Form
 from dialogs.nlu.topics import load_topics
 from dialogs.state import Incoming
@@ -29,7 +30,8 @@ TEXT = {
     "named": "不匿名（方便工作人员联系我）",
     "hidden": "匿名",
     "confirm": "请核对：\n{summary}\n",
-    "summary": "标题：{title}\n类型：{kind}\n部门：{department}\n内容：{description}\n建议：{suggestion}\n{anonymous}",
+    "summary": "标题：{title}\n类型：{kind}\n部门：{department}\n内容：{description}\n{suggestion}{anonymous}",
+    "summary_suggestion": "建议：{suggestion}\n",
     "anon_yes": "匿名：是（工作人员看不到您的姓名和电话）",
     "anon_no": "匿名：否",
     "none": "无",
@@ -38,11 +40,18 @@ TEXT = {
     "edit_kind": "修改类型",
     "edit_title": "修改标题",
     "edit_text": "修改内容",
+    "edit_suggestion": "修改建议",
+    "edit_anonymous": "修改是否匿名",
+    "changed": "已改为：{what}。",
     "filed": "已提交，编号 {no}。{department}会尽快处理，回复会通过这里通知您。回复「查看历史」可以查看处理情况。",
     "guessed": "收到您的{kind}，我先帮您填好了（部门：{department}），最后可以修改。",
     "help": "按提示填写标题、类型、部门和内容；每一步都可以回复「返回」修改上一步。",
 }
 SKIP_WORDS = ("无", "没有", "不用", "暂无", "0")
+# The kinds that ask how things should be better: praise and a question have nothing to improve.
+IMPROVABLE = ("投诉", "建议")
+# Said at the summary: whether the sender is named (the longer words first: 不匿名 holds 匿名).
+ANONYMITY_WORDS = (("不匿名", False), ("实名", False), ("匿名", True))
 
 
 @dataclass(frozen=True)
@@ -103,6 +112,10 @@ def description(ctx: Ctx, msg: Incoming) -> Outcome:
     return Go()
 
 
+def suggestion_skip(ctx: Ctx) -> bool:
+    return form(ctx).kind not in IMPROVABLE
+
+
 def suggestion(ctx: Ctx, msg: Incoming) -> Outcome:
     text = msg.raw.strip()
     if len(text) > 500:
@@ -117,9 +130,10 @@ def anonymous_choices(ctx: Ctx) -> list[Choice]:
 
 def confirm_prompt(ctx: Ctx) -> str:
     f = form(ctx)
+    asked = TEXT["summary_suggestion"].format(suggestion=f.suggestion or TEXT["none"])
     summary = TEXT["summary"].format(
         title=f.title, kind=f.kind, department=f.department, description=f.description,
-        suggestion=f.suggestion or TEXT["none"], anonymous=TEXT["anon_yes" if f.anonymous else "anon_no"])
+        suggestion=asked if f.kind in IMPROVABLE else "", anonymous=TEXT["anon_yes" if f.anonymous else "anon_no"])
     return TEXT["confirm"].format(summary=summary)
 
 
@@ -129,13 +143,32 @@ def guessed(f: ConsultForm) -> str:
 
 
 # What each entry of the summary's edit menu asks again (the field is forgotten; the walk asks it).
-EDITS = {"edit_department": "department", "edit_kind": "kind", "edit_title": "title", "edit_text": "description"}
+EDITS = {"edit_department": "department", "edit_kind": "kind", "edit_title": "title", "edit_text": "description",
+         "edit_suggestion": "suggestion", "edit_anonymous": "anonymous"}
 FIRST = "title"  # where the walk over the form starts: every step after it is skipped if answered
 
 
 def confirm_choices(ctx: Ctx) -> list[Choice]:
-    return [Choice(TEXT["submit"], "submit", ("确认", "提交", "好", "是")),
-            *(Choice(TEXT[k], k) for k in EDITS)]
+    edits = [k for k in EDITS if k != "edit_suggestion" or form(ctx).kind in IMPROVABLE]
+    return [Choice(TEXT["submit"], "submit", ("确认", "提交", "好", "是")), *(Choice(TEXT[k], k) for k in edits)]
+
+
+def correct(ctx: Ctx, msg: Incoming) -> Outcome:
+    """Take a change said in words at the summary: a kind ("改成咨询") or whether it is anonymous ("不匿名")."""
+    text = msg.text.strip()
+    kind = next((k for k in KINDS if k in text), None)
+    anonymous = next((value for word, value in ANONYMITY_WORDS if word in text), None)
+    if kind is None and anonymous is None:
+        return Retry(ENGINE_TEXT["choose_number"])
+    said = []
+    if kind is not None:
+        ctx.set("kind", kind)
+        said.append(kind)
+    if anonymous is not None:
+        ctx.set("anonymous", anonymous)
+        said.append(TEXT["hidden" if anonymous else "named"])
+    # The walk asks what the new kind needs (a suggestion for 建议) and comes back to the summary.
+    return Go(FIRST, TEXT["changed"].format(what="，".join(said)))
 
 
 def on_confirm(ctx: Ctx, choice: Choice) -> Outcome:
@@ -147,7 +180,8 @@ def on_confirm(ctx: Ctx, choice: Choice) -> Outcome:
         return Go(FIRST)  # something is missing: ask it
     consult = create_consult(ctx.session, NewConsult(
         openid=ctx.openid, person_id=ctx.who().person_id, title=f.title, kind=f.kind,
-        department=f.department, description=f.description, suggestion=f.suggestion,
+        department=f.department, description=f.description,
+        suggestion=f.suggestion if f.kind in IMPROVABLE else None,
         anonymous=bool(f.anonymous), source_key=ctx.msg.msg_key or None))
     return End(TEXT["filed"].format(no=consult.no, department=consult.department))
 
@@ -161,14 +195,15 @@ DIALOG = Dialog(
     help=TEXT["help"],
     steps=(
         Step("title", "标题", TEXT["ask_title"], next="kind", handle=title, save="title"),
-        Step("kind", "类型", TEXT["kind"], next="department", choices=kind_choices, save="kind"),
+        Step("kind", "类型", TEXT["kind"], next="department", choices=kind_choices, save="kind", auto_single=True),
         Step("department", "部门", TEXT["department"], next="description", choices=department_choices,
-             save="department"),
+             save="department", auto_single=True),
         Step("description", "内容", TEXT["description"], next="suggestion", handle=description,
              save="description"),
-        Step("suggestion", "建议", TEXT["suggestion"], next="anonymous", handle=suggestion, save="suggestion"),
+        Step("suggestion", "建议", TEXT["suggestion"], next="anonymous", handle=suggestion, save="suggestion",
+             skip=suggestion_skip),
         Step("anonymous", "匿名", TEXT["anonymous"], next="confirm", choices=anonymous_choices, save="anonymous"),
         Step("confirm", "确认提交", confirm_prompt, next=END, choices=confirm_choices, on_choice=on_confirm,
-             goes_to=(FIRST,)),
+             handle=correct, goes_to=(FIRST,)),
     ),
 )

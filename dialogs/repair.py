@@ -13,13 +13,14 @@ from core.jobs import DOWNLOAD_PHOTO
 from dialogs.context import Ctx
 from dialogs.engine import END, Choice, Dialog, End, Go, Outcome, Retry, Step, Switch, join_lines
 from dialogs.engine import TEXT as ENGINE_TEXT
+from dialogs.nlu.parse import get_parser
 from dialogs.places import describe_place, place_steps
 from dialogs.repair_form import MAX_PHOTOS, Photo, PlaceGuess, RepairForm, more_photos
 from dialogs.state import Incoming
 from dialogs.understand import apply_correction, correction_text, echo, fill_missing, form_from_parse, route
 from models.errors import NotFound
 from models.notices import live_notice_for
-from models.register import Building, Campus
+from models.register import OTHER, Building, Campus
 from models.tickets import Duplicate, NewTicket, fault_of, file_ticket, find_duplicate, follow, get_ticket
 
 TEXT = {
@@ -157,6 +158,8 @@ def free_text(ctx: Ctx, msg: Incoming) -> Outcome:
     filled = fill_missing(f, form_from_parse(p, ctx.register), ctx.register)
     if not [k for k in filled if k != "fault"]:
         return Retry(join_lines(TEXT["not_understood"], ENGINE_TEXT["choose_number"]))
+    if f.group == OTHER and not f.description and 5 <= len(msg.raw.strip()) <= 500:
+        ctx.set("description", msg.raw.strip())  # 其他 says nothing of what: the words do
     route(f, ctx.register)
     # The same step again: it is skipped if the text answered it.
     return Go(str(ctx.state.step), TEXT["understood"].format(echo=echo(f)))
@@ -260,10 +263,13 @@ def add_to_description(ctx: Ctx, words: str) -> str:
 
 
 def notice_skip(ctx: Ctx) -> bool:
-    """Ask nothing unless a notice in force concerns this building and kind of fault (停水 for 给水)."""
+    """Ask nothing unless a notice in force concerns this building and kind of fault (停水 for 给水), and the
+    fault is what a cut of the supply looks like (没水, not 漏水) or was not put in words."""
     f = form(ctx)
     route(f, ctx.register)
     if not f.campus or not f.building or not f.group:
+        return True
+    if f.fault and f.fault not in get_parser(ctx.register).lexicon.outage_labels:
         return True
     notice = live_notice_for(ctx.unfinished_notices(), f.campus, f.building, f.group)
     if notice is None:
@@ -441,7 +447,7 @@ DIALOG = Dialog(
         Step("group", "故障类别", group_prompt, next="item", choices=group_choices, on_choice=on_group,
              save="group", handle=free_text, auto_single=True),
         Step("item", "具体物品", TEXT["item"], next="campus", choices=item_choices, save="item",
-             handle=free_text),
+             handle=free_text, auto_single=True),
         *place_steps("", "notice", campuses, buildings, with_note=True, free_text=free_text),
         Step("notice", "停水停电通知", notice_prompt, next="duplicate", choices=notice_choices, on_choice=on_notice,
              save="notice_seen", skip=notice_skip),

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from dialogs.places import describe_place, fits_floor
 from dialogs.repair_form import PlaceGuess, RepairForm
-from models.register import Register
+from models.register import OTHER, Register
 
 if TYPE_CHECKING:
     from dialogs.nlu.parse import Parse
@@ -23,14 +23,17 @@ def form_from_parse(p: Parse, register: Register) -> RepairForm:
     """Fill a repair form from a parse; fields are set only for what was understood."""
     values: dict[str, Any] = {}
     if p.building is None and len(p.building_candidates) >= 2:
-        # Unsure where: offer the best few instead of guessing.
-        values["building_candidates"] = tuple((c, b) for c, b in p.building_candidates[:3])
+        # Unsure where: offer every building it may be (the parser ranks the user's campus first).
+        values["building_candidates"] = tuple((c, b) for c, b in p.building_candidates)
         values["place_guess"] = PlaceGuess(p.floor, p.room, p.spot)
     if p.group is None and len(p.group_candidates) >= 2:
         values["group_candidates"] = tuple(p.group_candidates[:3])
     if p.group and register.group(p.group) is not None:
         values["group"] = p.group
         values["item"] = p.item if p.item and register.group_of_item(p.item) == p.group else None
+    elif p.unknown_thing and not p.group_candidates and register.group(OTHER) is not None:
+        # A thing the register has no group for ("空调坏了"): 其他, the words saying what in the description.
+        values.update(group=OTHER, item=None)
     if p.campus and p.building and register.building(p.campus, p.building) is not None:
         values.update(campus=p.campus, building=p.building, floor=p.floor, room=p.room, place_note=p.spot)
     if p.fault:

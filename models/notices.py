@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import JSON, Integer, String, or_, select
@@ -82,12 +82,25 @@ def unfinished_notices(session: Session, at: datetime | None = None) -> list[Not
                         tuple(n.groups or ()), n.starts_at, n.ends_at) for n in session.scalars(q)]
 
 
+# A notice that gives no end answers repairs only this long after its start: a 停水 notice someone forgot
+# to end must not turn away every report of its building for ever.
+OPEN_ENDED_DEFLECTS = timedelta(days=3)
+
+
+def deflects(notice: NoticeFacts, at: datetime) -> bool:
+    """Tell whether a notice still answers repairs: live, and if it has no end, started within 3 days."""
+    return notice.live(at) and (notice.ends_at is not None or at - notice.starts_at < OPEN_ENDED_DEFLECTS)
+
+
 def live_notice_for(notices: Iterable[NoticeFacts], campus: str, building: str, group: str | None,
                     at: datetime | None = None) -> NoticeFacts | None:
-    """Return a notice in force about this building and trade group (e.g. 停水 for 给水), if any."""
+    """Return a notice in force about this building and trade group (e.g. 停水 for 给水), if any.
+
+    Whether the fault is one the notice would cause (no water, not a dripping tap) is the caller's to say:
+    the words of a fault are the language's, not the notice's."""
     at = at or now()
     for notice in notices:
-        if notice.live(at) and group in notice.groups and concerns(notice, campus, building):
+        if deflects(notice, at) and group in notice.groups and concerns(notice, campus, building):
             return notice
     return None
 

@@ -17,6 +17,13 @@ from models.tickets import NOTIFY, REWORK_NOTE, STATUS_PHRASE, STATUS_ZH, Ticket
 KEYWORD_MAX = 20
 # A customer-service text stays short: the note is cut here (WeChat takes about 2,000 bytes).
 TEXT_NOTE_MAX = 200
+# What a completed ticket's reporter can do next, in the words dialogs/rate.py reads ("评价 5", "没修好 …"):
+# short enough for a template keyword, and in full for a text message and the reporter's page.
+RATE_HINT_SHORT = "请回复「评价 5」或「没修好」"
+RATE_HINT = ("满意请回复「评价 5」（1–5 星，可以接着写几句，如「评价 5 修得很快」；1–2 星请写明原因）；"
+             "没修好请回复「没修好 哪里还有问题」，如「没修好 还在滴水」。")
+# What a complaint's sender is told when it is closed (办结) without a note.
+CONSULT_CLOSED = "已办结"
 
 
 class Push(Base):
@@ -29,7 +36,8 @@ class Push(Base):
     consult_id: Mapped[int | None] = mapped_column(ForeignKey("consults.id"), index=True)
     notice_id: Mapped[int | None] = mapped_column(ForeignKey("notices.id"), index=True)
     openid: Mapped[str] = mapped_column(String(64))
-    kind: Mapped[str] = mapped_column(String(16))  # status | reply | assign | rework | notice
+    # status | reply | assign | rework | notice | rate_hint (the text after 维修完成) | closed (a complaint's 办结)
+    kind: Mapped[str] = mapped_column(String(16))
     # How it went out: "template", or "custom" when the customer-service fallback was used.
     channel: Mapped[str | None] = mapped_column(String(16))
     # WeChat's TEMPLATESENDJOBFINISH status: success, failed:user block, failed: system failed.
@@ -93,6 +101,8 @@ def status_payload(ticket: Ticket, event: TicketEvent) -> dict[str, Any]:
     if event.status == "assigned" and ticket.worker is not None:
         worker = ticket.worker
         note = f"{worker.name} {worker.phone or ''}".strip() + (f"，{note}" if note else "")
+    if event.status == "completed" and not note:
+        note = RATE_HINT_SHORT
     return {
         "character_string1": {"value": ticket.no},
         "phrase2": {"value": STATUS_PHRASE[event.status]},
@@ -105,7 +115,25 @@ def pushes_for_event(session: Session, ticket: Ticket, event: TicketEvent, templ
     """Create the push rows an event owes the reporter and followers (once per event and user)."""
     if event.kind != "status" or event.status not in NOTIFY:
         return []
-    return _rows(session, ticket, event, "status", template_id, status_payload(ticket, event))
+    rows = _rows(session, ticket, event, "status", template_id, status_payload(ticket, event))
+    if event.status == "completed" and template_id and any(r.openid == ticket.openid for r in rows):
+        rows.append(_rate_hint(session, ticket, rows))
+    return rows
+
+
+def _rate_hint(session: Session, ticket: Ticket, rows: list[Push]) -> Push:
+    """The text message that follows a completion template, telling the reporter how to rate or say 没修好.
+
+    A template keyword holds 20 characters, too few for the commands; a customer-service text may be sent
+    only within 48 hours of the user's last message, which the worker checks (no template id: a text or
+    nothing).  Without a template the completion push is itself a text, and says it: no second one."""
+    status_row = next(r for r in rows if r.openid == ticket.openid)
+    push = Push(ticket_id=ticket.id, openid=ticket.openid, kind="rate_hint", template_id=None,
+                payload={"character_string1": {"value": ticket.no}}, status=status_row.status,
+                error=status_row.error)
+    session.add(push)
+    session.flush()
+    return push
 
 
 def reply_payload(ticket: Ticket, event: TicketEvent) -> dict[str, Any]:
@@ -208,7 +236,7 @@ def worker_push(session: Session, ticket: Ticket, event: TicketEvent, template_i
 
 
 def custom_text(session: Session, kind: str, ticket_id: int | None, event_id: int | None,
-                payload: dict[str, Any], link: str) -> str:
+                payload: dict[str, Any], link: str, openid: str | None = None) -> str:
     """The customer-service text that stands in for a template push: number, status, note, link.
 
     It is built from the ticket and its event (the note in full, not cut to a keyword's length),
@@ -217,6 +245,8 @@ def custom_text(session: Session, kind: str, ticket_id: int | None, event_id: in
     ticket = session.get(Ticket, ticket_id) if ticket_id is not None else None
     event = session.get(TicketEvent, event_id) if event_id is not None else None
     tail = f"\n查看详情：{link}" if link else ""
+    if kind == "rate_hint" and ticket is not None:
+        return f"【维修完成】您的报修单 {ticket.no}（{ticket.fault}）已维修完成。\n{RATE_HINT}" + tail
     if ticket is None or event is None:
         values = {k: str(v.get("value", "")) for k, v in payload.items() if isinstance(v, dict) and v.get("value")}
         number = values.pop("character_string1", "")
@@ -224,6 +254,8 @@ def custom_text(session: Session, kind: str, ticket_id: int | None, event_id: in
             return "【通知公告】" + "；".join(values.values()) + tail
         if kind == "reply" and number:
             return f"【咨询回复】您的留言 {number} 有新回复：" + "；".join(values.values()) + tail
+        if kind == "closed" and number:
+            return f"【咨询办结】您的留言 {number} 已办结：" + "；".join(values.values()) + tail
         return "【通知】" + "；".join([number, *values.values()] if number else values.values()) + tail
     note = _text_note(event.note)
     if kind in WORKER_TEXT:
@@ -237,6 +269,8 @@ def custom_text(session: Session, kind: str, ticket_id: int | None, event_id: in
     lines = [f"【报修进度】您的报修单 {ticket.no} 状态更新为：{STATUS_ZH.get(event.status, event.status)}"]
     if note:
         lines.append(f"说明：{note}")
+    if event.status == "completed" and ticket.openid == openid:
+        lines.append(RATE_HINT)
     return "\n".join(lines) + tail
 
 
@@ -246,7 +280,7 @@ def _text_note(note: str | None) -> str:
 
 
 def consult_reply_payload(consult: Any, event: Any) -> dict[str, Any]:
-    """Template fields of a reply to a complaint or suggestion (the reply template)."""
+    """Template fields of a reply to a complaint or suggestion, or of its 办结 (the reply template)."""
     return {"character_string1": {"value": consult.no},
-            "thing2": {"value": clip(event.note)},
+            "thing2": {"value": clip(event.note or CONSULT_CLOSED)},
             "time3": {"value": local_time(event.at).strftime("%Y-%m-%d %H:%M")}}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
@@ -24,6 +24,9 @@ from models.errors import RegisterError
 
 ANY = "*"
 EARTH_RADIUS_M = 6_371_000
+# The group of faults the register names no group for (空调, 投影仪 …): every category takes it, at the
+# places its own scope covers.  Added when the register has no group of this name.
+OTHER = "其他"
 
 
 @dataclass(frozen=True)
@@ -120,6 +123,11 @@ class Scope:
                 return False
         return group is None or group in self.groups
 
+    @property
+    def specificity(self) -> int:
+        """How narrowly the scope names its places: a campus, and building kinds, each count one."""
+        return (self.campus != ANY) + (self.kinds is not None or bool(self.not_kinds))
+
 
 @dataclass(frozen=True)
 class Category:
@@ -155,6 +163,7 @@ class Register:
         campuses = tuple(_campus(c) for c in _list(doc, "campuses"))
         groups = tuple(_group(g) for g in _list(doc, "groups"))
         categories = tuple(_category(c) for c in _list(doc, "categories"))
+        groups, categories = _with_other(groups, categories)
         departments = _strings(doc, "departments", "register")
         default = str(doc.get("default_campus") or (campuses[0].name if campuses else ""))
         item_group = {item: g.name for g in groups for item in g.items}
@@ -210,13 +219,16 @@ class Register:
         return None
 
     def category_for(self, campus: str | None, kind: str | None, group: str | None) -> Category | None:
-        """Return the first category whose scope takes this place and group (all must be known)."""
+        """Return the first category whose scope takes this place and group (all must be known).
+
+        A fault of no named group (其他) goes to the category that covers the place most narrowly (a
+        campus's dormitory team before a school-wide one), the first of those in register order."""
         if campus is None or group is None:
             return None
-        for cat in self.categories:
-            if cat.scope.matches(campus, kind, group):
-                return cat
-        return None
+        fitting = [cat for cat in self.categories if cat.scope.matches(campus, kind, group)]
+        if group == OTHER and fitting:
+            return max(fitting, key=lambda c: c.scope.specificity)  # max keeps the first of equals
+        return fitting[0] if fitting else None
 
     def category_for_place(self, campus: str, building: str, group: str) -> Category | None:
         b = self.building(campus, building)
@@ -229,12 +241,13 @@ class Register:
         return [c for c in self.campuses if category.scope.campus in (ANY, c.name)]
 
     def buildings_for(self, category: Category, campus: str, group: str | None) -> list[Building]:
-        """List the buildings of a campus whose repairs in this group go to this category."""
+        """List the buildings of a campus whose repairs in this group go to this category (for 其他, every
+        building its scope covers: the type chosen by hand, the place then routes the fault)."""
         c = self.campus(campus)
         if c is None:
             return []
         return [b for b in c.buildings if self.category_for(campus, b.kind, group or "") == category
-                or (group is None and category.scope.matches(campus, b.kind, None))]
+                or (group in (None, OTHER) and category.scope.matches(campus, b.kind, group))]
 
     def all_buildings(self) -> Iterable[Building]:
         for c in self.campuses:
@@ -250,6 +263,15 @@ class Register:
         on = [c for c in self.campuses if c.centre and c.centre.metres_to(where) <= c.radius_m]
         candidates = [b for c in on for b in c.buildings if b.at is not None]
         return min(candidates, key=lambda b: where.metres_to(b.at) if b.at else math.inf, default=None)
+
+
+def _with_other(groups: tuple[Group, ...], categories: tuple[Category, ...]
+                ) -> tuple[tuple[Group, ...], tuple[Category, ...]]:
+    """Give every category an 其他 group, so a fault the register names no group for still has a way in."""
+    if not any(g.name == OTHER for g in groups):
+        groups = (*groups, Group(OTHER, "", ()))
+    return groups, tuple(c if OTHER in c.scope.groups else
+                         replace(c, scope=replace(c.scope, groups=(*c.scope.groups, OTHER))) for c in categories)
 
 
 def describe_place(campus: str | None, building: str | None, floor: str | None, room: str | None,

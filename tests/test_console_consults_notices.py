@@ -158,11 +158,14 @@ def test_reply_and_close(desk: Callable[..., Console], services: Services, wecha
     assert "o-complainer" not in page  # anonymous: not even the openid
     page = text(c.post(f"/console/consults/{no}/close", {"note": "已整改"}))
     assert f"{no}：已办结" in page and "此件已办结" in page and "已整改" in page
-    assert consult_state(services, no) == ("closed", ["submitted", "reply", "closed"], 1)
+    assert consult_state(services, no) == ("closed", ["submitted", "reply", "closed"], 2)
     assert "已经办结" in text(c.post(f"/console/consults/{no}/close"))
     assert "已办结，不能再回复" in text(c.post(f"/console/consults/{no}/reply", {"text": "再说一句"}))
-    assert consult_state(services, no) == ("closed", ["submitted", "reply", "closed"], 1)
-    assert run_jobs() == 0 and len(sent_templates(wechat_api)) == 1
+    assert consult_state(services, no) == ("closed", ["submitted", "reply", "closed"], 2)
+    assert run_jobs() == 1  # the 办结 and its note reach the sender too
+    closed = sent_templates(wechat_api)[1]
+    assert (closed["touser"], closed["template_id"]) == ("o-complainer", "TPL-REPLY")
+    assert closed["data"]["thing2"]["value"] == "已整改"
     with services.db.session() as s:
         assert [e.by for e in get_consult(s, no).events][1:] == ["staff:饮食调度"] * 2
 

@@ -78,12 +78,21 @@ def test_corrections_at_the_summary(wechat: Callable[..., WeChatUser], bound: Ca
         "第四教学楼", "3", "给水", "水龙头", "东环校区公共区域水电维修")
 
 
-def test_unknown_item_is_asked_not_guessed(wechat: Callable[..., WeChatUser], bound: Callable[..., None]) -> None:
+def test_unknown_item_is_not_guessed(wechat: Callable[..., WeChatUser], bound: Callable[..., None],
+                                    services: Services) -> None:
+    """A thing the register has no group for is 其他 (not a guess from the fault word), at the team that covers
+    the place, with the words as the description."""
     user = wechat("o-aircon")
     bound("o-aircon")
     reply = user.text("五教五楼的空调坏了").text
-    assert "第五教学楼" in reply
-    assert "故障类别" in reply and "1 " in reply  # a numbered list of groups, not a guess
+    assert "第五教学楼" in reply and "其他" in reply and "东环校区公共区域物业维修" in reply
+    assert "照片" in reply  # the description is the words: not asked
+    reply = user.image().text
+    assert "描述：五教五楼的空调坏了" in reply and "故障：其他" in reply
+    assert "报修成功" in user.text("确认").text
+    t = filed_ticket(services, "o-aircon")
+    assert (t.group, t.item, t.category, t.description) == (
+        "其他", None, "东环校区公共区域物业维修", "五教五楼的空调坏了")
 
 
 def test_complaint_typed_into_the_repair_form(wechat: Callable[..., WeChatUser],
@@ -120,14 +129,16 @@ def test_unsure_place_offers_the_candidates_and_the_menus(wechat: Callable[..., 
                                                           bound: Callable[..., None], services: Services) -> None:
     user = wechat("o-unsure")
     bound("o-unsure")
-    reply = user.text("食堂的灯坏了").text  # two campuses have a 食堂, the default campus has none
+    reply = user.text("食堂的灯坏了").text  # two campuses have a 食堂, the default campus three numbered ones
     assert "您说的是哪一栋" in reply
-    assert "箭盘校区 食堂" in reply and "柳石校区 食堂" in reply and "都不是，按菜单选择" in reply
-    reply = user.text("2").text
-    assert "楼" in reply or "描述" in reply or "照片" in reply  # the form goes on from the chosen building
+    for n, place in enumerate(("东环校区 第一食堂", "东环校区 第二食堂", "东环校区 第三食堂", "箭盘校区 食堂",
+                               "柳石校区 食堂", "都不是，按菜单选择"), 1):
+        assert f"{n} {place}" in reply  # the default campus's first; none dropped
+    assert "照片" in user.text("4").text  # the form goes on from the chosen building
+    assert "箭盘校区 食堂" in user.image().text  # at the summary
     user.text("取消")
     user.text("食堂的灯坏了")
-    reply = user.text("3").text  # none of them: the structured menus
+    reply = user.text("6").text  # none of them: the structured menus
     assert "维修类型" in reply
 
 

@@ -350,7 +350,32 @@ def test_register_load_puts_a_new_register_in_force(cli: Callable[..., Result], 
     path.write_text(SMALL, encoding="utf-8")
     result = cli("register", "load", str(path))
     assert result.exit_code == 0, result.output
-    assert "2 campuses, 5 buildings, 3 groups, 4 categories" in result.output
+    assert "2 campuses, 5 buildings, 4 groups, 4 categories" in result.output  # its 3, and 其他
     with services.db.session() as s:
         now = current_register(s)
         assert now is not None and now.default_campus == "北山校区"
+
+
+def test_every_category_takes_other_faults_where_its_scope_covers() -> None:
+    """A register without an 其他 group gets one; a fault of it goes to the team that covers the place most
+    narrowly, not to the first school-wide one."""
+    reg = Register.from_yaml(SMALL)
+    assert reg.group("其他") is not None and all("其他" in c.scope.groups for c in reg.categories)
+    route = {(c, b): cat.name for c, b in [("北山校区", "桂园A座"), ("北山校区", "北山礼堂"), ("北山校区", "北山球场"),
+                                           ("南湖校区", "综合楼")]
+             if (cat := reg.category_for_place(c, b, "其他")) is not None}
+    assert route == {("北山校区", "桂园A座"): "北山公寓维修", ("北山校区", "北山礼堂"): "北山公共维修",
+                     ("北山校区", "北山球场"): "园林科", ("南湖校区", "综合楼"): "南湖校区维修"}
+    assert reg.category_for_place("北山校区", "北山球场", "园林").name == "园林科"  # the others' routing is unchanged
+    # A type chosen by hand still offers every place of its scope for 其他: no empty building list.
+    outdoor = reg.category("园林科")
+    assert outdoor is not None and [b.name for b in reg.buildings_for(outdoor, "北山校区", "其他")] == ["北山球场"]
+
+
+def test_a_registers_own_other_group_is_kept() -> None:
+    own = yaml.safe_load(SMALL)
+    own["groups"].append({"name": "其他", "trade": "物业", "items": ["杂项"]})
+    own["categories"][1]["scope"]["groups"].append("其他")
+    reg = Register.from_dict(own)
+    assert [g.items for g in reg.groups if g.name == "其他"] == [("杂项",)]
+    assert reg.category_for_place("北山校区", "桂园A座", "其他").name == "北山公寓维修"

@@ -211,7 +211,7 @@ def _fallback(svc: Services, db: Connection, api: WeChatAPI, push: Claimed, fail
         why = "no template configured"
     link = push_link(svc, push)
     with svc.db.session() as s:
-        text = custom_text(s, push.kind, push.ticket_id, push.event_id, push.payload, link)
+        text = custom_text(s, push.kind, push.ticket_id, push.event_id, push.payload, link, push.openid)
     try:
         api.send_text(push.openid, text)
     except WeChatError as exc:

@@ -8,7 +8,8 @@ ROLE_ZH = {"admin": "管理员", "dispatcher": "调度员", "worker": "维修工
 
 PUSH_STATUS_ZH = {"pending": "待发送", "sending": "发送中", "sent": "已发送", "failed": "发送失败",
                   "unknown": "已发出未确认", "skipped": "未发送"}
-PUSH_KIND_ZH = {"status": "状态通知", "reply": "回复", "assign": "派单通知", "notice": "公告"}
+PUSH_KIND_ZH = {"status": "状态通知", "reply": "回复", "assign": "派单通知", "notice": "公告", "rework": "返修通知",
+                "rate_hint": "评价提示", "closed": "办结通知"}
 EVENT_KIND_ZH = {"message": "报修人留言", "reply": "工作人员回复"}
 
 # The button of a move, by target status; a few read differently from a particular status.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from models.pushes import RATE_HINT
+
 TEXT = {
     "brand": "后勤报修",
     "page_title": "报修单 {no}",
@@ -24,6 +26,7 @@ TEXT = {
     "stars_n": "{n} 星",
     "merged": "此单已合并到 {no}，请关注该单的进展。",
     "rate_title": "评价这次维修",
+    "chat_hint": f"维修已完成。在这里评价，或在公众号里：{RATE_HINT}",
     "star_1": "很不满意",
     "star_2": "不满意",
     "star_3": "一般",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ from dialogs.nlu.intent import EVIDENCE_GROUPS, INTENTS, CueGroup
 from dialogs.nlu.landmarks import PlaceGrammar
 from dialogs.nlu.numbers import to_halfwidth
 from models.errors import RegisterError
-from models.register import Register
+from models.register import OTHER, Register
 
 DEFAULT_LEXICON = Path(__file__).with_name("lexicon.yaml")
 # A plain word list as an intent's cue group weighs this much (see intent.py).
@@ -39,6 +40,7 @@ class FaultClass:
     groups: tuple[str, ...] = ()
     override: bool = False
     supply: bool = False  # a fault of the supply, not of an appliance that shows it ("跳闸")
+    outage: bool = False  # what a cut of the supply looks like (没水, 不亮): a 停水/停电 notice may explain it
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,11 @@ class Lexicon:
     function_chars: frozenset[str] = frozenset()
     place_grammar: PlaceGrammar = field(default_factory=PlaceGrammar)
 
+    @cached_property
+    def outage_labels(self) -> frozenset[str]:
+        """The fault labels a cut of the supply shows as (没水, 不亮 …)."""
+        return frozenset(t.fault.label for t in self.terms.values() if t.fault is not None and t.fault.outage)
+
     @classmethod
     def load(cls, register: Register, path: str | Path | None = None) -> Lexicon:
         """Read a lexicon file and check it against the register; raise RegisterError on any fault."""
@@ -99,7 +106,8 @@ class Lexicon:
         for g in register.groups:
             for item in g.items:
                 b.default(item, Term(thing=Target(g.name, item)))
-            b.default(g.name, Term(thing=Target(g.name, only_item(register, g.name)), weak=True))
+            if g.name != OTHER:  # "其他问题" names no broken thing
+                b.default(g.name, Term(thing=Target(g.name, only_item(register, g.name)), weak=True))
         for word in _words(doc.get("unknown_things"), "unknown_things", source):
             b.merge(word, Term(unknown=True), "unknown_things")
         for i, node in enumerate(_list(doc, "faults", source)):
@@ -188,7 +196,8 @@ class _Builder:
             if self.register.group(g) is None:
                 raise RegisterError(f"{self.source}: {where} ({node['label']}): group {g!r} is not in the register")
         fc = FaultClass(str(node["label"]), str(node.get("code") or node["label"]), groups,
-                        bool(node.get("override", False)), bool(node.get("supply", False)))
+                        bool(node.get("override", False)), bool(node.get("supply", False)),
+                        bool(node.get("outage", False)))
         words = list(_words(node.get("words"), f"{where}.words", self.source))
         if not words:
             raise RegisterError(f"{self.source}: {where} ({fc.label}): no words")

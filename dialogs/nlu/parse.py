@@ -115,6 +115,8 @@ class Parse:
     building_candidates: tuple[tuple[str, str], ...] = ()
     # Groups the message could be about, likeliest first, when more than one fits.
     group_candidates: tuple[str, ...] = ()
+    # A broken thing the register has no group for ("空调"), as typed: the report is an 其他 one.
+    unknown_thing: str | None = None
     # Words read as other words ("跳匝" as 跳闸), each with its confidence; the
     # dialog confirms a middle one (「您是说…吗」) and ignores a low one.
     corrections: tuple[Correction, ...] = ()
@@ -185,6 +187,7 @@ class _Thing:
     fault: str | None = None
     candidates: tuple[str, ...] = ()
     source: str = "none"  # thing, fault, weak, unknown or none
+    unknown: str | None = None  # the word of a thing the register does not know
 
 
 class Parser:
@@ -286,6 +289,7 @@ class Parser:
             confidence=round(max(0.0, min(1.0, confidence)), 2),
             building_candidates=place.alternatives,
             group_candidates=thing.candidates,
+            unknown_thing=thing.unknown,
             corrections=tuple(fixes),
             intent_cues=decision.cues,
             intent_scores=decision.scores,
@@ -556,7 +560,7 @@ class Parser:
 
         if primary is not None and primary.term.unknown:
             # An object the register does not know: do not guess from the fault word.
-            return _Thing(fault=label, source="unknown")
+            return _Thing(fault=label, source="unknown", unknown=primary.word)
         if primary is not None and primary.term.thing is not None:
             target = primary.term.thing
             if fc is not None and fc.override and fc.groups and target.group not in fc.groups:
@@ -711,17 +715,22 @@ def _in_building(b: Building, rooms: Sequence[str], alternatives: tuple[Place, .
 
 def _choose(cands: Sequence[Place], named: str | None, preferred: Sequence[str]) -> tuple[Place | None,
                                                                                          tuple[Place, ...]]:
-    """Choose among the buildings a string may name: in the named campus, else the preferred ones in order."""
-    cands = list(dict.fromkeys(cands))
+    """Choose among the buildings a string may name: the one of the named campus, else the one of the first
+    preferred campus that has exactly one; when unsure, every candidate, the preferred campuses' first."""
+    order = list(dict.fromkeys(preferred))
+    rank = {c: k for k, c in enumerate(order)}
+    cands = sorted(dict.fromkeys(cands), key=lambda p: rank.get(p[0], len(order)))
     if named is not None:
         inside = [p for p in cands if p[0] == named]
         if len(inside) == 1:
             return inside[0], ()
-        return None, tuple(cands)
-    for campus in preferred:
+        return None, tuple(inside or cands)
+    for campus in order:
         inside = [p for p in cands if p[0] == campus]
-        if inside:
+        if len(inside) == 1:
             return inside[0], tuple(p for p in cands if p != inside[0])
+        if inside:
+            return None, tuple(cands)  # 食堂 where the campus has three: ask, its own first
     if len(cands) == 1:
         return cands[0], ()
     return None, tuple(cands)

@@ -105,6 +105,20 @@ def numbers_whole(text: str, start: int, end: int) -> bool:
     return not (last.isdigit() and after.isdigit())
 
 
+def _add_generic_names(register: Register, buildings: dict[str, list[Place]]) -> None:
+    """Let a building's common noun name the numbered ones of its kind elsewhere: where one campus calls its
+    canteen 食堂, "食堂" may also be 第一食堂 of another campus (every one is a candidate, none is dropped)."""
+    for word, places in list(buildings.items()):
+        if len(word) < 2 or not all(_is_cjk(ch) and ch not in CN_NUMERAL_CHARS for ch in word):
+            continue
+        kinds = {b.kind for c, n in places if (b := register.building(c, n)) is not None}
+        for b in register.all_buildings():
+            place = (b.campus, b.name)
+            longer = any(len(n) > len(word) and normalise_alias(n).endswith(word) for n in (b.name, *b.aliases))
+            if place not in places and b.kind in kinds and longer:
+                places.append(place)
+
+
 def _is_cjk(ch: str) -> bool:
     return "\u4e00" <= ch <= "\u9fff"
 
@@ -141,6 +155,7 @@ class PlaceIndex:
                         if f.startswith(c) and len(rest) >= 2 and rest not in forms:
                             scoped.setdefault(rest, []).append((campus.name, b.name))
                             break
+        _add_generic_names(register, buildings)
         self._entries: dict[str, PlaceEntry] = {}
         for word in set(campuses) | set(buildings) | set(scoped):
             self._entries[word] = PlaceEntry(

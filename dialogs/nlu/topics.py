@@ -21,11 +21,14 @@ class Topics:
     kinds: tuple[tuple[str, tuple[str, ...]], ...]
 
     def guess(self, text: str) -> tuple[str, str]:
-        """Return (department, kind) for a text: the department with most matching words, the first kind."""
+        """Return (department, kind) for a text: the department with most matching words; the kind whose word
+        comes first in the text ("请问…能不能留宿" opens as a question), the listed order between equals."""
         scores = [(sum(text.count(w) for w in words), name) for name, words in self.departments]
         best = max(scores, default=(0, self.default_department))
         department = best[1] if best[0] > 0 else self.default_department
-        kind = next((k for k, words in self.kinds if any(w in text for w in words)), self.default_kind)
+        found = [(min(at), k) for k, words in self.kinds
+                 if (at := [text.find(w) for w in words if w in text])]
+        kind = min(found, key=lambda f: f[0])[1] if found else self.default_kind
         return department, kind
 
 

@@ -115,8 +115,16 @@ def test_unique_elsewhere(parser: Parser) -> None:
 def test_ambiguous_outside_default_campus_is_not_guessed(parser: Parser) -> None:
     p = parser.parse("食堂的吊扇不转")
     check(p, intent="repair", campus=None, building=None, group="风扇", category=None)
-    assert set(p.building_candidates) == {(JP, "食堂"), (LS, "食堂")}
+    # Every canteen is a candidate, the default campus's numbered ones first: none is dropped.
+    assert p.building_candidates == (
+        (EAST, "第一食堂"), (EAST, "第二食堂"), (EAST, "第三食堂"), (JP, "食堂"), (LS, "食堂"))
     assert p.confidence < parser.parse("箭盘食堂的吊扇不转").confidence
+
+
+def test_a_common_noun_ranks_the_users_campus_first(parser: Parser) -> None:
+    p = parser.parse("饭堂门口那盏路灯坏了", user_campus=LS)
+    check(p, campus=LS, building="食堂", group="照明")
+    assert p.building_candidates[:3] == ((EAST, "第一食堂"), (EAST, "第二食堂"), (EAST, "第三食堂"))
 
 
 def test_named_campus_wins(parser: Parser) -> None:
