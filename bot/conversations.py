@@ -53,6 +53,9 @@ def incoming(msg: BaseMessage) -> Incoming:
         # A 扫码报修 sticker (models/scenes.py); a follow through one is a follow too.
         return Incoming("scan", raw=FOLLOW if msg.event == "subscribe_scan" else "", key=str(msg.scene_id),
                         msg_key=key)
+    if msg.type == "event" and msg.event == "location":
+        # 上报地理位置 (sent as the user opens the chat): answers a repair's place step, else nothing.
+        return Incoming("location_report", key=f"{msg.latitude},{msg.longitude}", msg_key=key)
     if msg.type == "event":
         kind = EVENT_KINDS.get(str(msg.event), "event")
         return Incoming(kind, key=str(getattr(msg, "key", "") or ""), msg_key=key)

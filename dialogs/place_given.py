@@ -64,3 +64,9 @@ def at_building(b: Building) -> ScenePlace:
 
 def near_text(b: Building, key: str = "near") -> str:
     return TEXT[key].format(place=describe_place(b.campus, b.name, None, None))
+
+
+def place_wanted(ctx: Ctx) -> bool:
+    """Whether a repair is being filled and its building is not yet known."""
+    st = ctx.state
+    return st.active and st.flow == "repair" and not ctx.form(RepairForm).building

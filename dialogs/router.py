@@ -51,7 +51,7 @@ def route(engine: Engine, ctx: Ctx) -> str | Reply:
             return said
     if msg.kind == "scan":
         return _scanned(engine, ctx)
-    if msg.kind == "location":
+    if msg.kind in ("location", "location_report"):
         return _located(engine, ctx)
     if msg.kind == "voice":
         return join_lines(TEXT["voice_unheard"], engine.prompt(ctx) if ctx.state.active else TEXT["voice_example"])
@@ -152,8 +152,10 @@ def _scanned(engine: Engine, ctx: Ctx) -> str | Reply:
 
 def _located(engine: Engine, ctx: Ctx) -> str | Reply:
     """A shared location: the nearest building starts a repair, or answers the place of the one being filled."""
-    found = place_given.shared_building(ctx)
     st = ctx.state
+    if ctx.msg.kind == "location_report" and not place_given.place_wanted(ctx):
+        return ""  # reported as the chat opened: only a repair waiting for its place uses it
+    found = place_given.shared_building(ctx)
     prompt = engine.prompt(ctx) if st.active else ""
     if isinstance(found, str):
         return join_lines(found, prompt)
