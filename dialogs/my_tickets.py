@@ -33,7 +33,8 @@ TEXT = {
     "list": "您的报修（回复数字查看详情）：",
     "row": "{no} {status} · {building} {fault}",
     "none": "您还没有报修记录。回复「报修」开始报修。",
-    "detail": "{no}  {status}\n{category}\n位置：{place}\n故障：{fault}\n描述：{description}\n{worker}进度：\n{timeline}",
+    "detail": ("{no}  {status}\n{category}\n位置：{place}\n故障：{fault}\n描述：{description}\n"
+               "{worker}进度：\n{timeline}"),
     "worker": "维修人员：{name}\n",
     "worker_phone": "维修人员：{name}（电话 {phone}）\n",
     "event": "· {at} {status}{note}",

@@ -15,8 +15,8 @@ from dialogs.commands import SEP, TICKET_NO, W, clean, ticket_no
 from dialogs.context import Ctx
 from dialogs.engine import END, Choice, Dialog, End, Outcome, Step, Switch
 from dialogs.forms import Form
-from dialogs.my_tickets import MyTicketsForm, visible
 from dialogs.my_tickets import TEXT as TICKETS_TEXT
+from dialogs.my_tickets import MyTicketsForm, visible
 from models.errors import NotFound
 from models.tickets import OPEN_STATUSES, Ticket, add_message, get_ticket, user_tickets
 

@@ -329,7 +329,7 @@ def filed_by(openid: str, person_id: int | None) -> ColumnElement[bool]:
     after 解除绑定 (or the card moving to another phone) the list no longer shows them, and binding the
     card again shows them again.  A ticket filed with no card is the openid's alone.
     """
-    card = Ticket.person_id.is_(None)
+    card: ColumnElement[bool] = Ticket.person_id.is_(None)
     if person_id is not None:
         card = card | (Ticket.person_id == person_id)
     return (Ticket.openid == openid) & card
