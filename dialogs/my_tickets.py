@@ -55,6 +55,7 @@ TEXT = {
     "withdrawn": "{no} 已撤销。",
     "withdraw_late": "{no} 已经受理，不能撤销了。如果不再需要维修，请留言告诉维修人员。",
     "gone": "这张单找不到了，请重新选择。",
+    "not_yours": "没有找到您的报修单 {no}，请核对单号，或回复「我的报修」查看全部。",
     "choose": "请回复列表前的数字。",
     "help": "回复数字查看一张单；在单子详情里可以留言或撤销（未受理时）。",
 }
@@ -87,10 +88,19 @@ def list_choices(ctx: Ctx) -> list[Choice]:
                    (t.no,)) for t in _tickets(ctx)]
 
 
+def read_number(raw: str) -> MyTicketsForm | None:
+    """A ticket number typed with no list open opens that ticket (registry: the entry's ``reads``)."""
+    return MyTicketsForm(no=ticket_no(raw.strip())) if is_ticket_no(raw) else None
+
+
 def on_start(ctx: Ctx) -> Outcome | None:
-    then = form(ctx).then
-    if then is not None:
-        return Go(then)
+    f = form(ctx)
+    if f.no is not None:  # opened at a ticket named outside the list: only one the list would show
+        t = _ticket(ctx)
+        if t is None or not visible(ctx, t):
+            return End(TEXT["not_yours"].format(no=f.no))
+    if f.then is not None:
+        return Go(f.then)
     if not _tickets(ctx):
         return End(TEXT["none"])
     return None

@@ -38,7 +38,7 @@ ENTRIES: tuple[Entry, ...] = (
     Entry("REPAIR", "我要报修", ("报修", "我要报修", "维修"),
           "· 报修：回复「报修」，按提示选择类型、位置，描述问题并拍照", dialog=repair.DIALOG),
     Entry("MY_TICKETS", "我的报修", ("我的报修", "报修进度", "查询进度", "我的维修单"),
-          "· 我的报修：查看进度、留言、撤销未受理的报修", dialog=my_tickets.DIALOG),
+          "· 我的报修：查看进度、留言、撤销未受理的报修", dialog=my_tickets.DIALOG, reads=my_tickets.read_number),
     # A bare 「评价」 is a command (dialogs/rate.py) or a choice, not this entry's word.
     Entry("MESSAGE", "留言", (), "· 留言：回复「留言 想说的话」，补充到您处理中的报修单上",
           dialog=ticket_words.MESSAGE_DIALOG, reads=ticket_words.read_message),

@@ -189,3 +189,17 @@ def test_history_range_question_lets_go_of_a_report(wechat: Callable[..., WeChat
     user.text("查看历史")
     user.text("你好")
     assert state(services, "o-ro-range").get("flow") is None
+
+
+def test_a_ticket_number_anywhere_opens_it(wechat: Callable[..., WeChatUser], bound: Callable[..., None],
+                                           services: Services) -> None:
+    """With no list open, or on another ticket's page, a ticket number opens that ticket — only the user's own."""
+    bound("o-ro-anywhere")
+    first = make_ticket(services, "o-ro-anywhere")
+    second = make_ticket(services, "o-ro-anywhere", building="学生公寓3栋")
+    theirs = make_ticket(services, "o-someone-else")
+    user = wechat("o-ro-anywhere")
+    assert user.text(first).text.startswith(f"{first}  提交维修单")
+    assert user.text(second).text.startswith(f"{second}  提交维修单")  # from the first one's page
+    reply = user.text(theirs).text
+    assert "没有找到您的报修单" in reply and "水龙头关不紧" not in reply
