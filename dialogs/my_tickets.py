@@ -33,6 +33,7 @@ TEXT = {
     "list": "您的报修（回复数字查看详情）：",
     "row": "{no} {status} · {building} {fault}",
     "none": "您还没有报修记录。回复「报修」开始报修。",
+    "none_unbound": "您还没有报修记录。报修记录跟着校园卡走：绑定校园卡后就能看到，回复「绑定」开始。",
     "detail": ("{no}  {status}\n{category}\n位置：{place}\n故障：{fault}\n描述：{description}\n"
                "{worker}进度：\n{timeline}"),
     "worker": "维修人员：{name}\n",
@@ -102,7 +103,7 @@ def on_start(ctx: Ctx) -> Outcome | None:
     if f.then is not None:
         return Go(f.then)
     if not _tickets(ctx):
-        return End(TEXT["none"])
+        return End(TEXT["none"] if ctx.who().bound else TEXT["none_unbound"])
     return None
 
 

@@ -336,7 +336,7 @@ def test_unbound_tickets_leave_my_tickets_until_bound_again(wechat: Callable[...
     choose(user, "解除绑定")
     assert "已解除绑定" in choose(user, "确定解除")
     reply = user.text("我的报修").text
-    assert no not in reply and "还没有报修记录" in reply
+    assert no not in reply and "还没有报修记录" in reply and "绑定校园卡后就能看到" in reply
     assert "没有找到您的报修单" in user.text(f"留言 {no} 看看").text
     start_bind(user)
     user.text("12345X")
