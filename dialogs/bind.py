@@ -1,4 +1,7 @@
-"""用户认证: bind a WeChat user to a campus card (card number, then password)."""
+"""用户认证: bind a WeChat user to a campus card (card number, then password).
+
+A card is bound to one WeChat account at a time: binding it on a second one unbinds the first, which is
+told so by a push (it may not be its owner who did it), and the second is told the card was bound before."""
 
 from __future__ import annotations
 
@@ -6,11 +9,14 @@ import re
 from dataclasses import dataclass
 from typing import Any, cast
 
+from core.actions import pending_ids
+from core.jobs import SEND_PUSH
 from dialogs.context import Ctx
 from dialogs.engine import END, Dialog, End, Go, Outcome, Retry, Step
 from dialogs.forms import Form
 from dialogs.state import Incoming
-from models.people import bind, find_person, mask_card
+from models.people import Person, bind, bound_elsewhere, find_person, mask_card
+from models.pushes import card_moved_push
 
 TEXT = {
     "title": "校园卡绑定",
@@ -23,6 +29,7 @@ TEXT = {
     "locked": "密码错误次数过多，为保护您的账号，已锁定 {minutes} 分钟，请稍后再试。",
     "bound": "绑定成功！{name}，欢迎您。\n初始密码是身份证号后六位，建议回复「个人信息」改成只有您知道的密码。",
     "already": "{name}，欢迎您回来。您已绑定校园卡 {card}。",
+    "moved": "这张校园卡之前绑定在另一个微信上，那边已解除绑定，我们也通知了对方。",
     "help": "绑定后才能报修。校园卡号见卡片正面；初始密码是身份证号后六位。",
 }
 CARD_RE = re.compile(r"^\d{8}$")
@@ -103,8 +110,19 @@ def password(ctx: Ctx, msg: Incoming) -> Outcome:
         left = count_failure(ctx, number)
         return lock_out(ctx) if left == 0 else Retry(TEXT["password_bad"].format(left=left))
     clear_failures(ctx, number)
+    moved = take_over(ctx, person)
     bind(ctx.session, ctx.openid, person)
-    return End(TEXT["bound"].format(name=person.name))
+    said = TEXT["bound"].format(name=person.name)
+    return End(f"{said}\n{TEXT['moved']}" if moved else said)
+
+
+def take_over(ctx: Ctx, person: Person) -> bool:
+    """Tell every other WeChat account this card is bound to that it no longer is (after the commit)."""
+    others = bound_elsewhere(ctx.session, person, ctx.openid)
+    pushes = [card_moved_push(ctx.session, openid, mask_card(person.card_no)) for openid in others]
+    for push_id in pending_ids(pushes):
+        ctx.enqueue("pushes", SEND_PUSH, push_id, job_id=f"push-{push_id}", fresh=True)
+    return bool(others)
 
 
 DIALOG = Dialog(

@@ -24,3 +24,11 @@ def ticket_no(text: str | None) -> str | None:
 def clean(text: str) -> str:
     """Drop the separators between a command and the user's words; keep the words as typed."""
     return _LEADING_SEP.sub("", text).strip()
+
+
+_ALONE = re.compile(rf"^{W}*{TICKET_NO}{W}*$")
+
+
+def is_ticket_no(text: str) -> bool:
+    """Tell whether a message is a ticket number and nothing else."""
+    return bool(_ALONE.match(text or ""))

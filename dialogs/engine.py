@@ -13,6 +13,10 @@ The engine owns what is common to every step: numbered choices, global words
 (取消, 返回/上一步, 重新开始, 帮助), skipping what is already known, the
 question after a long pause, and the question when a menu is clicked in the
 middle of a dialog.  Dialog definitions are checked when they are built.
+
+A step declared ``read_only`` (a list, a ticket, the profile page) only shows things: nothing typed
+there can be lost, so the engine asks neither the pause question nor 「要离开吗？」 there, and a message
+that does not answer the screen (``Engine.leaves``) is for the router to take as if no dialog were open.
 """
 
 from __future__ import annotations
@@ -119,6 +123,10 @@ class Step:
     skip: Callable[[Ctx], bool] | None = None
     auto_single: bool = False
     help: str = ""
+    # The step only shows things: what does not answer it goes where it would go with no dialog open.
+    read_only: bool = False
+    # At a read-only step, text that answers it besides a list number or a choice's label (a ticket number).
+    answers: Callable[[Ctx, Incoming], bool] | None = None
 
     def targets(self) -> set[str]:
         return {self.next, *self.goes_to}
@@ -214,14 +222,14 @@ class Engine:
         dialog = self.dialog(st.flow)
         if st.pending:
             return self._answer_pending(ctx, dialog, msg)
+        step = dialog.step(st.step or dialog.start)
         if msg.kind == "click":
             return self._ask(ctx, dialog, {"kind": "leave", "key": msg.key})
-        if ctx.now - st.updated > self.pause_s and st.updated:
+        if ctx.now - st.updated > self.pause_s and st.updated and not step.read_only:
             return self._ask(ctx, dialog, {"kind": "pause"})
         word = GLOBAL_WORDS.get(msg.text) if msg.kind == "text" else None
         if word:
             return self._global(ctx, dialog, word)
-        step = dialog.step(st.step or dialog.start)
         return self._answer(ctx, dialog, step, msg)
 
     def resume(self, ctx: Ctx, say: str = "") -> str:
@@ -231,6 +239,39 @@ class Engine:
         assert st.flow is not None
         dialog = self.dialog(st.flow)
         return self._enter(ctx, dialog, st.step or dialog.start, say)
+
+    def read_only(self, ctx: Ctx) -> bool:
+        """Tell whether the user is at a screen that only shows things (no engine question open on it)."""
+        st = ctx.state
+        if st.flow is None or st.pending:
+            return False
+        dialog = self.dialog(st.flow)
+        return dialog.step(st.step or dialog.start).read_only
+
+    def leaves(self, ctx: Ctx, msg: Incoming) -> bool:
+        """Tell whether a message leaves the read-only screen the user is at: a click, a photo the dialog does
+        not take (on_image), or text that is neither a global word, a list number, a choice's label nor what
+        the step says it answers."""
+        if not self.read_only(ctx) or msg.kind == "location_report":  # reported by WeChat, not said
+            return False
+        if msg.kind == "image":
+            st = ctx.state
+            return st.flow is None or self.dialog(st.flow).on_image is None
+        if msg.kind != "text":
+            return True
+        if msg.text in GLOBAL_WORDS or is_number(msg.text):
+            return False
+        st = ctx.state
+        assert st.flow is not None
+        dialog = self.dialog(st.flow)
+        step = dialog.step(st.step or dialog.start)
+        if step.choices is not None and isinstance(pick(list(step.choices(ctx)), msg.text), Choice):
+            return False
+        return not (step.answers is not None and step.answers(ctx, msg))
+
+    def close(self, ctx: Ctx) -> None:
+        """Put the dialog away without a word (a read-only screen the user has moved on from)."""
+        _clear(ctx.state)
 
     def prompt(self, ctx: Ctx) -> str:
         """Render the current step's question again."""

@@ -1,14 +1,21 @@
-"""我的报修: the user's tickets, one ticket's timeline, 留言 (words, or up to 3 photos) and 撤销."""
+"""我的报修: the user's tickets, one ticket's timeline, 留言 (words, or up to 3 photos) and 撤销.
+
+The list and a ticket's page only show things (read-only steps): a list number, a ticket number, an
+action's name or 「评价 5」 answers them; a photo at a ticket's page joins it; anything else is taken as if
+no dialog were open.  The words 「留言」「撤销」 typed outside (dialogs/ticket_words.py) open a ticket here
+straight at that action.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from core.jobs import DOWNLOAD_PHOTO
+from dialogs.commands import is_ticket_no, ticket_no
 from dialogs.context import Ctx
 from dialogs.engine import END, Choice, Dialog, End, Go, Outcome, Retry, Step, Switch
 from dialogs.forms import Form
-from dialogs.rate import RateForm, ReworkForm
+from dialogs.rate import RateForm, ReworkForm, answer_command, parse_command
 from dialogs.state import Incoming
 from models.errors import IllegalMove, NotFound
 from models.tickets import (
@@ -19,6 +26,7 @@ from models.tickets import (
     add_photo,
     followers,
     get_ticket,
+    is_filed_by,
     local_time,
     move,
     user_tickets,
@@ -29,7 +37,11 @@ TEXT = {
     "list": "您的报修（回复数字查看详情）：",
     "row": "{no} {status} · {building} {fault}",
     "none": "您还没有报修记录。回复「报修」开始报修。",
-    "detail": "{no}  {status}\n{category}\n位置：{place}\n故障：{fault}\n描述：{description}\n进度：\n{timeline}",
+    "none_unbound": "您还没有报修记录。报修记录跟着校园卡走：绑定校园卡后就能看到，回复「绑定」开始。",
+    "detail": ("{no}  {status}\n{category}\n位置：{place}\n故障：{fault}\n描述：{description}\n"
+               "{worker}进度：\n{timeline}"),
+    "worker": "维修人员：{name}\n",
+    "worker_phone": "维修人员：{name}（电话 {phone}）\n",
     "event": "· {at} {status}{note}",
     "message_event": "· {at} 留言：{note}",
     "reply_event": "· {at} 后勤回复：{note}",
@@ -52,6 +64,8 @@ TEXT = {
     "photo_added": "照片已添加到 {no}（这条留言的第 {n} 张，最多 {max} 张）。",
     "photo_full": "一条留言最多带 {max} 张照片，这张没有加上；写一句留言后，可以再发。",
     "photo_pick": "要给报修单补充照片，请先回复数字打开那张单，再发照片。",
+    "not_yours": "没有找到您的报修单 {no}，请核对单号，或回复「我的报修」查看全部。",
+    "choose": "请回复列表前的数字。",
     "help": "回复数字查看一张单；在单子详情里可以留言或撤销（未受理时）。",
 }
 
@@ -65,6 +79,7 @@ class MyTicketsForm(Form):
     no: str | None = None
     # The message that photos sent in a row at an open ticket go to (an album arrives one picture a message).
     photo_message: int | None = None
+    then: str | None = None  # the step to open the ticket at (「留言」「撤销」 typed outside the list)
 
 
 def form(ctx: Ctx) -> MyTicketsForm:
@@ -72,7 +87,7 @@ def form(ctx: Ctx) -> MyTicketsForm:
 
 
 def _tickets(ctx: Ctx) -> list[Ticket]:
-    return ctx.once("my_tickets", lambda: user_tickets(ctx.session, ctx.openid))
+    return ctx.once("my_tickets", lambda: user_tickets(ctx.session, ctx.openid, ctx.who().person_id))
 
 
 def list_prompt(ctx: Ctx) -> str:
@@ -84,9 +99,21 @@ def list_choices(ctx: Ctx) -> list[Choice]:
                    (t.no,)) for t in _tickets(ctx)]
 
 
+def read_number(raw: str) -> MyTicketsForm | None:
+    """A ticket number typed with no list open opens that ticket (registry: the entry's ``reads``)."""
+    return MyTicketsForm(no=ticket_no(raw.strip())) if is_ticket_no(raw) else None
+
+
 def on_start(ctx: Ctx) -> Outcome | None:
+    f = form(ctx)
+    if f.no is not None:  # opened at a ticket named outside the list: only one the list would show
+        t = _ticket(ctx)
+        if t is None or not visible(ctx, t):
+            return End(TEXT["not_yours"].format(no=f.no))
+    if f.then is not None:
+        return Go(f.then)
     if not _tickets(ctx):
-        return End(TEXT["none"])
+        return End(TEXT["none"] if ctx.who().bound else TEXT["none_unbound"])
     return None
 
 
@@ -98,13 +125,21 @@ def on_pick(ctx: Ctx, choice: Choice) -> Outcome:
 def by_number(ctx: Ctx, msg: Incoming) -> Outcome:
     """Let a ticket number typed in full open it too, even one not in the short list."""
     try:
-        ticket = get_ticket(ctx.session, msg.text)
+        ticket = get_ticket(ctx.session, ticket_no(msg.text) or "")
     except NotFound:
         return Retry(TEXT["gone"])
-    if ticket.openid != ctx.openid and ctx.openid not in followers(ctx.session, ticket):
+    if not visible(ctx, ticket):
         return Retry(TEXT["gone"])
     ctx.set("no", ticket.no)
     return Go()
+
+
+def visible(ctx: Ctx, ticket: Ticket) -> bool:
+    """The same tickets as the list: filed as the card bound now, or followed while bound."""
+    person_id = ctx.who().person_id
+    if is_filed_by(ticket, ctx.openid, person_id):
+        return True
+    return person_id is not None and ctx.openid in followers(ctx.session, ticket)
 
 
 def _ticket(ctx: Ctx) -> Ticket | None:
@@ -138,18 +173,27 @@ def detail_prompt(ctx: Ctx) -> str:
     if t is None:
         return TEXT["gone"]
     text = TEXT["detail"].format(no=t.no, status=t.status_zh, category=t.category, place=t.place, fault=t.fault,
-                                 description=t.description, timeline=timeline(t))
+                                 description=t.description, worker=worker_line(t), timeline=timeline(t))
     if t.rating is not None:
         comment = f"，{t.rating_comment}" if t.rating_comment else ""
         text += "\n" + TEXT["rating"].format(stars=t.rating, comment=comment)
     return text
 
 
+def worker_line(t: Ticket) -> str:
+    """Who is coming, once someone is assigned: the name, and the phone when the account has one."""
+    if t.worker is None:
+        return ""
+    if t.worker.phone:
+        return TEXT["worker_phone"].format(name=t.worker.name, phone=t.worker.phone)
+    return TEXT["worker"].format(name=t.worker.name)
+
+
 def detail_choices(ctx: Ctx) -> list[Choice]:
     t = _ticket(ctx)
     options = [Choice(TEXT["act_message"], "message")]
     if t is not None and t.status == "submitted" and t.openid == ctx.openid:
-        options.append(Choice(TEXT["act_withdraw"], "withdraw"))
+        options.append(Choice(TEXT["act_withdraw"], "withdraw", ("撤销",)))
     if t is not None and t.status == "completed" and t.openid == ctx.openid:
         options += [Choice(TEXT["act_rate"], "rate"), Choice(TEXT["act_rework"], "rework")]
     options.append(Choice(TEXT["act_back"], "list"))
@@ -164,6 +208,22 @@ def on_action(ctx: Ctx, choice: Choice) -> Outcome:
         kind = RateForm if choice.value == "rate" else ReworkForm
         return Switch(str(choice.value), data=kind(no=form(ctx).no))
     return Go(str(choice.value))
+
+
+def is_command(ctx: Ctx, msg: Incoming) -> bool:
+    return parse_command(msg.raw) is not None
+
+
+def on_screen_command(ctx: Ctx, msg: Incoming) -> Outcome:
+    """「评价 5」「没修好 还在滴水」 typed on a ticket's page are about that ticket, not the latest one."""
+    cmd = parse_command(msg.raw)
+    t = _ticket(ctx)
+    if t is None:
+        return End(TEXT["gone"])
+    if cmd is None:
+        return Retry(TEXT["choose"])
+    said = answer_command(ctx, replace(cmd, no=cmd.no or t.no))
+    return said if isinstance(said, Switch) else End(said)
 
 
 def message(ctx: Ctx, msg: Incoming) -> Outcome:
@@ -223,9 +283,10 @@ DIALOG = Dialog(
     help=TEXT["help"],
     steps=(
         Step("list", "报修列表", list_prompt, next="detail", choices=list_choices, on_choice=on_pick,
-             handle=by_number, save="no"),
+             handle=by_number, save="no", read_only=True, answers=lambda ctx, msg: is_ticket_no(msg.text)),
         Step("detail", "报修详情", detail_prompt, next=END, choices=detail_choices, on_choice=on_action,
-             goes_to=("message", "withdraw", "list")),
+             handle=on_screen_command, goes_to=("message", "withdraw", "list"), read_only=True,
+             answers=is_command),
         Step("message", "留言", TEXT["message"], next="detail", handle=message),
         Step("withdraw", "撤销", withdraw_prompt, next=END, choices=withdraw_choices, on_choice=on_withdraw,
              goes_to=("detail",)),

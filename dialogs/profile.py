@@ -194,7 +194,7 @@ DIALOG = Dialog(
     help=TEXT["help"],
     steps=(
         Step("show", "个人信息", show_prompt, next=END, choices=show_choices, on_choice=on_show,
-             goes_to=("phone", "home_campus", "pw_old", "unbind")),
+             goes_to=("phone", "home_campus", "pw_old", "unbind"), read_only=True),
         Step("phone", "修改电话", TEXT["phone"], next="show", handle=phone),
         Step("pw_old", "当前密码", TEXT["pw_old"], next="pw_new", handle=pw_old),
         Step("pw_new", "新密码", TEXT["pw_new"], next="pw_again", handle=pw_new),

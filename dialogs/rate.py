@@ -19,7 +19,7 @@ from dialogs.engine import END, Choice, Dialog, End, Go, Outcome, Retry, Step, S
 from dialogs.forms import Form
 from dialogs.state import Incoming, fold
 from models.errors import IllegalMove, NotFound
-from models.tickets import Ticket, completed_for, get_ticket
+from models.tickets import Ticket, completed_for, get_ticket, is_filed_by
 
 TEXT = {
     "title": "维修评价",
@@ -138,7 +138,7 @@ def parse_command(raw: str) -> Command | None:
 
 def completed_tickets(ctx: Ctx) -> list[Ticket]:
     """The user's own completed tickets, the most recently completed first."""
-    return completed_for(ctx.session, ctx.openid)
+    return completed_for(ctx.session, ctx.openid, ctx.who().person_id)
 
 
 def _own(ctx: Ctx, no: str) -> Ticket | None:
@@ -146,7 +146,7 @@ def _own(ctx: Ctx, no: str) -> Ticket | None:
         ticket = get_ticket(ctx.session, no)
     except NotFound:
         return None
-    return ticket if ticket.openid == ctx.openid else None
+    return ticket if is_filed_by(ticket, ctx.openid, ctx.who().person_id) else None
 
 
 def why_not_rate(ticket: Ticket) -> str | None:
@@ -326,7 +326,7 @@ DIALOG = Dialog(
     help=TEXT["help"],
     steps=(
         Step("pick", TEXT["pick_title"], TEXT["pick"], next="stars", choices=pick_choices, save="no",
-             auto_single=True),
+             auto_single=True, read_only=True),
         Step("stars", TEXT["stars_title"], stars_prompt, next="comment", choices=stars_choices, save="stars",
              handle=stars_text),
         Step("comment", TEXT["comment_title"], comment_prompt, next=END, handle=comment),

@@ -1,15 +1,28 @@
 """The one registry of what a person can open: each entry's menu key, the words that open it in text, its
 title and its line of the help, and the dialog (or the one-message answer) behind it. A new dialog is one
-module plus one line in ENTRIES; the router only dispatches."""
+module plus one line in ENTRIES; the router only dispatches. An entry opened by a pattern rather than a
+word (「撤销 R…」) says how to read it (``reads``): the text becomes the dialog's form, filled in advance."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from dialogs import bind, consult, consult_history, did_you_mean, my_tickets, photo_repair, profile, rate, repair
+from dialogs import (
+    bind,
+    consult,
+    consult_history,
+    did_you_mean,
+    my_tickets,
+    photo_repair,
+    profile,
+    rate,
+    repair,
+    ticket_words,
+)
 from dialogs.context import Ctx
 from dialogs.engine import Dialog
+from dialogs.forms import Form
 from dialogs.notices import notices_reply
 from dialogs.reply import Reply
 
@@ -24,6 +37,8 @@ class Entry:
     help: str = ""  # its line in 「帮助」 ("" = not listed)
     dialog: Dialog | None = None
     answer: Callable[[Ctx], str | Reply] | None = None  # a one-message answer instead of a dialog
+    # Reads a message typed with no dialog open: its dialog's form filled in advance, or None (not this entry).
+    reads: Callable[[str], Form | None] | None = None
 
 
 def _help(ctx: Ctx) -> str:
@@ -34,10 +49,14 @@ ENTRIES: tuple[Entry, ...] = (
     Entry("REPAIR", "我要报修", ("报修", "我要报修", "维修"),
           "· 报修：回复「报修」，按提示选择类型、位置，描述问题并拍照", dialog=repair.DIALOG),
     Entry("MY_TICKETS", "我的报修", ("我的报修", "报修进度", "查询进度", "我的维修单"),
-          "· 我的报修：查看进度、留言、撤销未受理的报修", dialog=my_tickets.DIALOG),
+          "· 我的报修：查看进度、留言、撤销未受理的报修", dialog=my_tickets.DIALOG, reads=my_tickets.read_number),
     Entry("PHOTO_REPAIR", "拍照报修", ("拍照报修",),
           "· 拍照报修：先发照片，再用一句话说哪里坏了", answer=photo_repair.hint),
     # A bare 「评价」 is a command (dialogs/rate.py) or a choice, not this entry's word.
+    Entry("MESSAGE", "留言", (), "· 留言：回复「留言 想说的话」，补充到您处理中的报修单上",
+          dialog=ticket_words.MESSAGE_DIALOG, reads=ticket_words.read_message),
+    Entry("WITHDRAW", "撤销报修", (), "· 撤销：回复「撤销」或「撤销 单号」，撤销还没受理的报修",
+          dialog=ticket_words.WITHDRAW_DIALOG, reads=ticket_words.read_withdraw),
     Entry("RATE", "维修评价", ("维修评价", "我要评价"),
           "· 评价：维修完成后回复「评价 5」（1–5 星，可以接着写几句），没修好请回复「没修好 哪里还有问题」",
           dialog=rate.DIALOG),
@@ -65,6 +84,15 @@ HELP_HEAD = "我可以帮您："
 HELP_TAIL = "填写过程中随时可以回复：取消、返回（上一步）、重新开始、帮助。"
 
 
+def read_entry(raw: str) -> tuple[Entry, Form] | None:
+    """The entry a typed pattern opens, with the form it fills; None when no entry reads the text."""
+    for e in ENTRIES:
+        data = e.reads(raw) if e.reads is not None else None
+        if data is not None:
+            return e, data
+    return None
+
+
 def help_text() -> str:
     return "\n".join((HELP_HEAD, *(e.help for e in ENTRIES if e.help), HELP_TAIL))
 
@@ -76,6 +104,8 @@ def _check() -> None:
     for e in ENTRIES:
         if (e.dialog is None) == (e.answer is None):
             raise ValueError(f"dialogs.registry: {e.key} needs a dialog or an answer, not both")
+        if e.reads is not None and e.dialog is None:
+            raise ValueError(f"dialogs.registry: {e.key} reads a pattern into a form, so it needs a dialog")
 
 
 _check()

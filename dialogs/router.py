@@ -8,7 +8,7 @@ from dialogs.context import Ctx
 from dialogs.engine import GLOBAL_WORDS, Engine, Switch, is_number, join_lines
 from dialogs.engine import TEXT as ENGINE_TEXT
 from dialogs.notices import notices_reply
-from dialogs.registry import BY_KEY, BY_WORD, DIALOGS, TITLES, help_text
+from dialogs.registry import BY_KEY, BY_WORD, DIALOGS, TITLES, help_text, read_entry
 from dialogs.repair_form import Photo, RepairForm
 from dialogs.reply import Reply
 from dialogs.state import Incoming
@@ -44,6 +44,9 @@ def build_engine(pause_s: int) -> Engine:
 
 def route(engine: Engine, ctx: Ctx) -> str | Reply:
     """Answer one incoming message; return the reply ("" means no reply)."""
+    if engine.leaves(ctx, ctx.msg):
+        # A screen that only shows things is not a form: what does not answer it is taken as from idle.
+        engine.close(ctx)
     msg = ctx.msg
     if msg.kind == "text":
         said = _command(engine, ctx)
@@ -66,6 +69,12 @@ def route(engine: Engine, ctx: Ctx) -> str | Reply:
         if key is not None:
             return engine.handle(ctx, Incoming("click", key=key, msg_key=msg.msg_key))
         return engine.handle(ctx, msg)
+    return idle(engine, ctx, key)
+
+
+def idle(engine: Engine, ctx: Ctx, key: str | None) -> str | Reply:
+    """Answer a message with no dialog going on (``key``: the menu key it names, if any)."""
+    msg = ctx.msg
     if key is not None:
         return _open(engine, ctx, key)
     if msg.kind == "image":
@@ -84,6 +93,9 @@ def route(engine: Engine, ctx: Ctx) -> str | Reply:
     if is_number(text):
         # A list number with no list open: a form that ended, expired or was lost.
         return TEXT["idle_word"]
+    found = read_entry(msg.raw)
+    if found is not None and found[0].dialog is not None:
+        return engine.begin(ctx, found[0].dialog.name, found[1])
     return _free_text(engine, ctx)
 
 

@@ -229,6 +229,12 @@ def bind(session: Session, openid: str, person: Person) -> WechatUser:
     return user
 
 
+def bound_elsewhere(session: Session, person: Person, openid: str) -> list[str]:
+    """The other WeChat users this card is bound to now: binding it here takes it from them."""
+    return list(session.scalars(select(WechatUser.openid).where(WechatUser.person_id == person.id,
+                                                                WechatUser.openid != openid)))
+
+
 def unbind(session: Session, openid: str) -> None:
     user = get_user(session, openid)
     if user is not None:

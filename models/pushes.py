@@ -37,6 +37,7 @@ class Push(Base):
     notice_id: Mapped[int | None] = mapped_column(ForeignKey("notices.id"), index=True)
     openid: Mapped[str] = mapped_column(String(64))
     # status | reply | assign | rework | notice | rate_hint (the text after 维修完成) | closed (a complaint's 办结)
+    # | account (the card was bound on another WeChat)
     kind: Mapped[str] = mapped_column(String(16))
     # How it went out: "template", or "custom" when the customer-service fallback was used.
     channel: Mapped[str | None] = mapped_column(String(16))
@@ -235,6 +236,23 @@ def worker_push(session: Session, ticket: Ticket, event: TicketEvent, template_i
     return push
 
 
+ACCOUNT_TEXT = ("您的校园卡 {card} 刚刚在另一个微信上绑定，这个微信已解除绑定。"
+                "如果不是您本人操作，请回复「绑定」重新绑定，再在「个人信息」里修改密码。")
+
+
+def card_moved_push(session: Session, openid: str, card: str) -> Push:
+    """Tell a WeChat user that their campus card was bound on another account (a text message: no template
+    fits, so it reaches them only within WeChat's 48 hours after they last wrote)."""
+    push = Push(openid=openid, kind="account", template_id=None,
+                payload={"thing1": {"value": ACCOUNT_TEXT.format(card=card)}})
+    user = session.scalars(select(WechatUser).where(WechatUser.openid == openid)).first()
+    if user is not None and not user.subscribed:
+        push.status, push.error = "skipped", "user unsubscribed"
+    session.add(push)
+    session.flush()
+    return push
+
+
 def custom_text(session: Session, kind: str, ticket_id: int | None, event_id: int | None,
                 payload: dict[str, Any], link: str, openid: str | None = None) -> str:
     """The customer-service text that stands in for a template push: number, status, note, link.
@@ -252,6 +270,8 @@ def custom_text(session: Session, kind: str, ticket_id: int | None, event_id: in
         number = values.pop("character_string1", "")
         if kind == "notice":
             return "【通知公告】" + "；".join(values.values()) + tail
+        if kind == "account":
+            return "【账号提醒】" + "；".join(values.values())
         if kind == "reply" and number:
             return f"【咨询回复】您的留言 {number} 有新回复：" + "；".join(values.values()) + tail
         if kind == "closed" and number:

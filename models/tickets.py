@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import (
+    ColumnElement,
     ForeignKey,
     Integer,
     Select,
@@ -327,11 +328,31 @@ def count_tickets(session: Session, status: str | None = None, openid: str | Non
     return int(session.scalar(q) or 0)
 
 
-def user_tickets(session: Session, openid: str, limit: int = 9) -> list[Ticket]:
-    """List a user's own and followed tickets, newest first."""
-    followed = select(TicketFollower.ticket_id).where(TicketFollower.openid == openid)
-    q = (select(Ticket).where((Ticket.openid == openid) | Ticket.id.in_(followed))
-         .order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(limit))
+def filed_by(openid: str, person_id: int | None) -> ColumnElement[bool]:
+    """The tickets a WeChat user filed as the card they are bound to now.
+
+    A ticket filed while bound to a card belongs to that openid only while it is bound to the same card:
+    after 解除绑定 (or the card moving to another phone) the list no longer shows them, and binding the
+    card again shows them again.  A ticket filed with no card is the openid's alone.
+    """
+    card: ColumnElement[bool] = Ticket.person_id.is_(None)
+    if person_id is not None:
+        card = card | (Ticket.person_id == person_id)
+    return (Ticket.openid == openid) & card
+
+
+def is_filed_by(ticket: Ticket, openid: str, person_id: int | None) -> bool:
+    """The same rule as ``filed_by``, for one ticket already read."""
+    return ticket.openid == openid and ticket.person_id in (None, person_id)
+
+
+def user_tickets(session: Session, openid: str, person_id: int | None = None, limit: int = 9) -> list[Ticket]:
+    """List a user's own tickets (``filed_by``) and, while bound, those they follow, newest first."""
+    mine = filed_by(openid, person_id)
+    if person_id is not None:
+        followed = select(TicketFollower.ticket_id).where(TicketFollower.openid == openid)
+        mine = mine | Ticket.id.in_(followed)
+    q = select(Ticket).where(mine).order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(limit)
     return list(session.scalars(q))
 
 
@@ -530,12 +551,12 @@ def worker_tasks(session: Session, staff_id: int, limit: int = 20) -> list[Ticke
     return list(session.scalars(q))
 
 
-def completed_for(session: Session, openid: str, limit: int = 9) -> list[Ticket]:
-    """A reporter's completed tickets, the most recently completed first."""
+def completed_for(session: Session, openid: str, person_id: int | None = None, limit: int = 9) -> list[Ticket]:
+    """A reporter's completed tickets (``filed_by``), the most recently completed first."""
     done = (select(TicketEvent.ticket_id, func.max(TicketEvent.id).label("last"))
             .where(TicketEvent.kind == "status", TicketEvent.status == "completed")
             .group_by(TicketEvent.ticket_id).subquery())
     q = (select(Ticket).join(done, done.c.ticket_id == Ticket.id)
-         .where(Ticket.openid == openid, Ticket.status == "completed")
+         .where(filed_by(openid, person_id), Ticket.status == "completed")
          .order_by(done.c.last.desc()).limit(limit))
     return list(session.scalars(q))

@@ -7,11 +7,13 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+import responses
 
 from core.services import Services
 from devtools.chat import WeChatUser
-from tests.support.chat import choose
+from tests.support.chat import choose, file_repair
 from tests.support.people import user_row
+from tests.support.wechat_api import CUSTOM, bodies
 
 ZHANG = "20260001"  # 张三, ID ending 12345X, phone 13800000001
 WANG = "20260003"  # 王五, ID ending 34567x, no phone
@@ -233,6 +235,24 @@ def test_second_openid_takes_the_card_over(wechat: Callable[..., WeChatUser], se
     assert "8 位校园卡号" in old.text("个人信息").text  # the old phone must bind again
 
 
+def test_the_first_account_is_told_when_its_card_moves(wechat: Callable[..., WeChatUser], services: Services,
+                                                       run_jobs: Callable[[], int],
+                                                       wechat_api: responses.RequestsMock) -> None:
+    """The new phone is told the card was bound elsewhere; the old one gets a message saying what happened."""
+    old, new = wechat("o-moved-old"), wechat("o-moved-new")
+    start_bind(old)
+    assert "之前绑定在另一个微信上" not in old.text("12345X").text
+    run_jobs()
+    assert bodies(wechat_api, CUSTOM) == []
+    start_bind(new)
+    assert "之前绑定在另一个微信上" in new.text("12345X").text
+    run_jobs()
+    sent = bodies(wechat_api, CUSTOM)
+    assert [m["touser"] for m in sent] == ["o-moved-old"]
+    text = sent[0]["text"]["content"]
+    assert "20****01" in text and "另一个微信上绑定" in text and ZHANG not in text
+
+
 # -- 个人信息 --------------------------------------------------------------------------------------
 
 def test_profile_shows_name_masked_card_phone_and_room(wechat: Callable[..., WeChatUser],
@@ -302,3 +322,22 @@ def test_unbind_then_repair_asks_to_bind(wechat: Callable[..., WeChatUser], boun
     assert "已解除绑定" in choose(user, "确定解除")
     assert bound_card(services, "o-prof-unbind") is None
     assert "8 位校园卡号" in user.text("报修").text
+
+
+def test_unbound_tickets_leave_my_tickets_until_bound_again(wechat: Callable[..., WeChatUser], services: Services,
+                                                            bound: Callable[..., None]) -> None:
+    """Tickets filed while bound to a card are that card's: after 解除绑定 我的报修 no longer lists them (nor
+    opens them by number), and binding the card again brings them back."""
+    user = wechat("o-unbind-list")
+    bound("o-unbind-list")
+    no = file_repair(user)
+    assert no in user.text("我的报修").text
+    user.text("个人信息")
+    choose(user, "解除绑定")
+    assert "已解除绑定" in choose(user, "确定解除")
+    reply = user.text("我的报修").text
+    assert no not in reply and "还没有报修记录" in reply and "绑定校园卡后就能看到" in reply
+    assert "没有找到您的报修单" in user.text(f"留言 {no} 看看").text
+    start_bind(user)
+    user.text("12345X")
+    assert no in user.text("我的报修").text

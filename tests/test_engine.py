@@ -258,3 +258,28 @@ def test_every_menu_button_opens_a_registry_entry() -> None:
     keys = set(menu_keys(load_menu(Config.from_env({}, dotenv=None).menu_file)))
     assert keys and keys <= set(BY_KEY)
     assert all(BY_KEY[k].help in help_text() for k in keys)
+
+
+def test_a_read_only_step_is_left_by_what_does_not_answer_it() -> None:
+    """At a screen that only shows things, numbers, labels, global words and what the step says it answers stay
+    with it; anything else (and every click or photo) leaves it, and a form step is never left that way."""
+    def options(_ctx: Any) -> list[Choice]:
+        return [Choice("返回列表", "back", ("返回列表页",))]
+
+    shown = Step("show", "查看", "这是详情。", choices=options, read_only=True,
+                 answers=lambda _ctx, msg: msg.text.startswith("R"))
+    asked = Step("ask", "提问", "请说说：", handle=lambda _ctx, _msg: Go(END))
+    engine, ctx = Engine([Dialog("look", "查看", (shown, asked), start="show")], pause_s=3600), _ctx()
+    engine.begin(ctx, "look")
+    assert engine.read_only(ctx)
+    stays = ["1", "99", "返回列表", "返回列表页", "取消", "帮助", "R261127001"]
+    leaves = ["你好", "图书馆的灯坏了", "😀", ""]
+    assert [engine.leaves(ctx, Incoming("text", raw=t)) for t in stays] == [False] * len(stays)
+    assert [engine.leaves(ctx, Incoming("text", raw=t)) for t in leaves] == [True] * len(leaves)
+    assert engine.leaves(ctx, Incoming("click", key="REPAIR"))
+    assert engine.leaves(ctx, Incoming("image", media_id="M"))
+    ctx.state.step = "ask"
+    assert not engine.read_only(ctx) and not engine.leaves(ctx, Incoming("click", key="REPAIR"))
+    ctx.state.step = "show"
+    engine.close(ctx)
+    assert not ctx.state.active and not engine.leaves(ctx, Incoming("text", raw="你好"))

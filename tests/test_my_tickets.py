@@ -73,6 +73,7 @@ def test_open_a_ticket_shows_its_timeline(wechat: Callable[..., WeChatUser], bou
     reply = user.text("1").text
     assert reply.startswith(f"{no}  暂时无法维修")
     assert "位置：东环校区 学生公寓12栋 5楼 502" in reply and "描述：水龙头关不紧，一直在滴水" in reply
+    assert "维修人员：刘师傅（电话 13900000009）" in reply
     progress = reply.split("进度：\n")[1].splitlines()
     steps = [line for line in progress if line.startswith("· ")]
     assert [s.split(" ", 3)[3] for s in steps] == ["提交维修单", "维修单受理", "指派维修", "暂时无法维修：等配件到货"]
@@ -80,6 +81,22 @@ def test_open_a_ticket_shows_its_timeline(wechat: Callable[..., WeChatUser], bou
     reply = choose(user, "返回列表")
     assert rows(reply)[0][1] == no
     assert user.text(no).text.startswith(f"{no}  暂时无法维修")
+
+
+def test_worker_shown_once_assigned(wechat: Callable[..., WeChatUser], bound: Callable[..., None],
+                                   services: Services) -> None:
+    """Nobody is named before a worker is assigned; a worker without a phone is named without one."""
+    bound("o-mt-worker")
+    no = make_ticket(services, "o-mt-worker")
+    user = wechat("o-mt-worker")
+    user.text("我的报修")
+    assert "维修人员" not in user.text("1").text
+    make_staff(services, "赵师傅", "worker")
+    move_ticket(services, no, "accepted", by="staff:调度员")
+    move_ticket(services, no, "assigned", by="staff:调度员", worker="赵师傅")
+    user.text("我的报修")
+    reply = user.text("1").text
+    assert "维修人员：赵师傅\n" in reply and "电话" not in reply.split("维修人员")[1].split("\n")[0]
 
 
 def test_timeline_shows_beijing_time(wechat: Callable[..., WeChatUser], bound: Callable[..., None],
