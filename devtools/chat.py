@@ -69,6 +69,11 @@ class WeChatUser:
         return self.send("voice", f"<MediaId><![CDATA[v1]]></MediaId><Format><![CDATA[amr]]></Format>{heard}",
                          msg_id=next(_ids))
 
+    def location(self, lat: float, lng: float, label: str = "") -> Answer:
+        """A shared location (位置), as WeChat sends it: Location_X is the latitude, Location_Y the longitude."""
+        return self.send("location", f"<Location_X>{lat}</Location_X><Location_Y>{lng}</Location_Y>"
+                         f"<Scale>16</Scale><Label>{_cdata(label)}</Label>", msg_id=next(_ids))
+
     def click(self, key: str) -> Answer:
         return self.event("CLICK", key)
 
@@ -149,7 +154,7 @@ def _menu_keys() -> str:
 HELP = f"""命令：/photo 发一张照片  /click KEY 点菜单，KEY 是：
 {_menu_keys()}
       /subscribe 关注  /unsubscribe 取消关注  /voice 文字 发语音（微信听成的文字）  /help 本说明  /quit 退出
-      /scan 场景 扫一张报修码（场景见 repairbot qr make 写的 codes.csv）
+      /scan 场景 扫一张报修码（场景见 repairbot qr make 写的 codes.csv）  /location 纬度 经度 发位置
 其余输入都作为文字消息发送。"""
 
 
@@ -219,6 +224,12 @@ def _dispatch(user: WeChatUser, line: str) -> Answer | None:
         return user.event("subscribe")
     if line == "/unsubscribe":
         return user.event("unsubscribe")
+    if line.startswith("/location"):
+        lat, _, lng = line.removeprefix("/location").strip().partition(" ")
+        try:
+            return user.location(float(lat), float(lng))
+        except ValueError:
+            return Answer(200, "", "用法：/location 纬度 经度，例如 /location 24.3264 109.4281")
     if line.startswith("/scan"):
         return user.event("SCAN", line.removeprefix("/scan").strip())
     if line.startswith("/voice"):

@@ -91,7 +91,7 @@ def test_the_banner_gives_the_console_and_a_dispatcher_who_can_log_in(running_de
     assert f"欢迎，{staff.group(1)}" in page.text
 
 
-def test_the_banner_s_sticker_starts_a_repair_in_the_demo(running_demo: tuple[str, int]) -> None:
+def test_a_sticker_and_a_location_start_repairs_in_the_demo(running_demo: tuple[str, int]) -> None:
     banner, port = running_demo
     scene = SCENE_RE.search(banner)
     assert scene, banner
@@ -99,6 +99,8 @@ def test_the_banner_s_sticker_starts_a_repair_in_the_demo(running_demo: tuple[st
     for line in ("绑定", "20260001", "12345X"):
         student.text(line)
     assert "502" in student.event("SCAN", scene.group(1)).text
+    student.text("取消")
+    assert "附近" in student.location(24.3264, 109.4281).text  # the sample register is on the map
 
 
 def test_a_busy_port_is_said_at_once_with_what_to_do(tmp_path: Path) -> None:
