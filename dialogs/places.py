@@ -30,6 +30,10 @@ TEXT = {
     "note_long": "位置说明请控制在 100 字以内，详细情况可以写在问题描述里。",
 }
 
+# A floor and where on it, in one answer: "3楼楼道", "二层卫生间".
+FLOOR_AND_NOTE = re.compile(r"^(第?[0-9零一二两三四五六七八九十]+)\s*[楼层]\s*(\S.*)$")
+
+
 def small_int(text: str) -> int | None:
     """Read a floor written as digits or Chinese numerals (三, 十二), with 第/楼/层 allowed around it."""
     return cn_to_int(re.sub(r"^第|[楼层号]$", "", text.strip()))
@@ -110,11 +114,18 @@ def place_steps(prefix: str, after: str,
     def floor(ctx: Ctx, msg: Incoming) -> Outcome:
         b = building_of(ctx)
         n = small_int(msg.text)
+        with_spot = FLOOR_AND_NOTE.match(msg.text) if n is None and with_note else None
+        if with_spot is not None and len(with_spot.group(2)) <= 100:
+            n = small_int(with_spot.group(1))
         if b is None:
             return Go(f"{prefix}building")
         if n is None or not 0 <= n <= b.floors:
             return Retry(TEXT["floor_bad"].format(building=b.name, floors=b.floors))
         ctx.set(k_floor, str(n) if n else None)
+        if with_spot is not None:
+            # "3楼楼道": where on the floor says it is no room.
+            ctx.set(k_room, None)
+            ctx.set(k_note, with_spot.group(2))
         return Go()
 
     def room_prompt(ctx: Ctx) -> str:
