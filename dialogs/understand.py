@@ -232,8 +232,10 @@ def _swap_floor(text: str, said: Parse, form: RepairForm, register: Register) ->
 
 
 def _standalone(word: str) -> re.Pattern[str]:
-    """A word not glued to digits or letters around it ("3栋" is not in "13栋")."""
-    return re.compile(rf"(?<![0-9A-Za-z]){re.escape(word)}(?![0-9])", re.IGNORECASE)
+    """A word not glued to the digits (or letters) around it: "3栋" is not in "13栋", "503" not in "5031"."""
+    before = r"(?<![0-9A-Za-z])" if word[:1].isalnum() and word[:1].isascii() else ""
+    after = r"(?![0-9])" if word[-1:].isdigit() else ""
+    return re.compile(before + re.escape(word) + after, re.IGNORECASE)
 
 
 def echo(form: RepairForm) -> str:

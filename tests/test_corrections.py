@@ -5,9 +5,12 @@ is kept whole (a room the building does not have is said, a floor not said is as
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 
 from core.services import Services
 from devtools.chat import WeChatUser
+from models.notices import publish
+from models.people import now
 from tests.support.tickets import filed_ticket
 
 
@@ -102,6 +105,23 @@ def test_the_duplicate_question_takes_a_correction(
     assert "第四教学楼 1楼（卫生间）" in reply
     assert "报修成功" in user.text("确认").text
     assert filed_ticket(services, "o-dup-fix").building == "第四教学楼"
+
+
+def test_the_notice_question_takes_a_correction(
+        wechat: Callable[..., WeChatUser], bound: Callable[..., None], services: Services) -> None:
+    """The notice was about 12栋; the fault is in 13栋: no notice there, and the report goes on."""
+    user = wechat("o-notice-fix")
+    bound("o-notice-fix")
+    with services.db.session() as s:
+        publish(s, "12栋停水检修", "今天14:00-18:00停水检修，请提前储水。", "admin",
+                buildings=[["东环校区", "学生公寓12栋"]], groups=["给水"], ends_at=now() + timedelta(hours=4))
+    assert "仍要报修吗" in user.text("12栋502水龙头没水了").text
+    reply = user.text("不是12栋，是13栋").text
+    assert "已修改位置" in reply and "仍要报修吗" not in reply and "照片" in reply
+    reply = user.image(media_id="M-NOTICE").text
+    assert "学生公寓13栋 5楼 502" in reply and "描述：13栋502水龙头没水了" in reply
+    assert "报修成功" in user.text("确认").text
+    assert filed_ticket(services, "o-notice-fix").building == "学生公寓13栋"
 
 
 def test_the_building_candidates_take_a_place_in_words(
