@@ -179,7 +179,7 @@ def free_text(ctx: Ctx, msg: Incoming) -> Outcome:
     if not [k for k in filled if k != "fault"]:
         return Retry(join_lines(TEXT["not_understood"], ENGINE_TEXT["choose_number"]))
     words = msg.raw.strip()
-    if not f.has("description") and 5 <= len(words) <= 500:
+    if not f.has("description") and (p.group or p.fault) and 5 <= len(words) <= 500:
         ctx.set("description", words)  # the sentence that told the fault describes it (a photo sent first)
     route(f, ctx.register)
     # The same step again: it is skipped if the text answered it.

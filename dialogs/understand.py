@@ -33,6 +33,9 @@ _FIELD_OF = {w: name for name, words in FIELD_WORDS.items() for w in words}
 FIELD_EDIT = re.compile(
     r"^(?:把|将)?(?P<field>" + "|".join(sorted(_FIELD_OF, key=len, reverse=True)) + r")"
     r"\s*(?:(?:不是.*?[，,、\s]*)?(?:改成|改为|换成|换为|应该是|应是|写成|是)|[：:=])\s*(?P<value>.+)$", re.S)
+# "电话13600002222", "房间 503": a number right after the line's name needs no 改成.
+NUMBER_EDIT = re.compile(r"^(?P<field>" + "|".join(w for name in ("phone", "room", "floor") for w in FIELD_WORDS[name])
+                         + r")\s*(?P<value>[0-9０-９][0-9０-９\s-]*)$")
 # A floor said in a description ("二楼", "3层"); not "楼梯"/"楼道", not part of a longer number.
 FLOOR_MENTION = re.compile(
     r"(?<![0-9一二两三四五六七八九十负下])(第?)(\d{1,2}|[一二两三四五六七八九十]{1,3})(楼|层)(?![梯道])")
@@ -53,6 +56,9 @@ def form_from_parse(p: Parse, register: Register) -> RepairForm:
     if p.campus and p.building and register.building(p.campus, p.building) is not None:
         values.update(campus=p.campus, building=p.building)
         values.update(place_said(p.floor, p.room, p.spot, generic=p.spot_generic))
+        b = register.building(p.campus, p.building)
+        if p.room_said and b is not None and not b.has_rooms and not p.spot:
+            values["place_note"] = p.room_said  # a building without room numbers: the number still says where
     if p.fault:
         values["fault"] = p.fault
     form = RepairForm()
@@ -159,7 +165,7 @@ def _correct_fault(form: RepairForm, p: Parse, register: Register) -> list[str]:
 
 def field_edit(text: str) -> tuple[str, str] | None:
     """Read "描述改成…" / "电话改为…" / "房间是203" as (the field it names, the new value), else None."""
-    m = FIELD_EDIT.match(text.strip())
+    m = FIELD_EDIT.match(text.strip()) or NUMBER_EDIT.match(text.strip())
     if m is None or not m.group("value").strip():
         return None
     return _FIELD_OF[m.group("field")], m.group("value").strip()

@@ -11,6 +11,7 @@ from core.services import Services
 from devtools.chat import WeChatUser
 from models.notices import publish
 from models.people import now
+from tests.support.chat import choose
 from tests.support.tickets import filed_ticket
 
 
@@ -185,3 +186,39 @@ def test_a_photo_first_then_the_report_in_words(
     assert "报修成功" in user.text("确认").text
     t = filed_ticket(services, "o-photo-first")
     assert (t.building, t.room, t.group, t.description) == ("学生公寓12栋", "503", "排水", "12栋503洗手池漏水")
+
+
+def test_a_number_after_the_line_name_needs_no_verb(
+        wechat: Callable[..., WeChatUser], bound: Callable[..., None], services: Services) -> None:
+    user = wechat("o-fix-bare")
+    bound("o-fix-bare")
+    summary_of(user, "12栋503洗手池漏水")
+    assert "电话：13600002222" in user.text("电话13600002222").text
+    reply = user.text("电话打不通的话发短信").text  # not a number: more words about the report, as before
+    assert "电话：13600002222" in reply
+    assert "报修成功" in user.text("确认").text
+    assert filed_ticket(services, "o-fix-bare").phone == "13600002222"
+
+
+def test_a_number_in_a_building_without_room_numbers_is_kept_as_the_spot(
+        wechat: Callable[..., WeChatUser], bound: Callable[..., None], services: Services) -> None:
+    user = wechat("o-lib")
+    bound("o-lib")
+    assert "图书馆 在几楼" in user.text("图书馆305的灯坏了").text
+    assert "照片" in user.text("3").text
+    user.image(media_id="M-LIB")
+    assert "报修成功" in user.text("确认").text
+    t = filed_ticket(services, "o-lib")
+    assert (t.building, t.floor, t.room, t.place_note) == ("图书馆", "3", None, "305")
+
+
+def test_a_place_typed_at_the_building_step_is_not_the_description(
+        wechat: Callable[..., WeChatUser], bound: Callable[..., None]) -> None:
+    user = wechat("o-place-words")
+    bound("o-place-words", "20260002")
+    user.text("报修")
+    for label in ("东环校区宿舍维修", "给水", "水龙头"):
+        choose(user, label)
+    assert "在几楼" in user.text("东环的12栋").text
+    user.text("5")
+    assert "描述" in user.text("502").text
