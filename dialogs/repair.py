@@ -87,7 +87,9 @@ TEXT = {
     "type_follows": ("维修类型跟着位置和故障走，现在是「{category}」。要换类型，请改位置或故障，"
                      "如「故障改成水龙头」「位置改成12栋502」。"),
     "desc_place_fixed": "描述里写的位置也一起改好了。",
-    "desc_place_differs": "提醒：描述里写的位置和「位置」一栏不一样，可以回复「描述改成……」重写描述。",
+    "desc_place_differs": ("提醒：描述里写的位置和「位置」一栏不一样，提交时会注明以「位置」为准；"
+                           "也可以回复「描述改成……」重写描述。"),
+    "desc_place_note": "{description}（位置以报修单为准：{place}）",
     "pick_building": "您说的是哪一栋？（回复数字）",
     "pick_group": "是哪一类故障？（回复数字）",
     "by_menu": "都不是，按菜单选择",
@@ -426,22 +428,37 @@ def confirm_prompt(ctx: Ctx) -> str:
 
 
 def description_check(ctx: Ctx) -> str:
-    """Keep the description from naming another place than the ticket's: a building, floor or room it names
-    that a correction changed is replaced in its own words (「三教」 → 「四教」); one that cannot be found to
-    replace is pointed out, with how to rewrite the description."""
+    """Keep the description from naming another place than the ticket's (said above the summary)."""
+    changed, agrees = reconcile_description(ctx)
+    if not agrees:
+        return TEXT["desc_place_differs"]
+    return TEXT["desc_place_fixed"] if changed else ""
+
+
+def reconcile_description(ctx: Ctx) -> tuple[bool, bool]:
+    """Replace in the description a building, floor or room it names that a correction changed, in its own
+    words (「三教」 → 「四教」); return whether it changed, and whether it now agrees with the place."""
     f, parser = form(ctx), ctx.parser
     if not f.description or not f.building or parser is None:
-        return ""
+        return False, True
     campus = f.campus
 
     def read(text: str) -> Parse:
         return parser(text, user_campus=campus, fuzzy=False)
 
     text, agrees = place_mentions_fixed(f.description, f, ctx.register, read)
-    if text == f.description:
-        return "" if agrees else TEXT["desc_place_differs"]
-    ctx.set("description", text)
-    return TEXT["desc_place_fixed"] if agrees else TEXT["desc_place_differs"]
+    if text != f.description:
+        ctx.set("description", text)
+        return True, agrees
+    return False, agrees
+
+
+def stored_description(ctx: Ctx, f: RepairForm) -> str:
+    """The description a ticket keeps: one naming another place (the user was told) says which place holds."""
+    if reconcile_description(ctx)[1]:
+        return f.description or ""
+    place = describe_place(f.campus, f.building, f.floor, f.room, f.place_note)
+    return TEXT["desc_place_note"].format(description=f.description, place=place)
 
 
 CONFIRM_WORDS = ("确认", "确定", "提交", "好的", "好", "是", "对", "没问题", "ok", "OK")
@@ -567,7 +584,7 @@ def submit(ctx: Ctx) -> Outcome:
     filed = file_ticket(ctx.session, NewTicket(
         openid=ctx.openid, person_id=ctx.who().person_id, category=category.name, group=f.group,
         item=f.item, campus=f.campus, building=f.building, floor=f.floor, room=f.room,
-        place_note=f.place_note, description=f.description, phone=f.phone,
+        place_note=f.place_note, description=stored_description(ctx, f), phone=f.phone,
         media_ids=((f.photo.media_id, f.photo.pic_url or None),) if f.photo else (),
         source_key=ctx.msg.msg_key or None,
     ))

@@ -81,14 +81,19 @@ def test_a_room_correction_reaches_the_description(
 
 
 def test_a_description_whose_place_cannot_be_rewritten_is_pointed_out(
-        wechat: Callable[..., WeChatUser], bound: Callable[..., None]) -> None:
-    user = wechat("o-fix-warn")
-    bound("o-fix-warn")
-    summary_of(user, "十二号楼503洗手池漏水")  # a way of naming 12栋 that is not in the register's aliases
-    reply = user.text("改成4栋").text
-    assert "学生公寓4栋" in reply and "描述里写的位置和「位置」一栏不一样" in reply
+        wechat: Callable[..., WeChatUser], bound: Callable[..., None], services: Services) -> None:
+    """The user is told, and may rewrite it; a ticket filed as it is says which place holds."""
+    for openid in ("o-fix-warn", "o-fix-rewrite"):
+        user = wechat(openid)
+        bound(openid)
+        summary_of(user, "十二号楼503洗手池漏水")  # a way of naming 12栋 that is not in the register's aliases
+        reply = user.text("改成4栋").text
+        assert "学生公寓4栋" in reply and "描述里写的位置和「位置」一栏不一样" in reply
     reply = user.text("描述改成洗手池下面一直漏水").text
     assert "描述：洗手池下面一直漏水" in reply and "不一样" not in reply
+    assert "报修成功" in wechat("o-fix-warn").text("确认").text
+    assert filed_ticket(services, "o-fix-warn").description == (
+        "十二号楼503洗手池漏水（位置以报修单为准：东环校区 学生公寓4栋 5楼 503）")
 
 
 def test_the_duplicate_question_takes_a_correction(
