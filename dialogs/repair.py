@@ -13,7 +13,7 @@ from core.jobs import DOWNLOAD_PHOTO
 from dialogs.context import Ctx
 from dialogs.engine import END, Choice, Dialog, End, Go, Outcome, Retry, Step, Switch, join_lines
 from dialogs.engine import TEXT as ENGINE_TEXT
-from dialogs.places import describe_place, fits_floor, place_steps, small_int
+from dialogs.places import Correction, describe_place, fits_floor, place_steps, small_int
 from dialogs.repair_form import Photo, PlaceGuess, RepairForm
 from dialogs.state import Incoming, fold
 from dialogs.understand import (
@@ -23,6 +23,7 @@ from dialogs.understand import (
     field_edit,
     fill_missing,
     form_from_parse,
+    looks_like_correction,
     place_mentions_fixed,
     place_said,
     route,
@@ -209,14 +210,23 @@ def choice_text(ctx: Ctx, msg: Incoming) -> Outcome:
     """Words at a choice screen (which building, which group, the notice, the duplicate): a correction ("不是五教，
     是四教") or a field named ("电话改成…") changes the form, and the walk goes again from the top, so the notice
     and the duplicate are looked up for the new place; anything else is read as free text."""
+    outcome = take_correction(ctx, msg)
+    return outcome if outcome is not None else free_text(ctx, msg)
+
+
+def place_correction(ctx: Ctx, msg: Incoming) -> Outcome | None:
+    """A correction typed at the floor, room or note question ("改成二教"): taken as one, not as the answer."""
+    return take_correction(ctx, msg) if looks_like_correction(msg.raw) else None
+
+
+def take_correction(ctx: Ctx, msg: Incoming) -> Outcome | None:
+    """Change the form by a correction in words (a line named, or what the words name); None if it changes nothing."""
     edit = field_edit(msg.raw)
     if edit is not None:
         return EDITORS[edit[0]](ctx, edit[1])
     p = ctx.understand(correction_text(msg.text))
     changed = apply_correction(form(ctx), p, ctx.register) if p is not None else []
-    if changed:
-        return Go(FIRST, TEXT["corrected"].format(what="、".join(changed)))
-    return free_text(ctx, msg)
+    return corrected(*changed) if changed else None
 
 
 def building_candidates(ctx: Ctx) -> list[Choice]:
@@ -613,7 +623,8 @@ DIALOG = Dialog(
              save="group", handle=free_text, auto_single=True),
         Step("item", "具体物品", TEXT["item"], next="campus", choices=item_choices, save="item",
              handle=free_text),
-        *place_steps("", "notice", campuses, buildings, with_note=True, free_text=free_text),
+        *place_steps("", "notice", campuses, buildings, with_note=True, free_text=free_text,
+                     correction=Correction(place_correction, (FIRST,))),
         Step("notice", "停水停电通知", notice_prompt, next="duplicate", choices=notice_choices, on_choice=on_notice,
              save="notice_seen", skip=notice_skip, handle=choice_text, goes_to=(FIRST,)),
         Step("duplicate", "重复报修", duplicate_prompt, next="description", choices=duplicate_choices,

@@ -163,6 +163,13 @@ def _correct_fault(form: RepairForm, p: Parse, register: Register) -> list[str]:
     return []
 
 
+def looks_like_correction(text: str) -> bool:
+    """Whether words typed where an answer was expected say they correct something ("改成二教", "不是三教，是四教",
+    "电话改成…"), rather than answer ("3", "走廊")."""
+    t = text.strip()
+    return bool(NOT_BUT.search(t) or re.match(r"(?:改成|改为|换成|应该是|其实是)", t) or field_edit(t))
+
+
 def field_edit(text: str) -> tuple[str, str] | None:
     """Read "描述改成…" / "电话改为…" / "房间是203" as (the field it names, the new value), else None."""
     m = FIELD_EDIT.match(text.strip()) or NUMBER_EDIT.match(text.strip())

@@ -227,3 +227,25 @@ def test_a_place_typed_at_the_building_step_is_not_the_description(
     assert "在几楼" in user.text("东环的12栋").text
     user.text("5")
     assert "描述" in user.text("502").text
+
+
+def test_a_correction_at_a_place_question_is_not_the_answer(
+        wechat: Callable[..., WeChatUser], bound: Callable[..., None], services: Services) -> None:
+    """「改成二教」 at the place-note question corrects the building; it is not where in the building."""
+    user = wechat("o-note-fix")
+    bound("o-note-fix", "20260002")
+    user.text("报修")
+    for label in ("东环校区公共区域水电维修", "照明"):
+        choose(user, label)
+    assert "具体物品" in user.text("三教的灯坏了").text
+    assert "第三教学楼 在几楼" in choose(user, "灯管")
+    assert "房间号" in user.text("2").text
+    assert "具体位置" in user.text("0").text
+    reply = user.text("改成二教").text
+    assert "已修改位置" in reply and "具体位置" in reply
+    user.text("走廊")
+    reply = user.image(media_id="M-NOTE").text
+    assert "位置：东环校区 第二教学楼 2楼（走廊）" in reply and "描述：二教的灯坏了" in reply
+    assert "报修成功" in user.text("确认").text
+    t = filed_ticket(services, "o-note-fix")
+    assert (t.building, t.floor, t.place_note) == ("第二教学楼", "2", "走廊")
