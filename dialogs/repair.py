@@ -219,12 +219,22 @@ def place_correction(ctx: Ctx, msg: Incoming) -> Outcome | None:
     return take_correction(ctx, msg) if looks_like_correction(msg.raw) else None
 
 
+def read_correction(ctx: Ctx, text: str) -> Parse | None:
+    """Parse a correction of this form: a place it does not name is not the default room (that fills a new report
+    naming no place: here 「是三楼」 is the form's building), and its campus comes first."""
+    parser = ctx.parser
+    if parser is None:
+        return None
+    campus = form(ctx).campus or (ctx.who().place or {}).get("campus")
+    return parser(text, user_campus=campus)
+
+
 def take_correction(ctx: Ctx, msg: Incoming) -> Outcome | None:
     """Change the form by a correction in words (a line named, or what the words name); None if it changes nothing."""
     edit = field_edit(msg.raw)
     if edit is not None:
         return EDITORS[edit[0]](ctx, edit[1])
-    p = ctx.understand(correction_text(msg.text))
+    p = read_correction(ctx, correction_text(msg.text))
     changed = apply_correction(form(ctx), p, ctx.register) if p is not None else []
     return corrected(*changed) if changed else None
 
@@ -490,7 +500,7 @@ def correct(ctx: Ctx, msg: Incoming) -> Outcome:
     edit = field_edit(msg.raw)
     if edit is not None:
         return EDITORS[edit[0]](ctx, edit[1])
-    p = ctx.understand(correction_text(msg.text))
+    p = read_correction(ctx, correction_text(msg.text))
     changed = apply_correction(form(ctx), p, ctx.register) if p is not None else []
     if not changed:
         words = msg.raw.strip()
@@ -551,7 +561,7 @@ def edit_floor(ctx: Ctx, value: str) -> Outcome:
 
 
 def edit_in_words(ctx: Ctx, value: str, part: str, what: str) -> Outcome:
-    p = ctx.understand(correction_text(fold(value)))
+    p = read_correction(ctx, correction_text(fold(value)))
     changed = apply_correction(form(ctx), p, ctx.register, (part,)) if p is not None else []
     if not changed:
         return Retry(TEXT["edit_unclear"].format(value=value[:20], what=what))

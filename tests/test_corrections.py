@@ -10,7 +10,7 @@ from datetime import timedelta
 from core.services import Services
 from devtools.chat import WeChatUser
 from models.notices import publish
-from models.people import now
+from models.people import ensure_user, now
 from tests.support.chat import choose
 from tests.support.tickets import filed_ticket
 
@@ -249,3 +249,18 @@ def test_a_correction_at_a_place_question_is_not_the_answer(
     assert "报修成功" in user.text("确认").text
     t = filed_ticket(services, "o-note-fix")
     assert (t.building, t.floor, t.place_note) == ("第二教学楼", "2", "走廊")
+
+
+def test_a_correction_naming_no_building_keeps_the_building_for_a_user_with_a_default_room(
+        wechat: Callable[..., WeChatUser], bound: Callable[..., None], services: Services) -> None:
+    """The default room fills a new report that names no place; 「是三楼」 at the summary is not one."""
+    bound("o-fix-home")
+    with services.db.session() as s:
+        ensure_user(s, "o-fix-home").default_place = {
+            "campus": "东环校区", "building": "学生公寓12栋", "floor": "5", "room": "502"}
+    user = wechat("o-fix-home")
+    summary_of(user, "五教一楼卫生间便盆堵")
+    reply = user.text("是三楼").text
+    assert "位置：东环校区 第五教学楼 3楼（卫生间）" in reply
+    reply = user.text("位置改成走廊").text
+    assert "位置：东环校区 第五教学楼 3楼（走廊）" in reply
