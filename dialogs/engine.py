@@ -118,7 +118,7 @@ class Step:
     choices: Callable[[Ctx], Sequence[Choice]] | None = None
     on_choice: Callable[[Ctx, Choice], Outcome] | None = None
     save: str | None = None
-    expects: str = "text"  # text | image
+    expects: str = "text"  # text | image | any (the handler takes whatever comes)
     goes_to: tuple[str, ...] = ()
     skip: Callable[[Ctx], bool] | None = None
     auto_single: bool = False

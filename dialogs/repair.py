@@ -9,7 +9,9 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from core.actions import alerting
 from core.jobs import DOWNLOAD_PHOTO
+from dialogs import emergency
 from dialogs.context import Ctx
 from dialogs.engine import END, Choice, Dialog, End, Go, Outcome, Retry, Step, Switch, join_lines
 from dialogs.engine import TEXT as ENGINE_TEXT
@@ -32,7 +34,17 @@ from dialogs.understand import (
 from models.errors import NotFound
 from models.notices import live_notice_for
 from models.register import OTHER, Building, Campus
-from models.tickets import Duplicate, NewTicket, fault_of, file_ticket, find_duplicate, follow, get_ticket
+from models.tickets import (
+    NORMAL,
+    URGENT,
+    Duplicate,
+    NewTicket,
+    fault_of,
+    file_ticket,
+    find_duplicate,
+    follow,
+    get_ticket,
+)
 
 if TYPE_CHECKING:
     from dialogs.nlu.parse import Parse
@@ -435,7 +447,18 @@ def description(ctx: Ctx, msg: Incoming) -> Outcome:
     if len(text) > 500:
         return Retry(TEXT["desc_long"].format(n=len(text)))
     ctx.set("description", text)
-    return Go()
+    return Go(say=emergency_in(ctx, text))
+
+
+def emergency_in(ctx: Ctx, text: str) -> str:
+    """A description that says an emergency ("电梯里困了人") marks the form: say the duty phone and what to do."""
+    if form(ctx).emergency:
+        return ""
+    p = ctx.understand(text)
+    if p is None or not p.emergency:
+        return ""
+    ctx.set("emergency", p.emergency)
+    return emergency.alert(ctx, form(ctx))
 
 
 def photo(ctx: Ctx, msg: Incoming) -> Outcome:
@@ -463,7 +486,8 @@ def summary(ctx: Ctx) -> str:
 
 def confirm_prompt(ctx: Ctx) -> str:
     route(form(ctx), ctx.register)
-    return join_lines(description_check(ctx), TEXT["confirm"].format(summary=summary(ctx)))
+    mark = emergency.TEXT["summary_mark"] if form(ctx).emergency else ""
+    return join_lines(description_check(ctx), mark + TEXT["confirm"].format(summary=summary(ctx)))
 
 
 def description_check(ctx: Ctx) -> str:
@@ -620,16 +644,39 @@ def submit(ctx: Ctx) -> Outcome:
     category = ctx.register.category_for_place(f.campus, f.building, f.group)
     if category is None:
         return Retry(TEXT["no_category"])
+    urgent = bool(f.emergency)
     filed = file_ticket(ctx.session, NewTicket(
         openid=ctx.openid, person_id=ctx.who().person_id, category=category.name, group=f.group,
         item=f.item, campus=f.campus, building=f.building, floor=f.floor, room=f.room,
         place_note=f.place_note, description=stored_description(ctx, f), phone=f.phone,
         media_ids=tuple((p.media_id, p.pic_url or None) for p in f.photos),
-        source_key=ctx.msg.msg_key or None,
+        source_key=ctx.msg.msg_key or None, priority=URGENT if urgent else NORMAL,
+        note=f"紧急：{f.emergency}" if urgent else None,
     ))
     for photo_id in filed.photo_ids:
         ctx.enqueue("media", DOWNLOAD_PHOTO, photo_id, job_id=f"media-{photo_id}", fresh=True)
+    if urgent:
+        if not filed.repeated:
+            ctx.act(alerting, filed.id)  # the category's dispatchers and the workers on duty, at once
+        return End(emergency.filed_text(ctx, f, filed.no))
     return End(TEXT["filed"].format(no=filed.no, category=filed.category))
+
+
+def optional_photo(ctx: Ctx, msg: Incoming) -> Outcome:
+    """An emergency's photo: welcome, never required — 跳过/没有 goes on, 确认 files at once."""
+    if msg.kind == "image":
+        add_photo(ctx, msg)
+        return Go()
+    answer = emergency.photo_answer(msg.text) if msg.kind == "text" else None
+    if answer is None:
+        words = msg.raw.strip() if msg.kind == "text" else ""
+        if len(words) >= 5 and not any(w in words for w in PHOTO_WORDS):
+            return Retry(join_lines(add_to_description(ctx, words), emergency.TEXT["photo"]))
+        return Retry(emergency.TEXT["photo"])
+    ctx.set("photos", ())
+    if answer == "confirm" and form(ctx).phone:
+        return submit(ctx)
+    return Go()
 
 
 DIALOG = Dialog(
@@ -657,10 +704,14 @@ DIALOG = Dialog(
         Step("notice", "停水停电通知", notice_prompt, next="duplicate", choices=notice_choices, on_choice=on_notice,
              save="notice_seen", skip=notice_skip, handle=choice_text, goes_to=(FIRST,)),
         Step("duplicate", "重复报修", duplicate_prompt, next="description", choices=duplicate_choices,
-             on_choice=on_duplicate, save="dup_choice", skip=duplicate_skip, handle=choice_text, goes_to=(FIRST,)),
+             on_choice=on_duplicate, save="dup_choice", handle=choice_text, goes_to=(FIRST,),
+             skip=lambda ctx: bool(form(ctx).emergency) or duplicate_skip(ctx)),
         Step("description", "问题描述", TEXT["description"], next="photo", handle=description,
              save="description"),
-        Step("photo", "照片", TEXT["photo"], next="phone", handle=photo, save="photos", expects="image"),
+        Step("photo", "照片", TEXT["photo"], next="photo_optional", handle=photo, save="photos", expects="image",
+             skip=lambda ctx: bool(form(ctx).emergency)),
+        Step("photo_optional", "照片（可不拍）", emergency.TEXT["photo"], next="phone", handle=optional_photo,
+             save="photos", expects="any", goes_to=(FIRST,), skip=lambda ctx: not form(ctx).emergency),
         Step("phone", "联系电话", TEXT["phone"], next="confirm", handle=phone, save="phone"),
         Step("confirm", "确认提交", confirm_prompt, next=END, choices=confirm_choices, on_choice=on_confirm,
              handle=correct, goes_to=(FIRST,)),

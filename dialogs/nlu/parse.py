@@ -37,6 +37,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from dialogs.nlu.emergency import detect as detect_emergency
 from dialogs.nlu.fuzzy import MIDDLE, Correction, FuzzyIndex, FuzzyMatch
 from dialogs.nlu.intent import Cue, Decision, Evidence, IntentModel
 from dialogs.nlu.landmarks import Hint, Landmarks
@@ -130,6 +131,9 @@ class Parse:
     # A room-like number the message gave that the building does not have ("二教302": its rooms are 2302…),
     # so the dialog can say so instead of dropping it.
     room_said: str | None = None
+    # An emergency the words say (the lexicon's `emergencies` kind: 电梯困人 …), and the words that said it.
+    emergency: str | None = None
+    emergency_words: str | None = None
 
     @property
     def to_confirm(self) -> tuple[Correction, ...]:
@@ -137,8 +141,12 @@ class Parse:
         return tuple(c for c in self.corrections if c.applied and c.level == "middle")
 
     def to_json(self) -> dict[str, Any]:
-        """Return the DESIGN's `repairbot parse` object: exactly its keys, None for unknown."""
-        return {k: getattr(self, k) for k in JSON_KEYS}
+        """Return the DESIGN's `repairbot parse` object: exactly its keys, None for unknown (and the
+        emergency kind, only when the words say one)."""
+        obj = {k: getattr(self, k) for k in JSON_KEYS}
+        if self.emergency:
+            obj["emergency"] = self.emergency
+        return obj
 
 
 def _other(confidence: float) -> Parse:
@@ -274,6 +282,13 @@ class Parser:
         decision = self._intent(text, masked, terms, hits)
         intent, intent_conf = decision.intent, decision.confidence
 
+        alarm = detect_emergency(self.lexicon.emergencies, text)
+        if alarm is not None:
+            # Someone in danger: a report whatever else the words look like, of the kind's group if no thing.
+            intent = "repair"
+            if thing.group is None and alarm[0].group is not None:
+                thing = replace(thing, group=alarm[0].group, item=only_item(self.register, alarm[0].group),
+                                candidates=())
         if intent != "repair":
             thing = _Thing()
         category = self._category(place, thing.group) if intent == "repair" else None
@@ -301,6 +316,8 @@ class Parser:
             place_hints=tuple((text[hits[h.index].start:hits[h.index].end], h.why) for h in hints),
             spot_generic=spot is not None and self._generic_spot(spot),
             room_said=rooms[0] if rooms and place.building is not None and place.room is None else None,
+            emergency=alarm[0].kind if alarm is not None else None,
+            emergency_words=alarm[1] if alarm is not None else None,
         )
 
     def _segments(self, text: str) -> _Segments:
