@@ -22,7 +22,7 @@ test: $(STAMP)
 FUZZ_EXAMPLES ?= 400
 fuzz: $(STAMP)
 	REPAIRBOT_HYPOTHESIS_PROFILE=fuzz REPAIRBOT_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) \
-		$(BIN)/pytest tests/test_conversation_properties.py --hypothesis-show-statistics
+		$(BIN)/pytest tests/test_conversation_properties.py -s
 
 lint: $(STAMP)
 	$(BIN)/ruff check bot core devtools dialogs models workers tests

@@ -21,6 +21,7 @@ pause.  After every step:
 
 from __future__ import annotations
 
+import collections
 import itertools
 import json
 import logging
@@ -31,7 +32,7 @@ from collections.abc import Iterator
 
 import pytest
 import responses
-from hypothesis import HealthCheck, event, settings
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 
@@ -45,7 +46,7 @@ from tests.support.people import make_staff
 from tests.support.tickets import MOVED_BY, make_ticket
 
 settings.register_profile(
-    "ci", max_examples=12, stateful_step_count=25, deadline=None, derandomize=True, database=None,
+    "ci", max_examples=15, stateful_step_count=30, deadline=None, derandomize=True, database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 settings.register_profile(
     "fuzz", max_examples=int(os.environ.get("REPAIRBOT_FUZZ_EXAMPLES", "400")), stateful_step_count=60,
@@ -59,6 +60,8 @@ TOWARDS_COMPLETED = {"submitted": "accepted", "accepted": "assigned", "assigned"
 PAUSE_S = 25 * 60  # longer than the 20 minutes after which the user is asked whether to go on
 
 _openids = itertools.count(1)
+# What the walks reached (dialog steps, filings, ratings, state sizes): printed after a `make fuzz` run.
+REACHED: collections.Counter[str] = collections.Counter()
 
 
 class ErrorRecords(logging.Handler):
@@ -112,22 +115,26 @@ def conversation_machine(services: Services, server: str, errors: ErrorRecords) 
 
         def _sent(self, answer: Answer, said: str, before: dict | None, *, must_reply: bool = True) -> Answer:
             assert answer.status == 200, f"{said}: HTTP {answer.status} {answer.body[:200]}"
-            event(f"a message at {_brief(before).split(' ')[0]}")  # what the walks reach (make fuzz prints it)
+            REACHED[f"a message at {_brief(before).split(' ')[0]}"] += 1
             if must_reply:
                 assert conv.replied(answer), f"{said}: empty reply (state before: {_brief(before)})"
             tickets, consults = conv.counts(services, self.openid)
+            if _brief(before) == "repair/confirm":
+                REACHED[f"at the summary, {said} answered {answer.text[:12]!r}"] += 1
             assert tickets - self.tickets in (0, 1), f"{said}: {tickets - self.tickets} tickets filed at once"
             if tickets > self.tickets:
                 assert conv.FILED_TICKET in answer.text, \
                     f"{said}: a ticket was filed, but the reply was {answer.text!r}"
             assert consults - self.consults in (0, 1), f"{said}: {consults - self.consults} complaints filed"
+            if conv.FILED_TICKET in answer.text:
+                assert tickets > self.tickets, f"{said}: the reply says 报修成功, but no ticket was filed"
             if consults > self.consults:
                 assert conv.FILED_CONSULT in answer.text, \
                     f"{said}: a complaint was filed, but the reply was {answer.text!r}"
             if tickets > self.tickets or consults > self.consults:
-                event("filed a ticket" if tickets > self.tickets else "filed a complaint")
+                REACHED["filed a ticket" if tickets > self.tickets else "filed a complaint"] += 1
             if "谢谢您的评价" in answer.text:
-                event("rated a ticket")
+                REACHED["rated a ticket"] += 1
             self.tickets, self.consults = tickets, consults
             return answer
 
@@ -148,6 +155,20 @@ def conversation_machine(services: Services, server: str, errors: ErrorRecords) 
         def say_a_global_word(self, text: str) -> None:
             """The global words often, wherever the walk is (the vocabulary has them too, but rarely)."""
             self.say(text)
+
+        @rule(which=st.integers(min_value=0, max_value=8))
+        def do_as_asked(self, which: int) -> None:
+            """Do what the bot just asked: a photo when it wants one, one of the numbers it offers, else an
+            answer a form may want (so the walks get deep into the forms, as well as off their paths)."""
+            last = self.user.last_reply
+            numbers = conv.offered(last)
+            if "照片" in last and ("拍" in last or "发" in last) and not numbers:
+                self.photo(None)
+            elif numbers:
+                self.say(numbers[which % len(numbers)])
+            else:
+                answers = (*conv.FORM_WORDS, *conv.REPORTS, *conv.COMPLAINTS)
+                self.say(answers[(which * 7 + len(last)) % len(answers)])
 
         @rule(key=st.sampled_from(conv.MENU_KEYS))
         def click(self, key: str) -> None:
@@ -243,7 +264,7 @@ def conversation_machine(services: Services, server: str, errors: ErrorRecords) 
         def state_stays_small(self) -> None:
             raw = conv.raw_state(services, self.openid)
             size = len(raw) if raw else 0
-            event(f"a dialog state of {size // 1024} KB")
+            REACHED[f"a dialog state of {size // 1024} KB"] += 1
             assert size < conv.STATE_LIMIT_BYTES, \
                 f"the dialog state is {size} bytes: {_brief(json.loads(raw or b'{}'))}"
 
@@ -265,5 +286,9 @@ def test_random_conversations_keep_every_promise(services: Services, server: str
     # two messages signed in one second would share a nonce, and the webhook rightly refuses the second.
     monkeypatch.setattr("devtools.chat.new_nonce", lambda: secrets.token_urlsafe(8))
     machine = conversation_machine(services, server, errors)
-    run_state_machine_as_test(machine, settings=settings.get_profile(PROFILE))
+    try:
+        run_state_machine_as_test(machine, settings=settings.get_profile(PROFILE))
+    finally:
+        if PROFILE != "ci":
+            print("\nreached:\n" + "\n".join(f"{n:7d}  {what}" for what, n in sorted(REACHED.items())))
 

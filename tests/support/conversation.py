@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 from typing import Any
 
 from sqlalchemy import func, select
@@ -53,7 +54,8 @@ CANCELLED = "好的，已取消"
 LEAVE_QUESTION = "要离开吗"
 FILED_TICKET = "报修成功"
 FILED_CONSULT = "已提交，编号"
-# A user's dialog state in Redis stays under this many bytes (the largest seen in normal use is about 2 KB).
+# A user's dialog state in Redis stays under this many bytes: the walks' states measure under 1 KB, and a
+# 600-character description (UTF-8, as stored) would add about 1.8 KB.
 STATE_LIMIT_BYTES = 8192
 
 _msg_ids = itertools.count(7_000_000_000)
@@ -69,6 +71,12 @@ def location_event(user: WeChatUser) -> Answer:
     """The position report WeChat sends by itself when a user opens the chat (not something they said)."""
     return user.send("event", "<Event><![CDATA[LOCATION]]></Event><Latitude>24.3264</Latitude>"
                      "<Longitude>109.4281</Longitude><Precision>65.0</Precision>")
+
+
+def offered(reply: str) -> list[str]:
+    """The numbers a reply offers: its list lines ("3 给水") and its 「回复 1 …」 lines, in order."""
+    found = re.findall(r"^(?:回复\s*)?(\d{1,2})[ 、.]", reply, flags=re.MULTILINE)
+    return list(dict.fromkeys(found))
 
 
 def replied(answer: Answer) -> bool:
