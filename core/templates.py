@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -33,7 +33,7 @@ TIME_FORMAT = "%Y-%m-%d %H:%M"  # how a time field is stored on a push row (Chin
 # -- the product's side: which fields each kind of push has -------------------------------------------
 
 # Fields holding a time (``YYYY-MM-DD HH:MM``): the only ones a time or date keyword may show.
-TIME_FIELDS = frozenset({"time", "created", "starts", "ends"})
+TIME_FIELDS = frozenset({"time", "created"})
 
 # Push kind → {field → what it is}.  The descriptions are what `repairbot templates check` shows.
 FIELDS: dict[str, dict[str, str]] = {
@@ -83,7 +83,6 @@ FIELDS: dict[str, dict[str, str]] = {
         "notice_title": "the notice's title",
         "place": "where it applies (a campus, or 全校)",
         "time": "when it starts",
-        "ends": "when it ends (empty when open-ended)",
     },
 }
 
@@ -100,7 +99,8 @@ PUSH_KINDS = {
 # awkward on purpose: a note too long for a thing, a phone with a prefix, emoji from a reporter).
 SAMPLE_FIELDS: dict[str, dict[str, str]] = {
     "ticket_status": {
-        "ticket_no": "R20261201-0001", "status": "指派维修", "note": "张师傅 13700000002，今天下午两点左右上门，请宿舍留人开门",
+        "ticket_no": "R20261201-0001", "status": "指派维修",
+        "note": "张师傅 13700000002，今天下午两点左右上门，请宿舍留人开门",
         "place": "东环校区 学生公寓12栋 502", "fault": "给水/水龙头", "worker": "张师傅", "worker_phone": "13700000002",
         "category": "东环校区宿舍维修", "time": "2026-12-01 14:05", "created": "2026-12-01 09:30",
     },
@@ -112,7 +112,8 @@ SAMPLE_FIELDS: dict[str, dict[str, str]] = {
     },
     "ticket_reply": {
         "ticket_no": "R20261201-0001", "reply": "师傅明天上午到，请留人开门；如不方便请回复另约时间",
-        "status": "维修单受理", "place": "东环校区 学生公寓12栋 502", "fault": "给水/水龙头", "time": "2026-12-01 10:12",
+        "status": "维修单受理", "place": "东环校区 学生公寓12栋 502", "fault": "给水/水龙头",
+        "time": "2026-12-01 10:12",
     },
     "complaint_reply": {
         "complaint_no": "C20261201-0001", "complaint_title": "二食堂的菜太咸", "reply": "已通知二食堂减盐，谢谢反馈",
@@ -120,7 +121,7 @@ SAMPLE_FIELDS: dict[str, dict[str, str]] = {
     },
     "notice": {
         "notice_no": "N12", "notice_title": "12栋停水检修（12月3日8:00–12:00）", "place": "东环校区",
-        "time": "2026-12-03 08:00", "ends": "2026-12-03 12:00",
+        "time": "2026-12-03 08:00",
     },
 }
 assert all(set(SAMPLE_FIELDS[k]) == set(FIELDS[k]) for k in FIELDS), "every field needs a sample"
@@ -214,7 +215,7 @@ def fmt_name(value: Any) -> str:
     letters and symbols; no digits."""
     text = unicodedata.normalize("NFKC", _clean(value))
     if _CJK.search(text):
-        return "".join(c for c in text if _CJK.match(c) or c.isascii() and c.isalpha() or c == "·")[:10] or "无"
+        return "".join(c for c in text if _CJK.match(c) or (c.isascii() and c.isalpha()) or c == "·")[:10] or "无"
     return "".join(c for c in text if c.isascii() and (c.isalpha() or c in " .·-'")).strip()[:20] or "无"
 
 
@@ -227,7 +228,7 @@ def fmt_phone_number(value: Any) -> str:
 def fmt_car_number(value: Any) -> str:
     """car_number: 8 or fewer; letters and digits, a Chinese character allowed first and last only."""
     text = unicodedata.normalize("NFKC", _clean(value)).upper()
-    chars = [c for c in text if _CJK.match(c) or c.isascii() and c.isalnum()]
+    chars = [c for c in text if _CJK.match(c) or (c.isascii() and c.isalnum())]
     if not chars:
         return "-"
     head = chars[0] if _CJK.match(chars[0]) else ""
@@ -303,8 +304,8 @@ _VALID: dict[str, re.Pattern[str]] = {
     "number": re.compile(r"^(?=[\d.]{1,33}$)\d+(\.\d+)?$"),
     "amount": re.compile(r"^[¥$€£](?=[\d.]{1,11}$)\d+(\.\d+)?元?$"),
     "phone_number": re.compile(r"^[0-9+\-()]{1,17}$"),
-    "time": re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}$|^-$"),
-    "date": re.compile(r"^\d{4}年\d{1,2}月\d{1,2}日$|^-$"),
+    "time": re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}$"),
+    "date": re.compile(r"^\d{4}年\d{1,2}月\d{1,2}日$"),
     "keyword": re.compile(r"^[^\x00-\x1f\x7f]{1,200}$"),
 }
 
@@ -321,8 +322,9 @@ def valid(keyword: str, value: str) -> bool:
             return 1 <= len(value) <= 10 and not re.search(r"\d", value)
         return 1 <= len(value) <= 20 and not re.search(r"\d", value)
     if kind == "car_number":
-        return (1 <= len(value) <= 8 and all(c.isascii() and c.isalnum() or i in (0, len(value) - 1) and _CJK.match(c)
-                                             for i, c in enumerate(value))) or value == "-"
+        last = len(value) - 1
+        return value == "-" or (1 <= len(value) <= 8 and all(
+            (c.isascii() and c.isalnum()) or (i in (0, last) and bool(_CJK.match(c))) for i, c in enumerate(value)))
     return bool(_VALID[kind].match(value))
 
 
@@ -535,3 +537,95 @@ def noted_field(error: str | None) -> tuple[str, str] | None:
         return m.group(1), m.group(2)
     keyword = refused_keyword(error)
     return (keyword, "") if keyword else None
+
+
+# -- `repairbot templates check` ----------------------------------------------------------------------------
+
+# Keywords an older template may leave empty (WeChat no longer shows them since 2023).
+OPTIONAL_KEYWORDS = frozenset({"first", "remark"})
+
+
+@dataclass(frozen=True)
+class Report:
+    lines: list[str]
+    problems: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def describe_account(account: Sequence[Mapping[str, Any]]) -> list[str]:
+    """What `repairbot templates list` prints: each template's id, title and keywords."""
+    if not account:
+        return ["the account has no templates (公众号后台 → 广告与服务 → 模板消息 → 从模板库中添加)"]
+    lines = []
+    for t in account:
+        lines.append(f"{t.get('template_id', '?')}  {t.get('title', '')}"
+                     + (f"  ({t.get('primary_industry')}/{t.get('deputy_industry')})" if t.get("primary_industry")
+                        else ""))
+        for kw, label in template_keywords(str(t.get("content", ""))):
+            lines.append(f"    {kw:<22} {label}")
+    return lines
+
+
+def check_templates(templates: Templates, config: Any, account: Sequence[Mapping[str, Any]]) -> Report:
+    """Check the mapping against the account's templates: every mapped template on the account, every mapped
+    keyword in its template, every keyword of the template filled; with a sample of each push as sent."""
+    by_id = {str(t.get("template_id", "")): t for t in account}
+    lines: list[str] = [f"mapping: {templates.source}"]
+    problems: list[str] = []
+    for kind, spec in templates.kinds.items():
+        template_id = spec.template_id(config)
+        origin = f" (from {_setting_name(spec.setting)})" if spec.setting else ""
+        if not template_id:
+            lines.append(f"{kind}: no template{origin} — sent as a customer-service text, only within WeChat's "
+                         "48 hours after the user last wrote")
+            continue
+        found = by_id.get(template_id)
+        if found is None:
+            problems.append(f"{kind}: template {template_id}{origin} is not on the account")
+            lines.append(f"{kind}: template {template_id}{origin} — NOT ON THE ACCOUNT (`repairbot templates list`)")
+            continue
+        keywords = template_keywords(str(found.get("content", "")))
+        labels = dict(keywords)
+        lines.append(f"{kind}: template {template_id}{origin} 「{found.get('title', '')}」")
+        lines.append("  keywords: " + ", ".join(f"{label or '-'} {kw}" for kw, label in keywords))
+        data = spec.render(SAMPLE_FIELDS[kind])
+        for kw, source in spec.keywords:
+            value = data[kw]["value"]
+            shown = f"  {kw:<20} ← {source:<16} {labels.get(kw, '?')}: {value}"
+            if kw not in labels:
+                problems.append(f"{kind}: {kw} is mapped but template {template_id} has no such keyword")
+                shown += "   MISSING: the template has no such keyword"
+            elif not valid(kw, value):
+                problems.append(f"{kind}: the sample value of {kw} would be refused: {value!r}")
+                shown += "   WOULD BE REFUSED"
+            lines.append(shown)
+        mapped = {kw for kw, _ in spec.keywords}
+        for kw, label in keywords:
+            if kw in mapped:
+                continue
+            if kw in OPTIONAL_KEYWORDS:
+                lines.append(f"  {kw:<20}   (not filled; WeChat no longer shows it)")
+                continue
+            problems.append(f"{kind}: keyword {kw} ({label}) of template {template_id} is left unfilled")
+            lines.append(f"  {kw:<20} ← NOTHING          {label}   UNFILLED: map a field to it (or =text)")
+    lines.append("")
+    lines.extend(["ok: every mapped template and keyword is on the account, and every keyword is filled"]
+                 if not problems else [f"{len(problems)} problem(s):", *(f"  - {p}" for p in problems)])
+    return Report(lines, problems)
+
+
+def _setting_name(setting: str | None) -> str:
+    return next((name for name, attr in SETTING_REFS.items() if attr == setting), str(setting))
+
+
+def describe_fields() -> list[str]:
+    """The fields each push kind offers a mapping (for the operator writing one)."""
+    lines = []
+    for kind, fields in FIELDS.items():
+        lines.append(f"{kind} ({', '.join(PUSH_KINDS[kind])}):")
+        lines.extend(f"    {name:<16} {what}" + ("  [a time]" if name in TIME_FIELDS else "")
+                     for name, what in fields.items())
+    return lines

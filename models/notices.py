@@ -143,8 +143,7 @@ def notice_audience(session: Session, notice: Notice) -> list[str]:
 
 
 def notice_payload(notice: Notice) -> dict[str, Any]:
-    """The fields of a notice push (the notice template: number, title, place, start and end)."""
+    """The fields of a notice push (the notice template: number, title, place, start)."""
     return {"template": "notice", "fields": {
         "notice_no": f"N{notice.id}", "notice_title": notice.title, "place": notice.campus or "全校",
-        "time": local(notice.starts_at).strftime("%Y-%m-%d %H:%M"),
-        "ends": local(notice.ends_at).strftime("%Y-%m-%d %H:%M") if notice.ends_at else ""}}
+        "time": local(notice.starts_at).strftime("%Y-%m-%d %H:%M")}}

@@ -203,7 +203,8 @@ def _deliver(svc: Services, db: Connection, push: Claimed, attempt: Attempt) -> 
             if failure is not None:
                 return _permanent(svc, db, push, failure, "template")
             return _finish(db, push.id, "skipped", error=f"no template id for {push.kind} pushes "
-                           "(REPAIRBOT_TEMPLATES_FILE; WECHAT_TEMPLATE_TICKET / WECHAT_TEMPLATE_REPLY) and no customer-service window open "
+                           "(REPAIRBOT_TEMPLATES_FILE; WECHAT_TEMPLATE_TICKET / WECHAT_TEMPLATE_REPLY) and no "
+                           "customer-service window open "
                            "(a message from the user in 48 hours, or a click in the last minute)")
     return _fallback(svc, db, api, push, failure, attempt)
 
