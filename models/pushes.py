@@ -46,6 +46,8 @@ class Push(Base):
     # WeChat's TEMPLATESENDJOBFINISH status: success, failed:user block, failed: system failed.
     delivery: Mapped[str | None] = mapped_column(String(32))
     template_id: Mapped[str | None] = mapped_column(String(64))
+    # {"template": <push kind>, "fields": {...}}: the product's fields in full, put into the account's keywords by
+    # the mapping when sent (core/templates.py); rows of texts only, or of older code, hold WeChat's data itself.
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     # pending → sending (claimed by one worker) → sent | failed | skipped; back to pending for a retry
     status: Mapped[str] = mapped_column(String(16), default="pending", index=True)

@@ -9,6 +9,9 @@ A push row goes ``pending → sending → sent | failed | skipped``:
 - **Template first.**  The template message links to the page it is about (``push_link``): the
   reporter's ``/t/<signed-token>`` page for the reporter, a view-only one for followers and workers,
   ``/c/<token>`` for a complaint's sender, ``/notices/<id>`` for a notice.
+- **The account's keywords.**  The row keeps the product's fields; the mapping (``REPAIRBOT_TEMPLATES_FILE``,
+  core/templates.py) puts them into the template's keyword ids, each formatted for its kind.  A template WeChat
+  refuses (40037, 47003) is recorded with the field that filled the keyword it names (``[thing3 ← note]``).
 - **Customer-service fallback.**  When the template fails for good (40037 bad template, 47003 bad
   argument, no template configured ...) and the user's customer-service window is open with a message
   left in it (core/window.py: 5 within 48 hours of a message, 3 within a minute of a click or a follow),
