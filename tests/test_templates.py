@@ -366,3 +366,5 @@ def test_a_refused_keyword_is_recorded_shown_to_staff_and_the_text_goes_instead(
     assert "<small>1 条，另有 1 条模板被拒后改用客服消息发出</small>" in page
     assert page.count("微信拒收模板字段 thing3（说明）的内容") == 2
     assert "已改用客服消息发出" in page and no in page and silent in page
+    page = text(Console.logged_in(app, "管理员").get(f"/console/tickets/{silent}"))  # type: ignore[arg-type]
+    assert "微信拒收模板字段 thing3（说明）的内容" in page

@@ -55,7 +55,7 @@ STAFF_BY = "staff:{name}"
 @bp.context_processor
 def console_names() -> dict[str, Any]:
     return {"STATUS_ZH": STATUS_ZH, "ROLE_ZH": ROLE_ZH, "PUSH_STATUS_ZH": PUSH_STATUS_ZH,
-            "PUSH_KIND_ZH": PUSH_KIND_ZH, "EVENT_KIND_ZH": EVENT_KIND_ZH}
+            "PUSH_KIND_ZH": PUSH_KIND_ZH, "EVENT_KIND_ZH": EVENT_KIND_ZH, "push_error_zh": push_error_zh}
 
 
 @bp.app_template_filter("console_time")
