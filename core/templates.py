@@ -134,11 +134,21 @@ _ZH_DIGITS = str.maketrans("0123456789", "零一二三四五六七八九")
 _CURRENCY = "¥$€£"
 
 
+# Text made only of these (printable ASCII but ^ and `, CJK ideographs and punctuation, full-width forms, a few
+# dashes and quotes) has nothing `_clean` drops: its whitespace is only folded (a push's usual text, without
+# looking at each character; tests/test_templates.py checks the two ways agree).
+_PLAIN = re.compile(r"[\t\n\r\x20-\x5d\x5f\x61-\x7e\u00b7\u2013\u2014\u2018\u2019\u201c\u201d\u2026"
+                    r"\u3000-\u3003\u3005-\u3011\u3014-\u301f\u4e00-\u9fff\uff01-\uff3d\uff3f\uff41-\uff5e]*")
+
+
 def _clean(text: Any) -> str:
     """One line of text without what no keyword takes: control and format characters, emoji and other
     pictographs (outside the Basic Multilingual Plane, or symbols such as ☀ and ✅), private-use code points."""
+    text = str(text if text is not None else "")
+    if _PLAIN.fullmatch(text):
+        return " ".join(text.split())
     out = []
-    for ch in str(text if text is not None else ""):
+    for ch in text:
         cat = unicodedata.category(ch)
         if ch in "\n\r\t" or cat == "Zs":
             out.append(" ")
