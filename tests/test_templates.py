@@ -184,7 +184,6 @@ GOOD = DEFAULT_FILE.read_text(encoding="utf-8")
 
 @pytest.mark.parametrize("change, said", [
     (lambda t: t + "\nemergency:\n  template: X\n", "unknown push kind(s) emergency"),
-    (lambda t: t.split("notice:")[0], "missing push kind(s) notice"),
     (lambda t: t.replace("phrase2: status", "phrase_2: status", 1), "ticket_status.keywords.phrase_2: not a WeChat"),
     (lambda t: t.replace("thing3: note", "thing3: remarks", 1), "ticket_status pushes have no field 'remarks'"),
     (lambda t: t.replace("thing2: notice_title", "thing2: reply"), "notice pushes have no field 'reply'"),
@@ -203,6 +202,15 @@ def test_a_wrong_mapping_is_refused_at_load_saying_what_and_where(change: Callab
     with pytest.raises(ConfigError) as caught:
         parse_templates(change(GOOD), "my.yaml", {})
     assert str(caught.value).startswith("my.yaml: ") and said in str(caught.value)
+
+
+def test_a_kind_left_out_of_the_file_goes_as_text_and_the_check_says_so() -> None:
+    """A mapping written before a kind existed still loads (an upgrade must not stop the service)."""
+    templates = parse_templates(GOOD.split("notice:")[0], "old.yaml", {})
+    cfg = Config(template_reply="T2")
+    assert templates.template_id("notice", cfg) == "" and templates.template_id("ticket_reply", cfg) == "T2"
+    report = check_templates(templates, cfg, [])
+    assert "notice: not in the mapping file; sent as a customer-service text only" in report.problems[-1]
 
 
 def test_a_setting_and_fixed_text_in_a_mapping(tmp_path: Path) -> None:
