@@ -148,6 +148,23 @@ def staff_bind(name: str, openid: str) -> None:
     click.echo(f"staff account {name} bound to WeChat {openid}")
 
 
+@staff.command("duty")
+@click.argument("name")
+@click.option("--on/--off", "on", required=True, help="on duty now, or off duty")
+def staff_duty(name: str, on: bool) -> None:
+    """Put a worker on duty or off it: an emergency of their categories reaches the workers on duty at once
+    (every worker of the category when none is on duty), with the category's dispatchers."""
+    from models.people import set_on_duty
+
+    svc = _services()
+    try:
+        with svc.db.session() as s:
+            set_on_duty(s, name, on)
+    except RepairbotError as exc:
+        _fail(exc)
+    click.echo(f"staff account {name} is {'on' if on else 'off'} duty")
+
+
 @staff.command("unbind")
 @click.argument("name")
 def staff_unbind(name: str) -> None:
@@ -268,7 +285,9 @@ def tickets_list(status: str | None, openid: str | None, limit: int, as_json: bo
             _echo_json([t.to_json() for t in rows])
         else:
             for t in rows:
-                click.echo(f"{t.no}  {t.status:<11} {local_time(t.created_at):%m-%d %H:%M}  {t.place} · {t.fault}")
+                mark = "URGENT  " if t.urgent else ""
+                click.echo(f"{t.no}  {t.status:<11} {local_time(t.created_at):%m-%d %H:%M}  "
+                           f"{mark}{t.place} · {t.fault}")
             if not rows:
                 click.echo("no tickets")
     if total > len(rows):
@@ -289,11 +308,13 @@ def tickets_show(no: str, as_json: bool) -> None:
             if as_json:
                 _echo_json(t.to_json())
                 return
-            click.echo(f"{t.no}  {t.status} ({t.status_zh})\n{t.category} · {t.fault}\n{t.place}\n"
+            click.echo(f"{t.no}  {t.status} ({t.status_zh})  priority {t.priority} ({t.priority_zh})\n"
+                       f"{t.category} · {t.fault}\n{t.place}\n"
                        f"{t.description}\nphone {t.phone}  photos {len(t.photos)}")
             for e in t.events:
                 note = f"  {e.note}" if e.note else ""
-                label = "message" if e.kind == "message" else f"{e.status} ({STATUS_ZH[e.status]})"
+                label = (e.kind if e.kind in ("message", "priority")
+                         else f"{e.status} ({STATUS_ZH[e.status]})")
                 click.echo(f"  {local_time(e.at):%Y-%m-%d %H:%M}  {label}  by {e.by}{note}")
     except RepairbotError as exc:
         _fail(exc)

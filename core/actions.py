@@ -20,9 +20,19 @@ from models.clock import now
 from models.consult import Consult, ConsultEvent, close_consult, get_consult, reply_consult
 from models.errors import IllegalMove, NotFound
 from models.notices import Notice, notice_audience, notice_payload
-from models.people import WechatUser, get_staff
-from models.pushes import Push, consult_reply_payload, pushes_for_event, reply_pushes, worker_push
-from models.tickets import OPEN_STATUSES, REWORK_NOTE, Ticket, TicketEvent, add_message, follow, get_ticket, move
+from models.people import WechatUser, emergency_staff, get_staff
+from models.pushes import Push, consult_reply_payload, pushes_for_event, reply_pushes, urgent_pushes, worker_push
+from models.tickets import (
+    OPEN_STATUSES,
+    REWORK_NOTE,
+    Ticket,
+    TicketEvent,
+    add_message,
+    downgrade,
+    follow,
+    get_ticket,
+    move,
+)
 
 T = TypeVar("T")
 # An action done inside a session: what it changed, and the pushes it owes (queued after the commit).
@@ -129,6 +139,24 @@ def rating(s: Session, cfg: Config, no: str, openid: str, stars: int, comment: s
     return ticket, _moved(cfg, s, ticket, event)
 
 
+def alerting(s: Session, cfg: Config, ticket_id: int) -> Done[Ticket]:
+    """Tell staff at once of an emergency just filed: every dispatcher of its category, and the workers on
+    duty (all its workers when none is); the pushes hang on the ticket's first event."""
+    ticket = s.get(Ticket, ticket_id)
+    if ticket is None:
+        raise NotFound(f"no ticket {ticket_id}", code="no_ticket", no=str(ticket_id))
+    first = ticket.events[0]
+    return ticket, urgent_pushes(s, ticket, first, emergency_staff(s, ticket.category),
+                                 cfg.template_id("urgent"))
+
+
+def downgrading(s: Session, cfg: Config, no: str, *, by: str, note: str | None = None) -> Done[Ticket]:
+    """Make an urgent ticket normal: a false alarm (改为普通), on the timeline; nobody is pushed."""
+    ticket = get_ticket(s, no)
+    downgrade(s, ticket, by=by, note=note)
+    return ticket, []
+
+
 def _own(s: Session, no: str, openid: str) -> Ticket:
     ticket = get_ticket(s, no)
     if ticket.openid != openid:
@@ -141,6 +169,10 @@ def _own(s: Session, no: str, openid: str) -> Ticket:
 def move_ticket(svc: Services, no: str, to: str, *, by: str, note: str | None = None,
                 worker: str | None = None) -> Ticket:
     return run(svc, moving, no, to, by=by, note=note, worker=worker)
+
+
+def downgrade_ticket(svc: Services, no: str, *, by: str, note: str | None = None) -> Ticket:
+    return run(svc, downgrading, no, by=by, note=note)
 
 
 def staff_reply(svc: Services, no: str, text: str, *, by: str) -> Ticket:

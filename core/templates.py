@@ -62,6 +62,18 @@ FIELDS: dict[str, dict[str, str]] = {
         "time": "when it was assigned or sent back",
         "created": "when the ticket was filed",
     },
+    "urgent": {
+        "ticket_no": "ticket number",
+        "status": "紧急报修",
+        "note": "what today's push shows: place and what the reporter said (else the fault)",
+        "place": "where (campus, building, room)",
+        "fault": "what is broken (group/item)",
+        "description": "the reporter's description",
+        "reporter_phone": "the reporter's phone",
+        "category": "the repair category",
+        "time": "when it was filed",
+        "created": "when the ticket was filed",
+    },
     "ticket_reply": {
         "ticket_no": "ticket number",
         "reply": "the staff's reply",
@@ -90,10 +102,15 @@ FIELDS: dict[str, dict[str, str]] = {
 PUSH_KINDS = {
     "ticket_status": ("status",),
     "worker_job": ("assign", "rework"),
+    "urgent": ("urgent",),
     "ticket_reply": ("reply",),
     "complaint_reply": ("reply", "closed"),
     "notice": ("notice",),
 }
+
+# A kind left out of a mapping file takes the entry of this one (same fields), when that one is there.
+STANDS_IN = {"urgent": "worker_job"}
+assert all(set(FIELDS[k]) <= set(FIELDS[v]) for k, v in STANDS_IN.items())
 
 # What `repairbot templates check` fills each push with, to show a sample as it would be sent (long and
 # awkward on purpose: a note too long for a thing, a phone with a prefix, emoji from a reporter).
@@ -109,6 +126,12 @@ SAMPLE_FIELDS: dict[str, dict[str, str]] = {
         "place": "东环校区 学生公寓12栋 502", "fault": "给水/水龙头", "description": "水龙头一直滴水😭关不紧",
         "reporter_phone": "+86 138-0013-8000", "category": "东环校区宿舍维修",
         "time": "2026-12-01 14:05", "created": "2026-12-01 09:30",
+    },
+    "urgent": {
+        "ticket_no": "R20261201-0002", "status": "紧急报修", "note": "第二教学楼 电梯困人，3楼和4楼之间",
+        "place": "东环校区 第二教学楼", "fault": "电梯/电梯困人", "description": "电梯困人，3楼和4楼之间‼️",
+        "reporter_phone": "13800138000", "category": "东环校区电梯维修",
+        "time": "2026-12-01 14:05", "created": "2026-12-01 14:05",
     },
     "ticket_reply": {
         "ticket_no": "R20261201-0001", "reply": "师傅明天上午到，请留人开门；如不方便请回复另约时间",
@@ -408,8 +431,13 @@ def parse_templates(text: str, source: str, env: Mapping[str, str]) -> Templates
     for kind in FIELDS:
         if kind not in data:
             # A mapping written before this kind existed still loads (an upgrade must not stop the service):
-            # the kind goes as a customer-service text only, and `repairbot templates check` reports it.
-            kinds[kind] = PushTemplate(kind, "", None, (), left_out=True)
+            # the kind borrows the entry of the kind it stands in for (an emergency, the worker's job), or
+            # goes as a customer-service text only; `repairbot templates check` reports it either way.
+            like = kinds.get(STANDS_IN.get(kind, ""))
+            if like is None or like.left_out:
+                kinds[kind] = PushTemplate(kind, "", None, (), left_out=True)
+            else:
+                kinds[kind] = PushTemplate(kind, like.template, like.setting, like.keywords, left_out=True)
             continue
         entry = _parse_kind(kind, data[kind], env, errors)
         if entry is not None:
@@ -590,11 +618,13 @@ def check_templates(templates: Templates, config: Any, account: Sequence[Mapping
     for kind, spec in templates.kinds.items():
         template_id = spec.template_id(config)
         origin = f" (from {_setting_name(spec.setting)})" if spec.setting else ""
-        if spec.left_out:
+        if spec.left_out and not spec.keywords:
             problems.append(f"{kind}: not in the mapping file; sent as a customer-service text only (add it: "
                             "`repairbot templates fields` lists its fields)")
             lines.append(f"{kind}: NOT IN THE MAPPING FILE — sent as a customer-service text only")
             continue
+        if spec.left_out:
+            lines.append(f"{kind}: not in the mapping file — uses {STANDS_IN[kind]}'s entry (add it to choose)")
         if not template_id:
             lines.append(f"{kind}: no template{origin} — sent as a customer-service text, only within WeChat's "
                          "48 hours after the user last wrote")

@@ -10,8 +10,9 @@ from dialogs.context import Ctx
 from dialogs.engine import END, Choice, Dialog, Outcome, Step, Switch
 from dialogs.forms import Form
 from dialogs.repair import TEXT as REPAIR_TEXT
+from dialogs.repair import understood
 from dialogs.repair_form import RepairForm
-from dialogs.understand import echo, form_from_parse
+from dialogs.understand import form_from_parse
 
 TEXT = {
     "title": "确认",
@@ -63,8 +64,7 @@ def repair_from(ctx: Ctx, text: str, *, fuzzy: bool) -> tuple[str, RepairForm | 
     form = form_from_parse(p, ctx.register)
     if 5 <= len(text) <= 500:
         form.set("description", text, lambda: ctx.register)
-    said = echo(form)
-    return (REPAIR_TEXT["understood"].format(echo=said) if said else REPAIR_TEXT["start_from_text"]), form
+    return understood(ctx, p, form), form
 
 
 DIALOG = Dialog(

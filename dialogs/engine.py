@@ -118,7 +118,7 @@ class Step:
     choices: Callable[[Ctx], Sequence[Choice]] | None = None
     on_choice: Callable[[Ctx, Choice], Outcome] | None = None
     save: str | None = None
-    expects: str = "text"  # text | image
+    expects: str = "text"  # text | image | any (the handler takes whatever comes)
     goes_to: tuple[str, ...] = ()
     skip: Callable[[Ctx], bool] | None = None
     auto_single: bool = False
@@ -249,23 +249,21 @@ class Engine:
         return dialog.step(st.step or dialog.start).read_only
 
     def leaves(self, ctx: Ctx, msg: Incoming) -> bool:
-        """Tell whether a message leaves the read-only screen the user is at: a click, a photo the dialog does
-        not take (on_image), or text that is neither a global word, a list number, a choice's label nor what
-        the step says it answers."""
+        """Tell whether a message leaves the read-only screen the user is at: a click, a photo or text that is
+        neither a global word, a list number, a choice's label nor what the step says it answers (a ticket's
+        page takes a photo for the ticket)."""
         if not self.read_only(ctx) or msg.kind == "location_report":  # reported by WeChat, not said
             return False
-        if msg.kind == "image":
-            st = ctx.state
-            return st.flow is None or self.dialog(st.flow).on_image is None
-        if msg.kind != "text":
+        if msg.kind not in ("text", "image"):
             return True
-        if msg.text in GLOBAL_WORDS or is_number(msg.text):
+        if msg.kind == "text" and (msg.text in GLOBAL_WORDS or is_number(msg.text)):
             return False
         st = ctx.state
         assert st.flow is not None
         dialog = self.dialog(st.flow)
         step = dialog.step(st.step or dialog.start)
-        if step.choices is not None and isinstance(pick(list(step.choices(ctx)), msg.text), Choice):
+        if msg.kind == "text" and step.choices is not None and isinstance(pick(list(step.choices(ctx)), msg.text),
+                                                                          Choice):
             return False
         return not (step.answers is not None and step.answers(ctx, msg))
 

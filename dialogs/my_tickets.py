@@ -211,7 +211,8 @@ def on_action(ctx: Ctx, choice: Choice) -> Outcome:
 
 
 def is_command(ctx: Ctx, msg: Incoming) -> bool:
-    return parse_command(msg.raw) is not None
+    """What a ticket's page answers besides its actions: 「评价 5」-like commands, and a photo for the ticket."""
+    return msg.kind == "image" or parse_command(msg.raw) is not None
 
 
 def on_screen_command(ctx: Ctx, msg: Incoming) -> Outcome:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from dialogs.context import Ctx
@@ -14,7 +15,7 @@ from dialogs.nlu.numbers import cn_to_int
 from dialogs.state import Incoming
 from models.register import Building, Campus, Register, describe_place
 
-__all__ = ["describe_place", "fits_floor", "place_fields", "place_steps"]
+__all__ = ["Correction", "describe_place", "fits_floor", "place_fields", "place_steps"]
 
 TEXT = {
     "campus": "请选择校区（回复数字）：",
@@ -29,6 +30,18 @@ TEXT = {
     "note": "请用几个字说明具体位置，例如「南面卫生间」「楼梯口」「312门口走廊」：",
     "note_long": "位置说明请控制在 100 字以内，详细情况可以写在问题描述里。",
 }
+
+# A floor and where on it, in one answer: "3楼楼道", "二层卫生间".
+FLOOR_AND_NOTE = re.compile(r"^(第?[0-9零一二两三四五六七八九十]+)\s*[楼层]\s*(\S.*)$")
+
+
+@dataclass(frozen=True)
+class Correction:
+    """A dialog's reading of a correction typed at a place question, and the steps it may go to."""
+
+    read: Callable[[Ctx, Incoming], Outcome | None]
+    goes_to: tuple[str, ...] = ()
+
 
 def small_int(text: str) -> int | None:
     """Read a floor written as digits or Chinese numerals (三, 十二), with 第/楼/层 allowed around it."""
@@ -78,8 +91,13 @@ def fits_floor(building: Building | None, floor: str | None) -> bool:
 def place_steps(prefix: str, after: str,
                 campuses: Callable[[Ctx], Sequence[Campus]],
                 buildings: Callable[[Ctx, str], Sequence[Building]],
-                with_note: bool, free_text: Callable[[Ctx, Incoming], Outcome] | None = None) -> tuple[Step, ...]:
-    """Build the steps that ask for a place, storing it in `prefix`-named fields (declared by place_fields)."""
+                with_note: bool, free_text: Callable[[Ctx, Incoming], Outcome] | None = None,
+                correction: Correction | None = None) -> tuple[Step, ...]:
+    """Build the steps that ask for a place, storing it in `prefix`-named fields (declared by place_fields).
+
+    correction: the dialog's reading of a correction typed at the floor, room or note question ("不是三教，是四教"),
+    which would otherwise be a wrong floor or a place note; it returns None for words that are not one, and may
+    go to the steps it names."""
     k_campus, k_building, k_floor, k_room, k_note = (f"{prefix}{n}" for n in
                                                      ("campus", "building", "floor", "room", "place_note"))
     first_after_room = f"{prefix}place_note" if with_note else after
@@ -107,14 +125,32 @@ def place_steps(prefix: str, after: str,
         b = building_of(ctx)
         return TEXT["floor"].format(building=b.name if b else "", floors=b.floors if b else 1)
 
+    def corrected(handle: Callable[[Ctx, Incoming], Outcome]) -> Callable[[Ctx, Incoming], Outcome]:
+        if correction is None:
+            return handle
+        fix = correction.read
+
+        def read(ctx: Ctx, msg: Incoming) -> Outcome:
+            outcome = fix(ctx, msg)
+            return outcome if outcome is not None else handle(ctx, msg)
+
+        return read
+
     def floor(ctx: Ctx, msg: Incoming) -> Outcome:
         b = building_of(ctx)
         n = small_int(msg.text)
+        with_spot = FLOOR_AND_NOTE.match(msg.text) if n is None and with_note else None
+        if with_spot is not None and len(with_spot.group(2)) <= 100:
+            n = small_int(with_spot.group(1))
         if b is None:
             return Go(f"{prefix}building")
         if n is None or not 0 <= n <= b.floors:
             return Retry(TEXT["floor_bad"].format(building=b.name, floors=b.floors))
         ctx.set(k_floor, str(n) if n else None)
+        if with_spot is not None:
+            # "3楼楼道": where on the floor says it is no room.
+            ctx.set(k_room, None)
+            ctx.set(k_note, with_spot.group(2))
         return Go()
 
     def room_prompt(ctx: Ctx) -> str:
@@ -162,16 +198,18 @@ def place_steps(prefix: str, after: str,
             return True
         return False
 
+    back = (f"{prefix}building", *(correction.goes_to if correction else ()))
     steps = [
         Step(f"{prefix}campus", "校区", TEXT["campus"], next=f"{prefix}building", choices=campus_choices,
              save=k_campus, auto_single=True),
         Step(f"{prefix}building", "楼栋", building_prompt, next=f"{prefix}floor", choices=building_choices,
              save=k_building, handle=free_text),
-        Step(f"{prefix}floor", "楼层", floor_prompt, next=f"{prefix}room", handle=floor, save=k_floor,
-             skip=floor_skip, goes_to=(f"{prefix}building",)),
-        Step(f"{prefix}room", "房间", room_prompt, next=first_after_room, handle=room, save=k_room,
-             skip=room_skip, goes_to=(f"{prefix}building",)),
+        Step(f"{prefix}floor", "楼层", floor_prompt, next=f"{prefix}room", handle=corrected(floor), save=k_floor,
+             skip=floor_skip, goes_to=back),
+        Step(f"{prefix}room", "房间", room_prompt, next=first_after_room, handle=corrected(room), save=k_room,
+             skip=room_skip, goes_to=back),
     ]
     if with_note:
-        steps.append(Step(k_note, "具体位置", TEXT["note"], next=after, handle=note, save=k_note))
+        steps.append(Step(k_note, "具体位置", TEXT["note"], next=after, handle=corrected(note), save=k_note,
+                          goes_to=back[1:]))
     return tuple(steps)

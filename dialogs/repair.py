@@ -7,21 +7,47 @@ what the declaration says, and the walk from the top asks only what is then miss
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from core.actions import alerting
 from core.jobs import DOWNLOAD_PHOTO
+from dialogs import emergency
 from dialogs.context import Ctx
 from dialogs.engine import END, Choice, Dialog, End, Go, Outcome, Retry, Step, Switch, join_lines
 from dialogs.engine import TEXT as ENGINE_TEXT
 from dialogs.nlu.parse import get_parser
-from dialogs.places import describe_place, place_steps
+from dialogs.places import Correction, describe_place, fits_floor, place_steps, small_int
 from dialogs.repair_form import MAX_PHOTOS, Photo, PlaceGuess, RepairForm, more_photos
-from dialogs.state import Incoming
-from dialogs.understand import apply_correction, correction_text, echo, fill_missing, form_from_parse, route
+from dialogs.state import Incoming, fold
+from dialogs.understand import (
+    apply_correction,
+    correction_text,
+    echo,
+    field_edit,
+    fill_missing,
+    form_from_parse,
+    looks_like_correction,
+    place_mentions_fixed,
+    place_said,
+    route,
+)
 from models.errors import NotFound
 from models.notices import live_notice_for
 from models.register import OTHER, Building, Campus
-from models.tickets import Duplicate, NewTicket, fault_of, file_ticket, find_duplicate, follow, get_ticket
+from models.tickets import (
+    NORMAL,
+    URGENT,
+    Duplicate,
+    NewTicket,
+    fault_of,
+    file_ticket,
+    find_duplicate,
+    follow,
+    get_ticket,
+)
+
+if TYPE_CHECKING:
+    from dialogs.nlu.parse import Parse
 
 TEXT = {
     "title": "报修单",
@@ -68,6 +94,19 @@ TEXT = {
     "start_from_text": "好的，我们来填一张报修单。",
     "corrected": "已修改{what}。",
     "not_understood": "没能从这句话里找到位置或故障。",
+    "no_such_room": "不过{building}没有「{room}」这个房间（本楼的房间号像「{example}」），我再跟您确认一下楼层和房间。",
+    "room_edit_bad": ("{building}没有「{room}」这个房间（本楼的房间号像「{example}」）。"
+                      "请再说一次，如「房间改成{example}」；公共区域可以说「位置改成走廊」。"),
+    "no_rooms": "{building}不按房间号登记，可以说具体位置，如「位置改成3楼走廊」。",
+    "no_place_yet": "还没有选好楼栋，请先选择位置。",
+    "floor_edit_bad": "{building}只有 {floors} 层，请说 1 到 {floors} 之间的楼层，如「楼层改成3楼」。",
+    "edit_unclear": "没能从「{value}」里看出新的{what}，请换个说法，或回复列表前的数字。",
+    "type_follows": ("维修类型跟着位置和故障走，现在是「{category}」。要换类型，请改位置或故障，"
+                     "如「故障改成水龙头」「位置改成12栋502」。"),
+    "desc_place_fixed": "描述里写的位置也一起改好了。",
+    "desc_place_differs": ("提醒：描述里写的位置和「位置」一栏不一样，提交时会注明以「位置」为准；"
+                           "也可以回复「描述改成……」重写描述。"),
+    "desc_place_note": "{description}（位置以报修单为准：{place}）",
     "pick_building": "您说的是哪一栋？（回复数字）",
     "pick_group": "是哪一类故障？（回复数字）",
     "by_menu": "都不是，按菜单选择",
@@ -158,16 +197,77 @@ def free_text(ctx: Ctx, msg: Incoming) -> Outcome:
     filled = fill_missing(f, form_from_parse(p, ctx.register), ctx.register)
     if not [k for k in filled if k != "fault"]:
         return Retry(join_lines(TEXT["not_understood"], ENGINE_TEXT["choose_number"]))
-    if f.group == OTHER and not f.description and 5 <= len(msg.raw.strip()) <= 500:
-        ctx.set("description", msg.raw.strip())  # 其他 says nothing of what: the words do
+    words = msg.raw.strip()
+    if not f.has("description") and (p.group or p.fault or f.group == OTHER) and 5 <= len(words) <= 500:
+        # The sentence that told the fault describes it (a photo sent first); 其他 says nothing of what.
+        ctx.set("description", words)
     route(f, ctx.register)
     # The same step again: it is skipped if the text answered it.
-    return Go(str(ctx.state.step), TEXT["understood"].format(echo=echo(f)))
+    return Go(str(ctx.state.step), understood(ctx, p, f))
+
+
+def understood(ctx: Ctx, p: Parse, f: RepairForm) -> str:
+    """Say back what a sentence filled in, and a room number it gave that its building does not have."""
+    said = echo(f)
+    text = TEXT["understood"].format(echo=said) if said else TEXT["start_from_text"]
+    b = ctx.register.building(f.campus, f.building)
+    if p.room_said and b is not None and b.has_rooms and not f.room:
+        text = join_lines(text, TEXT["no_such_room"].format(building=b.name, room=p.room_said,
+                                                            example=room_example(b, p.room_said)))
+    return text
+
+
+def room_example(b: Building, said: str) -> str:
+    """A room of the building that looks like what was said ("2302" for 二教's "302"), else its first room."""
+    rooms = list(b.room_floors)
+    return next((r for r in rooms if r.endswith(said)), rooms[0] if rooms else "")
+
+
+def choice_text(ctx: Ctx, msg: Incoming) -> Outcome:
+    """Words at a choice screen (which building, which group, the notice, the duplicate): a correction ("不是五教，
+    是四教") or a field named ("电话改成…") changes the form, and the walk goes again from the top, so the notice
+    and the duplicate are looked up for the new place; anything else is read as free text."""
+    outcome = take_correction(ctx, msg)
+    return outcome if outcome is not None else free_text(ctx, msg)
+
+
+def place_correction(ctx: Ctx, msg: Incoming) -> Outcome | None:
+    """A correction typed at the floor, room or note question ("改成二教"): taken as one, not as the answer."""
+    return take_correction(ctx, msg) if looks_like_correction(msg.raw) else None
+
+
+def read_correction(ctx: Ctx, text: str) -> Parse | None:
+    """Parse a correction of this form: a place it does not name is not the default room (that fills a new report
+    naming no place: here 「是三楼」 is the form's building), and its campus comes first."""
+    parser = ctx.parser
+    if parser is None:
+        return None
+    campus = form(ctx).campus or (ctx.who().place or {}).get("campus")
+    return parser(text, user_campus=campus)
+
+
+def take_correction(ctx: Ctx, msg: Incoming) -> Outcome | None:
+    """Change the form by a correction in words (a line named, or what the words name); None if it changes nothing."""
+    edit = field_edit(msg.raw)
+    if edit is not None:
+        return EDITORS[edit[0]](ctx, edit[1])
+    p = read_correction(ctx, correction_text(msg.text))
+    changed = apply_correction(form(ctx), p, ctx.register) if p is not None else []
+    return corrected(*changed) if changed else None
 
 
 def building_candidates(ctx: Ctx) -> list[Choice]:
     options = [Choice(f"{c} {b}", (c, b)) for c, b in form(ctx).building_candidates]
     return [*options, Choice(TEXT["by_menu"], None)]
+
+
+def no_building_to_pick(ctx: Ctx) -> bool:
+    """Nothing to pick: no candidates, or words said since named the building."""
+    return not form(ctx).building_candidates or form(ctx).has("building")
+
+
+def no_group_to_pick(ctx: Ctx) -> bool:
+    return not form(ctx).group_candidates or form(ctx).has("group")
 
 
 def on_building_candidate(ctx: Ctx, choice: Choice) -> Outcome:
@@ -177,8 +277,8 @@ def on_building_candidate(ctx: Ctx, choice: Choice) -> Outcome:
     ctx.forget("place_guess")
     if choice.value is not None:
         campus, building = choice.value
-        f.fill({"campus": campus, "building": building, "floor": guess.floor, "room": guess.room,
-                "place_note": guess.place_note}, lambda: ctx.register)
+        f.fill({"campus": campus, "building": building, **place_said(guess.floor, guess.room, guess.place_note)},
+               lambda: ctx.register)
         route(f, ctx.register)
     return Go()
 
@@ -347,7 +447,18 @@ def description(ctx: Ctx, msg: Incoming) -> Outcome:
     if len(text) > 500:
         return Retry(TEXT["desc_long"].format(n=len(text)))
     ctx.set("description", text)
-    return Go()
+    return Go(say=emergency_in(ctx, text))
+
+
+def emergency_in(ctx: Ctx, text: str) -> str:
+    """A description that says an emergency ("电梯里困了人") marks the form: say the duty phone and what to do."""
+    if form(ctx).emergency:
+        return ""
+    p = ctx.understand(text)
+    if p is None or not p.emergency:
+        return ""
+    ctx.set("emergency", p.emergency)
+    return emergency.alert(ctx, form(ctx))
 
 
 def photo(ctx: Ctx, msg: Incoming) -> Outcome:
@@ -375,7 +486,42 @@ def summary(ctx: Ctx) -> str:
 
 def confirm_prompt(ctx: Ctx) -> str:
     route(form(ctx), ctx.register)
-    return TEXT["confirm"].format(summary=summary(ctx))
+    mark = emergency.TEXT["summary_mark"] if form(ctx).emergency else ""
+    return join_lines(description_check(ctx), mark + TEXT["confirm"].format(summary=summary(ctx)))
+
+
+def description_check(ctx: Ctx) -> str:
+    """Keep the description from naming another place than the ticket's (said above the summary)."""
+    changed, agrees = reconcile_description(ctx)
+    if not agrees:
+        return TEXT["desc_place_differs"]
+    return TEXT["desc_place_fixed"] if changed else ""
+
+
+def reconcile_description(ctx: Ctx) -> tuple[bool, bool]:
+    """Replace in the description a building, floor or room it names that a correction changed, in its own
+    words (「三教」 → 「四教」); return whether it changed, and whether it now agrees with the place."""
+    f, parser = form(ctx), ctx.parser
+    if not f.description or not f.building or parser is None:
+        return False, True
+    campus = f.campus
+
+    def read(text: str) -> Parse:
+        return parser(text, user_campus=campus, fuzzy=False)
+
+    text, agrees = place_mentions_fixed(f.description, f, ctx.register, read)
+    if text != f.description:
+        ctx.set("description", text)
+        return True, agrees
+    return False, agrees
+
+
+def stored_description(ctx: Ctx, f: RepairForm) -> str:
+    """The description a ticket keeps: one naming another place (the user was told) says which place holds."""
+    if reconcile_description(ctx)[1]:
+        return f.description or ""
+    place = describe_place(f.campus, f.building, f.floor, f.room, f.place_note)
+    return TEXT["desc_place_note"].format(description=f.description, place=place)
 
 
 CONFIRM_WORDS = ("确认", "确定", "提交", "好的", "好", "是", "对", "没问题", "ok", "OK")
@@ -392,8 +538,12 @@ def confirm_choices(ctx: Ctx) -> list[Choice]:
 
 
 def correct(ctx: Ctx, msg: Incoming) -> Outcome:
-    """Take a correction in words at the summary: "不是五教，是四教", "是三楼", "改成水龙头"."""
-    p = ctx.understand(correction_text(msg.text))
+    """Take a correction in words at the summary: "不是五教，是四教", "是三楼", "改成水龙头", or one that names
+    its line: "描述改成…", "电话改成…", "房间改成203", "楼层改成3楼", "位置改成…", "故障改成…"."""
+    edit = field_edit(msg.raw)
+    if edit is not None:
+        return EDITORS[edit[0]](ctx, edit[1])
+    p = read_correction(ctx, correction_text(msg.text))
     changed = apply_correction(form(ctx), p, ctx.register) if p is not None else []
     if not changed:
         words = msg.raw.strip()
@@ -402,6 +552,82 @@ def correct(ctx: Ctx, msg: Incoming) -> Outcome:
             return Retry(add_to_description(ctx, words))
         return Retry(ENGINE_TEXT["choose_number"])
     return Go(FIRST, TEXT["corrected"].format(what="、".join(changed)))
+
+
+def corrected(*what: str) -> Outcome:
+    return Go(FIRST, TEXT["corrected"].format(what="、".join(what)))
+
+
+def edit_description(ctx: Ctx, value: str) -> Outcome:
+    if len(value) < 5:
+        return Retry(TEXT["desc_short"])
+    if len(value) > 500:
+        return Retry(TEXT["desc_long"].format(n=len(value)))
+    ctx.set("description", value)
+    return corrected("描述")
+
+
+def edit_phone(ctx: Ctx, value: str) -> Outcome:
+    number = fold(value).replace(" ", "")
+    if not PHONE_RE.match(number):
+        return Retry(TEXT["phone_bad"])
+    ctx.set("phone", number)
+    return corrected("电话")
+
+
+def edit_room(ctx: Ctx, value: str) -> Outcome:
+    f = form(ctx)
+    b = ctx.register.building(f.campus, f.building)
+    if b is None:
+        return Retry(TEXT["no_place_yet"])
+    if not b.has_rooms:
+        return Retry(TEXT["no_rooms"].format(building=b.name))
+    said = re.sub(r"(室|房间|号房?)$", "", fold(value).replace(" ", ""))
+    room = next((r for r in (said, said.upper()) if b.floor_of_room(r) is not None), None)
+    if room is None:
+        return Retry(TEXT["room_edit_bad"].format(building=b.name, room=said[:10], example=room_example(b, said)))
+    # The note stays: a room and where in it ("阳台") are still one place.
+    f.fill({"floor": str(b.floor_of_room(room)), "room": room, "place_note": f.place_note}, lambda: ctx.register)
+    return corrected("房间")
+
+
+def edit_floor(ctx: Ctx, value: str) -> Outcome:
+    f = form(ctx)
+    b = ctx.register.building(f.campus, f.building)
+    if b is None:
+        return Retry(TEXT["no_place_yet"])
+    n = small_int(fold(value))
+    if n is None or not fits_floor(b, str(n)):
+        return Retry(TEXT["floor_edit_bad"].format(building=b.name, floors=b.floors))
+    ctx.set("floor", str(n))  # a room not on that floor is dropped, and asked
+    return corrected("楼层")
+
+
+def edit_in_words(ctx: Ctx, value: str, part: str, what: str) -> Outcome:
+    p = read_correction(ctx, correction_text(fold(value)))
+    changed = apply_correction(form(ctx), p, ctx.register, (part,)) if p is not None else []
+    if not changed:
+        return Retry(TEXT["edit_unclear"].format(value=value[:20], what=what))
+    return corrected(*changed)
+
+
+def edit_category(ctx: Ctx, value: str) -> Outcome:
+    """The repair type follows from the place and the fault; a fault named instead ("类型改成水电") changes it."""
+    outcome = edit_in_words(ctx, value, "fault", "故障")
+    if isinstance(outcome, Go):
+        return outcome
+    return Retry(TEXT["type_follows"].format(category=form(ctx).category or TEXT["missing"]))
+
+
+EDITORS = {
+    "description": edit_description,
+    "phone": edit_phone,
+    "room": edit_room,
+    "floor": edit_floor,
+    "place": lambda ctx, value: edit_in_words(ctx, value, "place", "位置"),
+    "fault": lambda ctx, value: edit_in_words(ctx, value, "fault", "故障"),
+    "category": edit_category,
+}
 
 
 def on_confirm(ctx: Ctx, choice: Choice) -> Outcome:
@@ -418,16 +644,39 @@ def submit(ctx: Ctx) -> Outcome:
     category = ctx.register.category_for_place(f.campus, f.building, f.group)
     if category is None:
         return Retry(TEXT["no_category"])
+    urgent = bool(f.emergency)
     filed = file_ticket(ctx.session, NewTicket(
         openid=ctx.openid, person_id=ctx.who().person_id, category=category.name, group=f.group,
         item=f.item, campus=f.campus, building=f.building, floor=f.floor, room=f.room,
-        place_note=f.place_note, description=f.description, phone=f.phone,
+        place_note=f.place_note, description=stored_description(ctx, f), phone=f.phone,
         media_ids=tuple((p.media_id, p.pic_url or None) for p in f.photos),
-        source_key=ctx.msg.msg_key or None,
+        source_key=ctx.msg.msg_key or None, priority=URGENT if urgent else NORMAL,
+        note=f"紧急：{f.emergency}" if urgent else None,
     ))
     for photo_id in filed.photo_ids:
         ctx.enqueue("media", DOWNLOAD_PHOTO, photo_id, job_id=f"media-{photo_id}", fresh=True)
+    if urgent:
+        if not filed.repeated:
+            ctx.act(alerting, filed.id)  # the category's dispatchers and the workers on duty, at once
+        return End(emergency.filed_text(ctx, f, filed.no))
     return End(TEXT["filed"].format(no=filed.no, category=filed.category))
+
+
+def optional_photo(ctx: Ctx, msg: Incoming) -> Outcome:
+    """An emergency's photo: welcome, never required — 跳过/没有 goes on, 确认 files at once."""
+    if msg.kind == "image":
+        add_photo(ctx, msg)
+        return Go()
+    answer = emergency.photo_answer(msg.text) if msg.kind == "text" else None
+    if answer is None:
+        words = msg.raw.strip() if msg.kind == "text" else ""
+        if len(words) >= 5 and not any(w in words for w in PHOTO_WORDS):
+            return Retry(join_lines(add_to_description(ctx, words), emergency.TEXT["photo"]))
+        return Retry(emergency.TEXT["photo"])
+    ctx.set("photos", ())
+    if answer == "confirm" and form(ctx).phone:
+        return submit(ctx)
+    return Go()
 
 
 DIALOG = Dialog(
@@ -439,23 +688,30 @@ DIALOG = Dialog(
     help=TEXT["help"],
     steps=(
         Step("pick_building", "确认楼栋", TEXT["pick_building"], next="pick_group", choices=building_candidates,
-             on_choice=on_building_candidate, skip=lambda ctx: not form(ctx).building_candidates),
+             on_choice=on_building_candidate, skip=no_building_to_pick,
+             handle=choice_text, goes_to=(FIRST,)),
         Step("pick_group", "确认故障类别", TEXT["pick_group"], next="category", choices=group_candidates,
-             on_choice=on_group_candidate, skip=lambda ctx: not form(ctx).group_candidates),
+             on_choice=on_group_candidate, skip=no_group_to_pick,
+             handle=choice_text, goes_to=(FIRST,)),
         Step("category", "维修类型", TEXT["category"], next="group", choices=category_choices,
              save="category", handle=free_text, skip=category_skip),
         Step("group", "故障类别", group_prompt, next="item", choices=group_choices, on_choice=on_group,
              save="group", handle=free_text, auto_single=True),
         Step("item", "具体物品", TEXT["item"], next="campus", choices=item_choices, save="item",
              handle=free_text, auto_single=True),
-        *place_steps("", "notice", campuses, buildings, with_note=True, free_text=free_text),
+        *place_steps("", "notice", campuses, buildings, with_note=True, free_text=free_text,
+                     correction=Correction(place_correction, (FIRST,))),
         Step("notice", "停水停电通知", notice_prompt, next="duplicate", choices=notice_choices, on_choice=on_notice,
-             save="notice_seen", skip=notice_skip),
+             save="notice_seen", skip=notice_skip, handle=choice_text, goes_to=(FIRST,)),
         Step("duplicate", "重复报修", duplicate_prompt, next="description", choices=duplicate_choices,
-             on_choice=on_duplicate, save="dup_choice", skip=duplicate_skip),
+             on_choice=on_duplicate, save="dup_choice", handle=choice_text, goes_to=(FIRST,),
+             skip=lambda ctx: bool(form(ctx).emergency) or duplicate_skip(ctx)),
         Step("description", "问题描述", TEXT["description"], next="photo", handle=description,
              save="description"),
-        Step("photo", "照片", TEXT["photo"], next="phone", handle=photo, save="photos", expects="image"),
+        Step("photo", "照片", TEXT["photo"], next="photo_optional", handle=photo, save="photos", expects="image",
+             skip=lambda ctx: bool(form(ctx).emergency)),
+        Step("photo_optional", "照片（可不拍）", emergency.TEXT["photo"], next="phone", handle=optional_photo,
+             save="photos", expects="any", goes_to=(FIRST,), skip=lambda ctx: not form(ctx).emergency),
         Step("phone", "联系电话", TEXT["phone"], next="confirm", handle=phone, save="phone"),
         Step("confirm", "确认提交", confirm_prompt, next=END, choices=confirm_choices, on_choice=on_confirm,
              handle=correct, goes_to=(FIRST,)),

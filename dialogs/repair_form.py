@@ -178,6 +178,8 @@ class RepairForm(Form):
     building_candidates: tuple[tuple[str, str], ...] = ()
     place_guess: PlaceGuess | None = None
     group_candidates: tuple[str, ...] = ()
+    # An emergency the words said (the lexicon's kind, 电梯困人 …): filed urgent, the photo optional.
+    emergency: str | None = None
 
     @classmethod
     def upgrade(cls, values: dict[str, Any], version: int) -> dict[str, Any]:

@@ -3,7 +3,7 @@ subscribe, unsubscribe, delivery reports — never come here: the web layer's ev
 
 from __future__ import annotations
 
-from dialogs import consult, did_you_mean, place_given, rate, staff_chat
+from dialogs import consult, did_you_mean, emergency, place_given, rate, staff_chat
 from dialogs.context import Ctx
 from dialogs.engine import GLOBAL_WORDS, Engine, Switch, is_number, join_lines
 from dialogs.engine import TEXT as ENGINE_TEXT
@@ -134,6 +134,10 @@ def _command(engine: Engine, ctx: Ctx) -> str | None:
 def _free_text(engine: Engine, ctx: Ctx) -> str | Reply:
     """Understand a sentence typed outside any dialog: a repair starts pre-filled; others are routed."""
     p = ctx.understand(ctx.msg.text)
+    if p is not None and p.emergency:
+        # Someone in danger: the duty phone and what to do now first, then an urgent report.
+        alarm, urgent_form = emergency.start(ctx, ctx.msg.raw, p)
+        return engine.begin(ctx, "repair", urgent_form, say=alarm)
     if p is None or p.intent == "other":
         return TEXT["unknown"]
     if p.intent == "query":

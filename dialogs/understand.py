@@ -4,11 +4,13 @@ through the form (dialogs/repair_form.py), whose declaration drops what depended
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from dialogs.nlu.numbers import cn_to_int, int_to_cn
 from dialogs.places import describe_place, fits_floor
 from dialogs.repair_form import PlaceGuess, RepairForm
-from models.register import OTHER, Register
+from models.register import OTHER, Building, Register
 
 if TYPE_CHECKING:
     from dialogs.nlu.parse import Parse
@@ -17,6 +19,26 @@ PLACE_FIELDS = ("campus", "building", "floor", "room", "place_note")
 # "不是五教，是四教" / "不是3楼是4楼": only what comes after the 是 is the correction.
 NOT_BUT = re.compile(r"不是.+?[，,、。\s]*(?:而|应该|应该是)?是(?P<right>.+)$")
 CORRECTION_PREFIX = re.compile(r"^(?:改成|改为|换成|应该是|其实是|是在|是)")
+# "描述改成…", "把电话改为…", "房间是203": a correction that names the summary's line it is for.
+FIELD_WORDS = {
+    "description": ("问题描述", "描述", "说明"),
+    "phone": ("联系电话", "电话号码", "手机号码", "手机号", "电话", "手机", "号码"),
+    "room": ("房间号", "宿舍号", "寝室号", "门牌号", "房号", "房间"),
+    "floor": ("楼层", "层数"),
+    "place": ("具体位置", "位置", "地点", "地址", "楼栋"),
+    "fault": ("故障类别", "故障", "物品"),
+    "category": ("维修类型", "报修类型", "类型"),
+}
+_FIELD_OF = {w: name for name, words in FIELD_WORDS.items() for w in words}
+FIELD_EDIT = re.compile(
+    r"^(?:把|将)?(?P<field>" + "|".join(sorted(_FIELD_OF, key=len, reverse=True)) + r")"
+    r"\s*(?:(?:不是.*?[，,、\s]*)?(?:改成|改为|换成|换为|应该是|应是|写成|是)|[：:=])\s*(?P<value>.+)$", re.S)
+# "电话13600002222", "房间 503": a number right after the line's name needs no 改成.
+NUMBER_EDIT = re.compile(r"^(?P<field>" + "|".join(w for name in ("phone", "room", "floor") for w in FIELD_WORDS[name])
+                         + r")\s*(?P<value>[0-9０-９][0-9０-９\s-]*)$")
+# A floor said in a description ("二楼", "3层"); not "楼梯"/"楼道", not part of a longer number.
+FLOOR_MENTION = re.compile(
+    r"(?<![0-9一二两三四五六七八九十负下])(第?)(\d{1,2}|[一二两三四五六七八九十]{1,3})(楼|层)(?![梯道])")
 
 
 def form_from_parse(p: Parse, register: Register) -> RepairForm:
@@ -35,13 +57,31 @@ def form_from_parse(p: Parse, register: Register) -> RepairForm:
         # A thing the register has no group for ("空调坏了"): 其他, the words saying what in the description.
         values.update(group=OTHER, item=None)
     if p.campus and p.building and register.building(p.campus, p.building) is not None:
-        values.update(campus=p.campus, building=p.building, floor=p.floor, room=p.room, place_note=p.spot)
+        values.update(campus=p.campus, building=p.building)
+        values.update(place_said(p.floor, p.room, p.spot, generic=p.spot_generic))
+        b = register.building(p.campus, p.building)
+        if p.room_said and b is not None and not b.has_rooms and not p.spot:
+            values["place_note"] = p.room_said  # a building without room numbers: the number still says where
     if p.fault:
         values["fault"] = p.fault
     form = RepairForm()
     form.fill(values, lambda: register)
     route(form, register)
     return form
+
+
+def place_said(floor: str | None, room: str | None, spot: str | None, *, generic: bool = False) -> dict[str, Any]:
+    """The floor, room and note a sentence gave for its building, as form values.
+
+    A floor not said is left unknown, so that it is asked (None would mean "outside the building"); a room
+    not said is asked too, unless a public spot ("楼道", "卫生间") says where instead.
+    """
+    values: dict[str, Any] = {"place_note": spot}
+    if floor is not None:
+        values["floor"] = floor
+    if room is not None or (spot and not generic):
+        values["room"] = room
+    return values
 
 
 def route(form: RepairForm, register: Register) -> None:
@@ -72,9 +112,24 @@ def correction_text(text: str) -> str:
     return CORRECTION_PREFIX.sub("", text.strip())
 
 
-def apply_correction(form: RepairForm, p: Parse, register: Register) -> list[str]:
+def apply_correction(form: RepairForm, p: Parse, register: Register,
+                     parts: tuple[str, ...] = ("place", "fault")) -> list[str]:
     """Set what a correction names, through the form (what depends on a change is dropped unless it still
-    holds: a floor the new building also has stays); return the names of what was changed."""
+    holds: a floor the new building also has stays); return the names of what was changed.
+
+    parts: which lines of the summary the correction may change ("place", "fault").
+    """
+    changed: list[str] = []
+    if "place" in parts:
+        changed += _correct_place(form, p, register)
+    if "fault" in parts:
+        changed += _correct_fault(form, p, register)
+    if changed:
+        route(form, register)
+    return changed
+
+
+def _correct_place(form: RepairForm, p: Parse, register: Register) -> list[str]:
     reg = lambda: register  # noqa: E731
     changed: list[str] = []
     # "是箭盘的": the same building name on another campus.
@@ -94,19 +149,109 @@ def apply_correction(form: RepairForm, p: Parse, register: Register) -> list[str
         b = register.building(form.campus, form.building)
         floor = b.floor_of_room(p.room) if b is not None else None
         if floor is not None:
-            form.fill({"floor": str(floor), "room": p.room}, reg)
+            form.fill({"floor": str(floor), "room": p.room, "place_note": form.place_note}, reg)
             changed.append("房间")
     if p.spot and p.spot != form.place_note:
         form.set("place_note", p.spot, reg)
         changed.append("具体位置")
+    return changed
+
+
+def _correct_fault(form: RepairForm, p: Parse, register: Register) -> list[str]:
     # Naming the same kind of fault without a thing ("还在滴水") corrects nothing: the item stays.
     if p.group and (p.group != form.group or (p.item and p.item != form.item)):
         item = p.item if p.item and register.group_of_item(p.item) == p.group else None
-        form.fill({"group": p.group, "item": item}, reg)
-        changed.append("故障")
-    if changed:
-        route(form, register)
-    return changed
+        form.fill({"group": p.group, "item": item}, lambda: register)
+        return ["故障"]
+    return []
+
+
+def looks_like_correction(text: str) -> bool:
+    """Whether words typed where an answer was expected say they correct something ("改成二教", "不是三教，是四教",
+    "电话改成…"), rather than answer ("3", "走廊")."""
+    t = text.strip()
+    return bool(NOT_BUT.search(t) or re.match(r"(?:改成|改为|换成|应该是|其实是)", t) or field_edit(t))
+
+
+def field_edit(text: str) -> tuple[str, str] | None:
+    """Read "描述改成…" / "电话改为…" / "房间是203" as (the field it names, the new value), else None."""
+    m = FIELD_EDIT.match(text.strip()) or NUMBER_EDIT.match(text.strip())
+    if m is None or not m.group("value").strip():
+        return None
+    return _FIELD_OF[m.group("field")], m.group("value").strip()
+
+
+# -- a description that names another place than the form's ---------------------------------------------
+
+def place_mentions_fixed(description: str, form: RepairForm, register: Register,
+                         read: Callable[[str], Parse]) -> tuple[str, bool]:
+    """Replace in a description the building, room and floor it names where the form now says another
+    (「三教二楼走廊灯不亮」 after 「不是三教，是四教」 → 「四教二楼走廊灯不亮」), in the words it used.
+
+    Returns the text and whether it now agrees with the form (False: a mention it could not find to replace).
+    """
+    text = description
+    for swap in (_swap_building, _swap_room, _swap_floor):
+        said = read(text)
+        if agrees(said, form):
+            return text, True
+        text = swap(text, said, form, register)
+    return text, agrees(read(text), form)
+
+
+def agrees(said: Parse, form: RepairForm) -> bool:
+    """Whether what a text says of the place (if anything) is the form's place."""
+    return ((said.building is None or said.building == form.building)
+            and (said.room is None or said.room == form.room)
+            and (said.floor is None or form.floor is None or said.floor == form.floor))
+
+
+def _swap_building(text: str, said: Parse, form: RepairForm, register: Register) -> str:
+    old, new = register.building(said.campus, said.building), register.building(form.campus, form.building)
+    if old is None or new is None or old.name == new.name:
+        return text
+    for word in sorted((old.name, *old.aliases), key=len, reverse=True):
+        pattern = _standalone(word)
+        if pattern.search(text):
+            return pattern.sub(_counterpart(word, old, new).replace("\\", "\\\\"), text)
+    return text
+
+
+def _counterpart(word: str, old: Building, new: Building) -> str:
+    """The new building's name of the same kind as the old one's word (四教 for 三教, the name for the name)."""
+    if word in old.aliases:
+        k = old.aliases.index(word)
+        if k < len(new.aliases):
+            return new.aliases[k]
+    return new.name
+
+
+def _swap_room(text: str, said: Parse, form: RepairForm, register: Register) -> str:
+    if said.room is None or form.room is None or said.room == form.room:
+        return text
+    return _standalone(said.room).sub(form.room, text)
+
+
+def _swap_floor(text: str, said: Parse, form: RepairForm, register: Register) -> str:
+    if said.floor is None or form.floor is None or said.floor == form.floor:
+        return text
+
+    def swap(m: re.Match[str]) -> str:
+        if cn_to_int(m.group(2)) != int(said.floor or 0):
+            return m.group(0)
+        number = form.floor or ""
+        if not m.group(2).isdigit() and number.isdigit():
+            number = int_to_cn(int(number))
+        return f"{m.group(1)}{number}{m.group(3)}"
+
+    return FLOOR_MENTION.sub(swap, text)
+
+
+def _standalone(word: str) -> re.Pattern[str]:
+    """A word not glued to the digits (or letters) around it: "3栋" is not in "13栋", "503" not in "5031"."""
+    before = r"(?<![0-9A-Za-z])" if word[:1].isalnum() and word[:1].isascii() else ""
+    after = r"(?![0-9])" if word[-1:].isdigit() else ""
+    return re.compile(before + re.escape(word) + after, re.IGNORECASE)
 
 
 def echo(form: RepairForm) -> str:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, inspect, select, update
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, false, inspect, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, sessionmaker
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -105,6 +105,9 @@ class Staff(Base):
     phone: Mapped[str | None] = mapped_column(String(20))
     openid: Mapped[str | None] = mapped_column(String(64))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # On duty now (a worker): told of an emergency in their categories at once.  When no worker of a
+    # category is on duty, every worker of it is told.
+    on_duty: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     # Part of every console session of this account: bumped on logout and on a new password, it ends them all.
     session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
@@ -332,6 +335,24 @@ def get_staff(session: Session, name: str) -> Staff:
     if staff is None:
         raise NotFound(f"no staff account named {name!r}")
     return staff
+
+
+def set_on_duty(session: Session, name: str, on: bool) -> Staff:
+    """Put a staff account on duty or off it (emergencies reach the workers on duty of their categories)."""
+    staff = get_staff(session, name)
+    staff.on_duty = on
+    session.flush()
+    return staff
+
+
+def emergency_staff(session: Session, category: str) -> list[Staff]:
+    """Who an emergency of a category reaches at once: every active dispatcher of the category, and its
+    workers on duty (every worker of it when none is on duty); only accounts bound to a WeChat openid."""
+    staff = [s for s in session.scalars(select(Staff).where(Staff.active.is_(True)).order_by(Staff.id))
+             if category in (s.categories or [])]
+    workers = [s for s in staff if s.role == "worker"]
+    on_duty = [s for s in workers if s.on_duty] or workers
+    return [s for s in staff if (s.role == "dispatcher" or s in on_duty) and s.openid]
 
 
 # A WeChat openid: what a staff account may be bound to.

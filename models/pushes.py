@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from models.clock import now
 from models.db import Base, UTCDateTime
-from models.people import WechatUser
+from models.people import Staff, WechatUser
 from models.tickets import NOTIFY, REWORK_NOTE, STATUS_PHRASE, STATUS_ZH, Ticket, TicketEvent, followers, local_time
 
 # WeChat cuts template keyword values at about 20 characters.
@@ -189,6 +189,10 @@ WORKER_TEXT = {
         "status": "新派单",
         "custom": "【新派单】报修单 {no}：{place}，{fault}。请尽快处理，回复「开始 {no}」开始维修。",
     },
+    "urgent": {
+        "status": "紧急报修",
+        "custom": "【紧急报修】报修单 {no}：{place}，{fault}。{note}请立即处理。",
+    },
     "rework": {
         "status": "返修",
         "custom": "【返修】报修单 {no}：{place}，{fault}。报修人说还没修好：{note}。"
@@ -244,6 +248,32 @@ def worker_push(session: Session, ticket: Ticket, event: TicketEvent, template_i
     return push
 
 
+def urgent_pushes(session: Session, ticket: Ticket, event: TicketEvent, staff: list[Staff],
+                  template_id: str) -> list[Push]:
+    """Record the pushes telling staff of an emergency just filed (once per event and account)."""
+    place = f"{ticket.building} {ticket.room or ''}".strip()
+    payload = mapped("urgent", ticket_no=ticket.no, status=WORKER_TEXT["urgent"]["status"],
+                     note=f"{place} {event.note or ticket.fault}", place=ticket.place, fault=ticket.fault,
+                     description=ticket.description, reporter_phone=ticket.phone, category=ticket.category,
+                     time=stamp(event.at), created=stamp(ticket.created_at))
+    rows: list[Push] = []
+    for person in staff:
+        if not person.openid or person.openid in {r.openid for r in rows}:
+            continue
+        exists = session.scalars(select(Push).where(Push.event_id == event.id, Push.openid == person.openid)).first()
+        if exists is not None:
+            continue
+        push = Push(ticket_id=ticket.id, event_id=event.id, openid=person.openid, kind="urgent",
+                    template_id=template_id or None, payload=payload)
+        user = session.scalars(select(WechatUser).where(WechatUser.openid == person.openid)).first()
+        if user is not None and not user.subscribed:
+            push.status, push.error = "skipped", "user unsubscribed"
+        session.add(push)
+        rows.append(push)
+    session.flush()
+    return rows
+
+
 ACCOUNT_TEXT = ("您的校园卡 {card} 刚刚在另一个微信上绑定，这个微信已解除绑定。"
                 "如果不是您本人操作，请回复「绑定」重新绑定，再在「个人信息」里修改密码。")
 
@@ -285,6 +315,10 @@ def custom_text(session: Session, kind: str, ticket_id: int | None, event_id: in
             return f"【咨询办结】您的留言 {number} 已办结：" + "；".join(values) + tail
         return "【通知】" + "；".join([number, *values] if number else values) + tail
     note = _text_note(event.note)
+    if kind == "urgent":
+        said = f"{event.note}。" if event.note else ""
+        return WORKER_TEXT[kind]["custom"].format(no=ticket.no, place=ticket.place, fault=ticket.fault,
+                                                  note=f"{said}报修人电话 {ticket.phone}。") + tail
     if kind in WORKER_TEXT:
         return WORKER_TEXT[kind]["custom"].format(no=ticket.no, place=ticket.place, fault=ticket.fault,
                                                   note=note.removeprefix(REWORK_NOTE.format(text=""))) + tail

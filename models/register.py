@@ -135,6 +135,7 @@ class Category:
 
     name: str
     scope: Scope
+    duty_phone: str | None = None  # its 24-hour duty phone, else the school's (emergencies)
 
 
 @dataclass(frozen=True)
@@ -147,6 +148,7 @@ class Register:
     categories: tuple[Category, ...]
     departments: tuple[str, ...]
     version: int = 0
+    duty_phone: str | None = None  # the school-wide 24-hour duty phone (emergencies)
     _item_group: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     # -- loading -----------------------------------------------------------
@@ -162,12 +164,13 @@ class Register:
             raise RegisterError("register must be a mapping with campuses, groups and categories")
         campuses = tuple(_campus(c) for c in _list(doc, "campuses"))
         groups = tuple(_group(g) for g in _list(doc, "groups"))
-        categories = tuple(_category(c) for c in _list(doc, "categories"))
+        school_phone = _phone(doc, "register")
+        categories = tuple(_category(c, school_phone) for c in _list(doc, "categories"))
         groups, categories = _with_other(groups, categories)
         departments = _strings(doc, "departments", "register")
         default = str(doc.get("default_campus") or (campuses[0].name if campuses else ""))
         item_group = {item: g.name for g in groups for item in g.items}
-        reg = cls(default, campuses, groups, categories, departments, version, item_group)
+        reg = cls(default, campuses, groups, categories, departments, version, school_phone, item_group)
         reg._check()
         return reg
 
@@ -391,7 +394,17 @@ def _group(node: Any) -> Group:
     return Group(str(node["name"]), str(node.get("trade") or ""), _strings(node, "items", f"group {node['name']}"))
 
 
-def _category(node: Any) -> Category:
+def _phone(node: Mapping[str, Any], where: str) -> str | None:
+    """An optional duty phone: a string (quoted in YAML, so 0772-… is not read as a sum or a number)."""
+    value = node.get("duty_phone")
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise RegisterError(f"{where}: duty_phone must be a quoted string, e.g. \"0772-2686552\"")
+    return value.strip()
+
+
+def _category(node: Any, school_phone: str | None = None) -> Category:
     if not isinstance(node, Mapping) or not node.get("name"):
         raise RegisterError(f"category without a name: {node!r}")
     scope = node.get("scope") or {}
@@ -409,7 +422,9 @@ def _category(node: Any) -> Category:
     else:
         raise RegisterError(f"category {node['name']}: kinds must be '*', a list or {{not: [...]}}")
     groups = _strings(scope, "groups", f"category {node['name']}")
-    return Category(str(node["name"]), Scope(str(scope.get("campus", ANY)), only, not_kinds, groups))
+    own = _phone(node, f"category {node['name']}")
+    return Category(str(node["name"]), Scope(str(scope.get("campus", ANY)), only, not_kinds, groups),
+                    own or school_phone)
 
 
 def _unique(names: list[str], what: str) -> None:

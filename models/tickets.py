@@ -73,6 +73,14 @@ REASON_REQUIRED = frozenset({"on_hold", "rejected"})
 NOTIFY = frozenset({"accepted", "assigned", "in_progress", "on_hold", "completed", "closed", "rejected"})
 
 
+# A ticket's priority: an emergency (电梯困人, 冒烟 …, the lexicon's `emergencies`) is filed urgent and
+# heads the console's queue; staff may downgrade a false alarm to normal (recorded on the timeline).
+NORMAL, URGENT = "normal", "urgent"
+PRIORITIES = (NORMAL, URGENT)
+PRIORITY_ZH = {NORMAL: "普通", URGENT: "紧急"}
+DOWNGRADE_NOTE = "紧急改为普通"
+
+
 # How the reporter's words are kept on the timeline when they send a completed ticket back.
 REWORK_NOTE = "还没修好：{text}"
 
@@ -107,6 +115,8 @@ class Ticket(Base):
     rated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Set when staff merged this ticket into another: the reporter follows that one.
     merged_into: Mapped[str | None] = mapped_column(String(20))
+    # normal | urgent (an emergency in the reporter's words; staff may downgrade it)
+    priority: Mapped[str] = mapped_column(String(8), default=NORMAL, server_default=NORMAL)
     # The WeChat message that confirmed it, so a retried confirmation cannot file twice.
     source_key: Mapped[str | None] = mapped_column(String(96), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now, index=True)
@@ -128,13 +138,21 @@ class Ticket(Base):
     def fault(self) -> str:
         return fault_of(self.group, self.item)
 
+    @property
+    def urgent(self) -> bool:
+        return self.priority == URGENT
+
+    @property
+    def priority_zh(self) -> str:
+        return PRIORITY_ZH.get(self.priority, self.priority)
+
     def to_json(self) -> dict[str, Any]:
         return {
             "no": self.no, "status": self.status, "category": self.category, "group": self.group,
             "item": self.item, "campus": self.campus, "building": self.building, "floor": self.floor,
             "room": self.room, "place_note": self.place_note, "description": self.description,
             "phone": self.phone, "photos": [p.path for p in self.photos if p.path],
-            "openid": self.openid, "worker": self.worker.name if self.worker else None,
+            "openid": self.openid, "worker": self.worker.name if self.worker else None, "priority": self.priority,
             "created_at": self.created_at.isoformat(),
             "events": [e.to_json() for e in self.events],
         }
@@ -230,6 +248,8 @@ class NewTicket:
     phone: str
     media_ids: tuple[tuple[str, str | None], ...] = ()
     source_key: str | None = None
+    priority: str = NORMAL
+    note: str | None = None  # on the first event of the timeline (an emergency's kind: 「紧急：电梯困人」)
 
 
 COUNTERS = cast(Table, Counter.__table__)
@@ -291,9 +311,10 @@ def file_ticket(session: Session, new: NewTicket) -> Filed:
         "no": no, "openid": new.openid, "person_id": new.person_id, "category": new.category,
         "group": new.group, "item": new.item, "campus": new.campus, "building": new.building,
         "floor": new.floor, "room": new.room, "place_note": new.place_note, "description": new.description,
-        "phone": new.phone, "source_key": new.source_key,
+        "phone": new.phone, "source_key": new.source_key, "priority": new.priority,
     }).scalar_one()
-    conn.execute(_INSERT_EVENT, {"ticket_id": ticket_id, "status": "submitted", "by": f"user:{new.openid}"})
+    conn.execute(_INSERT_EVENT, {"ticket_id": ticket_id, "status": "submitted", "by": f"user:{new.openid}",
+                                 "note": new.note})
     photo_ids = tuple(conn.execute(_INSERT_PHOTO, {"ticket_id": ticket_id, "media_id": m, "pic_url": u}).scalar_one()
                       for m, u in new.media_ids)
     return Filed(ticket_id, no, new.category, photo_ids)
@@ -560,3 +581,16 @@ def completed_for(session: Session, openid: str, person_id: int | None = None, l
          .where(filed_by(openid, person_id), Ticket.status == "completed")
          .order_by(done.c.last.desc()).limit(limit))
     return list(session.scalars(q))
+
+
+def downgrade(session: Session, ticket: Ticket, *, by: str, note: str | None = None) -> TicketEvent:
+    """Make an urgent ticket normal (a false alarm), recorded on the timeline; its status does not change."""
+    if ticket.priority != URGENT:
+        raise IllegalMove(f"{ticket.no} is not urgent", code="not_urgent", no=ticket.no)
+    ticket.priority = NORMAL
+    ticket.updated_at = now()
+    text = f"{DOWNGRADE_NOTE}：{note.strip()}" if note and note.strip() else DOWNGRADE_NOTE
+    event = TicketEvent(ticket_id=ticket.id, kind="priority", status=ticket.status, by=by, note=text)
+    session.add(event)
+    session.flush()
+    return event

@@ -316,7 +316,7 @@ PUBLIC, STAFF_ONLY, MANAGERS, ADMINS = "public", "staff", "managers", "admins"
 REACH = {
     "console.login": PUBLIC, "console.static": PUBLIC,
     "console.queue": STAFF_ONLY, "console.ticket": STAFF_ONLY, "console.move": STAFF_ONLY,
-    "console.reply": STAFF_ONLY, "console.merge": MANAGERS, "console.photo": STAFF_ONLY,
+    "console.reply": STAFF_ONLY, "console.merge": MANAGERS, "console.downgrade": MANAGERS, "console.photo": STAFF_ONLY,
     "console.consults": STAFF_ONLY, "console.consult": STAFF_ONLY, "console.consult_reply": STAFF_ONLY,
     "console.consult_close": STAFF_ONLY, "console.nowhere": STAFF_ONLY, "console.logout": STAFF_ONLY,
     "console.failed_pushes": MANAGERS, "console.resend_push": MANAGERS,

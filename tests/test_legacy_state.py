@@ -217,11 +217,13 @@ def test_a_repair_saved_at_the_building_candidates_goes_on(wechat: Callable[...,
     load(services, "o-v0-cands", "repair_pick_building")
     user = wechat("o-v0-cands")
     reply = user.text("2").text  # 2 柳石校区 食堂
-    assert "照片" in reply
+    assert "食堂 在几楼" in reply  # the sentence named no floor, and the canteen has two
+    assert "具体位置" in user.text("1").text  # no room numbers there: where on the floor
+    assert "照片" in user.text("大厅").text
     assert "请核对报修单" in user.image(media_id="M-V0C").text
     assert "报修成功" in user.text("确认").text
     t = filed_ticket(services, "o-v0-cands")
-    assert (t.campus, t.building, t.group, t.description) == ("柳石校区", "食堂", "照明", "食堂的灯坏了")
+    assert (t.campus, t.building, t.floor, t.group, t.description) == ("柳石校区", "食堂", "1", "照明", "食堂的灯坏了")
 
 
 @pytest.mark.parametrize("name, typed", [("bind_card_resume_repair", ["20260002", "234567"]),

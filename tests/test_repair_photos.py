@@ -164,11 +164,12 @@ def test_photos_sent_with_a_message_join_the_ticket(wechat: Callable[..., WeChat
     assert re.findall(r'alt="(\w+) \d"', page) == ["报修照片"] + ["留言照片"] * 4
 
 
-def test_a_photo_with_no_ticket_open_says_how(wechat: Callable[..., WeChatUser], bound: Callable[..., None],
-                                              services: Services) -> None:
+def test_a_photo_at_the_list_is_a_new_report_not_a_change_to_a_ticket(
+        wechat: Callable[..., WeChatUser], bound: Callable[..., None], services: Services) -> None:
+    """The list only shows tickets (a read-only screen): a photo there goes where it goes from idle."""
     user = wechat("o-later-list")
     bound("o-later-list")
     no = file_repair(user)
     say(user, "我的报修")
-    assert "请先回复数字打开那张单" in user.image(media_id="X-1").text
+    assert "收到照片" in user.image(media_id="X-1").text
     assert media_ids(services, no) == ["MEDIA-1"]

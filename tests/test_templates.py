@@ -159,7 +159,8 @@ def test_the_default_mapping_fills_the_keywords_it_always_filled() -> None:
     cfg = Config.from_env({"WECHAT_TEMPLATE_TICKET": "T1", "WECHAT_TEMPLATE_REPLY": "T2"}, dotenv=None)
     assert cfg.templates_file == DEFAULT_FILE
     assert {k: cfg.template_id(k) for k in FIELDS} == {
-        "ticket_status": "T1", "worker_job": "T1", "ticket_reply": "T2", "complaint_reply": "T2", "notice": "T2"}
+        "ticket_status": "T1", "worker_job": "T1", "urgent": "T1", "ticket_reply": "T2", "complaint_reply": "T2",
+        "notice": "T2"}
     assert cfg.override(template_ticket="").template_id("ticket_status") == ""  # the setting, read when asked
     data = render_payload(cfg.templates, fields("ticket_status", note="换了阀芯"))
     assert data == {"character_string1": {"value": "R20261201-0001"}, "phrase2": {"value": "指派维修"},
@@ -211,6 +212,20 @@ def test_a_kind_left_out_of_the_file_goes_as_text_and_the_check_says_so() -> Non
     assert templates.template_id("notice", cfg) == "" and templates.template_id("ticket_reply", cfg) == "T2"
     report = check_templates(templates, cfg, [])
     assert "notice: not in the mapping file; sent as a customer-service text only" in report.problems[-1]
+
+
+def test_an_emergency_left_out_borrows_the_worker_job_entry() -> None:
+    """A mapping written before emergencies existed sends them with its worker-job template."""
+    start, end = GOOD.index("urgent:"), GOOD.index("ticket_reply:")
+    templates = parse_templates(GOOD[:start] + GOOD[end:], "old.yaml", {})
+    cfg = Config(template_ticket="T1")
+    assert templates.template_id("urgent", cfg) == "T1"
+    assert templates["urgent"].keywords == templates["worker_job"].keywords
+    data = templates["urgent"].render(SAMPLE_FIELDS["urgent"])
+    assert data["phrase2"] == {"value": "紧急报修"} and data["thing3"] == {"value": "第二教学楼 电梯困人，3楼和4楼之间"}
+    content = "{{character_string1.DATA}}{{phrase2.DATA}}{{thing3.DATA}}{{time4.DATA}}"
+    report = check_templates(templates, cfg, [{"template_id": "T1", "title": "t", "content": content}])
+    assert report.ok and "urgent: not in the mapping file — uses worker_job's entry (add it to choose)" in report.lines
 
 
 def test_a_setting_and_fixed_text_in_a_mapping(tmp_path: Path) -> None:
@@ -327,7 +342,9 @@ def test_check_reports_every_kind_of_mismatch() -> None:
         "ticket_status: thing3 is mapped but template T1 has no such keyword",
         "ticket_status: keyword thing5 (地点) of template T1 is left unfilled",
         "worker_job: thing3 is mapped but template T1 has no such keyword",
-        "worker_job: keyword thing5 (地点) of template T1 is left unfilled"])
+        "worker_job: keyword thing5 (地点) of template T1 is left unfilled",
+        "urgent: thing3 is mapped but template T1 has no such keyword",
+        "urgent: keyword thing5 (地点) of template T1 is left unfilled"])
     assert any(line.startswith("notice: no template") for line in report.lines)
     assert template_keywords(account[0]["content"])[:2] == [("first", ""), ("character_string1", "单号")]
 

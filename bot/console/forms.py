@@ -57,6 +57,12 @@ class MergeForm(FlaskForm):
     into = StringField("合并到单号", validators=[DataRequired(), Length(max=20)])
 
 
+class DowngradeForm(FlaskForm):
+    """改为普通: an urgent ticket that was a false alarm; the note is optional."""
+
+    note = StringField("说明", validators=[Optional(), Length(max=200)])
+
+
 class ActionForm(FlaskForm):
     """A button that needs nothing but the CSRF token (logout, resend, delete)."""
 

@@ -83,6 +83,11 @@ def may_merge(user: StaffUser, ticket: Ticket) -> bool:
     return user.manages and can_see(user, ticket) and "rejected" in allowed_moves(ticket.status)
 
 
+def may_downgrade(user: StaffUser, ticket: Ticket) -> bool:
+    """A dispatcher (or admin) who sees an urgent ticket may make it normal: a false alarm."""
+    return user.manages and can_see(user, ticket) and ticket.urgent
+
+
 def may_reply(user: StaffUser, ticket: Ticket) -> bool:
     return can_see(user, ticket)
 

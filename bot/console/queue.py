@@ -18,7 +18,7 @@ from bot.console.perms import StaffUser, ticket_scope
 from bot.console.text import OVERDUE_ACCEPT, OVERDUE_OPEN
 from bot.ids import parse_day, parse_id, parse_page
 from models.clock import LOCAL
-from models.tickets import OPEN_STATUSES, STATUS_ZH, Ticket
+from models.tickets import OPEN_STATUSES, STATUS_ZH, URGENT, Ticket
 
 ACCEPT_WITHIN = timedelta(hours=2)
 FINISH_WITHIN = timedelta(hours=48)
@@ -115,12 +115,15 @@ def filtered(user: StaffUser, f: Filters, now: datetime) -> Select[Any]:
 
 def queue_page(session: Session, user: StaffUser, f: Filters,
                now: datetime | None = None) -> tuple[list[Ticket], int]:
-    """One page of the queue (tickets waiting for acceptance first, then newest first) and the total."""
+    """One page of the queue (open urgent tickets first, then those waiting for acceptance, then newest first)
+    and the total."""
     now = now or datetime.now(UTC)
     base = filtered(user, f, now)
     total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
+    # An open urgent ticket (an emergency) heads the queue; then those waiting for acceptance.
+    urgent_first = case((and_(Ticket.priority == URGENT, Ticket.status.in_(OPEN_STATUSES)), 0), else_=1)
     new_first = case((Ticket.status == "submitted", 0), else_=1)
-    rows = session.scalars(base.order_by(new_first, Ticket.created_at.desc(), Ticket.id.desc())
+    rows = session.scalars(base.order_by(urgent_first, new_first, Ticket.created_at.desc(), Ticket.id.desc())
                            .limit(PAGE_SIZE).offset((f.page - 1) * PAGE_SIZE))
     return list(rows.unique()), int(total)
 

@@ -10,7 +10,7 @@ ROLE_ZH = {"admin": "管理员", "dispatcher": "调度员", "worker": "维修工
 PUSH_STATUS_ZH = {"pending": "待发送", "sending": "发送中", "sent": "已发送", "failed": "发送失败",
                   "unknown": "已发出未确认", "skipped": "未发送"}
 PUSH_KIND_ZH = {"status": "状态通知", "reply": "回复", "assign": "派单通知", "notice": "公告", "rework": "返修通知",
-                "rate_hint": "评价提示", "closed": "办结通知"}
+                "rate_hint": "评价提示", "closed": "办结通知", "urgent": "紧急报修通知"}
 # The product's fields a template keyword may show (core/templates.py FIELDS), for a refused push's reason.
 FIELD_ZH = {"ticket_no": "工单编号", "status": "状态", "note": "说明", "place": "地点", "fault": "故障",
             "worker": "维修人员", "worker_phone": "维修人员电话", "category": "维修类别", "time": "时间",
@@ -33,7 +33,7 @@ PUSH_REFUSED_FIELD_ZH = ("微信拒收模板字段 {keyword}（{field}）的内�
 PUSH_REFUSED_UNMAPPED_ZH = ("微信拒收模板字段 {keyword}：模板配置没有填这个字段，或模板中没有它。"
                             "请管理员核对模板配置（运行 repairbot templates check）。")
 PUSH_FELL_BACK_ZH = "已改用客服消息发出。"
-EVENT_KIND_ZH = {"message": "报修人留言", "reply": "工作人员回复"}
+EVENT_KIND_ZH = {"message": "报修人留言", "reply": "工作人员回复", "priority": "紧急改为普通"}
 
 # The button of a move, by target status; a few read differently from a particular status.
 MOVE_LABEL = {
@@ -84,6 +84,7 @@ ERROR_ZH = {
     "staff_role": "请选择角色。",
     "staff_password": "密码至少 8 位。",
     "openid": "微信 openid 格式不对。",
+    "not_urgent": "{no} 不是紧急工单。",
 }
 ERROR_UNKNOWN = "请刷新页面后再试。"
 
@@ -144,6 +145,7 @@ TEXT = {
     "worker_option": "{name} {phone}（在办 {open} 单）",
     "no_workers": "没有负责「{category}」的维修工，请管理员先添加账号。",
     "list_sep": "、",
+    "downgraded": "{no}：已改为普通工单（误报），已记入进度。",
 }
 
 

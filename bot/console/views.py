@@ -15,10 +15,11 @@ from sqlalchemy.orm import Session
 
 from bot.console.auth import me
 from bot.console.blueprint import age, bp, local, services
-from bot.console.forms import ActionForm, MergeForm, MoveForm, ReplyForm
+from bot.console.forms import ActionForm, DowngradeForm, MergeForm, MoveForm, ReplyForm
 from bot.console.perms import (
     StaffUser,
     can_see,
+    may_downgrade,
     may_merge,
     may_reply,
     may_see_failed_pushes,
@@ -211,6 +212,7 @@ def ticket(no: str) -> ResponseReturnValue:
             reply_form=ReplyForm(formdata=None) if may_reply(user, t) else None,
             reply_canned=[c.text for c in canned_for(s, t.status)],
             merge_form=MergeForm(formdata=None) if may_merge(user, t) else None,
+            downgrade_form=may_downgrade(user, t),
             messages=[e for e in t.events if e.kind in ("message", "reply")],
             no_workers=TEXT["no_workers"].format(category=t.category))
 
@@ -271,6 +273,24 @@ def reply(no: str) -> ResponseReturnValue:
         return back_to(no)
     return act(back_to(no), lambda: actions.staff_reply(services(), no, text, by=STAFF_BY.format(name=user.name)),
                TEXT["replied"].format(no=no), failures=(RepairbotError,))
+
+
+@bp.post("/tickets/<no>/downgrade")
+def downgrade(no: str) -> ResponseReturnValue:
+    """改为普通: an urgent ticket was a false alarm (recorded on the timeline)."""
+    user = me()
+    form = DowngradeForm()
+    with services().db.session() as s:
+        t = visible_ticket(s, user, no)
+        no = t.no
+        if not user.manages:
+            abort(403)
+    if refused(form):
+        return back_to(no)
+    note = (form.note.data or "").strip() or None
+    return act(back_to(no), lambda: actions.downgrade_ticket(services(), no, by=STAFF_BY.format(name=user.name),
+                                                             note=note),
+               TEXT["downgraded"].format(no=no))
 
 
 @bp.post("/tickets/<no>/merge")

@@ -20,6 +20,8 @@ def explain(p: Parse) -> list[str]:
     lines += [f"place {text}: only locates the place ({why})" for text, why in p.place_hints]
     lines += [f"typed {c.typed} as {c.meant}: {c.confidence:.2f} {c.level}, {_LEVEL_ACTION[c.level]}"
               for c in p.corrections]
+    if p.emergency:
+        lines.append(f"emergency {p.emergency}: said by 「{p.emergency_words}」 (urgent, duty phone first)")
     if p.intent == "repair":
         lines.append(f"broken: {p.item or p.group or '?'} ({p.group or 'no group'}), fault {p.fault or '?'}, "
                      f"confidence {p.confidence:.2f}")

@@ -11,6 +11,8 @@ from typing import Any
 
 import yaml
 
+from dialogs.nlu import emergency
+from dialogs.nlu.emergency import Emergency
 from dialogs.nlu.intent import EVIDENCE_GROUPS, INTENTS, CueGroup
 from dialogs.nlu.landmarks import PlaceGrammar
 from dialogs.nlu.numbers import to_halfwidth
@@ -71,6 +73,8 @@ class Lexicon:
     # only right characters are these is thin evidence.
     function_chars: frozenset[str] = frozenset()
     place_grammar: PlaceGrammar = field(default_factory=PlaceGrammar)
+    # What counts as an emergency (电梯困人, 冒烟 …) and what to do now, in the order tried.
+    emergencies: tuple[Emergency, ...] = ()
 
     @cached_property
     def outage_labels(self) -> frozenset[str]:
@@ -129,6 +133,7 @@ class Lexicon:
             place_locatives=tuple(_words(doc.get("place_locatives"), "place_locatives", source)),
             function_chars=frozenset("".join(_words(doc.get("function_chars"), "function_chars", source))),
             place_grammar=_place_grammar(_mapping(doc, "place_grammar", source), source),
+            emergencies=emergency.load(register, doc.get("emergencies"), source),
         )
 
 

@@ -37,6 +37,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from dialogs.nlu.emergency import detect as detect_emergency
 from dialogs.nlu.fuzzy import MIDDLE, Correction, FuzzyIndex, FuzzyMatch
 from dialogs.nlu.intent import Cue, Decision, Evidence, IntentModel
 from dialogs.nlu.landmarks import Hint, Landmarks
@@ -125,6 +126,14 @@ class Parse:
     intent_cues: tuple[Cue, ...] = ()
     intent_scores: tuple[tuple[str, float], ...] = ()
     place_hints: tuple[tuple[str, str], ...] = ()
+    # Whether the spot is a generic one ("宿舍", "教室": a room, not a public area).
+    spot_generic: bool = False
+    # A room-like number the message gave that the building does not have ("二教302": its rooms are 2302…),
+    # so the dialog can say so instead of dropping it.
+    room_said: str | None = None
+    # An emergency the words say (the lexicon's `emergencies` kind: 电梯困人 …), and the words that said it.
+    emergency: str | None = None
+    emergency_words: str | None = None
 
     @property
     def to_confirm(self) -> tuple[Correction, ...]:
@@ -132,8 +141,12 @@ class Parse:
         return tuple(c for c in self.corrections if c.applied and c.level == "middle")
 
     def to_json(self) -> dict[str, Any]:
-        """Return the DESIGN's `repairbot parse` object: exactly its keys, None for unknown."""
-        return {k: getattr(self, k) for k in JSON_KEYS}
+        """Return the DESIGN's `repairbot parse` object: exactly its keys, None for unknown (and the
+        emergency kind, only when the words say one)."""
+        obj = {k: getattr(self, k) for k in JSON_KEYS}
+        if self.emergency:
+            obj["emergency"] = self.emergency
+        return obj
 
 
 def _other(confidence: float) -> Parse:
@@ -265,10 +278,17 @@ class Parser:
         place = self._resolve_place(hits, hints, rooms, user_campus, default_building)
         floor = place.floor if place.floor is not None else self._text_floor(own, place.building)
         thing = self._thing(text, _attach_parts(text, terms))
-        spot = _spot(terms)
+        spot = self._spot(terms)
         decision = self._intent(text, masked, terms, hits)
         intent, intent_conf = decision.intent, decision.confidence
 
+        alarm = detect_emergency(self.lexicon.emergencies, text)
+        if alarm is not None:
+            # Someone in danger: a report whatever else the words look like, of the kind's group if no thing.
+            intent = "repair"
+            if thing.group is None and alarm[0].group is not None:
+                thing = replace(thing, group=alarm[0].group, item=only_item(self.register, alarm[0].group),
+                                candidates=())
         if intent != "repair":
             thing = _Thing()
         category = self._category(place, thing.group) if intent == "repair" else None
@@ -294,6 +314,10 @@ class Parser:
             intent_cues=decision.cues,
             intent_scores=decision.scores,
             place_hints=tuple((text[hits[h.index].start:hits[h.index].end], h.why) for h in hints),
+            spot_generic=spot is not None and self._generic_spot(spot),
+            room_said=rooms[0] if rooms and place.building is not None and place.room is None else None,
+            emergency=alarm[0].kind if alarm is not None else None,
+            emergency_words=alarm[1] if alarm is not None else None,
         )
 
     def _segments(self, text: str) -> _Segments:
@@ -583,6 +607,27 @@ class Parser:
             return _Thing(last.group, last.item, label, _many(_distinct([last.group, *weak_groups])), "weak")
         return _Thing(fault=label)
 
+    def _spot(self, hits: Sequence[_Hit]) -> str | None:
+        """Name the spot: the first specific one ("卫生间"), else a generic one ("宿舍").
+
+        A thing named with its spot in one word ("走廊灯", "楼道灯") says the spot too.
+        """
+        said = [w for h in hits if (w := h.word if h.term.spot else self._spot_prefix(h.word))]
+        specific = next((w for w in said if not self._generic_spot(w)), None)
+        return specific or next(iter(said), None)
+
+    def _generic_spot(self, word: str) -> bool:
+        term = self.lexicon.terms.get(word)
+        return term is not None and term.generic_spot
+
+    def _spot_prefix(self, word: str) -> str | None:
+        """The spot a longer word starts with ("走廊" in 走廊灯), if any."""
+        for k in range(len(word) - 1, 1, -1):
+            term = self.lexicon.terms.get(word[:k])
+            if term is not None and term.spot:
+                return word[:k]
+        return None
+
     # -- intent -----------------------------------------------------------------
 
     def _intent(self, text: str, masked: str, terms: Sequence[_Hit], hits: Sequence[PlaceHit]) -> Decision:
@@ -776,12 +821,6 @@ def _supported(m: FuzzyMatch[Any], hits: Sequence[_Hit]) -> bool:
         return True
     return term.thing is not None and any(
         h.term.fault is not None and 0 <= h.start - m.end <= _SUPPORT_GAP for h in hits)
-
-
-def _spot(hits: Sequence[_Hit]) -> str | None:
-    """Name the spot: the first specific one ("卫生间"), else a generic one ("宿舍")."""
-    specific = next((h.word for h in hits if h.term.spot and not h.term.generic_spot), None)
-    return specific or next((h.word for h in hits if h.term.spot), None)
 
 
 def _distinct(groups: Sequence[str]) -> tuple[str, ...]:

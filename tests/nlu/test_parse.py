@@ -247,6 +247,24 @@ def test_spots(parser: Parser, text: str, spot: str) -> None:
     assert parser.parse(text).spot == spot
 
 
+@pytest.mark.parametrize(("text", "spot"), [("三教二楼走廊灯不亮", "走廊"), ("东环3栋楼道灯坏了好几天了", "楼道")])
+def test_a_thing_named_with_its_spot_says_the_spot(parser: Parser, text: str, spot: str) -> None:
+    """「走廊灯」 is a lamp, and it is in the corridor."""
+    p = parser.parse(text)
+    assert (p.group, p.spot, p.spot_generic) == ("照明", spot, False)
+
+
+def test_a_generic_spot_is_told_apart(parser: Parser) -> None:
+    assert parser.parse("12栋宿舍的灯坏了").spot_generic
+
+
+def test_a_room_the_building_does_not_have_is_kept_aside(parser: Parser) -> None:
+    """二教 numbers its rooms 2302…: "302" is not placed, but not forgotten either."""
+    p = parser.parse("二教302的灯管一闪一闪")
+    assert (p.building, p.room, p.room_said) == ("第二教学楼", None, "302")
+    assert parser.parse("12栋503洗手池漏水").room_said is None
+
+
 def test_design_example(parser: Parser) -> None:
     check(parser.parse("五教一楼卫生间便盆堵"), intent="repair", category="东环校区公共区域物业维修", group="排水",
           item="便盆", campus=EAST, building="第五教学楼", floor="1", room=None, spot="卫生间", fault="堵")
