@@ -68,7 +68,9 @@ TEXT = {
     "description": "请描述一下问题（5–500 字），例如「水龙头关不紧，一直滴水」：",
     "desc_short": "描述太短了，请至少写 5 个字，说清楚哪里、怎么坏了。",
     "desc_long": "描述请控制在 500 字以内（您发了 {n} 字），可以分两句说重点。",
-    "photo": "请拍一张故障处的照片发给我（最多 3 张；点输入框旁的「+」，选「拍摄」或「相册」）。",
+    "photo": ("请拍一张故障处的照片发给我（最多 3 张；点输入框旁的「+」，选「拍摄」或「相册」）。"
+              "实在拍不了，回复「跳过」。"),
+    "no_photo": "好的，这张单先不带照片；之后想补，可以在「我的报修」里打开这张单再发。",
     "photo_early": "照片已收到，会一起提交。",
     "photo_more": "第 {n} 张照片已收到，会一起提交。",
     "photo_full": ("最多可以提交 {max} 张照片，已经收到 {max} 张，这张没有加上。"
@@ -462,8 +464,17 @@ def emergency_in(ctx: Ctx, text: str) -> str:
 
 
 def photo(ctx: Ctx, msg: Incoming) -> Outcome:
-    add_photo(ctx, msg)  # the first: the step has no photo yet (an album's others arrive at the next steps)
-    return Go()
+    """The first photo (an album's others arrive at the next steps); someone who cannot take one (「跳过」
+    「拍不了」) goes on without, and other words join the description."""
+    if msg.kind == "image":
+        add_photo(ctx, msg)
+        return Go()
+    if msg.kind == "text" and msg.text and emergency.photo_answer(msg.text) == "skip":
+        ctx.set("photos", ())
+        return Go(say=TEXT["no_photo"])
+    if msg.kind == "text" and msg.text:
+        return Retry(on_text(ctx, msg))
+    return Retry(ENGINE_TEXT["need_image"] if msg.kind != "text" else ENGINE_TEXT["empty"])
 
 
 def phone(ctx: Ctx, msg: Incoming) -> Outcome:
@@ -708,7 +719,7 @@ DIALOG = Dialog(
              skip=lambda ctx: bool(form(ctx).emergency) or duplicate_skip(ctx)),
         Step("description", "问题描述", TEXT["description"], next="photo", handle=description,
              save="description"),
-        Step("photo", "照片", TEXT["photo"], next="photo_optional", handle=photo, save="photos", expects="image",
+        Step("photo", "照片", TEXT["photo"], next="photo_optional", handle=photo, save="photos", expects="any",
              skip=lambda ctx: bool(form(ctx).emergency)),
         Step("photo_optional", "照片（可不拍）", emergency.TEXT["photo"], next="phone", handle=optional_photo,
              save="photos", expects="any", goes_to=(FIRST,), skip=lambda ctx: not form(ctx).emergency),

@@ -91,7 +91,7 @@ def test_the_banner_gives_the_console_and_a_dispatcher_who_can_log_in(running_de
     assert f"欢迎，{staff.group(1)}" in page.text
 
 
-def test_a_sticker_and_a_location_start_repairs_in_the_demo(running_demo: tuple[str, int]) -> None:
+def test_a_sticker_a_location_and_a_voice_start_repairs_in_the_demo(running_demo: tuple[str, int]) -> None:
     banner, port = running_demo
     scene = SCENE_RE.search(banner)
     assert scene, banner
@@ -101,6 +101,8 @@ def test_a_sticker_and_a_location_start_repairs_in_the_demo(running_demo: tuple[
     assert "502" in student.event("SCAN", scene.group(1)).text
     student.text("取消")
     assert "附近" in student.location(24.3264, 109.4281).text  # the sample register is on the map
+    student.text("取消")
+    assert "听到" in student.voice("12栋502水龙头一直滴水").text
 
 
 def test_a_busy_port_is_said_at_once_with_what_to_do(tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from core.services import Services
 from devtools.chat import WeChatUser
-from tests.support.chat import choose
+from tests.support.chat import choose, through_the_place
 from tests.support.tickets import filed_ticket
 
 
@@ -86,7 +86,7 @@ def test_unknown_item_is_not_guessed(wechat: Callable[..., WeChatUser], bound: C
     bound("o-aircon")
     reply = user.text("五教五楼的空调坏了").text
     assert "第五教学楼" in reply and "其他" in reply and "东环校区公共区域物业维修" in reply
-    assert "照片" in reply  # the description is the words: not asked
+    assert "照片" in through_the_place(user, reply)  # the description is the words: not asked
     reply = user.image().text
     assert "描述：五教五楼的空调坏了" in reply and "故障：其他" in reply
     assert "报修成功" in user.text("确认").text
@@ -134,7 +134,7 @@ def test_unsure_place_offers_the_candidates_and_the_menus(wechat: Callable[..., 
     for n, place in enumerate(("东环校区 第一食堂", "东环校区 第二食堂", "东环校区 第三食堂", "箭盘校区 食堂",
                                "柳石校区 食堂", "都不是，按菜单选择"), 1):
         assert f"{n} {place}" in reply  # the default campus's first; none dropped
-    assert "照片" in user.text("4").text  # the form goes on from the chosen building
+    assert "照片" in through_the_place(user, user.text("4").text)  # the form goes on from the chosen building
     assert "箭盘校区 食堂" in user.image().text  # at the summary
     user.text("取消")
     user.text("食堂的灯坏了")

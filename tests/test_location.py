@@ -57,11 +57,12 @@ def mapped(services: Services) -> Iterator[dict[str, Any]]:
     services.forget_register()
 
 
-def share(user: WeChatUser, where: Point, label: str = "广西柳州市") -> Answer:
-    """A location message as WeChat sends it (Location_X is the latitude, Location_Y the longitude)."""
-    fields = (f"<Location_X>{where.lat}</Location_X><Location_Y>{where.lng}</Location_Y><Scale>16</Scale>"
-              f"<Label><![CDATA[{label}]]></Label>")
-    return user.send("location", fields, msg_id=abs(hash((user.openid, where))) % 10**15)
+def share(user: WeChatUser, where: Point) -> Answer:
+    """A location message as WeChat sends it (Tencent's sample: Location_X is the latitude, Location_Y the
+    longitude), with this user's point."""
+    xml = sample("location.xml", user.openid, msg_id=str(abs(hash((user.openid, where))) % 10**15))
+    xml = re.sub(r"<Location_X>[^<]*</Location_X>", f"<Location_X>{where.lat}</Location_X>", xml)
+    return user.post_xml(re.sub(r"<Location_Y>[^<]*</Location_Y>", f"<Location_Y>{where.lng}</Location_Y>", xml))
 
 
 def nudge(p: Point, north_m: float) -> Point:

@@ -100,12 +100,15 @@ def test_photo_step_wants_a_photo_and_text_steps_keep_early_photos(
 
 
 def test_text_when_photo_expected(wechat: Callable[..., WeChatUser], bound: Callable[..., None]) -> None:
+    """A word that is no answer asks for the photo again; someone who cannot take one is not trapped."""
     user = wechat("o-nophoto")
     bound("o-nophoto")
     to_description(user)
     say(user, "水龙头一直在滴水")
+    assert "需要一张照片" in user.text("嗯").text
     reply = user.text("没有照片").text
-    assert "需要一张照片" in reply
+    assert "先不带照片" in reply and "请核对报修单" in reply and "照片：0 张" in reply
+    assert "报修成功" in say(user, "确认")
 
 
 def test_description_limits(wechat: Callable[..., WeChatUser], bound: Callable[..., None]) -> None:

@@ -60,3 +60,13 @@ def test_a_voice_message_not_written_down_asks_to_type_and_keeps_the_form(wechat
 def test_a_voice_message_not_written_down_at_idle_says_what_to_do(wechat: MakeUser) -> None:
     reply = wechat("o-voice-idle").post_xml(sample("voice.xml", "o-voice-idle", msg_id="8800000000000002")).text
     assert "打字" in reply
+
+
+def test_someone_who_can_only_talk_files_a_complete_ticket(wechat: MakeUser, bound: Callable[..., None]) -> None:
+    """No photo, no typing, no list number: words said aloud file a ticket."""
+    user = wechat("o-voice-only")
+    bound(user.openid)
+    assert "照片" in spoken(user, "12栋502水龙头一直滴水")
+    summary = spoken(user, "拍不了")
+    assert "请核对报修单" in summary and "照片：0 张" in summary
+    assert "报修成功" in spoken(user, "确认提交")

@@ -82,3 +82,18 @@ def file_repair(user: WeChatUser, description: str = DESCRIPTION) -> str:
     """File the dorm-tap repair through the dialog, confirm it, and return the ticket number."""
     file_dorm_tap(user, description)
     return ticket_no(say(user, "1"))
+
+
+def through_the_place(user: WeChatUser, reply: str, floor: str = "1", room: str = "0", note: str = "门口") -> str:
+    """Answer whatever the form still asks of the place (floor, room, the spot in words); return what comes
+    after. A sentence that names no floor is asked it: nothing is filed as 'outside the building' unsaid."""
+    for _ in range(3):
+        if "在几楼" in reply:
+            reply = say(user, floor)
+        elif "请输入房间号" in reply:
+            reply = say(user, room)
+        elif "说明具体位置" in reply:
+            reply = say(user, note)
+        else:
+            break
+    return reply
