@@ -279,6 +279,34 @@ def test_pushes_fill_the_account_keywords(demo_mapped: Services, run_jobs: Calla
     assert sent[2]["data"]["thing3"]["value"] == "师傅明天上午到"
 
 
+def test_the_demo_pushes_every_kind_through_the_fake_without_a_refusal(
+        services: Services, run_jobs: Callable[[], int], fake: tuple[FakeWeChat, FakeServer]) -> None:
+    """The demo's setup: its mapping, the loopback fake (which refuses what WeChat refuses) — every template
+    push of a ticket's life goes out as a template, none falls back to a text."""
+    wechat, server = fake
+    cfg = services.config.override(templates=load_templates(DEMO_TEMPLATES), templates_file=DEMO_TEMPLATES,
+                                   template_ticket="demo-ticket-template", template_reply="demo-reply-template",
+                                   wechat_api_base_url=f"http://127.0.0.1:{server.port}/cgi-bin/")
+    demo = Services(cfg, redis_conn=services.redis)
+    use_services(demo)
+    try:
+        seed_staff(demo, CONSOLE_STAFF)
+        no = make_ticket(demo, "o-demo-1")
+        move_ticket(demo, no, "accepted", by=STAFF)
+        move_ticket(demo, no, "assigned", by=STAFF, worker="李师傅")
+        move_ticket(demo, no, "on_hold", by=STAFF, note="等配件😓，预计下周三到货后再上门维修（约 3 天）")
+        staff_reply(demo, no, "师傅明天上午到，请留人开门", by=STAFF)
+        run_jobs()
+    finally:
+        use_services(services)
+        demo.close()
+    sent = [m for m in wechat.sent if m["kind"] == "template"]
+    assert {m["template_id"] for m in sent} == {"demo-ticket-template", "demo-reply-template"}
+    assert len(sent) == 4 and not [m for m in wechat.sent if m["kind"] == "text"]
+    with services.db.session() as s:
+        assert {(p.status, p.channel) for p in s.scalars(select(Push))} == {("sent", "template")}
+
+
 # -- `repairbot templates list` and `check` against the loopback fake ----------------------------------------
 
 @pytest.fixture
