@@ -403,6 +403,8 @@ def _described(ctx: Ctx, text: str, tickets: list[Ticket]) -> Ticket | None:
     p = ctx.understand(text)
 
     def score(t: Ticket) -> int:
+        if p is not None and p.building and p.building != t.building:
+            return 0  # another place: a new report, not this ticket
         named = [w for w in (t.item, t.group, t.building, t.room) if w and w in text]
         if p is not None:
             named += [w for w, mine in ((p.item, t.item), (p.group, t.group), (p.building, t.building),
@@ -425,9 +427,11 @@ def pick_text(ctx: Ctx, msg: Incoming) -> Outcome:
     stars = stars_in_words(text)
     if ticket is None and kind is None and stars is None:
         return Retry(TEXT["pick"])
+    if kind == "rework" and ticket is not None and len(text) <= COMMENT_MAX:
+        return End(submit_rework(ctx, ticket.no, text, said=True))  # the words say which ticket
     ticket = ticket or tickets[0]
     ctx.set("no", ticket.no)
-    if kind == "rework":
+    if kind == "rework":  # which ticket is a guess: asked first
         return Switch("rework", data=ReworkForm(no=ticket.no, text=text[:COMMENT_MAX]))
     return _judged(ctx, ticket, text, stars, words_only=kind is None and stars is None)
 

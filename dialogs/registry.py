@@ -61,7 +61,7 @@ ENTRIES: tuple[Entry, ...] = (
           "· 评价：维修完成后回复「评价 5」（1–5 星，可以接着写几句），没修好请回复「没修好 哪里还有问题」",
           dialog=rate.DIALOG),
     Entry("CONSULT", "投诉建议", ("投诉建议", "意见建议", "网上咨询", "投诉", "建议", "咨询", "我要咨询", "我想咨询"),
-          "· 投诉建议：对食堂、宿舍、维修等的意见和建议", dialog=consult.DIALOG),
+          "· 投诉建议：对食堂、宿舍、维修等的意见、建议和咨询", dialog=consult.DIALOG),
     Entry("CONSULT_HISTORY", "查看历史", ("查看历史", "历史记录", "我的投诉"),
           "· 查看历史：您提交过的投诉建议和回复", dialog=consult_history.DIALOG),
     Entry("NOTICES", "通知公告", ("通知公告", "通知", "公告"),

@@ -6,8 +6,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
+
 from core.services import Services
 from devtools.chat import WeChatUser
+from dialogs.rate import reaction_kind, stars_in_words
 from tests.support.tickets import count_tickets, make_ticket, stored
 
 Chat = Callable[..., WeChatUser]
@@ -87,6 +90,32 @@ def test_without_a_recent_completion_words_go_as_before(wechat: Chat, bound: Bin
     assert "重新维修" not in reply
 
 
+@pytest.mark.parametrize("text, kind", [
+    ("修好了 谢谢师傅", "praise"), ("很快 师傅态度好", "praise"), ("还是堵的", "rework"), ("没修好 还在闪", "rework"),
+    ("师傅根本没来 怎么就显示完成了", "rework"), ("师傅说来了又没来", "rework"), ("不满意", "complaint"),
+    ("师傅态度很差", "complaint"), ("图书馆的灯坏了", None),
+])
+def test_reaction_kind(text: str, kind: str | None) -> None:
+    assert reaction_kind(text) == kind
+
+
+@pytest.mark.parametrize("text, stars", [
+    ("满意", 5), ("很满意", 5), ("非常好", 5), ("还行", 3), ("一般", 3), ("不满意", 2), ("很差", 1),
+    ("很不满意", 1), ("不错", 4), ("很快 师傅态度好", None),
+])
+def test_stars_in_words(text: str, stars: int | None) -> None:
+    assert stars_in_words(text) == stars
+
+
+def test_a_new_report_at_the_list_leaves_it(wechat: Chat, bound: Bind, services: Services) -> None:
+    bound("o-list-4")
+    two_completed(services, "o-list-4")
+    user = wechat("o-list-4")
+    user.text("评价")
+    reply = user.text("图书馆三楼的灯坏了").text
+    assert "打分" not in reply and "请选择要评价" not in reply
+
+
 # -- the rating list and the star step --------------------------------------------------------------------
 
 def two_completed(services: Services, openid: str) -> tuple[str, str]:
@@ -128,10 +157,7 @@ def test_not_fixed_at_the_list_sends_the_described_ticket_back(wechat: Chat, bou
     user = wechat("o-list-3")
     user.text("评价")
     reply = user.text("没修好 还在闪").text
-    assert lamp in reply
-    if "还没修好吗" in reply:
-        reply = user.text("1").text
-    assert "重新维修" in reply
+    assert lamp in reply and "重新维修" in reply and "还在闪" in reply
     assert stored(services, lamp).status != "completed" and stored(services, tap).status == "completed"
 
 
