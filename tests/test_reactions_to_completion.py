@@ -5,12 +5,15 @@ Through the real webhook; tickets made as staff would move them."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 
 import pytest
+from sqlalchemy import update
 
 from core.services import Services
 from devtools.chat import WeChatUser
 from dialogs.rate import reaction_kind, stars_in_words
+from models.tickets import Ticket, TicketEvent
 from tests.support.tickets import count_tickets, make_ticket, stored
 
 Chat = Callable[..., WeChatUser]
@@ -234,3 +237,15 @@ def test_a_smoking_socket_is_not_recorded_as_no_power(wechat: Chat, bound: Bind)
     bound("o-smoke")
     reply = wechat("o-smoke").text("12栋502插座冒烟了").text
     assert "冒烟" in reply and "没电" not in reply
+
+
+def test_a_repair_completed_long_ago_is_not_what_words_are_about(wechat: Chat, bound: Bind,
+                                                                 services: Services) -> None:
+    bound("o-old")
+    no = make_ticket(services, "o-old", moved_to="completed", group="排水", item=None, description="下水道堵了")
+    with services.db.session() as s:
+        ticket = s.get_one(Ticket, stored(services, no).id)
+        for event in ticket.events:
+            s.execute(update(TicketEvent).where(TicketEvent.id == event.id).values(at=event.at - timedelta(days=5)))
+    reply = wechat("o-old").text("还是堵的").text
+    assert "重新维修" not in reply and stored(services, no).status == "completed"
