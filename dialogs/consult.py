@@ -72,9 +72,17 @@ def form(ctx: Ctx) -> ConsultForm:
     return ctx.form(ConsultForm)
 
 
+# The words that open the desk as a question (「咨询」), and how a question's title begins (「请问…」):
+# such a message is a 咨询 without asking its kind.
+ASKING_WORDS = frozenset({"咨询", "我要咨询", "我想咨询"})
+QUESTION_OPENINGS = ("请问", "咨询", "我想咨询", "想咨询", "我想问", "想问", "问一下")
+
+
 def on_start(ctx: Ctx) -> Outcome | None:
     if not ctx.who().bound:
         return Switch("bind", come_back=True)
+    if ctx.msg.kind == "text" and ctx.msg.text in ASKING_WORDS and not form(ctx).kind:
+        ctx.set("kind", "咨询")
     return None
 
 
@@ -91,6 +99,8 @@ def title(ctx: Ctx, msg: Incoming) -> Outcome:
     if not 2 <= len(text) <= 30:
         return Retry(TEXT["title_bad"])
     ctx.set("title", text)
+    if not form(ctx).kind and text.startswith(QUESTION_OPENINGS):
+        ctx.set("kind", "咨询")
     return Go()
 
 

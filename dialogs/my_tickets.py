@@ -8,10 +8,11 @@ straight at that action.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 
 from core.jobs import DOWNLOAD_PHOTO
-from dialogs.commands import is_ticket_no, ticket_no
+from dialogs.commands import TICKET_NO, is_ticket_no, ticket_no
 from dialogs.context import Ctx
 from dialogs.engine import END, Choice, Dialog, End, Go, Outcome, Retry, Step, Switch
 from dialogs.forms import Form
@@ -31,6 +32,8 @@ from models.tickets import (
     move,
     user_tickets,
 )
+
+FINISHED = ("cancelled", "closed", "rejected")
 
 TEXT = {
     "title": "我的报修",
@@ -102,6 +105,12 @@ def list_choices(ctx: Ctx) -> list[Choice]:
 def read_number(raw: str) -> MyTicketsForm | None:
     """A ticket number typed with no list open opens that ticket (registry: the entry's ``reads``)."""
     return MyTicketsForm(no=ticket_no(raw.strip())) if is_ticket_no(raw) else None
+
+
+def named_in(raw: str) -> MyTicketsForm | None:
+    """A ticket number inside a sentence ("R261202013什么时候修"): that ticket opened; None when none is."""
+    m = re.search(rf"(?<![0-9A-Za-z]){TICKET_NO}(?![0-9])", raw)
+    return MyTicketsForm(no=ticket_no(m.group(0))) if m else None
 
 
 def on_start(ctx: Ctx) -> Outcome | None:
@@ -191,7 +200,8 @@ def worker_line(t: Ticket) -> str:
 
 def detail_choices(ctx: Ctx) -> list[Choice]:
     t = _ticket(ctx)
-    options = [Choice(TEXT["act_message"], "message")]
+    # A ticket withdrawn, closed or rejected is over: nobody would read a message on it.
+    options = [] if t is not None and t.status in FINISHED else [Choice(TEXT["act_message"], "message")]
     if t is not None and t.status == "submitted" and t.openid == ctx.openid:
         options.append(Choice(TEXT["act_withdraw"], "withdraw", ("撤销",)))
     if t is not None and t.status == "completed" and t.openid == ctx.openid:

@@ -3,7 +3,7 @@ subscribe, unsubscribe, delivery reports — never come here: the web layer's ev
 
 from __future__ import annotations
 
-from dialogs import consult, did_you_mean, emergency, place_given, rate, staff_chat
+from dialogs import consult, did_you_mean, emergency, my_tickets, place_given, rate, staff_chat
 from dialogs.context import Ctx
 from dialogs.engine import GLOBAL_WORDS, Engine, Switch, is_number, join_lines
 from dialogs.engine import TEXT as ENGINE_TEXT
@@ -138,9 +138,17 @@ def _free_text(engine: Engine, ctx: Ctx) -> str | Reply:
         # Someone in danger: the duty phone and what to do now first, then an urgent report.
         alarm, urgent_form = emergency.start(ctx, ctx.msg.raw, p)
         return engine.begin(ctx, "repair", urgent_form, say=alarm)
+    reacted = rate.react(ctx, ctx.msg.raw.strip(), p)
+    if isinstance(reacted, Switch):
+        return engine.begin(ctx, reacted.flow, reacted.data, say=reacted.say)
+    if reacted is not None:
+        return reacted
     if p is None or p.intent == "other":
         return TEXT["unknown"]
     if p.intent == "query":
+        named = my_tickets.named_in(ctx.msg.raw)
+        if named is not None:  # "R261202013什么时候修": that ticket, not the list
+            return engine.begin(ctx, my_tickets.DIALOG.name, named)
         return _open(engine, ctx, "MY_TICKETS")
     if p.intent == "notice":
         return notices_reply(ctx)
