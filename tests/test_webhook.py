@@ -473,8 +473,9 @@ def test_unknown_menu_key_is_answered_kindly(wechat: MakeUser, key: str) -> None
     assert "帮助" in answer.text
 
 
-LOCATION = ("<Location_X>24.3264</Location_X><Location_Y>109.4281</Location_Y><Scale>20</Scale>"
-            "<Label><![CDATA[广西柳州市东环大道]]></Label>")
+# Far from any campus: answered in words whether or not the register has a map.
+LOCATION = ("<Location_X>39.9042</Location_X><Location_Y>116.4074</Location_Y><Scale>20</Scale>"
+            "<Label><![CDATA[北京市东城区]]></Label>")
 LINK = ("<Title><![CDATA[宿舍漏水]]></Title><Description><![CDATA[看这个]]></Description>"
         "<Url><![CDATA[https://example.com/a]]></Url>")
 VIDEO = "<MediaId><![CDATA[v1]]></MediaId><ThumbMediaId><![CDATA[t1]]></ThumbMediaId>"
