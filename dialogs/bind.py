@@ -153,10 +153,10 @@ def repair_waiting(ctx: Ctx) -> RepairForm | None:
 
 
 def keep_report(ctx: Ctx, msg: Incoming) -> str | None:
-    """Words that clearly report a fault (no digits: those are a card or a password) join the waiting repair;
-    return what to say, or None when the words are not a report."""
+    """Words that clearly report a fault (in Chinese, and read as a fault: a card number or a password is neither)
+    join the waiting repair; return what to say, or None when the words are not a report."""
     text = msg.text
-    if not re.search(r"[\u4e00-\u9fff]", text) or re.search(r"\d", text):
+    if not re.search(r"[\u4e00-\u9fff]", text):
         return None
     p = ctx.understand(text)
     if p is None or p.intent in ("complaint", "query", "notice") or not tells_fault(p):

@@ -209,3 +209,15 @@ def test_the_same_kind_of_fault_elsewhere_said_with_also_is_asked_too(wechat: Ma
     assert "另一处新的问题" in reply
     reply = say(user, "3")  # neither: back to the summary as it was
     assert "请核对报修单" in reply and "第三教学楼 2楼（走廊）" in reply
+
+
+def test_a_report_with_its_room_sent_while_binding_is_kept(wechat: MakeUser, services: Services) -> None:
+    user = wechat("o-trap-bind-room")
+    assert "校园卡号" in say(user, "报修")
+    reply = say(user, "12栋502水龙头一直滴水")
+    assert "先绑定校园卡" in reply and "8 位数字" not in reply
+    say(user, "20260001")
+    reply = say(user, "12345X")
+    assert "绑定成功" in reply and "学生公寓12栋 5楼 502" in reply and "照片" in reply
+    summary = user.image(media_id="M-BIND-ROOM").text
+    assert "学生公寓12栋 5楼 502" in summary and "描述：12栋502水龙头一直滴水" in summary
