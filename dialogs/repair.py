@@ -323,11 +323,17 @@ def emergency_floor_prompt(ctx: Ctx) -> str:
 def emergency_floor(ctx: Ctx, msg: Incoming) -> Outcome:
     """The floor of an emergency, loosely: 「3」 or 「3楼」 is the floor; 「卡在3楼和4楼中间」 is where, with the
     first floor it names; a lift is never asked a room."""
+    fixed = place_correction(ctx, msg)
+    if isinstance(fixed, Go):
+        # 「不是12栋，是9栋」: the floor of the new building is asked again, as loosely.
+        return Go("emergency_place", fixed.say)
+    if fixed is not None:
+        return fixed
     f = form(ctx)
     b = ctx.register.building(f.campus, f.building)
     text = msg.raw.strip()
     if b is None:
-        return Go(FIRST)
+        return Go("emergency_place")
     if not text or text.rstrip("。.!！").lower() in NOT_A_SPOT or len(text) > 100:
         return Retry(TEXT["emergency_floor_bad"])
     values: dict[str, Any] = {"room": None} if is_lift(f) else {}
@@ -404,7 +410,10 @@ def use_default_room(ctx: Ctx, home: dict[str, Any] | None) -> None:
         return  # a spot named somewhere else (操场, 校道) is not the room
     if f.building not in (None, home.get("building")) or (f.floor or f.room):
         return
-    values: dict[str, Any] = {k: home.get(k) for k in ("campus", "building", "floor", "room") if home.get(k)}
+    if f.emergency and not f.building:
+        return  # someone in danger may be anywhere: the building is asked, not assumed
+    keys = ("campus", "building") if is_lift(f) else ("campus", "building", "floor", "room")  # a lift has no room
+    values: dict[str, Any] = {k: home.get(k) for k in keys if home.get(k)}
     if values.get("room") and not f.has("place_note"):
         values["place_note"] = None  # a room is place enough: 「具体位置」 is not asked
     ctx.form(RepairForm).fill(values, lambda: ctx.register)
@@ -839,7 +848,7 @@ DIALOG = Dialog(
         Step("emergency_place", "楼栋", TEXT["emergency_place"], next="emergency_floor", handle=emergency_place,
              skip=emergency_place_skip, goes_to=("pick_building",)),
         Step("emergency_floor", "楼层", emergency_floor_prompt, next="category", handle=emergency_floor,
-             save="floor", skip=emergency_floor_skip, goes_to=(FIRST,)),
+             save="floor", skip=emergency_floor_skip, goes_to=("emergency_place",)),
         Step("category", "维修类型", TEXT["category"], next="group", choices=category_choices,
              save="category", handle=free_text, skip=category_skip),
         Step("group", "故障类别", group_prompt, next="item", choices=group_choices, on_choice=on_group,

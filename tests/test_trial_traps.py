@@ -221,3 +221,22 @@ def test_a_report_with_its_room_sent_while_binding_is_kept(wechat: MakeUser, ser
     assert "绑定成功" in reply and "学生公寓12栋 5楼 502" in reply and "照片" in reply
     summary = user.image(media_id="M-BIND-ROOM").text
     assert "学生公寓12栋 5楼 502" in summary and "描述：12栋502水龙头一直滴水" in summary
+
+
+def test_a_lift_emergency_never_takes_the_default_room(wechat: MakeUser, bound: Callable[..., None],
+                                                       services: Services) -> None:
+    """The home building may be guessed (and said), never the home room; a building said instead wins."""
+    user = wechat("o-trap-lift-home")
+    bound(user.openid)
+    at_home(services, user.openid)
+    reply = say(user, "电梯困人了！")
+    assert "502" not in reply and ("在哪栋楼" in reply or "电梯停在几楼附近" in reply)
+    if "在哪栋楼" in reply:
+        reply = say(user, "学生公寓12栋")
+    reply = say(user, "不是12栋，是9栋")
+    assert "已修改位置" in reply and "电梯停在几楼附近" in reply
+    reply = say(user, "5楼")
+    assert "房间号" not in reply and "照片" in reply
+    assert "紧急报修成功" in say(user, "确认")
+    t = filed_ticket(services, user.openid)
+    assert (t.building, t.floor, t.room, t.place_note) == ("学生公寓9栋", "5", None, "电梯")
