@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test fuzz lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,12 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/pytest
 
+# The conversation property test with many more random walks (and no fixed seed); FUZZ_EXAMPLES sets how many.
+FUZZ_EXAMPLES ?= 400
+fuzz: $(STAMP)
+	REPAIRBOT_HYPOTHESIS_PROFILE=fuzz REPAIRBOT_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) \
+		$(BIN)/pytest tests/test_conversation_properties.py -s
+
 lint: $(STAMP)
 	$(BIN)/ruff check bot core devtools dialogs models workers tests
 	$(BIN)/mypy bot core devtools dialogs models workers
@@ -27,4 +33,4 @@ bench: $(STAMP)
 	$(BIN)/python -m tests.benchmarks.webhook
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache .hypothesis

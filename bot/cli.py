@@ -374,6 +374,51 @@ def menu_push() -> None:
 
 
 @main.group()
+def templates() -> None:
+    """Template messages: the account's templates, and the mapping (REPAIRBOT_TEMPLATES_FILE) checked against them."""
+
+
+def _account_templates() -> tuple[Services, list[dict[str, Any]]]:
+    from core.wechat_api import WeChatAPI
+
+    try:
+        svc = _services()
+        return svc, WeChatAPI(svc.config, svc.redis).private_templates()
+    except RepairbotError as exc:
+        _fail(exc)
+        raise AssertionError("unreachable") from exc
+
+
+@templates.command("list")
+def templates_list() -> None:
+    """Show the templates the account has (template/get_all_private_template) and their keywords."""
+    from core.templates import describe_account
+
+    _svc, account = _account_templates()
+    click.echo("\n".join(describe_account(account)))
+
+
+@templates.command("check")
+def templates_check() -> None:
+    """Check the mapping against the account's templates, with a sample of each push; exit 1 on a mismatch."""
+    from core.templates import check_templates
+
+    svc, account = _account_templates()
+    report = check_templates(svc.config.templates, svc.config, account)
+    click.echo("\n".join(report.lines))
+    if not report.ok:
+        sys.exit(1)
+
+
+@templates.command("fields")
+def templates_fields() -> None:
+    """List the fields each kind of push offers a mapping (no call to WeChat)."""
+    from core.templates import describe_fields
+
+    click.echo("\n".join(describe_fields()))
+
+
+@main.group()
 def qr() -> None:
     """扫码报修 stickers: permanent QR codes that start a repair at their place."""
 

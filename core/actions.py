@@ -59,8 +59,8 @@ def pending_ids(pushes: Iterable[Push]) -> list[int]:
 def _moved(cfg: Config, s: Session, ticket: Ticket, event: TicketEvent) -> list[Push]:
     """Record the pushes a status change owes: the reporter and followers, and the worker of a ticket newly
     assigned to them or sent back by its reporter."""
-    rows = pushes_for_event(s, ticket, event, cfg.template_ticket)
-    to_worker = worker_push(s, ticket, event, cfg.template_ticket)
+    rows = pushes_for_event(s, ticket, event, cfg.template_id("ticket_status"))
+    to_worker = worker_push(s, ticket, event, cfg.template_id("worker_job"))
     return [*rows, to_worker] if to_worker is not None else rows
 
 
@@ -85,7 +85,7 @@ def replying(s: Session, cfg: Config, no: str, text: str, *, by: str) -> Done[Ti
     s.add(event)
     ticket.updated_at = now()
     s.flush()
-    return ticket, reply_pushes(s, ticket, event, cfg.template_reply)
+    return ticket, reply_pushes(s, ticket, event, cfg.template_id("ticket_reply"))
 
 
 def merging(s: Session, cfg: Config, no: str, into: str, *, by: str) -> Done[Ticket]:
@@ -146,7 +146,8 @@ def alerting(s: Session, cfg: Config, ticket_id: int) -> Done[Ticket]:
     if ticket is None:
         raise NotFound(f"no ticket {ticket_id}", code="no_ticket", no=str(ticket_id))
     first = ticket.events[0]
-    return ticket, urgent_pushes(s, ticket, first, emergency_staff(s, ticket.category), cfg.template_ticket)
+    return ticket, urgent_pushes(s, ticket, first, emergency_staff(s, ticket.category),
+                                 cfg.template_id("urgent"))
 
 
 def downgrading(s: Session, cfg: Config, no: str, *, by: str, note: str | None = None) -> Done[Ticket]:
@@ -219,7 +220,7 @@ def consult_close(svc: Services, no: str, *, by: str, note: str | None = None) -
 def _consult_push(cfg: Config, s: Session, consult: Consult, event: ConsultEvent, kind: str) -> Push:
     """The push a reply to or the close of a complaint owes its sender (the reply template, else a text)."""
     push = Push(consult_id=consult.id, openid=consult.openid, kind=kind,
-                template_id=cfg.template_reply or None, payload=consult_reply_payload(consult, event))
+                template_id=cfg.template_id("complaint_reply") or None, payload=consult_reply_payload(consult, event))
     user = s.scalars(select(WechatUser).where(WechatUser.openid == consult.openid)).first()
     if user is not None and not user.subscribed:
         push.status, push.error = "skipped", "user unsubscribed"
@@ -238,7 +239,7 @@ def push_notice(svc: Services, notice_id: int, *, per_second: int = 20) -> int:
             raise IllegalMove("this notice was pushed already", code="notice_pushed")
         audience = notice_audience(s, notice)
         pushes = [Push(notice_id=notice.id, openid=openid, kind="notice",
-                       template_id=svc.config.template_reply or None, payload=notice_payload(notice))
+                       template_id=svc.config.template_id("notice") or None, payload=notice_payload(notice))
                   for openid in audience]
         s.add_all(pushes)
         notice.pushed_at = now()

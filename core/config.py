@@ -14,6 +14,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from dotenv import dotenv_values
 
+from core.templates import DEFAULT_FILE as DEFAULT_TEMPLATES_FILE
+from core.templates import Templates, templates_from
 from models.errors import ConfigError
 
 DEFAULT_API_BASE = "https://api.weixin.qq.com/cgi-bin/"
@@ -61,6 +63,9 @@ class Config:
     duplicate_window_h: int = 48
     log_level: str = "INFO"
     menu_file: Path = field(default_factory=lambda: Path(__file__).with_name("data") / "menu.yaml")
+    # Which template each kind of push uses and what fills its keywords (core/templates.py).
+    templates_file: Path = DEFAULT_TEMPLATES_FILE
+    templates: Templates = field(default_factory=lambda: templates_from(DEFAULT_TEMPLATES_FILE, {}), repr=False)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, dotenv: str | Path | None = ".env") -> Config:
@@ -73,6 +78,7 @@ class Config:
         instance = Path(values.get("REPAIRBOT_INSTANCE_PATH") or "instance").resolve()
         media = values.get("REPAIRBOT_MEDIA_DIR") or str(instance / "media")
         db_url = values.get("REPAIRBOT_DATABASE_URL") or f"sqlite:///{instance / 'repairbot.db'}"
+        templates_file = Path(values.get("REPAIRBOT_TEMPLATES_FILE") or DEFAULT_TEMPLATES_FILE)
         cfg = cls(
             instance_path=instance,
             database_url=db_url,
@@ -95,6 +101,8 @@ class Config:
             redis_timeout_s=_float(values, "REPAIRBOT_REDIS_TIMEOUT_S", 1.0),
             menu_file=Path(values["REPAIRBOT_MENU_FILE"]) if values.get("REPAIRBOT_MENU_FILE")
             else Path(__file__).with_name("data") / "menu.yaml",
+            templates_file=templates_file,
+            templates=templates_from(templates_file, values),
         )
         return cfg.with_secret_key()
 
@@ -122,6 +130,10 @@ class Config:
         if missing:
             env = {f.name: _env_name(f.name) for f in fields(self)}
             raise ConfigError("missing settings: " + ", ".join(env[n] for n in missing))
+
+    def template_id(self, kind: str) -> str:
+        """The template id a kind of push (core/templates.py FIELDS) is sent with; "" when none is set."""
+        return self.templates.template_id(kind, self)
 
     @property
     def wechat_ready(self) -> bool:

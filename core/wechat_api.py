@@ -212,6 +212,10 @@ class WeChatAPI:
             payload["url"] = url
         return str(self.call("message/template/send", payload).get("msgid", ""))
 
+    def private_templates(self) -> list[dict[str, Any]]:
+        """The account's templates (模板消息 → 我的模板): id, title, industries, content with its {{kw.DATA}}."""
+        return list(self.call("template/get_all_private_template").get("template_list") or [])
+
     def send_text(self, openid: str, content: str) -> None:
         """Send a customer-service text message (only within 48 hours of the user's last message)."""
         self.call("message/custom/send", {"touser": openid, "msgtype": "text", "text": {"content": content}})

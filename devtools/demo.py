@@ -30,6 +30,8 @@ DEMO_ENV = {
     "WECHAT_TEMPLATE_TICKET": "demo-ticket-template",
     "WECHAT_TEMPLATE_REPLY": "demo-reply-template",
 }
+# The demo's template mapping: the templates of the fake account (devtools/fakewechat.py DEMO_ACCOUNT).
+DEMO_TEMPLATES = Path(__file__).with_name("data") / "demo-templates.yaml"
 DEMO_STAFF = (("demo-dispatcher", "dispatcher", "13700000001"), ("demo-worker", "worker", "13700000002"))
 DEMO_PASSWORD = "demo-password"
 
@@ -45,12 +47,14 @@ def run_demo(port: int, chat: bool = True) -> None:
     env = {**os.environ, **{k: os.environ.get(k) or v for k, v in DEMO_ENV.items()},
            "WECHAT_API_BASE_URL": f"http://127.0.0.1:{api.port}/cgi-bin/",
            "REPAIRBOT_REDIS_URL": f"unix://{socket}",
-           "REPAIRBOT_PUBLIC_URL": f"http://127.0.0.1:{port}"}
+           "REPAIRBOT_PUBLIC_URL": f"http://127.0.0.1:{port}",
+           "REPAIRBOT_TEMPLATES_FILE": os.environ.get("REPAIRBOT_TEMPLATES_FILE") or str(DEMO_TEMPLATES)}
     cfg = Config.from_env(env)
     _prepare(cfg, redis)
     env_file = cfg.instance_path / "demo.env"
     env_file.write_text("".join(f"export {k}={env[k]}\n" for k in (*DEMO_ENV, "WECHAT_API_BASE_URL",
-                                                                    "REPAIRBOT_REDIS_URL", "REPAIRBOT_PUBLIC_URL")))
+                                                                    "REPAIRBOT_REDIS_URL", "REPAIRBOT_PUBLIC_URL",
+                                                                    "REPAIRBOT_TEMPLATES_FILE")))
     exe = [sys.executable, "-m", "bot"]
     log = open(cfg.instance_path / "demo.log", "a")  # noqa: SIM115  (kept open for the children's lifetime)
     children = [
@@ -132,6 +136,7 @@ Staff side, in another terminal:
   .venv/bin/repairbot tickets list
   .venv/bin/repairbot tickets move R… accepted --by demo-dispatcher
   .venv/bin/repairbot tickets move R… assigned --worker demo-worker
+  .venv/bin/repairbot templates check      (the demo's mapping against the fake account's templates)
 Staff console: http://127.0.0.1:{port}/console/login
   dispatcher: {DEMO_STAFF[0][0]} / {DEMO_PASSWORD}    worker: {DEMO_STAFF[1][0]} / {DEMO_PASSWORD}
 Pushes to you appear here as [推送]. Log: instance/demo.log

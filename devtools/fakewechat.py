@@ -1,9 +1,11 @@
 """A loopback stand-in for WeChat's HTTP API, for the demo and for load tests.
 
 It answers the calls repairbot makes (token, template and customer-service
-messages, media download, menu, permanent QR codes and showing them) and keeps what was pushed to each openid so
-that `repairbot chat` can show pushes as they arrive.  ``GET /_stats`` counts
-token fetches and messages (a load test checks that the token was fetched once).
+messages, media download, menu, permanent QR codes and showing them, the account's templates) and keeps what was
+pushed to each openid so that `repairbot chat` can show pushes as they arrive.  The account has the templates of
+``DEMO_ACCOUNT`` (those devtools/data/demo-templates.yaml maps); a template message for one of them is refused as
+WeChat refuses it — 47003 naming the keyword — when a keyword is not the template's or a value is not of its kind.
+``GET /_stats`` counts token fetches and messages (a load test checks that the token was fetched once).
 
 Like WeChat, a new token replaces the old one: a call with any other token is
 answered 40001.  ``POST /_fail`` with ``{"path": "message/template/send",
@@ -31,11 +33,34 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from core.templates import template_keywords, valid
+
 # A 1x1 PNG: what a "photo" downloads as.
 PIXEL = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
 )
 JSON = "application/json; charset=utf-8"
+
+# The account's templates (template/get_all_private_template), as WeChat lists them.
+DEMO_ACCOUNT: list[dict[str, str]] = [
+    {"template_id": "demo-ticket-template", "title": "报修进度通知", "primary_industry": "教育",
+     "deputy_industry": "院校", "content": "工单编号：{{character_string2.DATA}}\n报修地点：{{thing7.DATA}}\n"
+     "报修内容：{{thing3.DATA}}\n处理进度：{{phrase5.DATA}}\n处理说明：{{thing9.DATA}}\n处理时间：{{time6.DATA}}",
+     "example": "工单编号：R20261201-0001\n报修地点：学生公寓12栋 502\n报修内容：水龙头滴水\n处理进度：维修中\n"
+     "处理说明：师傅已出发\n处理时间：2026-12-01 14:05"},
+    {"template_id": "demo-worker-template", "title": "派单提醒", "primary_industry": "教育", "deputy_industry": "院校",
+     "content": "工单编号：{{character_string1.DATA}}\n工单类型：{{phrase6.DATA}}\n维修地点：{{thing2.DATA}}\n"
+     "故障描述：{{thing3.DATA}}\n联系电话：{{phone_number4.DATA}}\n派单时间：{{time5.DATA}}",
+     "example": ""},
+    {"template_id": "demo-reply-template", "title": "咨询回复通知", "primary_industry": "教育",
+     "deputy_industry": "院校",
+     "content": "咨询编号：{{character_string1.DATA}}\n咨询主题：{{thing2.DATA}}\n回复内容：{{thing3.DATA}}\n"
+     "回复时间：{{time4.DATA}}", "example": ""},
+    {"template_id": "demo-notice-template", "title": "停水停电通知", "primary_industry": "教育",
+     "deputy_industry": "院校",
+     "content": "通知编号：{{character_string1.DATA}}\n通知内容：{{thing2.DATA}}\n影响范围：{{thing3.DATA}}\n"
+     "开始日期：{{date4.DATA}}", "example": ""},
+]
 
 # (status, content type, body)
 Answer = tuple[int, str, bytes]
@@ -48,7 +73,7 @@ def _json(value: Any, status: int = 200) -> Answer:
 class FakeWeChat:
     """The fake API's memory: tokens issued and messages sent."""
 
-    def __init__(self, token_delay_s: float = 0.0) -> None:
+    def __init__(self, token_delay_s: float = 0.0, account: list[dict[str, str]] | None = None) -> None:
         # The real token endpoint is a round trip across the internet: a delay lets callers race for it.
         self.token_delay_s = token_delay_s
         self.lock = threading.Lock()
@@ -58,6 +83,7 @@ class FakeWeChat:
         self.menus: list[dict[str, Any]] = []
         self.qrcodes: dict[str, str] = {}  # ticket → scene
         self.seq = itertools.count(1)
+        self.account = DEMO_ACCOUNT if account is None else account
         # path → [errcode or -HTTP status, times left]
         self.failures: dict[str, list[int]] = {}
 
@@ -74,7 +100,7 @@ class FakeWeChat:
             if api == "showqrcode" and method == "GET":  # on WeChat's other host, and needs no token
                 return self._show_qrcode(args.get("ticket", ""))
             if api not in ("message/template/send", "message/custom/send", "media/get", "menu/create",
-                           "qrcode/create"):
+                           "qrcode/create", "template/get_all_private_template"):
                 return _json({"errcode": 40066, "errmsg": "invalid url"})
             if args.get("access_token", "") not in self.tokens:
                 return _json({"errcode": 40001, "errmsg": "invalid credential, access_token is invalid"})
@@ -122,6 +148,8 @@ class FakeWeChat:
     def _api(self, api: str, method: str, args: dict[str, str], raw: bytes) -> Answer:
         if api == "media/get":
             return 200, "image/png", PIXEL
+        if api == "template/get_all_private_template":
+            return _json({"template_list": self.account})
         try:
             body = json.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, ValueError):
@@ -135,11 +163,27 @@ class FakeWeChat:
         if not body.get("touser"):
             return _json({"errcode": 40003, "errmsg": "invalid openid"})
         if api == "message/template/send":
+            refused = self._refused(body)
+            if refused is not None:
+                return refused
             msgid = self._record("template", body["touser"], {
                 "template_id": body.get("template_id"), "data": body.get("data", {}), "url": body.get("url", "")})
             return _json({"errcode": 0, "errmsg": "ok", "msgid": msgid})
         self._record("text", body["touser"], {"content": body.get("text", {}).get("content", "")})
         return _json({"errcode": 0, "errmsg": "ok"})
+
+    def _refused(self, body: dict[str, Any]) -> Answer | None:
+        """47003 naming the keyword, as WeChat answers, for a template of the account sent a keyword it has not
+        or a value not of the keyword's kind (templates the account has not are taken as they come)."""
+        template = next((t for t in self.account if t["template_id"] == body.get("template_id")), None)
+        if template is None:
+            return None
+        keywords = {kw for kw, _ in template_keywords(template["content"])}
+        for kw, item in (body.get("data") or {}).items():
+            value = item.get("value") if isinstance(item, dict) else None
+            if kw not in keywords or not isinstance(value, str) or not valid(kw, value):
+                return _json({"errcode": 47003, "errmsg": f"argument invalid! data.{kw}.value invalid rid: fake"})
+        return None
 
     def _create_qrcode(self, body: dict[str, Any]) -> Answer:
         """A permanent code with a string scene (QR_LIMIT_STR_SCENE: 1 to 64 characters)."""

@@ -125,7 +125,7 @@ def suggestion(ctx: Ctx, msg: Incoming) -> Outcome:
 
 
 def anonymous_choices(ctx: Ctx) -> list[Choice]:
-    return [Choice(TEXT["named"], False), Choice(TEXT["hidden"], True, ("是", "匿名"))]
+    return [Choice(TEXT["named"], False, ("实名",), no=True), Choice(TEXT["hidden"], True, yes=True)]
 
 
 def confirm_prompt(ctx: Ctx) -> str:
@@ -150,7 +150,7 @@ FIRST = "title"  # where the walk over the form starts: every step after it is s
 
 def confirm_choices(ctx: Ctx) -> list[Choice]:
     edits = [k for k in EDITS if k != "edit_suggestion" or form(ctx).kind in IMPROVABLE]
-    return [Choice(TEXT["submit"], "submit", ("确认", "提交", "好", "是")), *(Choice(TEXT[k], k) for k in edits)]
+    return [Choice(TEXT["submit"], "submit", ("提交",), yes=True), *(Choice(TEXT[k], k) for k in edits)]
 
 
 def correct(ctx: Ctx, msg: Incoming) -> Outcome:

@@ -21,8 +21,6 @@ TEXT = {
     "no": "不是",
     "help": "回复 1 表示是，回复 2 表示不是，我会按您写的字重新理解。",
 }
-YES_WORDS = ("是", "对", "嗯", "是的", "对的", "没错")
-NO_WORDS = ("不", "不对", "错了", "否")
 
 
 @dataclass(frozen=True)
@@ -48,7 +46,7 @@ def ask(ctx: Ctx) -> str:
 
 
 def choices(ctx: Ctx) -> list[Choice]:
-    return [Choice(TEXT["yes"], True, YES_WORDS), Choice(TEXT["no"], False, NO_WORDS)]
+    return [Choice(TEXT["yes"], True, yes=True), Choice(TEXT["no"], False, ("错了",), no=True)]
 
 
 def answered(ctx: Ctx, choice: Choice) -> Outcome:

@@ -9,6 +9,7 @@ pushes it at once to the category's dispatchers and the workers on duty (core.ac
 from __future__ import annotations
 
 from dialogs.context import Ctx
+from dialogs.engine import yes_no
 from dialogs.nlu.emergency import Emergency
 from dialogs.nlu.parse import Parse, get_parser
 from dialogs.repair_form import RepairForm
@@ -31,7 +32,7 @@ TEXT = {
 }
 # At the optional photo: no photo, go on (跳过, 没有 …), or file now (确认, 提交 …).
 SKIP_WORDS = ("跳过", "没有", "没", "不拍", "不用", "不要", "拍不了", "没法拍", "不方便", "算了", "无", "不")
-CONFIRM_WORDS = ("确认", "确定", "提交", "好的", "好", "是", "对", "没问题", "ok", "直接提交", "快点")
+CONFIRM_WORDS = ("提交", "直接提交", "快点")  # besides a plain yes (dialogs/engine.py)
 
 
 def kind_of(ctx: Ctx, name: str | None) -> Emergency | None:
@@ -76,7 +77,7 @@ def start(ctx: Ctx, raw: str, p: Parse) -> tuple[str, RepairForm]:
 def photo_answer(text: str) -> str | None:
     """What words at the optional photo say: "skip" (no photo), "confirm" (file now), or None."""
     words = text.strip().rstrip("。.!！~")
-    if words in CONFIRM_WORDS:
+    if words in CONFIRM_WORDS or yes_no(words) is True:
         return "confirm"
     if words in SKIP_WORDS or any(words.startswith(w) for w in ("没有", "跳过", "不拍", "不用", "拍不了")):
         return "skip"

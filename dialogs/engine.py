@@ -21,6 +21,7 @@ that does not answer the screen (``Engine.leaves``) is for the router to take as
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -47,10 +48,14 @@ TEXT = {
     "restarted": "好的，从头开始。",
     "globals": "随时可以回复：取消（放弃）、返回（上一步）、重新开始、帮助。",
     "pause": "您还有一份未完成的{title}（停在「{step}」）。\n回复 1 继续填写\n回复 2 重新开始\n回复 3 放弃",
-    "leave": "您正在{title}（停在「{step}」）。要离开吗？\n回复 1 离开，去「{target}」\n回复 2 继续填写",
+    "leave": "您正在{title}（停在「{step}」）。要离开吗？{drops}\n回复 1 离开，去「{target}」\n回复 2 继续填写",
+    "leave_drops": "离开的话，已经填写的内容不会保存。",
     "pending_help": "回复数字选择；也可以直接接着填写，或回复「取消」放弃这张单。",
     "kept": "好的，继续填写。",
 }
+
+# A form with this many answers is told, at 「要离开吗？」, that leaving drops them.
+LEAVE_WARNS_AT = 3
 
 GLOBAL_WORDS = {
     "取消": "cancel", "退出": "cancel", "放弃": "cancel",
@@ -93,9 +98,28 @@ Outcome = Go | Retry | End | Switch
 
 @dataclass(frozen=True)
 class Choice:
+    """One numbered line of a choice screen. ``yes``/``no`` declare the line that a plain yes or a plain no
+    (the shared words below: 是的、嗯、好、确定… / 不、算了、不用…) picks on that screen."""
+
     label: str
     value: Any
     aliases: tuple[str, ...] = ()
+    yes: bool = False
+    no: bool = False
+
+
+# The one home of the words that answer a yes/no screen. A no is a reply that starts with a negative (不撤了,
+# 不一样), checked before a yes since 不是 holds 是, unless it is one of the negatives that agree (没问题). A yes is
+# a reply made only of agreeing words (嗯嗯, 对 就是这个): "是三楼" is a correction, not a yes.
+AGREEING_NEGATIVES = ("没问题", "没错", "不错", "没毛病")
+NO_WORDS = ("不", "否", "没", "别", "算了", "拉倒", "no", "nope")
+YES_WORDS = ("是", "对", "嗯", "恩", "好", "行", "可以", "确定", "确认", "同意", "当然", "要", "ok", "okay", "yes",
+             "没问题", "没错", "不错", "没毛病")
+# What may come with a yes and changes nothing: 是的, 好了, 对 就是这个, 可以提交, 好谢谢.
+YES_TAIL = ("的", "了", "就是", "这个", "这样", "就这样", "提交", "谢谢", "吧", "嘞", "啦", "滴")
+# A yes or a no is a short answer: a longer sentence says something else and is read as such.
+YES_NO_MAX = 6
+_FILLER = re.compile(r"[\s,，.。!！~～、…:：;；'\"“”‘’()（）啊呀哈呢嘛哦噢喔]+")
 
 
 Prompt = str | Callable[["Ctx"], str]
@@ -225,11 +249,12 @@ class Engine:
         step = dialog.step(st.step or dialog.start)
         if msg.kind == "click":
             return self._ask(ctx, dialog, {"kind": "leave", "key": msg.key})
-        if ctx.now - st.updated > self.pause_s and st.updated and not step.read_only:
-            return self._ask(ctx, dialog, {"kind": "pause"})
+        # The global words mean the same after a pause: 取消 cancels, 帮助 helps, with no question first.
         word = GLOBAL_WORDS.get(msg.text) if msg.kind == "text" else None
         if word:
             return self._global(ctx, dialog, word)
+        if ctx.now - st.updated > self.pause_s and st.updated and not step.read_only:
+            return self._ask(ctx, dialog, {"kind": "pause"})
         return self._answer(ctx, dialog, step, msg)
 
     def resume(self, ctx: Ctx, say: str = "") -> str:
@@ -402,15 +427,18 @@ class Engine:
         if pending.get("kind") == "pause":
             return TEXT["pause"].format(title=dialog.title, step=step)
         key = str(pending.get("key", ""))
-        return TEXT["leave"].format(title=dialog.title, step=step, target=self.titles.get(key, key))
+        # Leaving drops the form: a person who has filled much of it is told before they choose.
+        drops = TEXT["leave_drops"] if len(st.data.known) >= LEAVE_WARNS_AT else ""
+        return TEXT["leave"].format(title=dialog.title, step=step, target=self.titles.get(key, key), drops=drops)
 
     def _answer_pending(self, ctx: Ctx, dialog: Dialog, msg: Incoming) -> str | Reply:
         st = ctx.state
         pending = st.pending or {}
         answer = msg.text if msg.kind == "text" else ""
+        agreed = yes_no(answer) if answer and not is_number(answer) else None
         st.pending = None
         if pending.get("kind") == "pause":
-            if answer in ("1", "继续", "继续填写"):
+            if answer in ("1", "继续", "继续填写") or agreed:  # 「您还有一份未完成的…」 嗯: go on with it
                 return join_lines(TEXT["kept"], self.prompt(ctx))
             if answer in ("2", "重新开始", "重来"):
                 return self.begin(ctx, dialog.name, say=TEXT["restarted"])
@@ -418,10 +446,11 @@ class Engine:
                 st.resume = None
                 return self._finish(ctx, TEXT["cancelled"])
         else:  # a menu was clicked in the middle of a dialog
-            if answer in ("1", "离开") and self.opener is not None:
+            # 「要离开吗？」 is a yes/no question: yes (是, 嗯) leaves, no (不, 不用) stays.
+            if (answer in ("1", "离开") or agreed) and self.opener is not None:
                 _clear(st)
                 return self.opener(ctx, str(pending.get("key", "")))
-            if answer in ("2", "继续", "继续填写"):
+            if answer in ("2", "继续", "继续填写") or agreed is False:
                 return join_lines(TEXT["kept"], self.prompt(ctx))
             if msg.kind == "click":  # another menu: the question now names it
                 return self._ask(ctx, dialog, {"kind": "leave", "key": msg.key})
@@ -456,7 +485,37 @@ def pick(options: Sequence[Choice], text: str) -> Choice | str:
     for c in options:
         if text == c.label or text in c.aliases:
             return c
+    # The leading words of one label: 关注 for 「关注这张单」, 不匿名 for 「不匿名（…）」.
+    led = [c for c in options if len(text) >= 2 and c.label.startswith(text)]
+    if len(led) == 1:
+        return led[0]
+    answer = yes_no(text)
+    if answer is not None:
+        meant = [c for c in options if (c.yes if answer else c.no)]
+        if len(meant) == 1:
+            return meant[0]
     return TEXT["choose_number"]
+
+
+def yes_no(text: str) -> bool | None:
+    """Read a short reply as yes (True) or no (False); None when it is neither, or too long to be only that."""
+    words = _FILLER.sub("", text).lower()
+    if not words or len(words) > YES_NO_MAX:
+        return None
+    if words.startswith(NO_WORDS) and not words.startswith(AGREEING_NEGATIVES):
+        return False
+    return True if _only_words(words, YES_WORDS, YES_TAIL) else None
+
+
+def _only_words(text: str, first: Sequence[str], then: Sequence[str]) -> bool:
+    """Whether the text is one of `first`, then any of `first` or `then`, and nothing else."""
+    rest, allowed = text, first
+    while rest:
+        word = max((w for w in allowed if rest.startswith(w)), key=len, default="")
+        if not word:
+            return False
+        rest, allowed = rest[len(word):], (*first, *then)
+    return True
 
 
 def is_number(text: str) -> bool:

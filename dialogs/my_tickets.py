@@ -259,7 +259,7 @@ def withdraw_prompt(ctx: Ctx) -> str:
 
 
 def withdraw_choices(ctx: Ctx) -> list[Choice]:
-    return [Choice(TEXT["withdraw_yes"], True), Choice(TEXT["withdraw_no"], False)]
+    return [Choice(TEXT["withdraw_yes"], True, yes=True), Choice(TEXT["withdraw_no"], False, no=True)]
 
 
 def on_withdraw(ctx: Ctx, choice: Choice) -> Outcome:

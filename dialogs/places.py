@@ -23,6 +23,7 @@ TEXT = {
     "no_building": "这个校区没有属于该维修类型的楼栋，请回复「返回」换一个校区。",
     "floor": "{building} 在几楼？请回复 1 到 {floors} 的数字；不在楼内（门口、楼外）回复 0。",
     "floor_bad": "{building} 只有 {floors} 层，请回复 1 到 {floors}，楼外回复 0。",
+    "floor_nan": "请回复楼层数字（1 到 {floors}），如「3」；知道房间号也可以直接回复房间号；楼外回复 0。",
     "room": ("请输入房间号，如「{example}」。\n走廊、卫生间、楼梯间等公共区域回复 0；"
              "找不到准确的房间，可以先填最近的房间号，再在描述里写明实际位置。"),
     "room_bad": ("{building} {floor}楼没有「{room}」这个房间（本层是 {first}–{last}）。"
@@ -50,6 +51,17 @@ class Correction:
 def small_int(text: str) -> int | None:
     """Read a floor written as digits or Chinese numerals (三, 十二), with 第/楼/层 allowed around it."""
     return cn_to_int(re.sub(r"^第|[楼层号]$", "", text.strip()))
+
+
+ROOM_WORDS = re.compile(r"(室|房间|宿舍|寝室|号房?|房)$")
+
+
+def room_in(building: Building, text: str, floor: int | None = None) -> str | None:
+    """The room of the building a reply names ("612", "612宿舍", "612室"), on `floor` if one was said; None
+    when it names none."""
+    room = ROOM_WORDS.sub("", text.replace(" ", "")).removeprefix("第")
+    at = building.floor_of_room(room) if room else None
+    return room if at is not None and (floor is None or floor == at) else None
 
 
 def place_fields(prefix: str) -> Fields:
@@ -142,13 +154,27 @@ def place_steps(prefix: str, after: str,
 
     def floor(ctx: Ctx, msg: Incoming) -> Outcome:
         b = building_of(ctx)
-        n = small_int(msg.text)
-        with_spot = FLOOR_AND_NOTE.match(msg.text) if n is None and with_note else None
-        if with_spot is not None and len(with_spot.group(2)) <= 100:
-            n = small_int(with_spot.group(1))
         if b is None:
             return Go(f"{prefix}building")
-        if n is None or not 0 <= n <= b.floors:
+        n = small_int(msg.text)
+        # A room number answers the floor too: "612", "612宿舍", "6楼612".
+        said_room = room_in(b, msg.text) if n is None or not 0 <= n <= b.floors else None
+        with_spot = FLOOR_AND_NOTE.match(msg.text) if n is None else None
+        if said_room is None and with_spot is not None:
+            said_room = room_in(b, with_spot.group(2), floor=small_int(with_spot.group(1)))
+        if said_room is not None:
+            ctx.set(k_floor, str(b.floor_of_room(said_room)))
+            ctx.set(k_room, said_room)
+            if with_note:
+                ctx.set(k_note, None)  # a room says where: no note is asked
+            return Go()
+        if not with_note or (with_spot is not None and len(with_spot.group(2)) > 100):
+            with_spot = None
+        if with_spot is not None:
+            n = small_int(with_spot.group(1))
+        if n is None:
+            return Retry(TEXT["floor_nan"].format(floors=b.floors))
+        if not 0 <= n <= b.floors:
             return Retry(TEXT["floor_bad"].format(building=b.name, floors=b.floors))
         ctx.set(k_floor, str(n) if n else None)
         if with_spot is not None:

@@ -7,16 +7,16 @@ dependencies are the place's own: dialogs/places.py); forgetting the campus forg
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import ClassVar
 
 from dialogs.bind import clear_failures, count_failure, lock_out, locked
 from dialogs.context import Ctx
 from dialogs.engine import END, Choice, Dialog, End, Go, Outcome, Retry, Step, Switch
 from dialogs.forms import Form
-from dialogs.places import describe_place, place_fields, place_steps
-from dialogs.repair import PHONE_RE
-from dialogs.state import Incoming
+from dialogs.places import describe_place, fits_floor, place_fields, place_steps
+from dialogs.repair import phone_in
+from dialogs.state import Incoming, normalize
 from models.people import NEW_PASSWORD_RE, mask_card, password_digest, unbind
 from models.register import Building, Campus
 
@@ -34,6 +34,9 @@ TEXT = {
     "phone_bad": "这个号码好像不对，请输入 11 位手机号，或带区号的座机号。",
     "phone_saved": "电话已更新。",
     "room_saved": "默认房间已更新，报修时会优先用它。",
+    "room_campus": "请选择校区（回复数字），也可以直接输入房间，如「12栋502」。不改了请回复「取消」。",
+    "room_unclear": "没能从「{text}」里看出是哪栋楼，请回复校区前的数字，或写楼名和房间号，如「12栋502」。",
+    "room_no_rooms": "{building} 不是宿舍楼，不能设为默认房间，请换一栋。",
     "unbind": "确定解除绑定吗？解除后需要重新绑定才能报修。",
     "unbind_yes": "确定解除",
     "unbind_no": "不解除",
@@ -66,6 +69,7 @@ class ProfileForm(Form):
     greeted: bool = False
     said: str | None = None  # what a skipped step did, said by the next prompt
     new_secret: str | None = None  # a keyed digest of the new password, until it is typed again
+    goal: str | None = None  # where the page opens, when words asked for one action ("unbind")
 
 
 def form(ctx: Ctx) -> ProfileForm:
@@ -75,7 +79,19 @@ def form(ctx: Ctx) -> ProfileForm:
 def on_start(ctx: Ctx) -> Outcome | None:
     if not ctx.user().bound:
         return Switch("bind", come_back=False)
+    if form(ctx).goal == "unbind":  # 「解绑」 typed: straight to the question
+        ctx.forget("goal")
+        ctx.set("greeted", True)
+        return Go("unbind")
     return None
+
+
+UNBIND_WORDS = ("解除绑定", "解绑", "取消绑定", "解绑校园卡", "解除绑定校园卡")
+
+
+def read_unbind(raw: str) -> ProfileForm | None:
+    """「解除绑定」 typed with no dialog open: the profile opened at its unbind question."""
+    return ProfileForm(goal="unbind") if normalize(raw) in UNBIND_WORDS else None
 
 
 def show_prompt(ctx: Ctx) -> str:
@@ -96,8 +112,18 @@ def show_prompt(ctx: Ctx) -> str:
     return f"{said}\n{text}" if said else text
 
 
+# What people call each action on the page, besides its label and its number.
+ACTION_WORDS = {
+    "act_phone": ("改电话", "电话", "换电话", "手机", "手机号", "改手机号", "修改手机号", "联系电话"),
+    "act_room": ("改房间", "默认房间", "房间", "改宿舍", "宿舍", "修改房间", "改默认房间", "设置默认房间"),
+    "act_password": ("改密码", "密码", "换密码"),
+    "act_unbind": ("解绑", "取消绑定", "解除", "换绑"),
+    "act_done": ("好了", "没事了", "关闭", "退出个人信息"),
+}
+
+
 def show_choices(ctx: Ctx) -> list[Choice]:
-    return [Choice(TEXT[k], k) for k in ("act_phone", "act_room", "act_password", "act_unbind", "act_done")]
+    return [Choice(TEXT[k], k, ACTION_WORDS[k]) for k in ACTION_WORDS]
 
 
 def on_show(ctx: Ctx, choice: Choice) -> Outcome:
@@ -110,8 +136,8 @@ def on_show(ctx: Ctx, choice: Choice) -> Outcome:
 
 
 def phone(ctx: Ctx, msg: Incoming) -> Outcome:
-    number = msg.text.replace(" ", "")
-    if not PHONE_RE.match(number):
+    number = phone_in(msg.text)
+    if number is None:
         return Retry(TEXT["phone_bad"])
     ctx.user().phone = number
     return Go(say=TEXT["phone_saved"])
@@ -159,6 +185,33 @@ def home_buildings(ctx: Ctx, campus: str) -> list[Building]:
     return [b for b in c.buildings if b.has_rooms] if c else []
 
 
+def room_in_words(ctx: Ctx, msg: Incoming) -> Outcome:
+    """「12栋502」 typed at the campus or building question: the building (and floor and room) it names."""
+    p = ctx.understand(msg.raw, fuzzy=False)
+    if p is None or not p.campus or not p.building:
+        return Retry(TEXT["room_unclear"].format(text=msg.raw.strip()[:20]))
+    building = ctx.register.building(p.campus, p.building)
+    if building is None or not building.has_rooms:
+        return Retry(TEXT["room_no_rooms"].format(building=p.building))
+    ctx.set("home_campus", p.campus)
+    ctx.set("home_building", p.building)
+    floor = building.floor_of_room(p.room) if p.room else None
+    if floor is not None:
+        ctx.set("home_floor", str(floor))
+        ctx.set("home_room", p.room)
+    elif p.floor and fits_floor(building, p.floor):
+        ctx.set("home_floor", p.floor)
+    return Go("home_building")
+
+
+def room_steps() -> tuple[Step, ...]:
+    """The shared place steps, where the campus and building questions also take a room in words."""
+    steps = place_steps("home_", "room_saved", home_campuses, home_buildings, with_note=False,
+                        free_text=room_in_words)
+    campus = replace(steps[0], prompt=TEXT["room_campus"], handle=room_in_words, goes_to=("home_building",))
+    return (campus, *steps[1:])
+
+
 def save_room(ctx: Ctx, msg: Incoming) -> Outcome:
     f = form(ctx)
     ctx.user().default_place = {"campus": f.home_campus, "building": f.home_building,
@@ -168,7 +221,7 @@ def save_room(ctx: Ctx, msg: Incoming) -> Outcome:
 
 
 def unbind_choices(ctx: Ctx) -> list[Choice]:
-    return [Choice(TEXT["unbind_yes"], True), Choice(TEXT["unbind_no"], False)]
+    return [Choice(TEXT["unbind_yes"], True, yes=True), Choice(TEXT["unbind_no"], False, no=True)]
 
 
 def on_unbind(ctx: Ctx, choice: Choice) -> Outcome:
@@ -199,7 +252,7 @@ DIALOG = Dialog(
         Step("pw_old", "当前密码", TEXT["pw_old"], next="pw_new", handle=pw_old),
         Step("pw_new", "新密码", TEXT["pw_new"], next="pw_again", handle=pw_new),
         Step("pw_again", "确认新密码", TEXT["pw_again"], next="show", handle=pw_again, goes_to=("pw_new",)),
-        *place_steps("home_", "room_saved", home_campuses, home_buildings, with_note=False),
+        *room_steps(),
         Step("room_saved", "保存默认房间", TEXT["room_saved"], next="show", handle=save_room, skip=saved_skip),
         Step("unbind", "解除绑定", TEXT["unbind"], next=END, choices=unbind_choices, on_choice=on_unbind,
              goes_to=("show",)),

@@ -68,6 +68,8 @@ ENTRIES: tuple[Entry, ...] = (
           "· 通知公告：停水、停电等通知", answer=notices_reply),
     Entry("PROFILE", "个人信息", ("个人信息", "我的信息"),
           "· 个人信息：查看和修改电话、默认房间，解除绑定", dialog=profile.DIALOG),
+    # 「解除绑定」「解绑」 typed: the profile, at its unbind question.
+    Entry("UNBIND", "解除绑定", (), dialog=profile.DIALOG, reads=profile.read_unbind),
     Entry("BIND", "绑定校园卡", ("绑定", "绑定校园卡", "用户认证"),
           "· 绑定：绑定校园卡（报修前需要）", dialog=bind.DIALOG),
     Entry("HELP", "帮助", ("帮助", "使用帮助", "菜单"), answer=_help),
@@ -77,7 +79,7 @@ NESTED: tuple[Dialog, ...] = (rate.REWORK_DIALOG, did_you_mean.DIALOG)
 
 BY_KEY = {e.key: e for e in ENTRIES}
 BY_WORD = {w: e for e in ENTRIES for w in e.words}
-DIALOGS: tuple[Dialog, ...] = (*(e.dialog for e in ENTRIES if e.dialog is not None), *NESTED)
+DIALOGS: tuple[Dialog, ...] = (*dict.fromkeys(e.dialog for e in ENTRIES if e.dialog is not None), *NESTED)
 TITLES = {e.key: e.title for e in ENTRIES}
 
 HELP_HEAD = "我可以帮您："

@@ -136,6 +136,17 @@ TEXT = {
     "another_photos": "之前的照片拍的是另一处，已经去掉，请重新拍。",
 }
 PHONE_RE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")
+# A phone said in words: 「我电话13912345678」「电话是 139 1234 5678」 (one number, and only its digits).
+PHONE_IN_WORDS = re.compile(r"(?<![\d-])(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})(?![\d-])")
+
+
+def phone_in(text: str) -> str | None:
+    """The phone number a reply gives: the whole reply, or the one number in its words; None if none."""
+    number = fold(text).replace(" ", "")
+    if PHONE_RE.match(number):
+        return number
+    found = PHONE_IN_WORDS.findall(number)
+    return found[0] if len(found) == 1 else None
 
 
 # -- choices -------------------------------------------------------------------------
@@ -481,8 +492,8 @@ def notice_prompt(ctx: Ctx) -> str:
 
 
 def notice_choices(ctx: Ctx) -> list[Choice]:
-    return [Choice(TEXT["notice_go_on"], True, ("仍要", "要", "是", "继续")),
-            Choice(TEXT["notice_stop"], False, ("不用", "不要", "算了"))]
+    return [Choice(TEXT["notice_go_on"], True, ("仍要", "继续"), yes=True),
+            Choice(TEXT["notice_stop"], False, no=True)]
 
 
 def on_notice(ctx: Ctx, choice: Choice) -> Outcome:
@@ -524,7 +535,7 @@ def _duplicate_details(ctx: Ctx, no: str) -> Duplicate | None:
 
 
 def duplicate_choices(ctx: Ctx) -> list[Choice]:
-    return [Choice(TEXT["dup_follow"], "follow"), Choice(TEXT["dup_new"], "new")]
+    return [Choice(TEXT["dup_follow"], "follow", yes=True), Choice(TEXT["dup_new"], "new", no=True)]
 
 
 def on_duplicate(ctx: Ctx, choice: Choice) -> Outcome:
@@ -574,8 +585,8 @@ def photo(ctx: Ctx, msg: Incoming) -> Outcome:
 
 
 def phone(ctx: Ctx, msg: Incoming) -> Outcome:
-    number = msg.text.replace(" ", "")
-    if not PHONE_RE.match(number):
+    number = phone_in(msg.text)
+    if number is None:
         return Retry(TEXT["phone_bad"])
     ctx.set("phone", number)
     return Go()
@@ -631,7 +642,7 @@ def stored_description(ctx: Ctx, f: RepairForm) -> str:
     return TEXT["desc_place_note"].format(description=f.description, place=place)
 
 
-CONFIRM_WORDS = ("确认", "确定", "提交", "好的", "好", "是", "对", "没问题", "ok", "OK")
+CONFIRM_WORDS = ("提交", "直接提交")  # besides a plain yes (dialogs/engine.py)
 # What each entry of the summary's edit menu asks again.  The field is forgotten, with what the form's
 # declaration says depends on it, and the walk from the first step asks whatever is then missing.
 EDITS = {"confirm_place": "campus", "confirm_type": "category", "confirm_fault": "group",
@@ -640,7 +651,7 @@ FIRST = "category"  # where the walk over the form starts: every step after it i
 
 
 def confirm_choices(ctx: Ctx) -> list[Choice]:
-    return [Choice(TEXT["confirm_submit"], "confirm_submit", CONFIRM_WORDS),
+    return [Choice(TEXT["confirm_submit"], "confirm_submit", CONFIRM_WORDS, yes=True),
             *(Choice(TEXT[k], k) for k in EDITS)]
 
 
@@ -720,8 +731,8 @@ def edit_description(ctx: Ctx, value: str) -> Outcome:
 
 
 def edit_phone(ctx: Ctx, value: str) -> Outcome:
-    number = fold(value).replace(" ", "")
-    if not PHONE_RE.match(number):
+    number = phone_in(value)
+    if number is None:
         return Retry(TEXT["phone_bad"])
     ctx.set("phone", number)
     return corrected("电话")

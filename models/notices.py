@@ -143,11 +143,7 @@ def notice_audience(session: Session, notice: Notice) -> list[str]:
 
 
 def notice_payload(notice: Notice) -> dict[str, Any]:
-    """Template fields of a notice push (the reply template: title, summary, time)."""
-    return {"character_string1": {"value": f"N{notice.id}"},
-            "thing2": {"value": _clip(notice.title)},
-            "time3": {"value": local(notice.starts_at).strftime("%Y-%m-%d %H:%M")}}
-
-
-def _clip(text: str, limit: int = 20) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """The fields of a notice push (the notice template: number, title, place, start)."""
+    return {"template": "notice", "fields": {
+        "notice_no": f"N{notice.id}", "notice_title": notice.title, "place": notice.campus or "全校",
+        "time": local(notice.starts_at).strftime("%Y-%m-%d %H:%M")}}

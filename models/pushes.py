@@ -15,6 +15,8 @@ from models.tickets import NOTIFY, REWORK_NOTE, STATUS_PHRASE, STATUS_ZH, Ticket
 
 # WeChat cuts template keyword values at about 20 characters.
 KEYWORD_MAX = 20
+# How a push keeps a time (the template mapping formats it for its keyword's kind).
+TIME_FORMAT = "%Y-%m-%d %H:%M"
 # A customer-service text stays short: the note is cut here (WeChat takes about 2,000 bytes).
 TEXT_NOTE_MAX = 200
 # What a completed ticket's reporter can do next, in the words dialogs/rate.py reads ("评价 5", "没修好 …"):
@@ -44,6 +46,8 @@ class Push(Base):
     # WeChat's TEMPLATESENDJOBFINISH status: success, failed:user block, failed: system failed.
     delivery: Mapped[str | None] = mapped_column(String(32))
     template_id: Mapped[str | None] = mapped_column(String(64))
+    # {"template": <push kind>, "fields": {...}}: the product's fields in full, put into the account's keywords by
+    # the mapping when sent (core/templates.py); rows of texts only, or of older code, hold WeChat's data itself.
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     # pending → sending (claimed by one worker) → sent | failed | skipped; back to pending for a retry
     status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
@@ -96,20 +100,29 @@ def clip(text: str | None, limit: int = KEYWORD_MAX) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def mapped(kind: str, **fields: str | None) -> dict[str, Any]:
+    """A push's payload: the product's fields in full, for the template mapping of `kind` (core/templates.py)
+    to fill the account's keywords from when the push is sent."""
+    return {"template": kind, "fields": {k: ("" if v is None else str(v)) for k, v in fields.items()}}
+
+
+def stamp(at: datetime | None) -> str:
+    """A time as a push keeps it: China's clock, to the minute."""
+    return local_time(at).strftime(TIME_FORMAT) if at is not None else ""
+
+
 def status_payload(ticket: Ticket, event: TicketEvent) -> dict[str, Any]:
-    """Build the template fields of a ticket status push."""
+    """The fields of a ticket status push."""
     note = event.note or ""
-    if event.status == "assigned" and ticket.worker is not None:
-        worker = ticket.worker
+    worker = ticket.worker
+    if event.status == "assigned" and worker is not None:
         note = f"{worker.name} {worker.phone or ''}".strip() + (f"，{note}" if note else "")
     if event.status == "completed" and not note:
         note = RATE_HINT_SHORT
-    return {
-        "character_string1": {"value": ticket.no},
-        "phrase2": {"value": STATUS_PHRASE[event.status]},
-        "thing3": {"value": clip(note or f"{ticket.building} {ticket.fault}")},
-        "time4": {"value": local_time(event.at).strftime("%Y-%m-%d %H:%M")},
-    }
+    return mapped("ticket_status", ticket_no=ticket.no, status=STATUS_PHRASE[event.status],
+                  note=note or f"{ticket.building} {ticket.fault}", place=ticket.place, fault=ticket.fault,
+                  worker=worker.name if worker else "", worker_phone=(worker.phone or "") if worker else "",
+                  category=ticket.category, time=stamp(event.at), created=stamp(ticket.created_at))
 
 
 def pushes_for_event(session: Session, ticket: Ticket, event: TicketEvent, template_id: str) -> list[Push]:
@@ -138,12 +151,9 @@ def _rate_hint(session: Session, ticket: Ticket, rows: list[Push]) -> Push:
 
 
 def reply_payload(ticket: Ticket, event: TicketEvent) -> dict[str, Any]:
-    """Build the template fields of a staff reply push."""
-    return {
-        "character_string1": {"value": ticket.no},
-        "thing2": {"value": clip(event.note)},
-        "time3": {"value": local_time(event.at).strftime("%Y-%m-%d %H:%M")},
-    }
+    """The fields of a staff reply push."""
+    return mapped("ticket_reply", ticket_no=ticket.no, reply=event.note, status=STATUS_PHRASE[ticket.status],
+                  place=ticket.place, fault=ticket.fault, time=stamp(event.at))
 
 
 def reply_pushes(session: Session, ticket: Ticket, event: TicketEvent, template_id: str) -> list[Push]:
@@ -202,16 +212,14 @@ def worker_kind(event: TicketEvent) -> str | None:
     return None
 
 
-def worker_payload(ticket: Ticket, event: TicketEvent, kind: str) -> dict[str, dict[str, str]]:
-    """Template fields (the ticket-status template) telling a worker of a new or returned job."""
+def worker_payload(ticket: Ticket, event: TicketEvent, kind: str) -> dict[str, Any]:
+    """The fields (the worker-job template) telling a worker of a new or returned job."""
     place = f"{ticket.building} {ticket.room or ''}".strip()
     thing = f"{place} {ticket.fault}" if kind == "assign" else (event.note or f"{place} {ticket.fault}")
-    return {
-        "character_string1": {"value": ticket.no},
-        "phrase2": {"value": WORKER_TEXT[kind]["status"]},
-        "thing3": {"value": clip(thing)},
-        "time4": {"value": local_time(event.at).strftime("%Y-%m-%d %H:%M")},
-    }
+    return mapped("worker_job", ticket_no=ticket.no, status=WORKER_TEXT[kind]["status"], note=thing,
+                  place=ticket.place, fault=ticket.fault, description=ticket.description,
+                  reporter_phone=ticket.phone, category=ticket.category, time=stamp(event.at),
+                  created=stamp(ticket.created_at))
 
 
 def worker_push(session: Session, ticket: Ticket, event: TicketEvent, template_id: str) -> Push | None:
@@ -244,12 +252,10 @@ def urgent_pushes(session: Session, ticket: Ticket, event: TicketEvent, staff: l
                   template_id: str) -> list[Push]:
     """Record the pushes telling staff of an emergency just filed (once per event and account)."""
     place = f"{ticket.building} {ticket.room or ''}".strip()
-    payload = {
-        "character_string1": {"value": ticket.no},
-        "phrase2": {"value": WORKER_TEXT["urgent"]["status"]},
-        "thing3": {"value": clip(f"{place} {event.note or ticket.fault}")},
-        "time4": {"value": local_time(event.at).strftime("%Y-%m-%d %H:%M")},
-    }
+    payload = mapped("urgent", ticket_no=ticket.no, status=WORKER_TEXT["urgent"]["status"],
+                     note=f"{place} {event.note or ticket.fault}", place=ticket.place, fault=ticket.fault,
+                     description=ticket.description, reporter_phone=ticket.phone, category=ticket.category,
+                     time=stamp(event.at), created=stamp(ticket.created_at))
     rows: list[Push] = []
     for person in staff:
         if not person.openid or person.openid in {r.openid for r in rows}:
@@ -298,17 +304,16 @@ def custom_text(session: Session, kind: str, ticket_id: int | None, event_id: in
     if kind == "rate_hint" and ticket is not None:
         return f"【维修完成】您的报修单 {ticket.no}（{ticket.fault}）已维修完成。\n{RATE_HINT}" + tail
     if ticket is None or event is None:
-        values = {k: str(v.get("value", "")) for k, v in payload.items() if isinstance(v, dict) and v.get("value")}
-        number = values.pop("character_string1", "")
+        number, values = _payload_values(payload)
         if kind == "notice":
-            return "【通知公告】" + "；".join(values.values()) + tail
+            return "【通知公告】" + "；".join(values) + tail
         if kind == "account":
-            return "【账号提醒】" + "；".join(values.values())
+            return "【账号提醒】" + "；".join(values)
         if kind == "reply" and number:
-            return f"【咨询回复】您的留言 {number} 有新回复：" + "；".join(values.values()) + tail
+            return f"【咨询回复】您的留言 {number} 有新回复：" + "；".join(values) + tail
         if kind == "closed" and number:
-            return f"【咨询办结】您的留言 {number} 已办结：" + "；".join(values.values()) + tail
-        return "【通知】" + "；".join([number, *values.values()] if number else values.values()) + tail
+            return f"【咨询办结】您的留言 {number} 已办结：" + "；".join(values) + tail
+        return "【通知】" + "；".join([number, *values] if number else values) + tail
     note = _text_note(event.note)
     if kind == "urgent":
         said = f"{event.note}。" if event.note else ""
@@ -336,7 +341,32 @@ def _text_note(note: str | None) -> str:
 
 
 def consult_reply_payload(consult: Any, event: Any) -> dict[str, Any]:
-    """Template fields of a reply to a complaint or suggestion, or of its 办结 (the reply template)."""
-    return {"character_string1": {"value": consult.no},
-            "thing2": {"value": clip(event.note or CONSULT_CLOSED)},
-            "time3": {"value": local_time(event.at).strftime("%Y-%m-%d %H:%M")}}
+    """The fields of a reply to a complaint or suggestion, or of its 办结 (the complaint-reply template)."""
+    closed = getattr(event, "kind", "") == "closed"
+    return mapped("complaint_reply", complaint_no=consult.no, complaint_title=consult.title,
+                  reply=event.note or CONSULT_CLOSED, status="已办结" if closed else "已回复",
+                  department=consult.department, time=stamp(event.at))
+
+
+def payload_number(payload: dict[str, Any]) -> str:
+    """The ticket's, complaint's or notice's number a push is about ("" when none)."""
+    fields = payload.get("fields")
+    if isinstance(fields, dict):
+        return str(fields.get("ticket_no") or fields.get("complaint_no") or fields.get("notice_no") or "")
+    return str((payload.get("character_string1") or {}).get("value", "") or "")
+
+
+# The fields a text message shows for a push without a ticket, in order (its number apart).
+TEXT_FIELDS = {"complaint_reply": ("reply", "time"), "notice": ("notice_title", "time")}
+
+
+def _payload_values(payload: dict[str, Any]) -> tuple[str, list[str]]:
+    """A payload's number and its other values, for a text message: the fields of a mapped payload, or the
+    keyword values of an older row (keyed by WeChat's keyword ids)."""
+    fields = payload.get("fields")
+    if isinstance(fields, dict):
+        names = TEXT_FIELDS.get(str(payload.get("template")), tuple(fields))
+        return payload_number(payload), [str(fields[n]) for n in names if fields.get(n) and not n.endswith("_no")]
+    values = {k: str(v.get("value", "")) for k, v in payload.items() if isinstance(v, dict) and v.get("value")}
+    number = values.pop("character_string1", "")
+    return number, list(values.values())

@@ -39,7 +39,13 @@ def on_a_map(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def school() -> dict[str, Any]:
-    return dict(yaml.safe_load(REGISTER_FILE.read_text(encoding="utf-8")))
+    """The school's register without any map points it may have (the tests draw their own)."""
+    doc = dict(yaml.safe_load(REGISTER_FILE.read_text(encoding="utf-8")))
+    for campus in doc["campuses"]:
+        for node in (campus, *campus["buildings"]):
+            for key in ("lat", "lng", "radius_m"):
+                node.pop(key, None)
+    return doc
 
 
 def point_of(doc: dict[str, Any], building: str, campus: int = 0) -> Point:
@@ -47,13 +53,24 @@ def point_of(doc: dict[str, Any], building: str, campus: int = 0) -> Point:
     return Point(node["lat"], node["lng"])
 
 
+def in_force(services: Services, doc: dict[str, Any]) -> None:
+    with services.db.session() as s:
+        store_register(s, yaml.safe_dump(doc, allow_unicode=True), "register.yaml")
+    services.forget_register()
+
+
 @pytest.fixture
 def mapped(services: Services) -> Iterator[dict[str, Any]]:
     doc = on_a_map(school())
-    with services.db.session() as s:
-        store_register(s, yaml.safe_dump(doc, allow_unicode=True), "mapped.yaml")
-    services.forget_register()
+    in_force(services, doc)
     yield doc
+    services.forget_register()
+
+
+@pytest.fixture
+def unmapped(services: Services) -> Iterator[None]:
+    in_force(services, school())
+    yield
     services.forget_register()
 
 
@@ -101,7 +118,7 @@ def test_a_location_off_campus_is_said_and_the_form_kept(wechat: MakeUser, bound
     assert "故障类别" in say(user, "1")
 
 
-def test_without_a_map_the_bot_asks_in_words(wechat: MakeUser, bound: Callable[..., None]) -> None:
+def test_without_a_map_the_bot_asks_in_words(wechat: MakeUser, bound: Callable[..., None], unmapped: None) -> None:
     user = wechat("o-loc-unmapped")
     bound(user.openid)
     reply = share(user, Point(24.3264, 109.4281)).text

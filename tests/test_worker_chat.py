@@ -235,8 +235,8 @@ def test_worker_push_for_a_bound_worker(services: Services, workers: None, run_j
         push = s.scalars(select(Push).where(Push.event_id == event.id, Push.kind == "assign")).one()
         assert worker_push(s, t, event, "TPL-TICKET") is None  # once per event
         assert push.openid == LIU
-        assert push.payload["phrase2"]["value"] == "新派单"
-        assert push.payload["thing3"]["value"] == "学生公寓12栋 502 给水/水龙头"
+        assert push.payload["fields"]["status"] == "新派单"
+        assert push.payload["fields"]["note"] == "学生公寓12栋 502 给水/水龙头"
     run_jobs()
     sent = [p for p in sent_templates(wechat_api) if p["touser"] == LIU]
     assert [p["data"]["character_string1"]["value"] for p in sent] == [no]

@@ -9,6 +9,9 @@ A push row goes ``pending → sending → sent | failed | skipped``:
 - **Template first.**  The template message links to the page it is about (``push_link``): the
   reporter's ``/t/<signed-token>`` page for the reporter, a view-only one for followers and workers,
   ``/c/<token>`` for a complaint's sender, ``/notices/<id>`` for a notice.
+- **The account's keywords.**  The row keeps the product's fields; the mapping (``REPAIRBOT_TEMPLATES_FILE``,
+  core/templates.py) puts them into the template's keyword ids, each formatted for its kind.  A template WeChat
+  refuses (40037, 47003) is recorded with the field that filled the keyword it names (``[thing3 ← note]``).
 - **Customer-service fallback.**  When the template fails for good (40037 bad template, 47003 bad
   argument, no template configured ...) and the user's customer-service window is open with a message
   left in it (core/window.py: 5 within 48 hours of a message, 3 within a minute of a click or a follow),
@@ -43,12 +46,13 @@ from sqlalchemy.engine import Connection
 
 from core.links import consult_link, notice_link, ticket_link
 from core.services import Services, process_services
+from core.templates import TEMPLATE_REFUSED, explain_refusal, render_payload
 from core.wechat_api import NO_ANSWER, TOKEN_ERRORS, WeChatAPI
 from core.window import spend
 from models.clock import now
 from models.errors import WeChatError
 from models.people import set_subscribed
-from models.pushes import Push, custom_text
+from models.pushes import Push, custom_text, payload_number
 from models.tickets import Ticket
 
 log = logging.getLogger(__name__)
@@ -104,8 +108,8 @@ class Claimed:
 
     @property
     def number(self) -> str:
-        """The ticket's or consult's number (the first template field of those pushes)."""
-        return str((self.payload.get("character_string1") or {}).get("value", "") or "")
+        """The ticket's, consult's or notice's number."""
+        return payload_number(self.payload)
 
 
 @dataclass
@@ -178,14 +182,21 @@ def _deliver(svc: Services, db: Connection, push: Claimed, attempt: Attempt) -> 
     if push.channel != "custom":  # "custom": an earlier attempt already fell back
         if push.template_id:
             link = push_link(svc, push)
+            data = render_payload(svc.config.templates, push.payload)
             try:
-                msgid = api.send_template(push.openid, push.template_id, push.payload, link)
+                msgid = api.send_template(push.openid, push.template_id, data, link)
             except WeChatError as exc:
                 if exc.errcode == NO_ANSWER:
                     return _no_answer(db, push, "template")
                 if exc.errcode in TRANSIENT:
                     return _transient(svc, db, push, exc, "template")
                 failure = exc
+                if exc.errcode in TEMPLATE_REFUSED:
+                    # Kept on the row with the field that filled the keyword WeChat named (the console shows it).
+                    failure = WeChatError(exc.errcode, explain_refusal(svc.config.templates, push.payload,
+                                                                       exc.errmsg))
+                    log.warning("push %s: WeChat refused template %s: %s", push.id, push.template_id,
+                                failure.errmsg)
             else:
                 _mark_sent(svc, push.id, "template", msgid, attempt)
                 return _finish(db, push.id, "sent", channel="template", msgid=msgid)
@@ -195,7 +206,8 @@ def _deliver(svc: Services, db: Connection, push: Claimed, attempt: Attempt) -> 
             if failure is not None:
                 return _permanent(svc, db, push, failure, "template")
             return _finish(db, push.id, "skipped", error=f"no template id for {push.kind} pushes "
-                           "(WECHAT_TEMPLATE_TICKET / WECHAT_TEMPLATE_REPLY) and no customer-service window open "
+                           "(REPAIRBOT_TEMPLATES_FILE; WECHAT_TEMPLATE_TICKET / WECHAT_TEMPLATE_REPLY) and no "
+                           "customer-service window open "
                            "(a message from the user in 48 hours, or a click in the last minute)")
     return _fallback(svc, db, api, push, failure, attempt)
 

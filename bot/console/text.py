@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from core.templates import noted_field
 from models.tickets import STATUS_ZH
 
 ROLE_ZH = {"admin": "管理员", "dispatcher": "调度员", "worker": "维修工"}
@@ -10,6 +11,28 @@ PUSH_STATUS_ZH = {"pending": "待发送", "sending": "发送中", "sent": "已�
                   "unknown": "已发出未确认", "skipped": "未发送"}
 PUSH_KIND_ZH = {"status": "状态通知", "reply": "回复", "assign": "派单通知", "notice": "公告", "rework": "返修通知",
                 "rate_hint": "评价提示", "closed": "办结通知", "urgent": "紧急报修通知"}
+# The product's fields a template keyword may show (core/templates.py FIELDS), for a refused push's reason.
+FIELD_ZH = {"ticket_no": "工单编号", "status": "状态", "note": "说明", "place": "地点", "fault": "故障",
+            "worker": "维修人员", "worker_phone": "维修人员电话", "category": "维修类别", "time": "时间",
+            "created": "报修时间", "description": "报修描述", "reporter_phone": "报修人电话", "reply": "回复内容",
+            "complaint_no": "咨询编号", "complaint_title": "咨询标题", "department": "承办部门",
+            "notice_no": "公告编号", "notice_title": "公告标题"}
+# Why a push failed, by WeChat's errcode (the English errmsg stays on the row for the operator).
+PUSH_ERROR_ZH = {
+    40037: "模板 ID 无效：公众号没有这个模板。请管理员核对模板配置（运行 repairbot templates check）。",
+    47003: "模板参数不合法。请管理员核对模板配置（运行 repairbot templates check）。",
+    43004: "用户已取消关注。",
+    40003: "openid 无效。",
+    43019: "用户在公众号黑名单中。",
+    45009: "接口调用超出限额。",
+    45047: "客服消息超出条数限制。",
+    -5: "已发出，微信未确认收到。",
+}
+PUSH_REFUSED_FIELD_ZH = ("微信拒收模板字段 {keyword}（{field}）的内容。请管理员核对模板配置"
+                         "（运行 repairbot templates check）。")
+PUSH_REFUSED_UNMAPPED_ZH = ("微信拒收模板字段 {keyword}：模板配置没有填这个字段，或模板中没有它。"
+                            "请管理员核对模板配置（运行 repairbot templates check）。")
+PUSH_FELL_BACK_ZH = "已改用客服消息发出。"
 EVENT_KIND_ZH = {"message": "报修人留言", "reply": "工作人员回复", "priority": "紧急改为普通"}
 
 # The button of a move, by target status; a few read differently from a particular status.
@@ -166,3 +189,18 @@ TEXT.update({
     "notice_ended_now": "通知「{title}」已结束。",
     "notice_already_ended": "这条通知已经结束了。",
 })
+
+
+def push_error_zh(errcode: int | None, error: str | None, channel: str | None, status: str) -> str:
+    """Why a push failed, for staff: the field WeChat refused (the worker notes it on the row: "[thing3 ← note]"),
+    and whether a customer-service message went instead."""
+    named = noted_field(error) if errcode == 47003 else None
+    if named is not None:
+        keyword, field = named
+        reason = (PUSH_REFUSED_FIELD_ZH.format(keyword=keyword, field=FIELD_ZH.get(field, field))
+                  if field and not field.startswith("=") else PUSH_REFUSED_UNMAPPED_ZH.format(keyword=keyword))
+    else:
+        reason = PUSH_ERROR_ZH.get(errcode, "") if errcode is not None else ""
+    if status == "sent" and channel == "custom":
+        reason = f"{reason}{PUSH_FELL_BACK_ZH}"
+    return reason

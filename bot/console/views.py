@@ -38,10 +38,12 @@ from bot.console.text import (
     TEXT,
     error_zh,
     move_label,
+    push_error_zh,
     status_zh,
 )
 from core import actions
 from core.jobs import SEND_PUSH, enqueue
+from core.templates import TEMPLATE_REFUSED
 from models.errors import IllegalMove, NotFound, RepairbotError
 from models.people import Person, Staff
 from models.pushes import Push
@@ -54,7 +56,7 @@ STAFF_BY = "staff:{name}"
 @bp.context_processor
 def console_names() -> dict[str, Any]:
     return {"STATUS_ZH": STATUS_ZH, "ROLE_ZH": ROLE_ZH, "PUSH_STATUS_ZH": PUSH_STATUS_ZH,
-            "PUSH_KIND_ZH": PUSH_KIND_ZH, "EVENT_KIND_ZH": EVENT_KIND_ZH}
+            "PUSH_KIND_ZH": PUSH_KIND_ZH, "EVENT_KIND_ZH": EVENT_KIND_ZH, "push_error_zh": push_error_zh}
 
 
 @bp.app_template_filter("console_time")
@@ -343,16 +345,21 @@ def nowhere(rest: str) -> ResponseReturnValue:
 
 @bp.get("/pushes/failed")
 def failed_pushes() -> ResponseReturnValue:
+    """Failed pushes, and those whose template WeChat refused (40037, 47003) though a text went instead:
+    a template to fix either way."""
     user = me()
     if not may_see_failed_pushes(user):
         abort(403)
+    refused = (Push.status == "sent") & (Push.channel == "custom") & Push.errcode.in_(TEMPLATE_REFUSED)
     with services().db.session() as s:
         q = (select(Push, Ticket.no).outerjoin(Ticket, Push.ticket_id == Ticket.id)
-             .where(Push.status == "failed").order_by(Push.id.desc()).limit(200))
+             .where((Push.status == "failed") | refused).order_by(Push.id.desc()).limit(200))
         if not user.is_admin:
             q = q.where(Push.ticket_id.is_not(None), ticket_scope(user))
-        rows = [(push, no) for push, no in s.execute(q)]
-        return render_template("console/pushes.html", rows=rows, form=ActionForm(formdata=None))
+        rows = [(push, no, push_error_zh(push.errcode, push.error, push.channel, push.status))
+                for push, no in s.execute(q)]
+        failed = sum(1 for push, _, _ in rows if push.status == "failed")
+        return render_template("console/pushes.html", rows=rows, failed=failed, form=ActionForm(formdata=None))
 
 
 @bp.post("/pushes/<id:push_id>/resend")

@@ -49,6 +49,7 @@ def environment(services: Services, **changes: str) -> dict[str, str]:
         "WECHAT_API_BASE_URL": cfg.wechat_api_base_url,
         "WECHAT_TEMPLATE_TICKET": cfg.template_ticket,
         "WECHAT_TEMPLATE_REPLY": cfg.template_reply,
+        "REPAIRBOT_TEMPLATES_FILE": str(cfg.templates_file),
     }
     env.update(changes)
     return env
