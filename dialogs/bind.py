@@ -12,9 +12,12 @@ from typing import Any, cast
 from core.actions import pending_ids
 from core.jobs import SEND_PUSH
 from dialogs.context import Ctx
-from dialogs.engine import END, Dialog, End, Go, Outcome, Retry, Step
+from dialogs.engine import END, Dialog, End, Go, Outcome, Retry, Step, join_lines
+from dialogs.engine import TEXT as ENGINE_TEXT
 from dialogs.forms import Form
-from dialogs.state import Incoming
+from dialogs.repair_form import MAX_PHOTOS, Photo, RepairForm, more_photos
+from dialogs.state import Incoming, Resume
+from dialogs.understand import echo, fill_missing, form_from_parse, tells_fault
 from models.people import Person, bind, bound_elsewhere, find_person, mask_card
 from models.pushes import card_moved_push
 
@@ -31,6 +34,11 @@ TEXT = {
     "already": "{name}，欢迎您回来。您已绑定校园卡 {card}。",
     "moved": "这张校园卡之前绑定在另一个微信上，那边已解除绑定，我们也通知了对方。",
     "help": "绑定后才能报修。校园卡号见卡片正面；初始密码是身份证号后六位。",
+    "report_kept": "先绑定校园卡，绑好后接着报修这个问题。",
+    "photo_kept": "照片已收到，绑好校园卡后会和报修一起提交。",
+    "photo_full": "照片已经收到 {max} 张，这张没有加上。",
+    "resuming": "接着报修您刚才说的：{what}",
+    "resuming_photos": "照片 {n} 张",
 }
 CARD_RE = re.compile(r"^\d{8}$")
 
@@ -90,7 +98,7 @@ def on_start(ctx: Ctx) -> Outcome | None:
 def card(ctx: Ctx, msg: Incoming) -> Outcome:
     number = msg.text.replace(" ", "")
     if not CARD_RE.match(number):
-        return Retry(TEXT["card_bad"])
+        return Retry(keep_report(ctx, msg) or TEXT["card_bad"])
     if locked(ctx, number):
         return lock_out(ctx)
     if find_person(ctx.session, number) is None:
@@ -106,6 +114,9 @@ def password(ctx: Ctx, msg: Incoming) -> Outcome:
     person = find_person(ctx.session, number)
     if person is None:
         return Go("card")
+    kept = keep_report(ctx, msg)
+    if kept:
+        return Retry(kept)  # a fault told, not a password tried: no attempt is counted
     if not person.check_password(msg.text, pepper=ctx.config.id_pepper):
         left = count_failure(ctx, number)
         return lock_out(ctx) if left == 0 else Retry(TEXT["password_bad"].format(left=left))
@@ -113,7 +124,66 @@ def password(ctx: Ctx, msg: Incoming) -> Outcome:
     moved = take_over(ctx, person)
     bind(ctx.session, ctx.openid, person)
     said = TEXT["bound"].format(name=person.name)
-    return End(f"{said}\n{TEXT['moved']}" if moved else said)
+    if moved:
+        said = f"{said}\n{TEXT['moved']}"
+    return End(join_lines(said, resuming(ctx)))
+
+
+def resuming(ctx: Ctx) -> str:
+    """Say back the report told (and the photos sent) while binding, which the repair now goes on with."""
+    resume = ctx.state.resume
+    form = resume.data if resume is not None and resume.flow == "repair" else None
+    if not isinstance(form, RepairForm) or not (form.group or form.photos or form.description):
+        return ""
+    said = echo(form) if form.group else (form.description or "")
+    photos = TEXT["resuming_photos"].format(n=len(form.photos)) if form.photos else ""
+    return TEXT["resuming"].format(what="，".join(p for p in (said, photos) if p))
+
+
+# -- what is said while binding is kept for the repair that resumes after it --------------------------------
+
+def repair_waiting(ctx: Ctx) -> RepairForm | None:
+    """The repair form binding will go back to: the one that asked for binding, or a new one for a report
+    told while binding from the menu; None when binding goes back to something else."""
+    st = ctx.state
+    if st.resume is None:
+        st.resume = Resume("repair", None, RepairForm(), [])
+    data = st.resume.data
+    return data if st.resume.flow == "repair" and isinstance(data, RepairForm) else None
+
+
+def keep_report(ctx: Ctx, msg: Incoming) -> str | None:
+    """Words that clearly report a fault (in Chinese, and read as a fault: a card number or a password is neither)
+    join the waiting repair; return what to say, or None when the words are not a report."""
+    text = msg.text
+    if not re.search(r"[\u4e00-\u9fff]", text):
+        return None
+    p = ctx.understand(text)
+    if p is None or p.intent in ("complaint", "query", "notice") or not tells_fault(p):
+        return None
+    form = repair_waiting(ctx)
+    if form is None:
+        return None
+    reg = lambda: ctx.register  # noqa: E731
+    fill_missing(form, form_from_parse(p, ctx.register), ctx.register)
+    words = msg.raw.strip()
+    if 5 <= len(words) <= 500:
+        form.set("description", f"{form.description}；{words}" if form.description else words, reg)
+    if p.emergency and not form.emergency:
+        form.set("emergency", p.emergency, reg)
+    return TEXT["report_kept"]
+
+
+def keep_photo(ctx: Ctx, msg: Incoming) -> str:
+    """A photo sent while binding is kept for the repair that goes on after it."""
+    form = repair_waiting(ctx)
+    if form is None:
+        return ENGINE_TEXT["need_text"]
+    photos = more_photos(form.photos, Photo(msg.media_id, msg.pic_url))
+    if photos is None:
+        return TEXT["photo_full"].format(max=MAX_PHOTOS)
+    form.set("photos", photos, lambda: ctx.register)
+    return TEXT["photo_kept"]
 
 
 def take_over(ctx: Ctx, person: Person) -> bool:
@@ -136,4 +206,5 @@ DIALOG = Dialog(
         Step("card", "校园卡号", TEXT["card"], next="password", handle=card),
         Step("password", "密码", TEXT["password"], next=END, handle=password, goes_to=("card",)),
     ),
+    on_image=keep_photo,
 )

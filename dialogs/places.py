@@ -30,7 +30,11 @@ TEXT = {
                  "请再输入一次，公共区域回复 0。"),
     "note": "请用几个字说明具体位置，例如「南面卫生间」「楼梯口」「312门口走廊」：",
     "note_long": "位置说明请控制在 100 字以内，详细情况可以写在问题描述里。",
+    "note_what": "请用几个字说在哪里，如「楼梯口」「312门口走廊」；不需要说明请回复「无」。",
 }
+# Words that agree or confirm are never where something is (「确认」 is not a spot).
+NOT_A_SPOT = frozenset({"确认", "确定", "提交", "好的", "好", "是", "是的", "对", "对的", "嗯", "行", "可以", "ok",
+                        "没问题", "确认提交"})
 
 # A floor and where on it, in one answer: "3楼楼道", "二层卫生间".
 FLOOR_AND_NOTE = re.compile(r"^(第?[0-9零一二两三四五六七八九十]+)\s*[楼层]\s*(\S.*)$")
@@ -214,6 +218,8 @@ def place_steps(prefix: str, after: str,
         text = msg.raw.strip()
         if len(text) > 100:
             return Retry(TEXT["note_long"])
+        if text.rstrip("。.!！").lower() in NOT_A_SPOT:
+            return Retry(TEXT["note_what"])
         ctx.set(k_note, None if text in ("无", "没有", "不用", "0") else text)
         return Go()
 

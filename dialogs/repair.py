@@ -16,10 +16,11 @@ from dialogs.context import Ctx
 from dialogs.engine import END, Choice, Dialog, End, Go, Outcome, Retry, Step, Switch, join_lines
 from dialogs.engine import TEXT as ENGINE_TEXT
 from dialogs.nlu.parse import get_parser
-from dialogs.places import Correction, describe_place, fits_floor, place_steps, small_int
+from dialogs.places import NOT_A_SPOT, Correction, describe_place, fits_floor, place_steps, small_int
 from dialogs.repair_form import MAX_PHOTOS, Photo, PlaceGuess, RepairForm, more_photos
 from dialogs.state import Incoming, fold
 from dialogs.understand import (
+    another_report,
     apply_correction,
     correction_text,
     echo,
@@ -30,6 +31,7 @@ from dialogs.understand import (
     place_mentions_fixed,
     place_said,
     route,
+    tells_fault,
 )
 from models.errors import NotFound
 from models.notices import live_notice_for
@@ -119,6 +121,19 @@ TEXT = {
     "elsewhere_notice": "查看通知请先回复「取消」，再回复「通知公告」。需要报修请继续填写：",
     "no_category": "这个位置暂时没有对应的维修类型，请回复「返回」重新选择，或联系后勤管理处。",
     "help": "按提示一步步回复即可；每一步都可以回复「返回」修改上一步。",
+    "emergency_place": "在哪栋楼？直接说楼名就行，如「学生公寓9栋」「二教」「图书馆」：",
+    "emergency_place_bad": "没能从这句话里认出楼名，请再说一次，如「学生公寓9栋」「二教」「图书馆」。",
+    "emergency_floor": "在几楼？大概说就行，如「3楼」「3楼楼梯口」：",
+    "emergency_floor_lift": "电梯停在几楼附近？大概说就行，如「3楼」「卡在3楼和4楼中间」，不知道就说「不清楚」：",
+    "emergency_floor_bad": "请说说大概在几楼或哪个位置，如「3楼」「3楼和4楼之间」。",
+    "lift": "电梯",
+    "another": "「{text}」\n这是另一处新的问题吗？",
+    "another_first": "先提交这张，再报新的",
+    "another_replace": "改成这个",
+    "another_back": "都不是，回到报修单",
+    "another_next": "接着报新的问题：",
+    "another_replaced": "好的，这张单改成新的问题。",
+    "another_photos": "之前的照片拍的是另一处，已经去掉，请重新拍。",
 }
 PHONE_RE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")
 # A phone said in words: 「我电话13912345678」「电话是 139 1234 5678」 (one number, and only its digits).
@@ -207,6 +222,11 @@ def free_text(ctx: Ctx, msg: Incoming) -> Outcome:
     if p.intent in ("complaint", "query", "notice"):
         return Retry(TEXT[f"elsewhere_{p.intent}"])
     f = form(ctx)
+    if f.located and p.campus and p.building and (p.campus, p.building) != (f.campus, f.building) \
+            and ctx.register.building(p.campus, p.building) is not None:
+        # A shared location only guessed the building: the one the words name wins.
+        f.fill({"campus": p.campus, "building": p.building,
+                **place_said(p.floor, p.room, p.spot, generic=p.spot_generic)}, lambda: ctx.register)
     filled = fill_missing(f, form_from_parse(p, ctx.register), ctx.register)
     if not [k for k in filled if k != "fault"]:
         return Retry(join_lines(TEXT["not_understood"], ENGINE_TEXT["choose_number"]))
@@ -269,6 +289,79 @@ def take_correction(ctx: Ctx, msg: Incoming) -> Outcome | None:
     return corrected(*changed) if changed else None
 
 
+# -- an emergency: only the building, and the floor loosely -----------------------------------------------
+
+FLOOR_IN_WORDS = re.compile(r"(\d{1,2}|[一二两三四五六七八九十]{1,3})\s*[楼层]")
+
+
+def is_lift(f: RepairForm) -> bool:
+    return f.group == "电梯"
+
+
+def emergency_place_skip(ctx: Ctx) -> bool:
+    f = form(ctx)
+    return not f.emergency or f.has("building")
+
+
+def emergency_place(ctx: Ctx, msg: Incoming) -> Outcome:
+    """The building of an emergency, in words (a list of every type and building is too slow for someone in danger)."""
+    p = read_correction(ctx, msg.text)
+    if p is None:
+        return Retry(TEXT["emergency_place_bad"])
+    f = form(ctx)
+    if p.campus and p.building and ctx.register.building(p.campus, p.building) is not None:
+        f.fill({"campus": p.campus, "building": p.building,
+                **place_said(p.floor, p.room, p.spot, generic=p.spot_generic)}, lambda: ctx.register)
+        route(f, ctx.register)
+        return Go()
+    if len(p.building_candidates) >= 2:
+        ctx.set("building_candidates", tuple((c, b) for c, b in p.building_candidates))
+        ctx.set("place_guess", PlaceGuess(p.floor, p.room, p.spot))
+        return Go("pick_building")
+    return Retry(TEXT["emergency_place_bad"])
+
+
+def emergency_floor_skip(ctx: Ctx) -> bool:
+    f = form(ctx)
+    b = ctx.register.building(f.campus, f.building)
+    return not f.emergency or b is None or b.outdoor
+
+
+def emergency_floor_prompt(ctx: Ctx) -> str:
+    return TEXT["emergency_floor_lift"] if is_lift(form(ctx)) else TEXT["emergency_floor"]
+
+
+def emergency_floor(ctx: Ctx, msg: Incoming) -> Outcome:
+    """The floor of an emergency, loosely: 「3」 or 「3楼」 is the floor; 「卡在3楼和4楼中间」 is where, with the
+    first floor it names; a lift is never asked a room."""
+    fixed = place_correction(ctx, msg)
+    if isinstance(fixed, Go):
+        # 「不是12栋，是9栋」: the floor of the new building is asked again, as loosely.
+        return Go("emergency_place", fixed.say)
+    if fixed is not None:
+        return fixed
+    f = form(ctx)
+    b = ctx.register.building(f.campus, f.building)
+    text = msg.raw.strip()
+    if b is None:
+        return Go("emergency_place")
+    if not text or text.rstrip("。.!！").lower() in NOT_A_SPOT or len(text) > 100:
+        return Retry(TEXT["emergency_floor_bad"])
+    values: dict[str, Any] = {"room": None} if is_lift(f) else {}
+    n = small_int(fold(text))
+    if n is not None and fits_floor(b, str(n)):
+        values["floor"] = str(n)
+        if is_lift(f):
+            values["place_note"] = f.place_note or TEXT["lift"]
+    else:
+        m = FLOOR_IN_WORDS.search(fold(text))
+        floor = str(small_int(m.group(1))) if m and small_int(m.group(1)) is not None else None
+        values.update(floor=floor if fits_floor(b, floor) and floor is not None else None, room=None,
+                      place_note=text)
+    f.fill(values, lambda: ctx.register)
+    return Go()
+
+
 def building_candidates(ctx: Ctx) -> list[Choice]:
     options = [Choice(f"{c} {b}", (c, b)) for c, b in form(ctx).building_candidates]
     return [*options, Choice(TEXT["by_menu"], None)]
@@ -328,7 +421,10 @@ def use_default_room(ctx: Ctx, home: dict[str, Any] | None) -> None:
         return  # a spot named somewhere else (操场, 校道) is not the room
     if f.building not in (None, home.get("building")) or (f.floor or f.room):
         return
-    values: dict[str, Any] = {k: home.get(k) for k in ("campus", "building", "floor", "room") if home.get(k)}
+    if f.emergency and not f.building:
+        return  # someone in danger may be anywhere: the building is asked, not assumed
+    keys = ("campus", "building") if is_lift(f) else ("campus", "building", "floor", "room")  # a lift has no room
+    values: dict[str, Any] = {k: home.get(k) for k in keys if home.get(k)}
     if values.get("room") and not f.has("place_note"):
         values["place_note"] = None  # a room is place enough: 「具体位置」 is not asked
     ctx.form(RepairForm).fill(values, lambda: ctx.register)
@@ -565,6 +661,11 @@ def correct(ctx: Ctx, msg: Incoming) -> Outcome:
     edit = field_edit(msg.raw)
     if edit is not None:
         return EDITORS[edit[0]](ctx, edit[1])
+    whole = read_correction(ctx, msg.text)
+    if whole is not None and another_report(msg.text, whole, form(ctx)):
+        # Another fault somewhere else is a new report: ask, never merge it into this one.
+        ctx.set("another", msg.raw.strip()[:500])
+        return Go("another")
     p = read_correction(ctx, correction_text(msg.text))
     changed = apply_correction(form(ctx), p, ctx.register) if p is not None else []
     if not changed:
@@ -574,6 +675,46 @@ def correct(ctx: Ctx, msg: Incoming) -> Outcome:
             return Retry(add_to_description(ctx, words))
         return Retry(ENGINE_TEXT["choose_number"])
     return Go(FIRST, TEXT["corrected"].format(what="、".join(changed)))
+
+
+def another_prompt(ctx: Ctx) -> str:
+    return TEXT["another"].format(text=form(ctx).another or "")
+
+
+def another_choices(ctx: Ctx) -> list[Choice]:
+    return [Choice(TEXT["another_first"], "first", ("先提交", "提交这张", "是", "是的", "新的", "对")),
+            Choice(TEXT["another_replace"], "replace", ("改", "改成新的", "不是", "换成这个")),
+            Choice(TEXT["another_back"], "back", ("都不是", "回到报修单", "返回报修单"))]
+
+
+def on_another(ctx: Ctx, choice: Choice) -> Outcome:
+    """File this one and start the new report, or put the new report in this one's place, or neither."""
+    f = form(ctx)
+    text = f.another or ""
+    ctx.forget("another")
+    if choice.value == "back" or not text:
+        return Go("confirm")
+    said, new = report_from(ctx, text)
+    if f.phone:
+        new.set("phone", f.phone, lambda: ctx.register)
+    if choice.value == "replace":
+        said = join_lines(TEXT["another_replaced"], TEXT["another_photos"] if f.photos else "", said)
+        return Switch("repair", say=said, data=new)
+    outcome = submit(ctx)
+    if not isinstance(outcome, End):
+        return outcome
+    return Switch("repair", say=join_lines(outcome.say, TEXT["another_next"], said), data=new)
+
+
+def report_from(ctx: Ctx, text: str) -> tuple[str, RepairForm]:
+    """A new repair form read from a sentence, and what is said of it: the sentence describes the fault it tells."""
+    p = ctx.understand(text)
+    if p is None:
+        return TEXT["start_from_text"], RepairForm()
+    new = form_from_parse(p, ctx.register)
+    if tells_fault(p) and 5 <= len(text) <= 500:
+        new.set("description", text, lambda: ctx.register)
+    return understood(ctx, p, new), new
 
 
 def corrected(*what: str) -> Outcome:
@@ -712,9 +853,13 @@ DIALOG = Dialog(
         Step("pick_building", "确认楼栋", TEXT["pick_building"], next="pick_group", choices=building_candidates,
              on_choice=on_building_candidate, skip=no_building_to_pick,
              handle=choice_text, goes_to=(FIRST,)),
-        Step("pick_group", "确认故障类别", TEXT["pick_group"], next="category", choices=group_candidates,
+        Step("pick_group", "确认故障类别", TEXT["pick_group"], next="emergency_place", choices=group_candidates,
              on_choice=on_group_candidate, skip=no_group_to_pick,
              handle=choice_text, goes_to=(FIRST,)),
+        Step("emergency_place", "楼栋", TEXT["emergency_place"], next="emergency_floor", handle=emergency_place,
+             skip=emergency_place_skip, goes_to=("pick_building",)),
+        Step("emergency_floor", "楼层", emergency_floor_prompt, next="category", handle=emergency_floor,
+             save="floor", skip=emergency_floor_skip, goes_to=("emergency_place",)),
         Step("category", "维修类型", TEXT["category"], next="group", choices=category_choices,
              save="category", handle=free_text, skip=category_skip),
         Step("group", "故障类别", group_prompt, next="item", choices=group_choices, on_choice=on_group,
@@ -736,7 +881,9 @@ DIALOG = Dialog(
              save="photos", expects="any", goes_to=(FIRST,), skip=lambda ctx: not form(ctx).emergency),
         Step("phone", "联系电话", TEXT["phone"], next="confirm", handle=phone, save="phone"),
         Step("confirm", "确认提交", confirm_prompt, next=END, choices=confirm_choices, on_choice=on_confirm,
-             handle=correct, goes_to=(FIRST,)),
+             handle=correct, goes_to=(FIRST, "another")),
+        Step("another", "另一处问题", another_prompt, next=END, choices=another_choices, on_choice=on_another,
+             skip=lambda ctx: not form(ctx).another, goes_to=(FIRST, "confirm")),
     ),
     on_image=on_image,
     on_text=on_text,

@@ -131,6 +131,7 @@ REPAIR_FIELDS = Fields.join(
             "dup_no": ("campus", "building", "floor", "group"),
             "dup": ("dup_no",),
             "dup_choice": ("dup_no",),
+            "located": ("building",),
         },
         valid={"group": group_fits, "item": item_fits, "campus": campus_fits, "building": building_fits},
     ),
@@ -180,6 +181,10 @@ class RepairForm(Form):
     group_candidates: tuple[str, ...] = ()
     # An emergency the words said (the lexicon's kind, 电梯困人 …): filed urgent, the photo optional.
     emergency: str | None = None
+    # A sentence sent at the summary that reports another fault elsewhere, until the user says which it is.
+    another: str | None = None
+    # The building came from a shared location: words naming another building win over it.
+    located: bool | None = None
 
     @classmethod
     def upgrade(cls, values: dict[str, Any], version: int) -> dict[str, Any]:

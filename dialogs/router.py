@@ -188,12 +188,13 @@ def _located(engine: Engine, ctx: Ctx) -> str | Reply:
         if form.building:
             where = describe_place(form.campus, form.building, form.floor, form.room)
             return join_lines(place_given.TEXT["place_known"].format(place=where), prompt)
-        form.fill({"campus": found.campus, "building": found.name}, lambda: ctx.register)
+        form.fill({"campus": found.campus, "building": found.name, "located": True}, lambda: ctx.register)
         return engine.resume(ctx, place_given.near_text(found, "near_here"))
     if st.active and st.flow is not None:
         title = engine.dialog(st.flow).title
         return join_lines(place_given.TEXT["busy_location"].format(title=title), prompt)
     form = place_given.form_at(ctx, place_given.at_building(found))
+    form.set("located", True, lambda: ctx.register)  # a guess: a building named in words wins
     return engine.begin(ctx, "repair", form, say=place_given.near_text(found))
 
 

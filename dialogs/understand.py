@@ -36,6 +36,13 @@ FIELD_EDIT = re.compile(
 # "电话13600002222", "房间 503": a number right after the line's name needs no 改成.
 NUMBER_EDIT = re.compile(r"^(?P<field>" + "|".join(w for name in ("phone", "room", "floor") for w in FIELD_WORDS[name])
                          + r")\s*(?P<value>[0-9０-９][0-9０-９\s-]*)$")
+# A room number alone in a correction: "是503", "不是502 是503", "改成503", "503才对", "应该是503室".
+_ROOM = r"[A-Za-z]?\d{3,5}"
+BARE_ROOM = re.compile(
+    r"^(?:(?:不是\s*" + _ROOM + r"(?:室|号|房间)?\s*[，,、。\s]*(?:而|应该|应该是)?是)"
+    r"|改成|改为|换成|应该是|其实是|是)\s*"
+    r"(?P<room>" + _ROOM + r")\s*(?:室|号|房间)?\s*(?:才对|才是|对)?[。.!！]*$"
+    r"|^(?P<room2>" + _ROOM + r")\s*(?:室|号|房间)?\s*(?:才对|才是对的|才是)[。.!！]*$")
 # A floor said in a description ("二楼", "3层"); not "楼梯"/"楼道", not part of a longer number.
 FLOOR_MENTION = re.compile(
     r"(?<![0-9一二两三四五六七八九十负下])(第?)(\d{1,2}|[一二两三四五六七八九十]{1,3})(楼|层)(?![梯道])")
@@ -68,6 +75,12 @@ def form_from_parse(p: Parse, register: Register) -> RepairForm:
     form.fill(values, lambda: register)
     route(form, register)
     return form
+
+
+def tells_fault(p: Parse) -> bool:
+    """Whether a sentence says what is wrong (a group, a fault, a thing the register has no group for), not
+    only where."""
+    return bool(p.group or p.fault or p.group_candidates or p.unknown_thing or p.emergency)
 
 
 def place_said(floor: str | None, room: str | None, spot: str | None, *, generic: bool = False) -> dict[str, Any]:
@@ -170,11 +183,37 @@ def looks_like_correction(text: str) -> bool:
     """Whether words typed where an answer was expected say they correct something ("改成二教", "不是三教，是四教",
     "电话改成…"), rather than answer ("3", "走廊")."""
     t = text.strip()
-    return bool(NOT_BUT.search(t) or re.match(r"(?:改成|改为|换成|应该是|其实是)", t) or field_edit(t))
+    return bool(bare_room(t) or NOT_BUT.search(t) or re.match(r"(?:改成|改为|换成|应该是|其实是)", t) or field_edit(t))
+
+
+# Words that say a sentence changes the form rather than reports something else.
+CORRECTION_CUE = re.compile(r"改|不是|^(?:是|应该|其实|换成)|才对|错了|写错")
+# Words that say a sentence adds something: 「…也坏了」, 「还有…」, 「另外…」.
+ANOTHER_CUE = re.compile(r"也|还有|另外|另一")
+
+
+def another_report(text: str, p: Parse, form: RepairForm) -> bool:
+    """Whether a sentence sent at the summary reports another fault at another place (「二教三楼走廊的灯也坏了」
+    after a dripping tap in 6栋307), or says it is another (也, 还有): a new report, not a correction, unless it
+    says it corrects (改, 不是, 是…)."""
+    if CORRECTION_CUE.search(text.strip()) or not form.group or not form.building:
+        return False
+    other_fault = bool(p.group) and p.group != form.group
+    other_place = bool(p.building) and (p.campus, p.building) != (form.campus, form.building)
+    return other_place and bool(p.group) and (other_fault or bool(ANOTHER_CUE.search(text)))
+
+
+def bare_room(text: str) -> str | None:
+    """The room a correction names with no building ("不是502 是503", "503才对"), else None."""
+    m = BARE_ROOM.match(text.strip())
+    return (m.group("room") or m.group("room2")) if m else None
 
 
 def field_edit(text: str) -> tuple[str, str] | None:
     """Read "描述改成…" / "电话改为…" / "房间是203" as (the field it names, the new value), else None."""
+    room = bare_room(text)
+    if room is not None:
+        return "room", room
     m = FIELD_EDIT.match(text.strip()) or NUMBER_EDIT.match(text.strip())
     if m is None or not m.group("value").strip():
         return None
@@ -194,9 +233,13 @@ def place_mentions_fixed(description: str, form: RepairForm, register: Register,
     for swap in (_swap_building, _swap_room, _swap_floor):
         said = read(text)
         if agrees(said, form):
-            return text, True
+            break
         text = swap(text, said, form, register)
-    return text, agrees(read(text), form)
+    final = read(text)
+    if text != description and final.room_said and final.room_said != form.room:
+        # 「6栋307」 → 「二教307」 would name a room the new building does not have: keep the user's words.
+        return description, False
+    return text, agrees(final, form)
 
 
 def agrees(said: Parse, form: RepairForm) -> bool:

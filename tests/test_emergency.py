@@ -170,7 +170,7 @@ def test_emergency_without_a_place_asks_it_after_the_school_phone(
     user = wechat(STUDENT)
     first = say(user, "闻到很浓的煤气味")
     assert SCHOOL_PHONE in first and "打开门窗" in first and "不要开关任何电器" in first
-    assert "维修类型" in first or "楼栋" in first  # what is missing is asked next
+    assert "在哪栋楼" in first and "维修类型" not in first  # only the building is asked, in words
 
 
 def test_an_ordinary_fault_is_not_urgent(wechat: Callable[..., WeChatUser], services: Services,

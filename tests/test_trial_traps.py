@@ -1,0 +1,242 @@
+"""A student who ignores the prompts: a second fault at the summary is a new report, not a correction; a bare
+room number corrects the room; a place-only first message is no description; what is said while binding is
+kept; words that name a building win over a shared location; an emergency asks only what fits it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from core.services import Services
+from devtools.chat import WeChatUser
+from models.people import ensure_user
+from tests.support.chat import choose, say, ticket_no
+from tests.support.tickets import filed_ticket
+from tests.test_location import mapped, point_of, share  # noqa: F401
+
+MakeUser = Callable[..., WeChatUser]
+HOME = {"campus": "东环校区", "building": "学生公寓12栋", "floor": "5", "room": "502"}
+
+
+def at_home(services: Services, openid: str) -> None:
+    with services.db.session() as s:
+        ensure_user(s, openid).default_place = dict(HOME)
+
+
+def test_a_second_fault_at_the_summary_is_a_new_report(wechat: MakeUser, bound: Callable[..., None],
+                                                       services: Services) -> None:
+    user = wechat("o-trap-second")
+    bound(user.openid)
+    say(user, "6栋307水笼头坏了关不上")
+    summary = user.image(media_id="M-TAP").text
+    assert "请核对报修单" in summary and "307" in summary
+    reply = say(user, "算了 等等 二教三楼走廊的灯也坏了")
+    assert "另一处新的问题" in reply and "308" not in reply
+    assert "1 先提交这张，再报新的" in reply
+    reply = say(user, "1")
+    no = ticket_no(reply)
+    t = filed_ticket(services, user.openid)
+    assert t.no == no and t.room == "307" and t.description == "6栋307水笼头坏了关不上"
+    assert "第二教学楼" in reply  # the new report goes on, at its own place
+    assert "照片" in reply or "描述" in reply or "请核对" in reply
+
+
+def test_a_second_fault_can_replace_the_first_when_asked(wechat: MakeUser, bound: Callable[..., None]) -> None:
+    user = wechat("o-trap-replace")
+    bound(user.openid)
+    say(user, "6栋307水笼头坏了关不上")
+    user.image(media_id="M-TAP2")
+    say(user, "二教三楼走廊的灯也坏了")
+    reply = say(user, "2")
+    assert "第二教学楼 3楼" in reply and "照明" in reply
+    assert "308" not in reply and "二教308" not in reply
+
+
+def test_a_bare_room_number_corrects_the_room(wechat: MakeUser, bound: Callable[..., None],
+                                              services: Services) -> None:
+    user = wechat("o-trap-room")
+    bound(user.openid)
+    at_home(services, user.openid)
+    say(user, "我宿舍门锁坏了")
+    summary = user.image(media_id="M-LOCK").text
+    assert "学生公寓12栋 5楼 502" in summary
+    reply = say(user, "不是502 是503")
+    assert "已修改房间" in reply and "学生公寓12栋 5楼 503" in reply and "补充到描述" not in reply
+    reply = say(user, "是308")
+    assert "已修改房间" in reply and "学生公寓12栋 3楼 308" in reply
+    reply = say(user, "503才对")
+    assert "学生公寓12栋 5楼 503" in reply
+    assert "报修成功" in say(user, "确认")
+    t = filed_ticket(services, user.openid)
+    assert (t.floor, t.room) == ("5", "503") and "502" not in t.description
+
+
+def test_a_room_the_building_lacks_is_said(wechat: MakeUser, bound: Callable[..., None],
+                                           services: Services) -> None:
+    user = wechat("o-trap-noroom")
+    bound(user.openid)
+    at_home(services, user.openid)
+    say(user, "我宿舍门锁坏了")
+    user.image(media_id="M-LOCK2")
+    reply = say(user, "改成5099")
+    assert "没有「5099」这个房间" in reply and "学生公寓12栋 5楼 502" in reply
+
+
+def test_a_place_only_first_message_is_not_the_description(wechat: MakeUser, bound: Callable[..., None],
+                                                           services: Services) -> None:
+    user = wechat("o-trap-placeonly")
+    bound(user.openid)
+    reply = say(user, "12栋305")
+    assert "故障类别" in reply
+    reply = say(user, "宿舍水龙头一直滴水")
+    if "描述" in reply and "照片" not in reply:
+        reply = say(user, "水龙头一直滴水关不紧")
+    summary = user.image(media_id="M-DRIP").text
+    assert "请核对报修单" in summary and "描述：12栋305" not in summary
+    assert "描述：宿舍水龙头一直滴水" in summary
+
+
+def test_a_fault_and_a_photo_sent_while_binding_are_kept(wechat: MakeUser, services: Services) -> None:
+    user = wechat("o-trap-bind")
+    reply = say(user, "报修")
+    assert "校园卡号" in reply
+    reply = say(user, "宿舍灯不亮了")
+    assert "先绑定校园卡，绑好后接着报修这个问题" in reply and "8 位数字" not in reply
+    reply = user.image(media_id="M-BIND").text
+    assert "照片已收到" in reply and "这一步需要文字回复" not in reply
+    say(user, "20260001")
+    reply = say(user, "12345X")
+    assert "绑定成功" in reply and "照明" in reply  # the repair goes on with the fault said
+    for _ in range(8):
+        if "请核对报修单" in reply:
+            break
+        if "维修类型" in reply:
+            reply = choose(user, "东环校区宿舍维修")
+        elif "具体物品" in reply:
+            reply = say(user, "1")
+        elif "在几楼" in reply:
+            reply = say(user, "5")
+        elif "房间号" in reply:
+            reply = say(user, "502")
+        elif "楼栋" in reply:
+            reply = say(user, "学生公寓12栋")
+        elif "描述" in reply:
+            reply = say(user, "宿舍灯不亮了，开关没反应")
+        else:
+            break
+    assert "请核对报修单" in reply and "照片：1 张" in reply and "宿舍灯不亮了" in reply
+
+
+def test_a_building_in_words_wins_over_a_shared_location(wechat: MakeUser, bound: Callable[..., None],
+                                                         mapped: dict[str, Any]) -> None:  # noqa: F811
+    user = wechat("o-trap-loc")
+    bound(user.openid)
+    assert "第一教学楼 附近" in share(user, point_of(mapped, "第一教学楼")).text
+    reply = say(user, "图书馆门口路灯不亮")
+    assert "图书馆" in reply and "第一教学楼" not in reply
+
+
+def test_a_lift_emergency_asks_only_the_building(wechat: MakeUser, bound: Callable[..., None],
+                                                 services: Services) -> None:
+    user = wechat("o-trap-lift")
+    bound(user.openid)
+    reply = say(user, "电梯困人了！")
+    assert "值班电话" in reply and "在哪栋楼" in reply and "维修类型" not in reply and "回复数字" not in reply
+    reply = say(user, "学生公寓9栋")
+    assert "电梯停在几楼附近" in reply and "房间号" not in reply
+    assert "请说说大概在几楼" in say(user, "确认")  # agreeing is not where
+    reply = say(user, "卡在3楼和4楼中间")
+    assert "房间号" not in reply and "只有" not in reply and "照片" in reply
+    reply = say(user, "确认")
+    assert "紧急报修成功" in reply
+    t = filed_ticket(services, user.openid)
+    assert (t.building, t.floor, t.room, t.place_note) == ("学生公寓9栋", "3", None, "卡在3楼和4楼中间")
+    assert t.priority == "urgent"
+
+
+def test_a_confirmation_is_never_a_place_note(wechat: MakeUser, bound: Callable[..., None],
+                                              services: Services) -> None:
+    user = wechat("o-trap-note")
+    bound(user.openid)
+    reply = say(user, "二教的灯不亮了")
+    if "在几楼" in reply:
+        reply = say(user, "0")
+    assert "说明具体位置" in reply
+    reply = say(user, "确认")
+    assert "请用几个字说在哪里" in reply and "说明具体位置" in reply
+    reply = say(user, "门口")
+    assert "描述" in reply or "照片" in reply
+
+
+def test_a_description_that_follows_a_correction_invents_no_room(wechat: MakeUser,
+                                                                 bound: Callable[..., None]) -> None:
+    user = wechat("o-trap-invent")
+    bound(user.openid)
+    say(user, "6栋307水笼头坏了关不上")
+    user.image(media_id="M-TAP3")
+    reply = say(user, "不是6栋，是二教三楼走廊")
+    if "请输入房间号" in reply:
+        reply = say(user, "0")
+    assert "第二教学楼 3楼（走廊）" in reply
+    description = reply.split("描述：")[1].splitlines()[0]
+    assert "308" not in description and "二教307" not in description, description
+    assert "描述里写的位置和「位置」一栏不一样" in reply
+
+
+def test_a_bare_room_number_at_the_duplicate_question(wechat: MakeUser, bound: Callable[..., None],
+                                                      services: Services) -> None:
+    first = wechat("o-trap-dup-1")
+    bound(first.openid)
+    say(first, "12栋502门锁坏了")
+    first.image(media_id="M-DUP-1")
+    assert "报修成功" in say(first, "确认")
+    user = wechat("o-trap-dup-2")
+    bound(user.openid, "20260002")
+    assert "48小时内已有人报修过" in say(user, "12栋502门锁坏了")
+    reply = say(user, "改成603")
+    assert "已修改房间" in reply and "已有人报修过" not in reply and "没能从这句话里" not in reply
+    summary = user.image(media_id="M-DUP-2").text
+    assert "学生公寓12栋 6楼 603" in summary and "描述：12栋603门锁坏了" in summary
+
+
+def test_the_same_kind_of_fault_elsewhere_said_with_also_is_asked_too(wechat: MakeUser,
+                                                                      bound: Callable[..., None]) -> None:
+    user = wechat("o-trap-also")
+    bound(user.openid)
+    say(user, "三教二楼走廊灯不亮")
+    user.image(media_id="M-ALSO")
+    reply = say(user, "四教一楼的灯也不亮")
+    assert "另一处新的问题" in reply
+    reply = say(user, "3")  # neither: back to the summary as it was
+    assert "请核对报修单" in reply and "第三教学楼 2楼（走廊）" in reply
+
+
+def test_a_report_with_its_room_sent_while_binding_is_kept(wechat: MakeUser, services: Services) -> None:
+    user = wechat("o-trap-bind-room")
+    assert "校园卡号" in say(user, "报修")
+    reply = say(user, "12栋502水龙头一直滴水")
+    assert "先绑定校园卡" in reply and "8 位数字" not in reply
+    say(user, "20260001")
+    reply = say(user, "12345X")
+    assert "绑定成功" in reply and "学生公寓12栋 5楼 502" in reply and "照片" in reply
+    summary = user.image(media_id="M-BIND-ROOM").text
+    assert "学生公寓12栋 5楼 502" in summary and "描述：12栋502水龙头一直滴水" in summary
+
+
+def test_a_lift_emergency_never_takes_the_default_room(wechat: MakeUser, bound: Callable[..., None],
+                                                       services: Services) -> None:
+    """The home building may be guessed (and said), never the home room; a building said instead wins."""
+    user = wechat("o-trap-lift-home")
+    bound(user.openid)
+    at_home(services, user.openid)
+    reply = say(user, "电梯困人了！")
+    assert "502" not in reply and ("在哪栋楼" in reply or "电梯停在几楼附近" in reply)
+    if "在哪栋楼" in reply:
+        reply = say(user, "学生公寓12栋")
+    reply = say(user, "不是12栋，是9栋")
+    assert "已修改位置" in reply and "电梯停在几楼附近" in reply
+    reply = say(user, "5楼")
+    assert "房间号" not in reply and "照片" in reply
+    assert "紧急报修成功" in say(user, "确认")
+    t = filed_ticket(services, user.openid)
+    assert (t.building, t.floor, t.room, t.place_note) == ("学生公寓9栋", "5", None, "电梯")
