@@ -114,6 +114,8 @@ class Lexicon:
                 b.default(g.name, Term(thing=Target(g.name, only_item(register, g.name)), weak=True))
         for word in _words(doc.get("unknown_things"), "unknown_things", source):
             b.merge(word, Term(unknown=True), "unknown_things")
+        for word in _words(doc.get("plain_words"), "plain_words", source):
+            b.merge(word, Term(), "plain_words")
         for i, node in enumerate(_list(doc, "faults", source)):
             b.fault(node, i)
         for word in _words(doc.get("spots"), "spots", source):
