@@ -42,6 +42,7 @@ class PlaceGrammar:
     joiners: str = ""
     home: tuple[str, ...] = ()
     retract: tuple[str, ...] = ()
+    outside: tuple[str, ...] = ()  # relations that put a thing outside the place they follow ("门口")
 
 
 @dataclass(frozen=True)

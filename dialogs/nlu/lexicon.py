@@ -268,6 +268,7 @@ def _place_grammar(node: Mapping[str, Any], source: str) -> PlaceGrammar:
         joiners=_norm(joiners),
         home=tuple(_words(node.get("home"), "place_grammar.home", source)),
         retract=tuple(_words(node.get("retract"), "place_grammar.retract", source)),
+        outside=tuple(_words(node.get("outside"), "place_grammar.outside", source)),
     )
 
 

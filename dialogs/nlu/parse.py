@@ -134,6 +134,8 @@ class Parse:
     # An emergency the words say (the lexicon's `emergencies` kind: 电梯困人 …), and the words that said it.
     emergency: str | None = None
     emergency_words: str | None = None
+    # The fault is outside its building, by it ("五教门口的路灯", "8栋楼下的井盖"): no floor or room to ask.
+    outside: bool = False
 
     @property
     def to_confirm(self) -> tuple[Correction, ...]:
@@ -227,6 +229,10 @@ class Parser:
         self._term_index: FuzzyIndex[Term] = FuzzyIndex(self.lexicon.terms.items())
         self._place_index: FuzzyIndex[PlaceEntry] = FuzzyIndex(self.places.names())
         self._item_places = self._places_by_item()
+        sides = self.lexicon.place_grammar.outside
+        joiners = f"[{re.escape(self.lexicon.place_grammar.joiners)}]*"
+        self._outside_rx = re.compile(joiners + "(?:" + "|".join(map(re.escape, sorted(sides, key=len, reverse=True)))
+                                      + ")") if sides else None
 
     # -- public -------------------------------------------------------------
 
@@ -320,6 +326,8 @@ class Parser:
             room_said=rooms[0] if rooms and place.building is not None and place.room is None else None,
             emergency=alarm[0].kind if alarm is not None else None,
             emergency_words=alarm[1] if alarm is not None else None,
+            outside=(intent == "repair" and floor is None and place.room is None
+                     and self._outside(text, hits, hints, place)),
         )
 
     def _segments(self, text: str) -> _Segments:
@@ -570,6 +578,15 @@ class Parser:
             return _Place(campus=named, alternatives=alternatives, ambiguous=True)
         return _in_building(self._buildings[chosen], rooms, alternatives)
 
+
+    def _outside(self, text: str, hits: Sequence[PlaceHit], hints: Sequence[Hint], place: _Place) -> bool:
+        """Tell whether the words put the fault outside its building: the building's name, then a side of it."""
+        if place.building is None or place.building.floors == 0 or self._outside_rx is None:
+            return False
+        here = (place.building.campus, place.building.name)
+        demoted = {k.index for k in hints}
+        return any(k not in demoted and here in (*h.entry.buildings, *h.entry.scoped)
+                   and self._outside_rx.match(text, h.end) for k, h in enumerate(hits))
 
     def _text_floor(self, masked: str, b: Building | None) -> int | None:
         """Read a floor said in words ("三楼", "5层"), if the building has that floor."""
