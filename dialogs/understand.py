@@ -66,6 +66,8 @@ def form_from_parse(p: Parse, register: Register) -> RepairForm:
     if p.campus and p.building and register.building(p.campus, p.building) is not None:
         values.update(campus=p.campus, building=p.building)
         values.update(place_said(p.floor, p.room, p.spot, generic=p.spot_generic))
+        if p.outside:
+            values.update(floor=None, room=None)  # by the building, not in it: nothing to ask
         b = register.building(p.campus, p.building)
         if p.room_said and b is not None and not b.has_rooms and not p.spot:
             values["place_note"] = p.room_said  # a building without room numbers: the number still says where

@@ -165,3 +165,17 @@ def test_a_named_fault_without_a_place_is_not_asked_again(
     t = filed_ticket(services, "o-tap")
     assert (t.category, t.group, t.item, t.building, t.room) == ("东环校区宿舍维修", "给水", "水龙头", "学生公寓12栋",
                                                                "502")
+
+
+def test_by_the_building_asks_no_floor(wechat: Callable[..., WeChatUser], bound: Callable[..., None],
+                                       services: Services) -> None:
+    """A fault by a building, not in it ("五教门口的路灯"), is filed outside it: no floor or room is asked."""
+    user = wechat("o-outside")
+    bound("o-outside")
+    reply = user.text("五教门口的路灯不亮了").text
+    assert "第五教学楼" in reply and "照片" in reply and "几楼" not in reply
+    reply = user.image().text
+    assert "请核对报修单" in reply and "门口" in reply
+    assert "报修成功" in user.text("确认").text
+    ticket = filed_ticket(services, "o-outside")
+    assert ticket.building == "第五教学楼" and ticket.floor is None and ticket.room is None

@@ -42,6 +42,7 @@ class PlaceGrammar:
     joiners: str = ""
     home: tuple[str, ...] = ()
     retract: tuple[str, ...] = ()
+    outside: tuple[str, ...] = ()  # relations that put a thing outside the place they follow ("门口")
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,10 @@ class Landmarks:
         self._between = _pattern(grammar.relations, rf"^{joiners}(?:(?:{{}}){joiners})+$")
         self._home = _pattern(grammar.home, rf"(?:{{}})[^，,。.!！?？；;]{{{{0,{_CUE_REACH}}}}}$")
         self._retract = _pattern(grammar.retract, rf"(?:{{}}){joiners}$")
+
+    def relates(self, between: str) -> bool:
+        """Tell whether the words between two places make the first a landmark of the second ("对面那条")."""
+        return self._between is not None and self._between.match(between) is not None
 
     def hints(self, text: str, hits: Sequence[PlaceHit]) -> list[Hint]:
         """Return the hits that are hints, in text order; the last building named is never one."""

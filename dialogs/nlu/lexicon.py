@@ -114,6 +114,8 @@ class Lexicon:
                 b.default(g.name, Term(thing=Target(g.name, only_item(register, g.name)), weak=True))
         for word in _words(doc.get("unknown_things"), "unknown_things", source):
             b.merge(word, Term(unknown=True), "unknown_things")
+        for word in _words(doc.get("plain_words"), "plain_words", source):
+            b.merge(word, Term(), "plain_words")
         for i, node in enumerate(_list(doc, "faults", source)):
             b.fault(node, i)
         for word in _words(doc.get("spots"), "spots", source):
@@ -266,6 +268,7 @@ def _place_grammar(node: Mapping[str, Any], source: str) -> PlaceGrammar:
         joiners=_norm(joiners),
         home=tuple(_words(node.get("home"), "place_grammar.home", source)),
         retract=tuple(_words(node.get("retract"), "place_grammar.retract", source)),
+        outside=tuple(_words(node.get("outside"), "place_grammar.outside", source)),
     )
 
 

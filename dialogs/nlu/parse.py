@@ -32,7 +32,7 @@ import logging
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -134,6 +134,8 @@ class Parse:
     # An emergency the words say (the lexicon's `emergencies` kind: 电梯困人 …), and the words that said it.
     emergency: str | None = None
     emergency_words: str | None = None
+    # The fault is outside its building, by it ("五教门口的路灯", "8栋楼下的井盖"): no floor or room to ask.
+    outside: bool = False
 
     @property
     def to_confirm(self) -> tuple[Correction, ...]:
@@ -226,6 +228,11 @@ class Parser:
         self._known = frozenset(self.lexicon.terms) | frozenset(w for w, _ in self.places.items())
         self._term_index: FuzzyIndex[Term] = FuzzyIndex(self.lexicon.terms.items())
         self._place_index: FuzzyIndex[PlaceEntry] = FuzzyIndex(self.places.names())
+        self._item_places = self._places_by_item()
+        sides = self.lexicon.place_grammar.outside
+        joiners = f"[{re.escape(self.lexicon.place_grammar.joiners)}]*"
+        self._outside_rx = re.compile(joiners + "(?:" + "|".join(map(re.escape, sorted(sides, key=len, reverse=True)))
+                                      + ")") if sides else None
 
     # -- public -------------------------------------------------------------
 
@@ -271,6 +278,7 @@ class Parser:
         if fuzzy:
             terms = self._fuzzy_terms_in(text, masked, seg, terms, fixes)
         terms = self._places_as_things(text, hits, terms)
+        hits = self._landmark_nouns(text, hits, terms)
         hints = self._landmarks.hints(text, hits)
         # A hint's own floor and room ("我在12栋305，…") are not the fault's.
         own = _mask(masked, _hint_spans(hints, hits, len(text)))
@@ -318,6 +326,8 @@ class Parser:
             room_said=rooms[0] if rooms and place.building is not None and place.room is None else None,
             emergency=alarm[0].kind if alarm is not None else None,
             emergency_words=alarm[1] if alarm is not None else None,
+            outside=(intent == "repair" and floor is None and place.room is None
+                     and self._outside(text, hits, hints, place)),
         )
 
     def _segments(self, text: str) -> _Segments:
@@ -369,7 +379,10 @@ class Parser:
                       ) -> list[PlaceHit]:
         """Add place names typed with one wrong character ("图书管"), replacing exact hits inside them."""
         out = list(hits)
-        for m, thin in self._fuzzy(self._place_index, text, seg, [(h.start, h.end) for h in hits], text):
+        # A numeral that starts a floor ("五叫三楼": 三楼) is not the end of a mistyped name ("叫三" for 教三).
+        floor_numeral = {m.start(1) for m in _FLOOR_RE.finditer(text)}
+        for m, thin in self._fuzzy(self._place_index, text, seg, [(h.start, h.end) for h in hits], text,
+                                   refuse=lambda m: m.end - 1 in floor_numeral):
             short = m.end - m.start <= 2 and not (m.start in seg.boundaries and m.end in seg.boundaries)
             if short or not numbers_whole(text, m.start, m.end):
                 continue
@@ -416,7 +429,8 @@ class Parser:
         return sorted(out, key=lambda h: h.start)
 
     def _fuzzy(self, index: FuzzyIndex[Any], text: str, seg: _Segments, explained: Sequence[tuple[int, int]],
-               masked: str) -> list[tuple[FuzzyMatch[Any], bool]]:
+               masked: str, refuse: Callable[[FuzzyMatch[Any]], bool] | None = None
+               ) -> list[tuple[FuzzyMatch[Any], bool]]:
         """Find index words typed with one wrong character among the characters nothing explains yet.
 
         A match may hold words already found (they are then replaced), never cut one.
@@ -445,6 +459,8 @@ class Parser:
                 continue  # no word from here reaches a changeable character, or none starts so
             stop = masked.find(_MASK, i)
             for m in index.matches_at(text, i, n if stop < 0 else stop, may_change):
+                if refuse is not None and refuse(m):
+                    continue
                 if (text[m.start:m.end] not in self._known and self._splits_no_word(text, seg, m)
                         and all(b <= m.start or m.end <= a or (m.start <= a and b <= m.end) for a, b in explained)):
                     found.append(m)
@@ -497,6 +513,35 @@ class Parser:
 
     # -- places -------------------------------------------------------------
 
+    def _places_by_item(self) -> dict[str, PlaceEntry]:
+        """Map a thing that a place is named by ("马路": 路面) to the places so named.
+
+        The lexicon's weak words for that thing ("路上", "那条路") then name the place
+        too when a landmark locates them: "图书馆对面那条路上有个坑" is on the road.
+        """
+        found: dict[str, list[Place]] = {}
+        for word, entry in self.places.items():
+            term = self.lexicon.terms.get(word)
+            if term is not None and term.thing is not None and term.thing.item and entry.buildings:
+                found.setdefault(term.thing.item, []).extend(entry.buildings)
+        return {item: PlaceEntry(buildings=tuple(dict.fromkeys(places))) for item, places in found.items()}
+
+    def _landmark_nouns(self, text: str, hits: list[PlaceHit], terms: Sequence[_Hit]) -> list[PlaceHit]:
+        """Read a weak word for a place's thing right after a landmark ("五教旁边的路上") as that place."""
+        if not self._item_places or not hits:
+            return hits
+        out = list(hits)
+        for t in terms:
+            target = t.term.thing
+            if not t.term.weak or target is None or target.item not in self._item_places:
+                continue
+            if any(h.start < t.end and t.start < h.end for h in out):
+                continue
+            before = [h for h in out if h.end <= t.start and (h.entry.buildings or h.entry.scoped)]
+            if before and self._landmarks.relates(text[before[-1].end:t.start]):
+                out.append(PlaceHit(t.start, t.end, self._item_places[target.item]))
+        return sorted(out, key=lambda h: h.start) if len(out) > len(hits) else hits
+
     def _resolve_place(self, hits: Sequence[PlaceHit], hints: Sequence[Hint], rooms: Sequence[str],
                        user_campus: str | None, default_building: tuple[str, str] | None) -> _Place:
         named = next((c for h in hits for c in h.entry.campuses), None)
@@ -534,6 +579,15 @@ class Parser:
         return _in_building(self._buildings[chosen], rooms, alternatives)
 
 
+    def _outside(self, text: str, hits: Sequence[PlaceHit], hints: Sequence[Hint], place: _Place) -> bool:
+        """Tell whether the words put the fault outside its building: the building's name, then a side of it."""
+        if place.building is None or place.building.floors == 0 or self._outside_rx is None:
+            return False
+        here = (place.building.campus, place.building.name)
+        demoted = {k.index for k in hints}
+        return any(k not in demoted and here in (*h.entry.buildings, *h.entry.scoped)
+                   and self._outside_rx.match(text, h.end) for k, h in enumerate(hits))
+
     def _text_floor(self, masked: str, b: Building | None) -> int | None:
         """Read a floor said in words ("三楼", "5层"), if the building has that floor."""
         floor = None
@@ -557,16 +611,20 @@ class Parser:
         weak = [h for h in hits if h.term.thing is not None and h.term.weak]
         primary: _Hit | None = None
         fault: _Hit | None = None
+        pairs: list[tuple[_Hit, _Hit]] = []
         for k, th in enumerate(strong):
             # Things joined by 和/跟 share the fault said after them: the first is reported.
             j = k + 1
             while j < len(strong) and _AND_RE.fullmatch(text, strong[j - 1].end, strong[j].start):
                 j += 1
             nxt = strong[j].start if j < len(strong) else None
-            fault = next((f for f in faults if f.start >= th.end and (nxt is None or f.start < nxt)), None)
-            if fault is not None:
-                primary = th
-                break
+            said = next((f for f in faults if f.start >= th.end and (nxt is None or f.start < nxt)), None)
+            if said is not None:
+                pairs.append((th, said))
+        if pairs:
+            # The first thing a fault is said of, unless that fault cannot be its own and a later
+            # pair fits: in "阳台积水排不出去，地漏堵了" the water is the symptom, the drain the fault.
+            primary, fault = next((p for p in pairs if _fits(*p)), pairs[0])
         if primary is None:
             primary = strong[-1] if strong else None
             fault = faults[0] if faults else None
@@ -876,3 +934,11 @@ def clear_parsers() -> None:
     """Forget every cached parser (for tests)."""
     with _cache_lock:
         _cache.clear()
+
+
+def _fits(thing: _Hit, fault: _Hit) -> bool:
+    """Tell whether a fault can be a thing's own: it names no group, or the thing's among them."""
+    target, fc = thing.term.thing, fault.term.fault
+    if target is None or fc is None or not fc.groups or fc.override:
+        return True
+    return target.group in fc.groups

@@ -64,3 +64,38 @@ def test_hints_are_explained(parser: Parser) -> None:
 ])
 def test_trap_words(parser: Parser, text: str, group: str | None) -> None:
     check(parser.parse(text), intent="repair", group=group)
+
+
+# -- a road named by its common noun, a side of a building, a fault that fits its thing ------------------------
+
+@pytest.mark.parametrize(("text", "building"), [
+    ("三教对面那条路上有个大坑", "校园道路"),      # a weak word for the road's surface after a landmark: the road
+    ("二饭旁边的路上全是积水", "校园道路"),
+    ("体育馆门口的路面塌了个坑", "体育馆"),        # the surface itself (a strong word) stays at the building
+    ("六叫三楼的灯不亮", "第六教学楼"),            # a mistyped name never ends on a floor's numeral (教三)
+])
+def test_more_places_of_the_fault(parser: Parser, text: str, building: str) -> None:
+    check(parser.parse(text), campus=EAST, building=building)
+
+
+@pytest.mark.parametrize(("text", "outside"), [
+    ("四教门口的路灯不亮", True),
+    ("13栋楼下的井盖松了", True),
+    ("我住7栋 坏的是8栋旁边的路灯", True),
+    ("四教三楼门口的灯不亮", False),             # a floor said: inside
+    ("12栋305门口的灯坏了", False),             # a room said: inside
+    ("电梯旁边的窗户关不上 六教", False),          # the side of a thing, not of the building
+    ("四教的路灯不亮", False),
+])
+def test_by_the_building_not_in_it(parser: Parser, text: str, outside: bool) -> None:
+    assert parser.parse(text).outside is outside
+
+
+@pytest.mark.parametrize(("text", "group"), [
+    ("9栋阳台积水下不去 地漏堵死了", "排水"),      # the water is the symptom, the drain the thing
+    ("操场积水了", "保洁"),
+    ("插销烧黑了", "供电"),                      # 插销: a bolt or a plug, the fault decides
+    ("门上的插销坏了", "门窗"),
+])
+def test_the_fault_that_fits_decides(parser: Parser, text: str, group: str) -> None:
+    assert parser.parse(text).group == group

@@ -112,3 +112,22 @@ def test_the_bundled_lexicon_loads_its_groups(register: Register) -> None:
     names = {(g.intent, g.name) for g in lex.cues}
     assert {("complaint", "judgement"), ("complaint", "service"), ("query", "own_report"),
             ("notice", "outage"), ("repair", "request")} <= names
+
+
+@pytest.mark.parametrize(("text", "intent"), [
+    ("报修半个月了都没人来 这还管不管", "complaint"),        # a long wait held against the service
+    ("换了水龙头没两天又漏了 什么水平啊", "complaint"),      # a repair that did not hold
+    ("保洁员把我放门口的鞋扔了", "complaint"),
+    ("维修电话根本打不通", "complaint"),                    # 打不通 is no blocked drain
+    ("走廊一个星期没人扫地了", "complaint"),                # a service not done
+    ("可不可以在三饭门口装个自动售货机", "complaint"),       # asking for something new
+    ("谢谢修电梯的李师傅 来得真快", "complaint"),
+    ("是不是在检修水管啊 怎么没水", "notice"),              # works asked about
+    ("修灯的到了没", "query"),
+    ("有人接了我的单吗", "query"),
+    ("报修完一般要多长时间才来修", "query"),
+    ("洗衣房几点到几点开", "other"),                        # a span of hours, not a wait
+    ("12栋402的水龙头又漏了", "repair"),                   # 又 alone does not make a complaint
+])
+def test_more_intents_beyond_keywords(parser: Parser, text: str, intent: str) -> None:
+    assert parser.parse(text).intent == intent

@@ -16,7 +16,7 @@ from dialogs.nlu.parse import JSON_KEYS, Parse, Parser, clear_parsers, get_parse
 from dialogs.nlu.places import building_variants, numeral_variants
 from models.errors import RegisterError
 from models.register import Register
-from tests.nlu.tsv import BARS, BARS_HARD, EXTRA_TSV, HARD_TSV, load_tsv, register_path, score, shared_file
+from tests.nlu.tsv import BARS, BARS_HARD, BLIND_TSVS, EXTRA_TSV, HARD_TSV, load_tsv, register_path, score, shared_file
 
 EAST, JP, LS, HOUSING = "东环校区", "箭盘校区", "柳石校区", "教师公租房"
 
@@ -514,6 +514,7 @@ def test_cli_refuses_a_missing_or_bad_register(tmp_path: Path, capsys: pytest.Ca
 
 def _tsv_cases() -> list[Any]:
     cases = [pytest.param(EXTRA_TSV, BARS, id="extra"), pytest.param(HARD_TSV, BARS_HARD, id="hard")]
+    cases += [pytest.param(p, BARS_HARD, id=p.stem.removeprefix("utterances-")) for p in BLIND_TSVS]
     for name, bars, case in (("utterances-dev.tsv", BARS, "dev"), ("utterances-dev-2.tsv", BARS_HARD, "dev-2")):
         path = shared_file(name)
         cases.append(pytest.param(path, bars, id=case, marks=pytest.mark.skipif(path is None, reason=f"no {name}")))
@@ -533,6 +534,16 @@ def test_held_out_sets_are_big_and_varied(path: Path, size: int) -> None:
     assert len({r.text for r in rows}) == len(rows)
     assert {r.gold["intent"] for r in rows} == {"repair", "complaint", "query", "notice", "other"}
     assert len({r.gold["campus"] for r in rows if r.gold["campus"]}) == 4
+
+
+@pytest.mark.parametrize("path", BLIND_TSVS, ids=lambda p: p.stem)
+def test_blind_sets_are_big_and_varied(path: Path) -> None:
+    rows = load_tsv(path)
+    assert len(rows) >= 150
+    assert len({r.text for r in rows}) == len(rows)
+    assert {r.gold["intent"] for r in rows} == {"repair", "complaint", "query", "notice", "other"}
+    assert len({r.gold["campus"] for r in rows if r.gold["campus"]}) == 4
+    assert not {r.text for r in rows} & {r.text for r in load_tsv(HARD_TSV)}
 
 
 def test_hard_set_is_not_the_dev_sets() -> None:
