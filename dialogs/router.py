@@ -66,6 +66,9 @@ def route(engine: Engine, ctx: Ctx) -> str | Reply:
             return engine.handle(ctx, msg)
         if key is not None and _flow(key) == ctx.state.flow:
             return engine.prompt(ctx)
+        answer = BY_KEY[key].answer if key is not None else None
+        if answer is not None and not ctx.state.pending:
+            return _aside(engine, ctx, answer(ctx))
         if key is not None:
             return engine.handle(ctx, Incoming("click", key=key, msg_key=msg.msg_key))
         return engine.handle(ctx, msg)
@@ -161,6 +164,18 @@ def _free_text(engine: Engine, ctx: Ctx) -> str | Reply:
         return engine.begin(ctx, "did_you_mean", did_you_mean.start(ctx, raw, first.typed, first.meant))
     say, form = did_you_mean.repair_from(ctx, raw, fuzzy=True)
     return engine.begin(ctx, "repair", form, say=say)
+
+
+def _aside(engine: Engine, ctx: Ctx, said: str | Reply) -> str | Reply:
+    """A one-message answer (帮助, 通知公告) asked for in the middle of a form: given, and the form kept —
+    there is nothing to leave for."""
+    if isinstance(said, Reply):
+        return said
+    st = ctx.state
+    assert st.flow is not None
+    dialog = engine.dialog(st.flow)
+    step = dialog.step(st.step).title if st.step else dialog.title
+    return said + "\n\n" + TEXT["go_on"].format(title=dialog.title, step=step)
 
 
 def _scanned(engine: Engine, ctx: Ctx) -> str | Reply:

@@ -66,3 +66,14 @@ def test_help_after_a_pause_asks_the_question_again(wechat: Callable[..., WeChat
     reply = user.text("帮助").text
     assert "未完成" in reply and "取消" in reply
     assert "已取消" in user.text("取消").text
+
+
+def test_help_clicked_mid_form_answers_and_keeps_the_form(wechat: Callable[..., WeChatUser],
+                                                          bound: Callable[..., None]) -> None:
+    """帮助 opens nothing to leave for: it is answered, and the form goes on where it was."""
+    user = wechat("o-help-click")
+    bound("o-help-click")
+    to_description(user)
+    reply = user.click("HELP").text
+    assert "我可以帮您" in reply and "要离开吗" not in reply and "问题描述" in reply
+    assert "照片" in user.text("水龙头一直在滴水").text
