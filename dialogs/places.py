@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from dialogs.context import Ctx
-from dialogs.engine import Choice, Go, Outcome, Retry, Step
+from dialogs.engine import Choice, Go, Outcome, Retry, Step, yes_no
 from dialogs.forms import Fields, Form
 from dialogs.nlu.numbers import cn_to_int
-from dialogs.state import Incoming
+from dialogs.state import Incoming, fold
 from models.register import Building, Campus, Register, describe_place
 
 __all__ = ["Correction", "describe_place", "fits_floor", "place_fields", "place_steps"]
@@ -21,10 +21,11 @@ TEXT = {
     "campus": "请选择校区（回复数字）：",
     "building": "请选择楼栋（回复数字，也可以直接输入楼名，如「{example}」）：",
     "no_building": "这个校区没有属于该维修类型的楼栋，请回复「返回」换一个校区。",
-    "floor": "{building} 在几楼？请回复 1 到 {floors} 的数字；不在楼内（门口、楼外）回复 0。",
+    "floor": ("{building} 在几楼？请回复 1 到 {floors} 的数字（知道房间号就回房间号）；"
+              "不在楼内，直接说在哪（如「门口」）。"),
     "floor_bad": "{building} 只有 {floors} 层，请回复 1 到 {floors}，楼外回复 0。",
     "floor_nan": "请回复楼层数字（1 到 {floors}），如「3」；知道房间号也可以直接回复房间号；楼外回复 0。",
-    "room": ("请输入房间号，如「{example}」。\n走廊、卫生间、楼梯间等公共区域回复 0；"
+    "room": ("请输入房间号，如「{example}」。\n走廊、卫生间、楼梯间等公共区域，直接回复位置（如「走廊」）；"
              "找不到准确的房间，可以先填最近的房间号，再在描述里写明实际位置。"),
     "room_bad": ("{building} {floor}楼没有「{room}」这个房间（本层是 {first}–{last}）。"
                  "请再输入一次，公共区域回复 0。"),
@@ -35,6 +36,12 @@ TEXT = {
 # Words that agree or confirm are never where something is (「确认」 is not a spot).
 NOT_A_SPOT = frozenset({"确认", "确定", "提交", "好的", "好", "是", "是的", "对", "对的", "嗯", "行", "可以", "ok",
                         "没问题", "确认提交"})
+
+def is_spot(words: str) -> bool:
+    """Words that can only be where on a floor: short, no number, not a yes."""
+    return (1 <= len(words) <= 20 and not any(c.isdigit() for c in fold(words))
+            and words.rstrip("。.!！").lower() not in NOT_A_SPOT and yes_no(words) is None)
+
 
 # A floor and where on it, in one answer: "3楼楼道", "二层卫生间".
 FLOOR_AND_NOTE = re.compile(r"^(第?[0-9零一二两三四五六七八九十]+)\s*[楼层]\s*(\S.*)$")
@@ -172,6 +179,12 @@ def place_steps(prefix: str, after: str,
             with_spot = None
         if with_spot is not None:
             n = small_int(with_spot.group(1))
+        if n is None and with_note and is_spot(msg.raw.strip()):
+            # "门口", "楼下": not inside the building — where it is, in one answer.
+            ctx.set(k_floor, None)
+            ctx.set(k_room, None)
+            ctx.set(k_note, msg.raw.strip())
+            return Go()
         if n is None:
             return Retry(TEXT["floor_nan"].format(floors=b.floors))
         if not 0 <= n <= b.floors:
@@ -202,6 +215,11 @@ def place_steps(prefix: str, after: str,
             ctx.set(k_room, text)
             if with_note:
                 ctx.set(k_note, None)  # a room says where: no note is asked
+            return Go()
+        if with_note and is_spot(msg.raw.strip()):
+            # "走廊", "男厕": a public area of the floor, said in words (one answer instead of 0 and then the spot).
+            ctx.set(k_room, None)
+            ctx.set(k_note, msg.raw.strip())
             return Go()
         return Retry(TEXT["room_bad"].format(building=b.name, floor=floor_no, room=msg.text[:10],
                                              first=rooms[0], last=rooms[-1]))

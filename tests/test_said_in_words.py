@@ -199,3 +199,26 @@ def test_a_phone_in_words_at_the_phone_step(wechat: Callable[..., WeChatUser], b
     choose(user, "修改电话")
     reply = user.text(words).text
     assert "号码好像不对" not in reply and "电话：13912345678" in reply
+
+
+@pytest.mark.parametrize("spot", ["走廊", "男厕", "楼梯间"])
+def test_a_public_area_is_said_at_the_room_question(wechat: Callable[..., WeChatUser], bound: Callable[..., None],
+                                                    services: Services, spot: str) -> None:
+    """One answer, not 0 and then the spot: the room question takes where on the floor in words."""
+    user = wechat(f"o-spot-{spot}")
+    bound(user.openid)
+    assert "请输入房间号" in user.text("12栋五楼的灯不亮了").text
+    assert "照片" in user.text(spot).text
+    summary = user.image().text
+    assert f"学生公寓12栋 5楼（{spot}）" in summary
+    no = ticket_no(user.text("确认").text)
+    t = stored(services, no)
+    assert (t.floor, t.room, t.place_note) == ("5", None, spot)
+
+
+def test_words_that_are_no_place_are_not_taken_as_the_spot(wechat: Callable[..., WeChatUser],
+                                                           bound: Callable[..., None]) -> None:
+    user = wechat("o-spot-yes")
+    bound(user.openid)
+    assert "请输入房间号" in user.text("12栋五楼的灯不亮了").text
+    assert "没有「确认」这个房间" in user.text("确认").text

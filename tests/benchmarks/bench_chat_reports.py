@@ -3,7 +3,8 @@
 For every `repair` row of a labelled utterance file (the columns of `utterances-dev.tsv`), a bound student
 sends the text, then answers as a person in a hurry would: a photo when asked for one, 「1」 to a 「您是说…吗」
 or to the summary. With --answers, the student also answers what they know of their own place when asked:
-the floor and the room of the label (0 when the label has none), 「门口」 for the spot. Anything else the bot
+the room of the label (it answers the floor question too), else its floor (「门口」 when none); 「走廊」 where a room
+is asked and the label has none; 「门口」 for the spot. Anything else the bot
 asks (a list to choose from) counts as a failure to file in one go. Every message counts towards the 4.
 The filed ticket is compared with the labels (building, floor, room, group, category).
 
@@ -40,11 +41,12 @@ ANSWERS = "--answers" in sys.argv
 
 
 def known(row: dict[str, str], reply: str) -> str | None:
-    """What a student says to a question about their own place (--answers), or None."""
+    """What a student says to a question about their own place (--answers), or None: the room when there is
+    one (it answers the floor too), else the floor; a public area in words (走廊) where a room is asked."""
     if "在几楼" in reply:
-        return row["floor"] if row["floor"] != "-" else "0"
+        return row["room"] if row["room"] != "-" else row["floor"] if row["floor"] != "-" else "门口"
     if "请输入房间号" in reply:
-        return row["room"] if row["room"] != "-" else "0"
+        return row["room"] if row["room"] != "-" else "走廊"
     if "说明具体位置" in reply:
         return "门口"
     return None
