@@ -24,7 +24,7 @@ from dialogs.forms import Form
 from dialogs.state import Incoming, fold
 from models.clock import now
 from models.errors import IllegalMove, NotFound
-from models.tickets import Ticket, completed_for, get_ticket, is_filed_by
+from models.tickets import Ticket, completed_for, completed_since, get_ticket, is_filed_by
 
 if TYPE_CHECKING:
     from dialogs.nlu.parse import Parse
@@ -319,6 +319,9 @@ def completed_at(ticket: Ticket) -> float | None:
 def just_completed(ctx: Ctx) -> Ticket | None:
     """The user's ticket completed in the last few days and not yet rated (the latest one)."""
     since = now() - RECENT
+    person_id = ctx.who().person_id
+    if not ctx.read(lambda conn: completed_since(conn, ctx.openid, person_id, since)):
+        return None  # nothing just completed: no session for the common case, a new report
     for ticket in completed_tickets(ctx):
         at = completed_at(ticket)
         if at is not None and at >= since.timestamp():

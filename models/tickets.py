@@ -572,6 +572,14 @@ def worker_tasks(session: Session, staff_id: int, limit: int = 20) -> list[Ticke
     return list(session.scalars(q))
 
 
+def completed_since(conn: Connection, openid: str, person_id: int | None, since: datetime) -> bool:
+    """Whether a reporter has a ticket completed (or changed while completed) since then: one indexed read,
+    so that the common message — a new report from someone with nothing just completed — needs no session."""
+    q = (select(Ticket.id).where(filed_by(openid, person_id), Ticket.status == "completed",
+                                 Ticket.updated_at >= since).limit(1))
+    return conn.execute(q).first() is not None
+
+
 def completed_for(session: Session, openid: str, person_id: int | None = None, limit: int = 9) -> list[Ticket]:
     """A reporter's completed tickets (``filed_by``), the most recently completed first."""
     done = (select(TicketEvent.ticket_id, func.max(TicketEvent.id).label("last"))
