@@ -14,6 +14,8 @@ class CannedReply(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     status: Mapped[str] = mapped_column(String(16), index=True)
+    # None: for every category; else for that category's tickets only.
+    category: Mapped[str | None] = mapped_column(String(64))
     text: Mapped[str] = mapped_column(CleanText)
     position: Mapped[int] = mapped_column(Integer, default=0)
 

@@ -121,6 +121,21 @@ class Ticket(Base):
     source_key: Mapped[str | None] = mapped_column(String(96), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    # The office half (台账, 服务回访, 销单, 责任追究): each stage's first time, kept on the row so the ledger
+    # and the statistics read one table at a million tickets.  The events stay the full story.
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    accepted_by: Mapped[str | None] = mapped_column(String(96))
+    assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    close_reason: Mapped[str | None] = mapped_column(String(16))  # rated | unrated | staff | visit
+    # The SLA clock of the stage the ticket is in: when it started, and the seconds spent on hold since
+    # (暂时无法维修 with a reason does not count against the worker); a rework starts a new completion stage.
+    stage_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    held_s: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    hold_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reworks: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    rating_reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     events: Mapped[list[TicketEvent]] = relationship(back_populates="ticket", order_by="TicketEvent.id")
     photos: Mapped[list[TicketPhoto]] = relationship(back_populates="ticket", order_by="TicketPhoto.id")
