@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from models.clock import now
 from models.db import Base, UTCDateTime
 from models.people import Staff, WechatUser
-from models.tickets import NOTIFY, REWORK_NOTE, STATUS_PHRASE, STATUS_ZH, Ticket, TicketEvent, followers, local_time
+from models.tickets import NOTIFY, REWORK_NOTE, STATUS_PHRASE, Ticket, TicketEvent, followers, local_time
 
 # WeChat cuts template keyword values at about 20 characters.
 KEYWORD_MAX = 20
@@ -27,7 +27,6 @@ RATE_HINT = ("满意请回复「评价 5」（1–5 星，可以接着写几句�
 # What a complaint's sender is told when it is closed (办结) without a note.
 CONSULT_CLOSED = "已办结"
 # What the reporter of a ticket merged into another is told (never 已驳回: nothing of theirs was refused).
-MERGED_PHRASE = "已合并"
 MERGED_NOTE = "已合并到 {into}"
 MERGED_TEXT = "【报修进度】您的报修单 {no} 已合并到 {into}（同一处的报修），请关注该单进展。"
 
@@ -125,7 +124,7 @@ def status_payload(ticket: Ticket, event: TicketEvent) -> dict[str, Any]:
     note = event.note or ""
     phrase = STATUS_PHRASE[event.status]
     if merged(ticket, event):
-        phrase, note = MERGED_PHRASE, MERGED_NOTE.format(into=ticket.merged_into)
+        phrase, note = ticket.status_zh, MERGED_NOTE.format(into=ticket.merged_into)
     worker = ticket.worker
     if event.status == "assigned" and worker is not None:
         note = f"{worker.name} {worker.phone or ''}".strip() + (f"，{note}" if note else "")
@@ -341,7 +340,7 @@ def custom_text(session: Session, kind: str, ticket_id: int | None, event_id: in
     if event.status == "assigned" and ticket.worker is not None:
         worker = f"{ticket.worker.name} {ticket.worker.phone or ''}".strip()
         note = f"维修人员：{worker}" + (f"；{note}" if note else "")
-    lines = [f"【报修进度】您的报修单 {ticket.no} 状态更新为：{STATUS_ZH.get(event.status, event.status)}"]
+    lines = [f"【报修进度】您的报修单 {ticket.no} 状态更新为：{ticket.status_words(event.status)}"]
     if note:
         lines.append(f"说明：{note}")
     if event.status == "completed" and ticket.openid == openid:

@@ -7,6 +7,7 @@ import json
 import re
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlparse
 
 import pytest
 import responses
@@ -14,6 +15,7 @@ from flask import Flask
 from sqlalchemy import select, update
 
 from core import actions
+from core.links import ticket_link
 from core.services import Services
 from devtools.demo import demo_replies
 from models.people import Person
@@ -165,6 +167,10 @@ def test_a_merge_across_buildings_is_confirmed_and_the_student_is_told_merged(
         push = s.scalars(select(Push).where(Push.openid == "o-dup")).one()
         said = custom_text(s, push.kind, push.ticket_id, push.event_id, push.payload, link="")
     assert f"已合并到 {first}" in said and "驳回" not in said
+    # So does their ticket's page (the link in the push), and the console says 已合并 as well.
+    page = text(c.get(urlparse(ticket_link(services.config, dup)).path))
+    assert "已合并" in page and f"此单已合并到 {first}" in page and "驳回" not in page
+    assert 'st-rejected">已合并<' in text(c.get(f"/console/tickets/{dup}"))
 
 
 def test_a_merge_in_the_same_building_needs_no_confirmation(console: Callable[..., Console],
