@@ -463,6 +463,19 @@ def sweep(older_than: int) -> None:
     click.echo(f"queued again: {report.pushes} pushes, {report.photos} photo downloads")
 
 
+@main.group()
+def sla() -> None:
+    """Time limits (责任追究): late stages, escalation, and the timers after a completion."""
+
+
+@sla.command("sweep")
+def sla_sweep() -> None:
+    """Record late stages and push the dispatchers (the admins a limit later); remind to rate; close unrated."""
+    from workers.sla import run_sla_sweep
+
+    click.echo(run_sla_sweep(_services()).summary())
+
+
 def _echo_json(value: Any) -> None:
     click.echo(json.dumps(value, ensure_ascii=False, indent=2))
 
