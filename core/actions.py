@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 from core.config import Config
 from core.jobs import SEND_PUSH, enqueue
 from core.services import Services
-from models.clock import now
 from models.backoffice import VISIT_ZH, FollowUp, ReturnVisit
+from models.clock import now
 from models.consult import Consult, ConsultEvent, close_consult, get_consult, reply_consult
 from models.errors import IllegalMove, NotFound
 from models.notices import Notice, notice_audience, notice_payload
@@ -28,8 +28,8 @@ from models.tickets import (
     CLOSED_VISIT,
     OPEN_STATUSES,
     REWORK_NOTE,
-    Ticket,
     UNRATED_NOTE,
+    Ticket,
     TicketEvent,
     add_message,
     downgrade,

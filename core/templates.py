@@ -157,7 +157,8 @@ SAMPLE_FIELDS: dict[str, dict[str, str]] = {
         "status": "已回复", "department": "饮食服务中心", "time": "2026-12-01 16:40",
     },
     "sla_overdue": {
-        "ticket_no": "R20261201-0001", "status": "完成超时", "note": "学生公寓12栋 502 给水/水龙头，完成超48 小时，责任人刘师傅",
+        "ticket_no": "R20261201-0001", "status": "完成超时",
+        "note": "学生公寓12栋 502 给水/水龙头，完成超48 小时，责任人刘师傅",
         "place": "东环校区 学生公寓12栋 502", "fault": "给水/水龙头", "category": "东环校区宿舍维修", "stage": "完成",
         "holder": "刘师傅", "limit": "48 小时", "time": "2026-12-03 14:05", "created": "2026-12-01 09:30",
     },

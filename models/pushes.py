@@ -8,11 +8,11 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Integer, String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from models.backoffice import STAGE_ZH, Overdue
 from models.clock import now
 from models.db import Base, UTCDateTime
-from models.people import Staff, WechatUser
-from models.backoffice import STAGE_ZH, Overdue
 from models.durations import say_duration_zh
+from models.people import Staff, WechatUser
 from models.tickets import NOTIFY, REWORK_NOTE, STATUS_PHRASE, STATUS_ZH, Ticket, TicketEvent, followers, local_time
 
 # WeChat cuts template keyword values at about 20 characters.
