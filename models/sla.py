@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, case, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -81,10 +81,20 @@ def shortest_limit(reg: Register | None) -> timedelta:
 
 
 def late_candidates(session: Session, reg: Register | None, at: datetime) -> list[int]:
-    """Ids of the open tickets whose stage began longer ago than the shortest limit (the sweep looks closer)."""
-    q = (select(Ticket.id).where(Ticket.status.in_(OPEN_STATUSES),
-                                 Ticket.stage_started_at <= at - shortest_limit(reg)).order_by(Ticket.id))
+    """Ids of the open tickets whose stage began longer ago than the shortest limit, but for those whose lateness
+    in this stage was recorded and escalated already: nothing is left to do about them (the sweep looks closer
+    at the rest)."""
+    done = (select(Overdue.id).where(Overdue.ticket_id == Ticket.id, Overdue.stage == _STAGE, Overdue.round == _ROUND,
+                                     Overdue.escalated_at.is_not(None)).exists())
+    q = (select(Ticket.id).where(Ticket.status.in_(OPEN_STATUSES), Ticket.stage_started_at <= at - shortest_limit(reg),
+                                 ~done).order_by(Ticket.id))
     return list(session.scalars(q))
+
+
+# ``sla_stage`` and ``sla_round`` of an open ticket, in SQL.
+_WAITING_ASSIGNMENT = and_(Ticket.status == "accepted", Ticket.reworks == 0)
+_STAGE = case((Ticket.status == "submitted", "accept"), (_WAITING_ASSIGNMENT, "assign"), else_="complete")
+_ROUND = case((Ticket.status == "submitted", 0), (_WAITING_ASSIGNMENT, 0), else_=Ticket.reworks)
 
 
 def dispatchers(session: Session, category: str) -> list[Staff]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -24,8 +24,10 @@ from core.actions import move_ticket, rate, rework
 from core.jobs import enqueue
 from core.services import Services
 from models.backoffice import FollowUp, ReturnVisit
+from models.clock import now
 from models.pushes import Push
 from models.register import Register
+from models.sla import late_candidates
 from models.tickets import Ticket
 from tests.support.console import Console, text
 from tests.support.constants import DORM, REGISTER_FILE
@@ -107,6 +109,8 @@ def test_sweeps_running_at_the_same_moment_record_and_push_once(services: Servic
         told = s.scalars(select(Push).where(Push.kind.in_(("overdue", "escalate"))))
         kinds = sorted((p.kind, p.openid) for p in told)
     assert kinds == sorted([("overdue", "o-wang")] * 3 + [("escalate", "o-admin")] * 3)
+    with services.db.session() as s:  # recorded and escalated: later sweeps need not look at them again
+        assert late_candidates(s, services.register(), now()) == []
 
 
 def test_who_held_the_ticket_is_named_stage_by_stage(services: Services, team: None) -> None:
@@ -303,3 +307,45 @@ def test_sla_sweep_by_hand_prints_what_it_did(services: Services, team: None, cl
     assert cli("sla", "sweep").output.startswith("overdue recorded: 0")
     with services.db.session() as s:
         assert s.scalars(select(Ticket.status).where(Ticket.no == no)).one() == "submitted"
+
+
+# -- tickets filed before the stage columns ------------------------------------------------------------------
+
+def test_tickets_filed_before_the_stage_columns_get_them_from_their_timeline(tmp_path: Path) -> None:
+    from alembic import command
+    from sqlalchemy import MetaData, create_engine, insert
+
+    from models.schema import alembic_config
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    command.upgrade(alembic_config(url), "0007")
+    engine = create_engine(url)
+    meta = MetaData()
+    meta.reflect(engine, only=["tickets", "ticket_events"])
+    tickets, events = meta.tables["tickets"], meta.tables["ticket_events"]
+    start = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
+    at = [start + timedelta(hours=h) for h in range(8)]
+    common = {"openid": "o-old", "category": DORM, "group": "给水", "campus": "东环校区", "building": "学生公寓12栋",
+              "description": "滴水", "phone": "13800000001", "priority": "normal"}
+    with engine.begin() as conn:
+        conn.execute(insert(tickets), [
+            {"id": 1, "no": "R261120001", "status": "on_hold", "created_at": at[0], "updated_at": at[3], "rating": None,
+             **common},
+            {"id": 2, "no": "R261120002", "status": "closed", "created_at": at[0], "updated_at": at[7], "rating": 2,
+             **common}])
+        timeline = [(1, "accepted", 1, "staff:王调度"), (1, "assigned", 2, "staff:王调度"),
+                    (1, "on_hold", 3, "staff:李师傅"),
+                    (2, "accepted", 1, "staff:王调度"), (2, "assigned", 2, "staff:王调度"),
+                    (2, "completed", 3, "staff:李师傅"), (2, "accepted", 4, "user:o-old"),
+                    (2, "completed", 5, "staff:李师傅"), (2, "closed", 6, "user:o-old")]
+        conn.execute(insert(events), [{"ticket_id": t, "kind": "status", "status": st, "at": at[h], "by": by}
+                                      for t, st, h, by in timeline])
+    command.upgrade(alembic_config(url), "head")
+    with engine.connect() as conn:
+        held, done = conn.execute(select(tickets).order_by(tickets.c.id)).all()
+    engine.dispose()
+    assert (held.accepted_by, held.reworks, held.completed_at, held.close_reason) == ("staff:王调度", 0, None, None)
+    assert [str(v)[:16] for v in (held.accepted_at, held.assigned_at, held.stage_started_at, held.hold_started_at)] == [
+        "2026-11-20 09:00", "2026-11-20 10:00", "2026-11-20 10:00", "2026-11-20 11:00"]
+    assert (done.reworks, done.close_reason, str(done.completed_at)[:16], str(done.closed_at)[:16]) == (
+        1, "rated", "2026-11-20 13:00", "2026-11-20 14:00")
