@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -403,18 +404,21 @@ def overdue_payload(ticket: Ticket, overdue: Overdue, limit: str, kind: str) -> 
                   holder=overdue.holder, limit=limit, time=stamp(overdue.at), created=stamp(ticket.created_at))
 
 
-def overdue_pushes(session: Session, ticket: Ticket, overdue: Overdue, staff: list[Staff], limit: timedelta,
-                   kind: str, template_id: str) -> list[Push]:
+def overdue_pushes(session: Session, ticket: Ticket, overdue: Overdue, openids: Iterable[str | None],
+                   limit: timedelta, kind: str, template_id: str) -> list[Push]:
     """Record the pushes telling staff (bound to WeChat) that a stage is late: `kind` overdue (the category's
     dispatchers, when the record is made) or escalate (the admins, one limit later).  The caller makes them
     once: only the sweep that recorded (or escalated) the Overdue calls this."""
     payload = overdue_payload(ticket, overdue, say_duration_zh(limit), kind)
-    rows: list[Push] = []
-    for person in staff:
-        if not person.openid or person.openid in {r.openid for r in rows}:
-            continue
-        rows.append(_to_openid(session, Push(ticket_id=ticket.id, openid=person.openid, kind=kind,
-                                             template_id=template_id or None, payload=payload)))
+    audience = list(dict.fromkeys(o for o in openids if o))
+    unfollowed = select(WechatUser.openid).where(WechatUser.openid.in_(audience), WechatUser.subscribed.is_(False))
+    gone = set(session.scalars(unfollowed)) if audience else set()
+    rows = [Push(ticket_id=ticket.id, openid=openid, kind=kind, template_id=template_id or None, payload=payload)
+            for openid in audience]
+    for push in rows:
+        if push.openid in gone:
+            push.status, push.error = "skipped", "user unsubscribed"
+    session.add_all(rows)
     session.flush()
     return rows
 

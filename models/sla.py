@@ -97,35 +97,55 @@ _STAGE = case((Ticket.status == "submitted", "accept"), (_WAITING_ASSIGNMENT, "a
 _ROUND = case((Ticket.status == "submitted", 0), (_WAITING_ASSIGNMENT, 0), else_=Ticket.reworks)
 
 
-def dispatchers(session: Session, category: str) -> list[Staff]:
-    """The active dispatchers of a category: they hold a ticket until it is assigned, and hear of every delay."""
-    rows = session.scalars(select(Staff).where(Staff.active.is_(True), Staff.role == "dispatcher").order_by(Staff.id))
-    return [s for s in rows if category in (s.categories or [])]
+@dataclass(frozen=True)
+class Contact:
+    """A staff member as the sweep needs them: who they are, where a push reaches them, what they answer for."""
+
+    id: int
+    name: str
+    openid: str | None
+    categories: tuple[str, ...]
 
 
-def admins(session: Session) -> list[Staff]:
-    return list(session.scalars(select(Staff).where(Staff.active.is_(True), Staff.role == "admin")
-                                .order_by(Staff.id)))
+@dataclass(frozen=True)
+class Desk:
+    """The active dispatchers and admins, read once per sweep (the staff table is small, the sweep's tickets many).
+    Dispatchers hold a ticket until it is assigned and hear of every delay in their categories; admins hear
+    of a delay one limit later."""
+
+    dispatchers: tuple[Contact, ...]
+    admins: tuple[Contact, ...]
+
+    def of(self, category: str) -> tuple[Contact, ...]:
+        return tuple(d for d in self.dispatchers if category in d.categories)
 
 
-def holder(session: Session, ticket: Ticket, stage: str) -> tuple[str, int | None]:
+def desk(session: Session) -> Desk:
+    rows = session.scalars(select(Staff).where(Staff.active.is_(True), Staff.role.in_(("dispatcher", "admin")))
+                           .order_by(Staff.id))
+    people = [(s.role, Contact(s.id, s.name, s.openid, tuple(s.categories or ()))) for s in rows]
+    return Desk(tuple(c for role, c in people if role == "dispatcher"),
+                tuple(c for role, c in people if role == "admin"))
+
+
+def holder(ticket: Ticket, stage: str, people: Desk) -> tuple[str, int | None]:
     """Who held the ticket in this stage (the accountability record): its worker for the completion stage,
     else the category's dispatchers (by id when there is only one)."""
     if stage == "complete" and ticket.worker is not None:
         return ticket.worker.name, ticket.worker.id
-    people = dispatchers(session, ticket.category)
-    names = "、".join(p.name for p in people) or NO_DISPATCHER
-    return names[:200], people[0].id if len(people) == 1 else None
+    mine = people.of(ticket.category)
+    names = "、".join(p.name for p in mine) or NO_DISPATCHER
+    return names[:200], mine[0].id if len(mine) == 1 else None
 
 
-def record_overdue(session: Session, ticket: Ticket, late: Due, at: datetime) -> Overdue | None:
+def record_overdue(session: Session, ticket: Ticket, late: Due, at: datetime, people: Desk) -> Overdue | None:
     """Record that the ticket is past its stage's limit; None when this stage and round were recorded before
     (by an earlier sweep, or by one running at the same moment)."""
     known = session.scalar(select(Overdue.id).where(Overdue.ticket_id == ticket.id, Overdue.stage == late.stage,
                                                     Overdue.round == late.round))
     if known is not None:
         return None
-    name, holder_id = holder(session, ticket, late.stage)
+    name, holder_id = holder(ticket, late.stage, people)
     row = Overdue(ticket_id=ticket.id, stage=late.stage, round=late.round, due_at=late.due_at, at=at,
                   holder=name, holder_id=holder_id, category=ticket.category)
     try:

@@ -23,11 +23,12 @@ from models.clock import now
 from models.pushes import Push, overdue_pushes, rate_remind_push
 from models.register import Register
 from models.sla import (
+    Contact,
+    Desk,
     Due,
-    admins,
     claim_escalation,
     claim_reminder,
-    dispatchers,
+    desk,
     due,
     late_candidates,
     record_overdue,
@@ -61,41 +62,45 @@ def run_sla_sweep(svc: Services, at: datetime | None = None) -> SlaReport:
     reg = svc.register()
     with svc.db.session() as s:
         late = late_candidates(s, reg, at)
+        people = desk(s)
     for ticket_id in late:
-        _late_stage(svc, reg, ticket_id, at, report)
+        _late_stage(svc, reg, people, ticket_id, at, report)
     _reminders(svc, at, report)
     _auto_close(svc, at, report)
     return report
 
 
-def _late_stage(svc: Services, reg: Register | None, ticket_id: int, at: datetime, report: SlaReport) -> None:
+def _late_stage(svc: Services, reg: Register | None, people: Desk, ticket_id: int, at: datetime,
+                report: SlaReport) -> None:
     """Record a late stage (and push the dispatchers), or escalate one recorded a limit ago (and push the admins)."""
     with svc.db.session() as s:
         ticket = s.get(Ticket, ticket_id)
         clock = due(ticket, reg, at) if ticket is not None else None
         if ticket is None or clock is None or not clock.late:
             return
-        pushes = _record(svc, s, ticket, clock, at, report)
-        if clock.escalate:
-            pushes += _escalate(svc, s, ticket, clock, at, report)
+        pushes: list[Push] = []
+        row = record_overdue(s, ticket, clock, at, people)
+        if row is not None:
+            report.overdue += 1
+            pushes += _told(svc, s, ticket, row, clock, people.of(ticket.category), "overdue")
+        escalated = _escalated(s, ticket, row, clock, at) if clock.escalate else None
+        if escalated is not None:
+            report.escalated += 1
+            pushes += _told(svc, s, ticket, escalated, clock, people.admins, "escalate")
     _queued(svc, pushes, report)
 
 
-def _record(svc: Services, s: Session, ticket: Ticket, clock: Due, at: datetime, report: SlaReport) -> list[Push]:
-    row = record_overdue(s, ticket, clock, at)
-    if row is None:
-        return []
-    report.overdue += 1
-    return overdue_pushes(s, ticket, row, dispatchers(s, ticket.category), clock.limit, "overdue",
+def _escalated(s: Session, ticket: Ticket, row: Overdue | None, clock: Due, at: datetime) -> Overdue | None:
+    """The late stage's record, marked escalated now; None when it was escalated before (or by a sweep at the
+    same moment)."""
+    row = row or unescalated(s, ticket.id, clock.stage, clock.round)
+    return row if row is not None and claim_escalation(s, row.id, at) else None
+
+
+def _told(svc: Services, s: Session, ticket: Ticket, row: Overdue, clock: Due, staff: tuple[Contact, ...],
+          kind: str) -> list[Push]:
+    return overdue_pushes(s, ticket, row, [c.openid for c in staff], clock.limit, kind,
                           svc.config.template_id("sla_overdue"))
-
-
-def _escalate(svc: Services, s: Session, ticket: Ticket, clock: Due, at: datetime, report: SlaReport) -> list[Push]:
-    row: Overdue | None = unescalated(s, ticket.id, clock.stage, clock.round)
-    if row is None or not claim_escalation(s, row.id, at):
-        return []
-    report.escalated += 1
-    return overdue_pushes(s, ticket, row, admins(s), clock.limit, "escalate", svc.config.template_id("sla_overdue"))
 
 
 def _reminders(svc: Services, at: datetime, report: SlaReport) -> None:
