@@ -35,7 +35,7 @@ from tests.support.people import seed_staff
 from tests.support.sla import bind_staff, overdue_rows, register_doc, rewind, short_limits
 from tests.support.tickets import REPORTER, make_ticket, stored
 from tests.support.wechat_api import sent_templates
-from workers.sla import SLA_SWEEP, run_sla_sweep
+from workers.sla import SLA_SWEEP, run_sla_sweep, schedule_sla_sweep
 
 STAFF = "staff:王调度"
 HOUR = "1h"
@@ -164,6 +164,13 @@ def test_stage_times_are_kept_as_the_ticket_moves(services: Services, team: None
     rate(services, no, REPORTER, 5)
     closed = stored(services, no)
     assert (closed.close_reason, closed.closed_at is not None) == ("rated", True)
+
+
+def test_each_period_queues_one_sweep_whichever_worker_asks(services: Services) -> None:
+    """Every worker asks as it beats (workers/queues.py); one SLA sweep is queued per 5-minute period."""
+    assert [schedule_sla_sweep(services.redis) for _ in range(3)] == [True, False, False]
+    assert [j for j in Queue("default", connection=services.redis).job_ids if j.startswith("sla-sweep-")] != []
+    assert schedule_sla_sweep(services.redis, every_s=1) is True  # another period
 
 
 # -- after 维修完成: one reminder, then 已销单（未评价） ---------------------------------------------------------
