@@ -248,8 +248,9 @@ def test_a_satisfied_return_visit_closes_the_ticket_and_a_worker_cannot_record_o
 
 def test_a_return_visit_before_completion_is_refused_in_words(services: Services, team: None, app: Flask) -> None:
     no = make_ticket(services, moved_to="assigned", worker="李师傅")
-    page = text(Console.logged_in(app, "王调度").post(f"/console/tickets/{no}/visit", {"outcome": "satisfied"}))
-    assert "维修完成后才能回访" in page
+    wang = Console.logged_in(app, "王调度")
+    assert "维修完成后才能回访" in text(wang.post(f"/console/tickets/{no}/visit", {"outcome": "satisfied"}))
+    assert "请选择回访结果" in text(wang.post(f"/console/tickets/{no}/visit", {"outcome": "bogus"}))
     assert stored(services, no).status == "assigned"
 
 

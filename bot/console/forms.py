@@ -67,7 +67,8 @@ class DowngradeForm(FlaskForm):
 class VisitForm(FlaskForm):
     """A phone return visit (服务回访): its outcome and what the reporter said."""
 
-    outcome = SelectField("回访结果", choices=choices(VISIT_ZH.items()))
+    # Checked by the action, which says an unknown outcome in Chinese.
+    outcome = SelectField("回访结果", choices=choices(VISIT_ZH.items()), validate_choice=False)
     note = TextAreaField("回访记录", validators=[Optional(), Length(max=500, message="最多 500 字")])
 
 
