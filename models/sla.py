@@ -22,6 +22,8 @@ from models.people import Staff
 from models.register import DEFAULT_SLA, DEFAULT_SLA_URGENT, Register, Sla
 from models.tickets import OPEN_STATUSES, Ticket, sla_round, sla_stage
 
+# A stage found late (or escalatable) longer ago than this is recorded, not pushed: the news is old.
+STALE_AFTER = timedelta(days=1)
 # What the holder of a stage is called when the category has no dispatcher account.
 NO_DISPATCHER = "（无调度员）"
 
@@ -44,6 +46,13 @@ class Due:
     def escalate(self) -> bool:
         """Still overdue one more limit later: the admins are told."""
         return self.spent > 2 * self.limit
+
+    def news(self, escalation: bool = False) -> bool:
+        """Whether being late (or a limit later, escalated) happened recently enough to push about it: a sweep
+        catching up on old tickets (the first after an upgrade, or after the workers were down for days)
+        records them without a flood of stale pushes."""
+        crossed = self.limit * (2 if escalation else 1)
+        return self.spent - crossed <= STALE_AFTER
 
 
 def limits_for(reg: Register | None, ticket: Ticket) -> Sla:

@@ -113,6 +113,22 @@ def test_sweeps_running_at_the_same_moment_record_and_push_once(services: Servic
         assert late_candidates(s, services.register(), now()) == []
 
 
+def test_a_stage_late_for_days_is_recorded_without_a_stale_push(services: Services, team: None) -> None:
+    """The first sweep after an upgrade (older tickets' clocks read back from their timelines), or after the
+    workers were down for days: the late stages are recorded and escalated, nobody is flooded with old news."""
+    short_limits(services, {"accept": "10s", "assign": HOUR, "complete": HOUR})
+    old = make_ticket(services, "o-old")
+    rewind(services, old, 2 * 86400)
+    fresh = make_ticket(services, "o-fresh")
+    rewind(services, fresh, 11)
+    report = run_sla_sweep(services)
+    assert (report.overdue, report.escalated, report.pushes) == (2, 1, 1)
+    assert overdue_rows(services, old) == [("accept", 0, "王调度", True)]
+    with services.db.session() as s:
+        told = [(p.kind, p.ticket_id) for p in s.scalars(select(Push))]
+    assert told == [("overdue", stored(services, fresh).id)]
+
+
 def test_who_held_the_ticket_is_named_stage_by_stage(services: Services, team: None) -> None:
     short_limits(services, {"accept": "10s", "assign": "10s", "complete": "10s"})
     no = make_ticket(services)

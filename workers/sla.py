@@ -72,7 +72,8 @@ def run_sla_sweep(svc: Services, at: datetime | None = None) -> SlaReport:
 
 def _late_stage(svc: Services, reg: Register | None, people: Desk, ticket_id: int, at: datetime,
                 report: SlaReport) -> None:
-    """Record a late stage (and push the dispatchers), or escalate one recorded a limit ago (and push the admins)."""
+    """Record a late stage (and push the dispatchers), or escalate one recorded a limit ago (and push the admins);
+    what became late more than a day ago is recorded without a push (models.sla.STALE_AFTER)."""
     with svc.db.session() as s:
         ticket = s.get(Ticket, ticket_id)
         clock = due(ticket, reg, at) if ticket is not None else None
@@ -82,11 +83,13 @@ def _late_stage(svc: Services, reg: Register | None, people: Desk, ticket_id: in
         row = record_overdue(s, ticket, clock, at, people)
         if row is not None:
             report.overdue += 1
-            pushes += _told(svc, s, ticket, row, clock, people.of(ticket.category), "overdue")
+            if clock.news():
+                pushes += _told(svc, s, ticket, row, clock, people.of(ticket.category), "overdue")
         escalated = _escalated(s, ticket, row, clock, at) if clock.escalate else None
         if escalated is not None:
             report.escalated += 1
-            pushes += _told(svc, s, ticket, escalated, clock, people.admins, "escalate")
+            if clock.news(escalation=True):
+                pushes += _told(svc, s, ticket, escalated, clock, people.admins, "escalate")
     _queued(svc, pushes, report)
 
 

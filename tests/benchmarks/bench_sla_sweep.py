@@ -6,10 +6,12 @@
 
 Setup (not measured): empties the database's schema (use a database of its own), migrates it, loads the bundled
 register, a dispatcher and an admin bound to WeChat, and inserts ``--tickets`` open tickets in plain INSERTs,
-spread over the open statuses, a share ``--late`` of them past twice their stage's limit (the rest well within).
+spread over the open statuses, a share ``--late`` of them ten minutes past twice their stage's limit (the rest
+well within).
 Then it times three passes of ``workers.sla.run_sla_sweep`` (pushes are recorded and queued, not sent):
 
-1. the first pass: every late stage recorded, its dispatcher and then its admin pushed;
+1. the first pass: every late stage recorded, its dispatcher and then its admin pushed (a category with
+   longer limits of its own is late, not yet escalated);
 2. the second pass: nothing new (what every 5-minute run costs once the late tickets are dealt with);
 3. after 1 % of the tickets got a new stage (moved on), a pass that records those.
 """
@@ -67,8 +69,10 @@ def prepare(db_url: str, redis_url: str, n: int, late: float) -> Services:
     at = now()
     rows = []
     for i in range(n):
-        started = at - (timedelta(days=5) if rng.random() < late else timedelta(minutes=5))
-        rows.append({"no": f"B{i:09d}", "status": STATUSES[i % len(STATUSES)], "openid": f"o-{i}",
+        status = STATUSES[i % len(STATUSES)]
+        limit = reg.sla.limit({"submitted": "accept", "accepted": "assign"}.get(status, "complete"))
+        started = at - (2 * limit + timedelta(minutes=10) if rng.random() < late else timedelta(minutes=5))
+        rows.append({"no": f"B{i:09d}", "status": status, "openid": f"o-{i}",
                      "category": rng.choice(categories), "group": "给水", "item": "水龙头", "campus": "东环校区",
                      "building": "学生公寓12栋", "floor": "5", "room": "502", "description": "滴水",
                      "phone": "13800000001", "priority": "normal", "created_at": started, "updated_at": started,
