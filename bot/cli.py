@@ -313,7 +313,7 @@ def tickets_show(no: str, as_json: bool) -> None:
                        f"{t.description}\nphone {t.phone}  photos {len(t.photos)}")
             for e in t.events:
                 note = f"  {e.note}" if e.note else ""
-                label = (e.kind if e.kind in ("message", "priority")
+                label = (e.kind if e.kind in ("message", "priority", "visit")
                          else f"{e.status} ({STATUS_ZH[e.status]})")
                 click.echo(f"  {local_time(e.at):%Y-%m-%d %H:%M}  {label}  by {e.by}{note}")
     except RepairbotError as exc:
