@@ -21,7 +21,7 @@ from rq import Queue
 from sqlalchemy import select
 
 from core.actions import move_ticket, rate, rework
-from core.jobs import enqueue
+from core.jobs import all_queues, enqueue
 from core.services import Services
 from models.backoffice import FollowUp, ReturnVisit
 from models.clock import now
@@ -35,6 +35,7 @@ from tests.support.people import seed_staff
 from tests.support.sla import bind_staff, overdue_rows, register_doc, rewind, short_limits
 from tests.support.tickets import REPORTER, make_ticket, stored
 from tests.support.wechat_api import sent_templates
+from workers.queues import LeanSimpleWorker
 from workers.sla import SLA_SWEEP, run_sla_sweep, schedule_sla_sweep
 
 STAFF = "staff:王调度"
@@ -81,6 +82,17 @@ def test_a_late_stage_is_recorded_once_then_told_to_the_dispatcher_and_a_limit_l
     move_ticket(services, no, "accepted", by=STAFF)
     sweep_in_worker(services, run_jobs)
     assert len(overdue_rows(services, no)) == 1
+
+
+def test_a_worker_queues_and_runs_the_sla_sweep_by_itself(
+        services: Services, team: None, wechat_api: responses.RequestsMock) -> None:
+    """What `repairbot worker` runs: as it beats it queues this period's SLA sweep, then runs it."""
+    short_limits(services, {"accept": "10s", "assign": HOUR, "complete": HOUR})
+    no = make_ticket(services)
+    rewind(services, no, 11)
+    LeanSimpleWorker(all_queues(services.redis), connection=services.redis).work(burst=True, logging_level="WARNING")
+    assert overdue_rows(services, no) == [("accept", 0, "王调度", False)]
+    assert phrases_to(wechat_api, "o-wang") == ["受理超时"]
 
 
 def test_sweeps_running_at_the_same_moment_record_and_push_once(services: Services, team: None) -> None:
