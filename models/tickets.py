@@ -516,8 +516,7 @@ def move(session: Session, ticket: Ticket, to: str, *, by: str, role: str = "sta
     times = stage_times(ticket, to, at, by, close_reason or (CLOSED_RATED if role == "reporter" else CLOSED_STAFF))
     # Guard against a concurrent move: only the status we read may be replaced.
     result = session.execute(update(Ticket).where(Ticket.id == ticket.id, Ticket.status == ticket.status)
-                             .values(status=to, updated_at=at, worker_id=ticket.worker_id, **times)
-                             .execution_options(synchronize_session=False))
+                             .values(status=to, updated_at=at, worker_id=ticket.worker_id, **times))
     if not getattr(result, "rowcount", 1):
         raise IllegalMove(f"ticket {ticket.no} was changed by someone else; look again", code="changed", no=ticket.no)
     ticket.status = to
