@@ -313,7 +313,7 @@ def tickets_show(no: str, as_json: bool) -> None:
                        f"{t.description}\nphone {t.phone}  photos {len(t.photos)}")
             for e in t.events:
                 note = f"  {e.note}" if e.note else ""
-                label = (e.kind if e.kind in ("message", "priority")
+                label = (e.kind if e.kind in ("message", "priority", "visit")
                          else f"{e.status} ({STATUS_ZH[e.status]})")
                 click.echo(f"  {local_time(e.at):%Y-%m-%d %H:%M}  {label}  by {e.by}{note}")
     except RepairbotError as exc:
@@ -461,6 +461,19 @@ def sweep(older_than: int) -> None:
 
     report = requeue_pending(_services(), older_than)
     click.echo(f"queued again: {report.pushes} pushes, {report.photos} photo downloads")
+
+
+@main.group()
+def sla() -> None:
+    """Time limits (责任追究): late stages, escalation, and the timers after a completion."""
+
+
+@sla.command("sweep")
+def sla_sweep() -> None:
+    """Record late stages and push the dispatchers (the admins a limit later); remind to rate; close unrated."""
+    from workers.sla import run_sla_sweep
+
+    click.echo(run_sla_sweep(_services()).summary())
 
 
 def _echo_json(value: Any) -> None:

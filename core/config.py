@@ -8,6 +8,7 @@ import secrets
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -16,6 +17,7 @@ from dotenv import dotenv_values
 
 from core.templates import DEFAULT_FILE as DEFAULT_TEMPLATES_FILE
 from core.templates import Templates, templates_from
+from models.durations import EXAMPLE, parse_duration
 from models.errors import ConfigError
 
 DEFAULT_API_BASE = "https://api.weixin.qq.com/cgi-bin/"
@@ -66,6 +68,11 @@ class Config:
     # Which template each kind of push uses and what fills its keywords (core/templates.py).
     templates_file: Path = DEFAULT_TEMPLATES_FILE
     templates: Templates = field(default_factory=lambda: templates_from(DEFAULT_TEMPLATES_FILE, {}), repr=False)
+    # After 维修完成 (服务回访, 销单): when the invitation to rate goes (0: with the completion push), when an
+    # unrated ticket's reporter is reminded once, and when it is closed as 已销单（未评价） (the SLA sweep).
+    rate_invite_delay: timedelta = timedelta(0)
+    rate_remind_after: timedelta = timedelta(days=3)
+    auto_close_after: timedelta = timedelta(days=7)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, dotenv: str | Path | None = ".env") -> Config:
@@ -103,6 +110,9 @@ class Config:
             else Path(__file__).with_name("data") / "menu.yaml",
             templates_file=templates_file,
             templates=templates_from(templates_file, values),
+            rate_invite_delay=_duration(values, "REPAIRBOT_RATE_INVITE_DELAY", timedelta(0), zero=True),
+            rate_remind_after=_duration(values, "REPAIRBOT_RATE_REMIND_AFTER", timedelta(days=3)),
+            auto_close_after=_duration(values, "REPAIRBOT_AUTO_CLOSE_AFTER", timedelta(days=7)),
         )
         return cfg.with_secret_key()
 
@@ -196,6 +206,19 @@ def _number(values: Mapping[str, str], name: str, default: float, kind: type, wh
         return kind(raw) if raw else default
     except ValueError as exc:
         raise ConfigError(f"{name} must be {what}, not {raw!r}") from exc
+
+
+def _duration(values: Mapping[str, str], name: str, default: timedelta, zero: bool = False) -> timedelta:
+    """A delay written as the register writes limits (90s, 15m, 2h, 3d); `zero` also takes 0 (no delay)."""
+    raw = (values.get(name) or "").strip()
+    if not raw:
+        return default
+    if zero and raw in ("0", "0s"):
+        return timedelta(0)
+    span = parse_duration(raw)
+    if span is None:
+        raise ConfigError(f"{name} must be a duration ({EXAMPLE}), not {raw!r}")
+    return span
 
 
 def _flag(raw: str) -> bool:

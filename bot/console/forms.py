@@ -20,6 +20,7 @@ from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optio
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from bot.console.text import ROLE_ZH
+from models.backoffice import VISIT_ZH
 from models.people import STAFF_ROLES
 from models.tickets import STATUS_ZH
 
@@ -70,6 +71,21 @@ class DowngradeForm(FlaskForm):
     """改为普通: an urgent ticket that was a false alarm; the note is optional."""
 
     note = StringField("说明", validators=[Optional(), Length(max=200)])
+
+
+class VisitForm(FlaskForm):
+    """A phone return visit (服务回访): its outcome and what the reporter said."""
+
+    # Checked by the action, which says an unknown outcome in Chinese.
+    outcome = SelectField("回访结果", choices=choices(VISIT_ZH.items()), validate_choice=False)
+    note = TextAreaField("回访记录", validators=[Optional(), Length(max=500, message="最多 500 字")])
+
+
+class FollowUpDoneForm(FlaskForm):
+    """What was done about a follow-up task (after a poor rating)."""
+
+    note = TextAreaField("处理情况", validators=[DataRequired(message="请写明处理情况"),
+                                              Length(max=500, message="最多 500 字")])
 
 
 class ActionForm(FlaskForm):

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from bot.console.auth import me
 from bot.console.blueprint import age, bp, local, services
-from bot.console.forms import AcceptAssignForm, ActionForm, DowngradeForm, MergeForm, MoveForm, ReplyForm
+from bot.console.forms import AcceptAssignForm, ActionForm, DowngradeForm, MergeForm, MoveForm, ReplyForm, VisitForm
 from bot.console.perms import (
     StaffUser,
     can_see,
@@ -43,6 +43,7 @@ from bot.console.queue import (
     version,
 )
 from bot.console.text import (
+    CLOSE_REASON_ZH,
     EVENT_KIND_ZH,
     NOTE_PLACEHOLDER,
     PUSH_KIND_ZH,
@@ -58,6 +59,7 @@ from bot.ids import parse_id
 from core import actions
 from core.jobs import SEND_PUSH, enqueue
 from core.templates import TEMPLATE_REFUSED
+from models.backoffice import STAGE_ZH, VISIT_ZH, Overdue, ReturnVisit
 from models.errors import IllegalMove, NotFound, RepairbotError
 from models.people import Person, Staff
 from models.pushes import Push
@@ -280,7 +282,42 @@ def ticket(no: str) -> ResponseReturnValue:
             merge_form=MergeForm(formdata=None) if may_merge(user, t) else None,
             downgrade_form=may_downgrade(user, t),
             messages=[e for e in t.events if e.kind in ("message", "reply")],
-            no_workers=TEXT["no_workers"].format(category=t.category))
+            no_workers=TEXT["no_workers"].format(category=t.category), **office_records(s, user, t))
+
+
+# Where a return visit may be recorded: after the worker said it is done (and after 销单, as offices do).
+VISIT_STATUSES = ("completed", "closed")
+
+
+def office_records(s: Session, user: StaffUser, t: Ticket) -> dict[str, Any]:
+    """What the ticket page shows of the office's records: its return visits (and the form for one), its late
+    stages with who held them, and why it was closed."""
+    visits = list(s.scalars(select(ReturnVisit).where(ReturnVisit.ticket_id == t.id).order_by(ReturnVisit.id)))
+    late = list(s.scalars(select(Overdue).where(Overdue.ticket_id == t.id).order_by(Overdue.id)))
+    may_visit = user.manages and t.status in VISIT_STATUSES
+    return {"visits": visits, "VISIT_ZH": VISIT_ZH, "late_stages": late, "STAGE_ZH": STAGE_ZH,
+            "visit_form": VisitForm(formdata=None) if may_visit else None,
+            "close_reason": CLOSE_REASON_ZH.get(t.close_reason or "", "")}
+
+
+@bp.post("/tickets/<no>/visit")
+def visit(no: str) -> ResponseReturnValue:
+    """服务回访: record a phone return visit; 不满意 on a completed ticket sends it back as rework."""
+    user = me()
+    form = VisitForm()
+    with services().db.session() as s:
+        t = visible_ticket(s, user, no)
+        no, status = t.no, t.status
+        if not user.manages:
+            abort(403)
+    if refused(form):
+        return back_to(no)
+    outcome = form.outcome.data or ""
+    done = ("visit_reopened" if outcome == "unsatisfied" and status == "completed" else
+            "visit_closed" if outcome in ("satisfied", "fair") and status == "completed" else "visit_recorded")
+    return act(back_to(no), lambda: actions.return_visit(services(), no, outcome, form.note.data,
+                                                         by=STAFF_BY.format(name=user.name)),
+               TEXT[done].format(no=no, outcome=VISIT_ZH.get(outcome, "")))
 
 
 @bp.post("/tickets/<no>/accept-assign")
