@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, case, select, update
+from sqlalchemy import ColumnElement, and_, case, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -104,6 +104,22 @@ def late_candidates(session: Session, reg: Register | None, at: datetime) -> lis
 _WAITING_ASSIGNMENT = and_(Ticket.status == "accepted", Ticket.reworks == 0)
 _STAGE = case((Ticket.status == "submitted", "accept"), (_WAITING_ASSIGNMENT, "assign"), else_="complete")
 _ROUND = case((Ticket.status == "submitted", 0), (_WAITING_ASSIGNMENT, 0), else_=Ticket.reworks)
+
+
+def late_now() -> ColumnElement[bool]:
+    """An open ticket the sweep recorded late in the stage (and round) it is in now: what the console marks
+    超时 — the same record the office holds people to account by, so the queue and the ledger agree."""
+    recorded = select(Overdue.id).where(Overdue.ticket_id == Ticket.id, Overdue.stage == _STAGE,
+                                        Overdue.round == _ROUND).exists()
+    return and_(Ticket.status.in_(OPEN_STATUSES), recorded)
+
+
+def late_stages(session: Session, ticket_ids: list[int]) -> dict[int, str]:
+    """The stage each of these tickets is late in now (those that are), in one read."""
+    if not ticket_ids:
+        return {}
+    rows = session.execute(select(Ticket.id, _STAGE).where(Ticket.id.in_(ticket_ids), late_now()))
+    return {ticket_id: stage for ticket_id, stage in rows}
 
 
 @dataclass(frozen=True)

@@ -106,8 +106,8 @@ def error_zh(exc: Exception) -> str:
         return ERROR_UNKNOWN
 
 
-OVERDUE_ACCEPT = "超时未受理"
-OVERDUE_OPEN = "超 48 小时未完成"
+# The queue's mark of a ticket late in its stage (models.backoffice.STAGE_ZH: 受理, 指派, 完成).
+LATE_MARK = "{stage}超时"
 
 TEXT = {
     "login_needed": "请先登录。",

@@ -29,15 +29,13 @@ from bot.console.perms import (
     workers_for,
 )
 from bot.console.queue import (
-    ACCEPT_WITHIN,
-    FINISH_WITHIN,
     PAGE_SIZE,
     POLL_S,
     Filters,
     last_id,
+    late_marks,
     marks_for,
     new_since,
-    overdue,
     queue_page,
     status_counts,
     version,
@@ -211,9 +209,8 @@ def queue() -> ResponseReturnValue:
         return render_template(
             "console/queue.html", tickets=tickets, total=total, f=f, counts=counts, workers=workers,
             categories=categories, campuses=[c.name for c in reg.campuses] if reg else [],
-            buildings=buildings, overdue=lambda t: overdue(t, now), open_statuses=OPEN_STATUSES,
-            pages=(total + PAGE_SIZE - 1) // PAGE_SIZE, accept_hours=int(ACCEPT_WITHIN.total_seconds() // 3600),
-            finish_hours=int(FINISH_WITHIN.total_seconds() // 3600), marks=marks_for(s, tickets, since),
+            buildings=buildings, open_statuses=OPEN_STATUSES,
+            pages=(total + PAGE_SIZE - 1) // PAGE_SIZE, marks=marks_for(s, tickets, since),
             version=version(s, user, now), poll_s=current_app.config.get("CONSOLE_POLL_S", POLL_S))
 
 
@@ -231,8 +228,7 @@ def queue_poll() -> ResponseReturnValue:
         if request.args.get("v") == current:
             return jsonify(same=True, new=fresh, version=current)
         tickets, total = queue_page(s, user, f, now)
-        rows = render_template("console/_queue_rows.html", tickets=tickets, overdue=lambda t: overdue(t, now),
-                               marks=marks_for(s, tickets, since))
+        rows = render_template("console/_queue_rows.html", tickets=tickets, marks=marks_for(s, tickets, since))
         return jsonify(same=False, new=fresh, version=current, total=total, rows=rows,
                        counts=status_counts(s, user, now))
 
@@ -274,7 +270,7 @@ def ticket(no: str) -> ResponseReturnValue:
                                "canned": [c.text for c in canned_for(s, to, t.category)]})
         return render_template(
             "console/ticket.html", t=t, moves=move_forms, reporter=reporter, pushes=pushes,
-            followers=len(followers(s, t)), overdue=overdue(t), rework=is_rework(t),
+            followers=len(followers(s, t)), overdue=late_marks(s, [t]).get(t.id), rework=is_rework(t),
             accept_assign=workers if may_accept_and_assign(user, t) else None,
             accept_assign_canned=[c.text for c in canned_for(s, "assigned", t.category)],
             reply_form=ReplyForm(formdata=None) if may_reply(user, t) else None,
