@@ -18,11 +18,10 @@ from devtools.fakewechat import FakeServer, FakeWeChat, serve_in_thread
 from models.people import add_staff
 from models.pushes import Push
 from models.tickets import TicketPhoto
-from tests.support.chat import DORM_TAP, choose, say, ticket_no
+from tests.support.chat import DORM_TAP, report_on_floor
 from tests.support.cli import environment
 from tests.support.http import eventually
 from tests.support.nodes import HoppingUser, running, wait_healthy, web_node, worker_node
-from tests.support.tickets import DESCRIPTION
 
 USERS = {"o-hop-1": "20260001", "o-hop-2": "20260002", "o-hop-3": "20260003"}
 
@@ -35,21 +34,6 @@ def fake_wechat() -> Iterator[tuple[FakeWeChat, str]]:
     yield fake, f"http://127.0.0.1:{server.port}/cgi-bin/"
     server.shutdown()
     server.server_close()
-
-
-def report(user: HoppingUser, floor: int) -> str:
-    """A dripping tap on a floor of its own (no duplicate of the others'), with a photo; return the number."""
-    assert "维修类型" in say(user, "报修")
-    for label in DORM_TAP:
-        choose(user, label)
-    say(user, str(floor))
-    assert "描述" in say(user, f"{floor}01")
-    assert "照片" in say(user, DESCRIPTION)
-    reply = user.image(media_id=f"MEDIA-{user.openid}").text
-    if "联系电话" in reply:  # a card without a phone number on the roster
-        reply = say(user, "13800000009")
-    assert "请核对报修单" in reply, reply
-    return ticket_no(say(user, "1"))
 
 
 def settled(services: Services) -> bool:
@@ -75,7 +59,7 @@ def test_dialogs_hop_between_webhook_nodes_and_every_push_goes_once(
     with running(*procs):
         wait_healthy(urls, procs, tmp_path)
         users = [HoppingUser(urls, openid) for openid in USERS]
-        numbers = [report(user, floor) for user, floor in zip(users, (3, 4, 6), strict=True)]
+        numbers = [report_on_floor(user, floor) for user, floor in zip(users, (3, 4, 6), strict=True)]
         for no in numbers:
             move_ticket(services, no, "accepted", by="staff:王调度")
             move_ticket(services, no, "assigned", by="staff:王调度", worker="刘师傅")

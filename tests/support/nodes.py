@@ -81,7 +81,9 @@ def web_node(folder: Path, env: dict[str, str]) -> tuple[subprocess.Popen[bytes]
     port = free_port()
     node_env = {**env, "REPAIRBOT_INSTANCE_PATH": str(folder / "instance"), "REPAIRBOT_BIND": f"127.0.0.1:{port}",
                 "REPAIRBOT_WORKERS": "1"}
-    proc = _start([sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONF), "bot.wsgi:app"], folder, node_env)
+    # No control socket: its default path (~/.gunicorn/gunicorn.ctl) is one for every gunicorn of the user.
+    proc = _start([sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONF), "--no-control-socket", "bot.wsgi:app"],
+                  folder, node_env)
     return proc, f"http://127.0.0.1:{port}"
 
 
