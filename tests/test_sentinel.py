@@ -20,7 +20,6 @@ from core.actions import move_ticket
 from core.config import Config
 from core.services import Services, connect_redis
 from devtools.fakewechat import FakeWeChat, serve_in_thread
-from models.errors import ConfigError
 from models.pushes import Push
 from tests.support import database
 from tests.support.chat import DORM_TAP, choose, report_on_floor, say
@@ -90,14 +89,6 @@ def test_the_sentinels_setting_says_the_same(watched: Watched) -> None:
     assert connect_redis(cfg).ping()
 
 
-@pytest.mark.parametrize("url", ["redis+sentinel://127.0.0.1:26379", "redis+sentinel://h:port/svc/0",
-                                 "redis+sentinel://h:26379/svc/zero"])
-def test_a_sentinel_url_that_cannot_be_read_stops_the_start(url: str) -> None:
-    with pytest.raises(ConfigError, match="REPAIRBOT_REDIS_URL"):
-        Config.from_env({"REPAIRBOT_REDIS_URL": url, "REPAIRBOT_SECRET_KEY": "k", "REPAIRBOT_ID_PEPPER": "p"},
-                        dotenv=None)
-
-
 def pushes_sent_once(svc: Services, fake: FakeWeChat) -> bool:
     with svc.db.session() as s:
         statuses = list(s.scalars(select(Push.status)))
@@ -116,7 +107,8 @@ def test_a_failover_mid_dialog_and_between_pushes_goes_unnoticed(
     worker = worker_node(tmp_path / "worker", env)
     office = Services(services.config.override(redis_url=watched.url))  # the console's side, through Sentinel
     try:
-        with running(web, worker):
+        # After a failover RQ's last write on shutdown can wait on a connection of the old primary: don't wait long.
+        with running(web, worker, stop_within_s=5):
             wait_healthy([url], [web, worker], tmp_path)
             user = HoppingUser([url], "o-sentinel")
             first = report_on_floor(user, 3)

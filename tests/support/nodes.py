@@ -49,24 +49,25 @@ def _start(args: list[str], folder: Path, env: dict[str, str]) -> subprocess.Pop
     return subprocess.Popen(args, cwd=folder, env=full, stdout=log, stderr=subprocess.STDOUT)
 
 
-def _stop(procs: list[subprocess.Popen[bytes]]) -> None:
+def _stop(procs: list[subprocess.Popen[bytes]], within_s: float) -> None:
     for p in procs:
         if p.poll() is None:
             p.send_signal(signal.SIGTERM)
     for p in procs:
         try:
-            p.wait(timeout=20)
+            p.wait(timeout=within_s)
         except subprocess.TimeoutExpired:
             p.kill()
             p.wait(timeout=5)
 
 
 @contextlib.contextmanager
-def running(*procs: subprocess.Popen[bytes]) -> Iterator[list[subprocess.Popen[bytes]]]:
+def running(*procs: subprocess.Popen[bytes], stop_within_s: float = 20) -> Iterator[list[subprocess.Popen[bytes]]]:
+    """The processes for the block; then SIGTERM, and SIGKILL for any still there after stop_within_s."""
     try:
         yield list(procs)
     finally:
-        _stop(list(procs))
+        _stop(list(procs), stop_within_s)
 
 
 def healthy(base_url: str) -> bool:
