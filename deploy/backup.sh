@@ -37,9 +37,9 @@ dump_with_counts() {
   local db="$1" file="$2" snapshot counts
   coproc SNAP { psql "$db" -qAtX -v ON_ERROR_STOP=1; }
   printf 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;\nSELECT pg_export_snapshot();\n' >&"${SNAP[1]}"
-  read -r snapshot <&"${SNAP[0]}"
+  read -r snapshot <&"${SNAP[0]}" || { echo "backup: cannot open a snapshot of the database" >&2; return 1; }
   count_query >&"${SNAP[1]}"
-  read -r counts <&"${SNAP[0]}"
+  read -r counts <&"${SNAP[0]}" || { echo "backup: cannot count the rows (is the schema there?)" >&2; return 1; }
   pg_dump --snapshot="$snapshot" --format=custom --file="$file" "$db"
   printf 'COMMIT;\n' >&"${SNAP[1]}"
   eval "exec ${SNAP[1]}>&-"

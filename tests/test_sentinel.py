@@ -50,6 +50,9 @@ class Watched:
 
     def fail_over(self) -> None:
         """Make the replica the primary, as Sentinel does when the primary's machine is lost."""
+        link = redis.Redis(port=self.replica, decode_responses=True)
+        assert eventually(lambda: link.info("replication").get("master_link_status") == "up", 20), "no replica"
+        assert eventually(lambda: redis.Redis(port=self.sentinel_port).sentinel_slaves(SENTINEL_SERVICE), 20)
         redis.Redis(port=self.sentinel_port).execute_command("SENTINEL", "FAILOVER", SENTINEL_SERVICE)
         assert eventually(lambda: primary_port(self.sentinel_port) == self.replica, 30), "no failover"
         assert eventually(lambda: _role(self.replica) == "master" and _role(self.primary) == "slave", 30)
@@ -68,9 +71,6 @@ def watched(tmp_path: Path) -> Iterator[Watched]:
     replica, rport = redis_node(tmp_path / "redis-b", replica_of=pport)
     sentinel, sport = sentinel_node(tmp_path / "sentinel", pport)
     with running(sentinel, replica, primary):
-        link = lambda: redis.Redis(port=rport, decode_responses=True).info("replication").get("master_link_status")  # noqa: E731
-        assert eventually(lambda: link() == "up", 20), "the replica did not sync"
-        assert eventually(lambda: redis.Redis(port=sport).sentinel_slaves(SENTINEL_SERVICE), 20)
         yield Watched(sport, pport, rport)
 
 
