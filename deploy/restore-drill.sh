@@ -7,7 +7,7 @@
 #
 # Reads REPAIRBOT_DATABASE_URL (the live database) and the rest of repairbot.env. The scratch database is
 # RESTORE_DRILL_DB (default: the live database's name + _drill) on the same server; it is dropped first,
-# and again at the end unless RESTORE_DRILL_KEEP=1. REPAIRBOT (default: repairbot) is the command run on it.
+# and again after a drill that passed unless RESTORE_DRILL_KEEP=1 (a failed drill leaves it, to look at). REPAIRBOT (default: repairbot) is the command run on it.
 # Exit status 0: restored, readable by repairbot, counts equal. Anything else: the backup is not good.
 set -euo pipefail
 

@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from sqlalchemy.engine import make_url
 
 from core.services import Services
 from tests.support.cli import environment
+from tests.support.database import on_server
 from tests.support.tickets import make_ticket
 
 DEPLOY = Path(__file__).resolve().parents[1] / "deploy"
@@ -34,12 +36,15 @@ def drill(services: Services, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture
-def office_in_use(services: Services) -> Services:
-    """A database with the rows an office has: tickets at several stages, their timelines, photos and pushes."""
+def office_in_use(services: Services) -> Iterator[Services]:
+    """A database with the rows an office has: tickets at several stages, their timelines, photos and pushes.
+    The scratch database a failed drill leaves behind is dropped afterwards."""
     make_ticket(services, "o-drill-1", media=("MEDIA-D1",))
     make_ticket(services, "o-drill-2", moved_to="accepted")
     make_ticket(services, "o-drill-3", moved_to="completed")
-    return services
+    yield services
+    url = services.config.database_url
+    on_server(url, f'DROP DATABASE IF EXISTS "{make_url(url).database}_drill" WITH (FORCE)')
 
 
 def test_the_drill_restores_a_fresh_dump_and_finds_every_row(office_in_use: Services) -> None:

@@ -47,16 +47,12 @@ def old_url(tmp_path: Path) -> Iterator[str]:
         return
     url = make_url(base)
     name = f"{url.database}_upgrade"
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    drop = f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
+    database.on_server(base, drop, f'CREATE DATABASE "{name}"')
     try:
         yield url.set(database=name).render_as_string(hide_password=False)
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        database.on_server(base, drop)
 
 
 def at(hours: float) -> datetime:
