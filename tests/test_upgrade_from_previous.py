@@ -15,7 +15,7 @@ import redis as redis_lib
 import responses
 from alembic import command
 from click.testing import Result
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import Connection, make_url
 
 from bot import create_app
@@ -34,6 +34,8 @@ from tests.support.http import serve
 from tests.support.jobs import run_jobs
 from workers.sweeps import requeue_pending
 
+# The newest revision of the release before this one: moved on at each release. A migration that constrains
+# (NOT NULL, a dropped column) belongs to the release after the one that stopped needing the old shape.
 PREVIOUS_RELEASE = "0006"
 FILED = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 
@@ -192,3 +194,29 @@ def cli_json(monkeypatch: pytest.MonkeyPatch, svc: Services, *args: str) -> obje
     assert done.exit_code == 0, done.output
     return json.loads(done.output)
 
+
+
+def shape(url: str) -> dict[str, dict[str, tuple[str, bool, bool]]]:
+    """Each table's columns: (type, nullable, has a server default)."""
+    engine = create_engine(url)
+    try:
+        found = inspect(engine)
+        return {table: {c["name"]: (str(c["type"]), bool(c["nullable"]), c.get("default") is not None)
+                        for c in found.get_columns(table)} for table in found.get_table_names()}
+    finally:
+        engine.dispose()
+
+
+def test_the_upgrade_only_adds_what_the_previous_release_can_ignore(old_url: str, database_url: str) -> None:
+    """While web nodes are restarted one by one, the previous release runs on the migrated schema: nothing it
+    uses may change or go, and whatever it does not know must fill itself (nullable, or a server default)."""
+    command.upgrade(alembic_config(old_url), PREVIOUS_RELEASE)
+    before, after = shape(old_url), shape(database_url)
+    for table, columns in before.items():
+        assert table in after, f"{table} was dropped"
+        for name, (kind, nullable, _) in columns.items():
+            assert name in after[table], f"{table}.{name} was dropped or renamed"
+            assert after[table][name][:2] == (kind, nullable), f"{table}.{name} changed"
+    required_new = [(t, n) for t, cols in after.items() if t in before for n, (_, nullable, default) in cols.items()
+                    if n not in before[t] and not (nullable or default)]
+    assert required_new == [], "a new column the previous release would not fill"
