@@ -13,7 +13,7 @@ from core.actions import alerting
 from core.jobs import DOWNLOAD_PHOTO
 from dialogs import emergency
 from dialogs.context import Ctx
-from dialogs.engine import END, Choice, Dialog, End, Go, Outcome, Retry, Step, Switch, join_lines
+from dialogs.engine import END, Choice, Dialog, End, Go, Outcome, Retry, Step, Switch, join_lines, yes_no
 from dialogs.engine import TEXT as ENGINE_TEXT
 from dialogs.nlu.parse import get_parser
 from dialogs.places import NOT_A_SPOT, Correction, Unasked, describe_place, fits_floor, place_steps, small_int
@@ -123,6 +123,7 @@ TEXT = {
     "help": "按提示一步步回复即可；每一步都可以回复「返回」修改上一步。",
     "where": ("在哪儿坏的？一句话说楼栋和房间号，如「12栋502」；公共区域说楼名和位置，如「二教3楼男厕」"
               "「图书馆门口」。\n也可以回复数字，按维修类型选："),
+    "guessed": "（「{typed}」我按「{meant}」理解了；不对请回复「不是」）",
     "where_unclear": "没能从这句话里认出楼栋，我们按列表来选。",
     "emergency_place": "在哪栋楼？直接说楼名就行，如「学生公寓9栋」「二教」「图书馆」：",
     "emergency_place_bad": "没能从这句话里认出楼名，请再说一次，如「学生公寓9栋」「二教」「图书馆」。",
@@ -269,7 +270,33 @@ def choice_text(ctx: Ctx, msg: Incoming) -> Outcome:
 
 def place_correction(ctx: Ctx, msg: Incoming) -> Outcome | None:
     """A correction typed at the floor, room or note question ("改成二教"): taken as one, not as the answer."""
+    settled = guess_settled(ctx, msg)
+    if settled is not None:
+        return settled
     return take_correction(ctx, msg) if looks_like_correction(msg.raw) else None
+
+
+# The questions a correction of the words may be told beside (they take words, not a list number or a photo).
+GUESS_STEPS = ("where", "floor", "room", "place_note")
+
+
+def guess_settled(ctx: Ctx, msg: Incoming) -> Outcome | None:
+    """The first answer after a correction of the words was told beside the question settles it: 「不是」 reads
+    the words again as typed, a plain yes asks the question again, anything else answers it (the correction
+    stands)."""
+    text = form(ctx).guess
+    if not text:
+        return None
+    ctx.forget("guess")
+    agreed = yes_no(msg.text) if msg.kind == "text" else None
+    if agreed is None:
+        return None
+    if agreed:
+        return Retry("")
+    said, new = report_from(ctx, text, fuzzy=False)
+    if form(ctx).phone:
+        new.set("phone", form(ctx).phone, lambda: ctx.register)
+    return Switch("repair", say=said, data=new)
 
 
 def whole_place(ctx: Ctx, msg: Incoming) -> Outcome | None:
@@ -295,6 +322,9 @@ def where_skip(ctx: Ctx) -> bool:
 def where(ctx: Ctx, msg: Incoming) -> Outcome:
     """The place in words, whole or in part (「12栋502」「二教3楼男厕」「图书馆门口」): what it names is taken and only
     the rest is asked; buildings it may mean are offered; naming none goes the way of the lists."""
+    settled = guess_settled(ctx, msg)
+    if settled is not None:
+        return settled
     p = read_correction(ctx, msg.text)
     f = form(ctx)
     if p is not None:
@@ -761,9 +791,10 @@ def on_another(ctx: Ctx, choice: Choice) -> Outcome:
     return Switch("repair", say=join_lines(outcome.say, TEXT["another_next"], said), data=new)
 
 
-def report_from(ctx: Ctx, text: str) -> tuple[str, RepairForm]:
-    """A new repair form read from a sentence, and what is said of it: the sentence describes the fault it tells."""
-    p = ctx.understand(text)
+def report_from(ctx: Ctx, text: str, *, fuzzy: bool = True) -> tuple[str, RepairForm]:
+    """A new repair form read from a sentence, and what is said of it: the sentence describes the fault it tells
+    (fuzzy=False: the words exactly as typed, no sound-alike corrections)."""
+    p = ctx.understand(text, fuzzy=fuzzy)
     if p is None:
         return TEXT["start_from_text"], RepairForm()
     new = form_from_parse(p, ctx.register)

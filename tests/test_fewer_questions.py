@@ -90,3 +90,25 @@ def test_short_words_naming_the_thing_and_its_fault_describe_it(wechat: MakeUser
     user.image(media_id="M-FEW4")
     assert "报修成功" in user.text("1").text
     assert filed_ticket(services, user.openid).description == "马桶堵了"
+
+
+def test_a_corrected_typo_is_told_beside_the_place_question(wechat: MakeUser, bound: Callable[..., None],
+                                                            services: Services) -> None:
+    user = wechat("o-few-guess")
+    bound(user.openid)
+    reply = user.text("17栋二楼的吊扇不专了").text
+    assert "我按「不转了」理解了" in reply and "请输入房间号" in reply and "您是说" not in reply
+    assert "照片" in user.text("203").text  # the answer settles the correction too
+    user.image(media_id="M-FEW5")
+    assert "报修成功" in user.text("1").text
+    t = filed_ticket(services, user.openid)
+    assert (t.building, t.room, t.group, t.item) == ("学生公寓17栋", "203", "风扇", "吊扇")
+
+
+def test_no_beside_the_place_question_reads_the_words_as_typed(wechat: MakeUser,
+                                                               bound: Callable[..., None]) -> None:
+    user = wechat("o-few-guess-no")
+    bound(user.openid)
+    assert "我按「不转了」理解了" in user.text("17栋二楼的吊扇不专了").text
+    reply = user.text("不是").text
+    assert "不转" not in reply and "学生公寓17栋 2楼" in reply and "请输入房间号" in reply
