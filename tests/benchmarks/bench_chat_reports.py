@@ -4,8 +4,9 @@ For every `repair` row of a labelled utterance file (the columns of `utterances-
 sends the text, then answers as a person in a hurry would: a photo when asked for one, 「1」 to a 「您是说…吗」
 or to the summary. With --answers, the student also answers what they know of their own place when asked:
 the room of the label (it answers the floor question too), else its floor (「门口」 when none); 「走廊」 where a room
-is asked and the label has none; 「门口」 for the spot; and where the bot asks the whole place of a report that
-named none, their own room (「12栋502」, the place a report naming none is then expected at). Anything else the
+is asked and the label has none; 「门口」 for the spot; and where the bot asks the whole place (or an emergency's
+building) of a report that named none, their own room (「12栋502」, the place a report naming none is then
+expected at). Anything else the
 bot asks (a list to choose from) counts as a failure to file in one go. Every message counts towards the 4.
 The filed ticket is compared with the labels (building, floor, room, group, category; for a report naming
 no place, the student's room and the category the register gives its fault there; a thing labelled with no
@@ -55,7 +56,7 @@ def known(row: dict[str, str], reply: str) -> str | None:
     """What a student says to a question about their own place (--answers), or None: the room when there is
     one (it answers the floor too), else the floor; a public area in words (走廊) where a room is asked; the
     whole place where it is asked (the label's, else their own room)."""
-    if "在哪儿坏的" in reply:
+    if "在哪儿坏的" in reply or "在哪栋楼" in reply:  # the whole place, or an emergency's building
         return said_place(row) if row["building"] != "-" else OWN_ROOM_SAID
     if "在几楼" in reply:
         return row["room"] if row["room"] != "-" else row["floor"] if row["floor"] != "-" else "门口"
