@@ -10,6 +10,7 @@ import pytest
 
 from core.services import Services
 from devtools.chat import WeChatUser
+from tests.support.chat import choose
 from tests.support.tickets import filed_ticket
 
 MakeUser = Callable[..., WeChatUser]
@@ -59,6 +60,16 @@ def test_no_floor_is_asked_for_a_thing_that_has_none(wechat: MakeUser, bound: Ca
     assert "报修成功" in user.text("1").text
     t = filed_ticket(services, user.openid)
     assert (t.floor, t.room) == (None, None)
+
+
+def test_the_lists_ask_no_floor_for_a_lift_either(wechat: MakeUser, bound: Callable[..., None]) -> None:
+    user = wechat("o-few-lift-menu")
+    bound(user.openid)
+    user.text("报修")
+    for label in ("东环校区公共区域水电维修", "电梯", "电梯"):
+        choose(user, label)
+    reply = choose(user, "第六教学楼")
+    assert "在几楼" not in reply and "请描述一下问题" in reply
 
 
 def test_a_field_placed_by_the_words_asks_no_spot(wechat: MakeUser, bound: Callable[..., None]) -> None:
