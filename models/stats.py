@@ -175,7 +175,7 @@ def figures(conn: Connection, q: StatsQuery) -> dict[str, Any]:
     out.update(_counts(conn, where))
     out.update(_times(conn, where))
     out.update(_overdue(conn, where, out["tickets"]))
-    out.update(_ratings(conn, where))
+    out.update(_ratings(out["ratings"]))
     out["by_worker"] = by_worker(conn, where)
     out["hot_spots"] = hot_spots(conn, where)
     return out
@@ -225,9 +225,11 @@ def _overdue(conn: Connection, where: ColumnElement[bool], total: int) -> dict[s
             "overdue_by_stage": {s: {"tickets": int(per.get(s, 0)), "rate": rate(per.get(s, 0))} for s in STAGES}}
 
 
-def _ratings(conn: Connection, where: ColumnElement[bool]) -> dict[str, Any]:
-    avg, n = conn.execute(select(func.avg(Ticket.rating), func.count(Ticket.rating)).where(where)).one()
-    return {"rating_avg": None if avg is None else round(float(avg), 2), "rated": int(n)}
+def _ratings(stars: dict[str, int]) -> dict[str, Any]:
+    """The average and the number of ratings, from their distribution (counted with the other groupings)."""
+    rated = sum(stars.values())
+    total = sum(int(s) * n for s, n in stars.items())
+    return {"rating_avg": round(total / rated, 2) if rated else None, "rated": rated}
 
 
 def by_worker(conn: Connection, where: ColumnElement[bool]) -> list[dict[str, Any]]:
