@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import ColumnElement, Select, and_, exists, false, func, literal, or_, select, true, tuple_
 from sqlalchemy.engine import Connection, Row
@@ -242,6 +242,8 @@ def staff_name(by: str | None) -> str:
 
 def overdue_parts(text: str | None) -> tuple[str, str]:
     """The overdue stages (受理、完成) and who held the ticket then, from the joined stage:holder string."""
+    if not text:
+        return "", ""
     pairs = sorted((p.partition(":")[::2] for p in (text or "").split(";") if p),
                    key=lambda p: STAGES.index(p[0]) if p[0] in STAGES else len(STAGES))
     stages = list(dict.fromkeys(STAGE_ZH.get(s, s) for s, _ in pairs))
@@ -250,18 +252,24 @@ def overdue_parts(text: str | None) -> tuple[str, str]:
 
 
 def _time(at: datetime | None) -> str:
-    return local(at).strftime("%Y-%m-%d %H:%M") if at is not None else ""
+    """2026-03-10 09:00 on the school's clock (an f-string: strftime costs seconds in a big export)."""
+    if at is None:
+        return ""
+    t = local(at)
+    return f"{t.year}-{t.month:02d}-{t.day:02d} {t.hour:02d}:{t.minute:02d}"
 
 
 def ticket_cells(row: Row[Any], *, full_phone: bool) -> list[Any]:
-    """A ticket row in TICKET_COLUMNS' order."""
-    stages, holders = overdue_parts(row.overdue)
-    return [row.no, _time(row.created_at), row.reporter or "", row.phone if full_phone else mask_phone(row.phone),
-            row.category, row.group, row.item or "", row.campus, row.building, row.floor or "", row.room or "",
-            row.description, STATUS_ZH.get(row.status, row.status), _time(row.accepted_at), staff_name(row.accepted_by),
-            _time(row.assigned_at), row.worker or "", _time(row.completed_at), row.rating if row.rating else "",
-            row.rating_comment or "", VISIT_ZH.get(row.visit or "", ""), stages, holders,
-            "是" if row.priority == URGENT else ""]
+    """A ticket row in TICKET_COLUMNS' order (unpacked once: reading 24 fields by name costs more)."""
+    (_, no, created, reporter, phone, category, group, item, campus, building, floor, room, description, status,
+     accepted_at, accepted_by, assigned_at, worker, completed_at, rating, comment, visit, overdue,
+     priority) = cast(tuple[Any, ...], row)
+    stages, holders = overdue_parts(overdue)
+    return [no, _time(created), reporter or "", phone if full_phone else mask_phone(phone), category, group,
+            item or "", campus, building, floor or "", room or "", description, STATUS_ZH.get(status, status),
+            _time(accepted_at), staff_name(accepted_by), _time(assigned_at), worker or "", _time(completed_at),
+            rating or "", comment or "", VISIT_ZH.get(visit or "", ""), stages, holders,
+            "是" if priority == URGENT else ""]
 
 
 def complaint_cells(row: Row[Any], *, full_phone: bool) -> list[Any]:
