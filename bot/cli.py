@@ -429,8 +429,7 @@ def stats(since: str, until: str, category: str | None, by: str | None, as_json:
         raise click.BadParameter("--to is before --from", param_hint="--to")
     svc = _services()
     viewer = _viewer(svc, by)
-    with svc.db.engine.connect() as conn, conn.begin():
-        found = figures(conn, StatsQuery(start, end, viewer.categories, category or ""))
+    found = figures(svc.db.engine, StatsQuery(start, end, viewer.categories, category or ""))
     if as_json:
         _echo_json(found)
         return

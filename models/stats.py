@@ -14,6 +14,8 @@ fault group that came back: a ticket filed within 30 days of the previous one of
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -34,7 +36,7 @@ from sqlalchemy import (
     true,
     tuple_,
 )
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
 from models.backoffice import STAGES, Overdue
 from models.clock import LOCAL
@@ -91,6 +93,12 @@ def month_of(conn: Connection, at: Any) -> ColumnElement[str]:
     offset = datetime.now(UTC).astimezone(LOCAL).utcoffset()
     hours = int(offset.total_seconds() // 3600) if offset else 0
     return func.strftime("%Y-%m", at, f"{hours:+d} hours")
+
+
+def bytewise(conn: Connection, column: Any) -> Any:
+    """A text column compared byte by byte: PostgreSQL sorts such keys several times faster (a C collation
+    has abbreviated keys); only grouping needs them, not an order people read."""
+    return column.collate("C") if _pg(conn) else column
 
 
 def hours(value: Any) -> float | None:
@@ -166,19 +174,35 @@ def _ranked(rows: list[tuple[Any, ...]]) -> dict[str, int]:
 
 # -- the figures ----------------------------------------------------------------------------------------------
 
-def figures(conn: Connection, q: StatsQuery) -> dict[str, Any]:
-    """All the figures of a period, as plain JSON-ready values."""
-    if _pg(conn):
-        conn.execute(text(f"SET LOCAL work_mem = '{WORK_MEM}'"))
+Part = Callable[[Connection, ColumnElement[bool]], dict[str, Any]]
+
+
+def figures(engine: Engine, q: StatsQuery) -> dict[str, Any]:
+    """All the figures of a period, as plain JSON-ready values.
+
+    The parts are independent aggregates: on PostgreSQL each runs on its own connection at the same time
+    (a year's statistics are five scans of a third of a million rows; side by side they take as long as
+    the slowest), elsewhere one after the other."""
     where = conditions(q)
+    parts: tuple[Part, ...] = (_counts, _times, _overdue, _workers, _hot_spots)
+    if engine.dialect.name == "postgresql":
+        with ThreadPoolExecutor(len(parts)) as pool:
+            found = list(pool.map(lambda part: _run(engine, part, where), parts))
+    else:
+        found = [_run(engine, part, where) for part in parts]
     out: dict[str, Any] = {"from": q.since.isoformat(), "until": q.until.isoformat(), "category": q.category or None}
-    out.update(_counts(conn, where))
-    out.update(_times(conn, where))
-    out.update(_overdue(conn, where, out["tickets"]))
+    for part in found:
+        out.update(part)
+    out.update(_rates(out))
     out.update(_ratings(out["ratings"]))
-    out["by_worker"] = by_worker(conn, where)
-    out["hot_spots"] = hot_spots(conn, where)
     return out
+
+
+def _run(engine: Engine, part: Part, where: ColumnElement[bool]) -> dict[str, Any]:
+    with engine.connect() as conn, conn.begin():
+        if _pg(conn):
+            conn.execute(text(f"SET LOCAL work_mem = '{WORK_MEM}'"))
+        return part(conn, where)
 
 
 def _counts(conn: Connection, where: ColumnElement[bool]) -> dict[str, Any]:
@@ -211,18 +235,25 @@ def _times(conn: Connection, where: ColumnElement[bool]) -> dict[str, Any]:
             "complete_p50_h": hours(c[0]), "complete_p90_h": hours(c[1])}
 
 
-def _overdue(conn: Connection, where: ColumnElement[bool], total: int) -> dict[str, Any]:
-    """Per stage: how many of the period's tickets were late there, and the share; any stage at all."""
+def _overdue(conn: Connection, where: ColumnElement[bool]) -> dict[str, Any]:
+    """Per stage: how many of the period's tickets were late there; and at any stage at all."""
     joined = select(Overdue.stage, func.count(distinct(Overdue.ticket_id))).join(Ticket, Ticket.id == Overdue.ticket_id)
     per = {stage: n for stage, n in conn.execute(joined.where(where).group_by(Overdue.stage))}
     anywhere = conn.execute(select(func.count(distinct(Overdue.ticket_id))).join(Ticket, Ticket.id == Overdue.ticket_id)
                             .where(where)).scalar_one()
+    return {"overdue_tickets": int(anywhere), "overdue_by_stage": {s: {"tickets": int(per.get(s, 0))} for s in STAGES}}
 
-    def rate(n: Any) -> float:
-        return round(int(n) / total, 4) if total else 0.0
 
-    return {"overdue_rate": rate(anywhere), "overdue_tickets": int(anywhere),
-            "overdue_by_stage": {s: {"tickets": int(per.get(s, 0)), "rate": rate(per.get(s, 0))} for s in STAGES}}
+def _rates(out: dict[str, Any]) -> dict[str, Any]:
+    """The overdue counts as shares of the period's tickets."""
+    total = out["tickets"]
+
+    def rate(n: int) -> float:
+        return round(n / total, 4) if total else 0.0
+
+    for stage in out["overdue_by_stage"].values():
+        stage["rate"] = rate(stage["tickets"])
+    return {"overdue_rate": rate(out["overdue_tickets"])}
 
 
 def _ratings(stars: dict[str, int]) -> dict[str, Any]:
@@ -230,6 +261,14 @@ def _ratings(stars: dict[str, int]) -> dict[str, Any]:
     rated = sum(stars.values())
     total = sum(int(s) * n for s, n in stars.items())
     return {"rating_avg": round(total / rated, 2) if rated else None, "rated": rated}
+
+
+def _workers(conn: Connection, where: ColumnElement[bool]) -> dict[str, Any]:
+    return {"by_worker": by_worker(conn, where)}
+
+
+def _hot_spots(conn: Connection, where: ColumnElement[bool]) -> dict[str, Any]:
+    return {"hot_spots": hot_spots(conn, where)}
 
 
 def by_worker(conn: Connection, where: ColumnElement[bool]) -> list[dict[str, Any]]:
@@ -250,7 +289,7 @@ def hot_spots(conn: Connection, where: ColumnElement[bool]) -> list[dict[str, An
     previous one of the same group there (``repeats``), the places with most repeats first."""
     t = Ticket
     place = (t.campus, t.building, t.floor, t.group)
-    prev = func.lag(t.created_at).over(partition_by=place, order_by=t.created_at)
+    prev = func.lag(t.created_at).over(partition_by=[bytewise(conn, c) for c in place], order_by=t.created_at)
     seq = select(*place, t.created_at, prev.label("prev")).where(where).subquery()
     soon = and_(seq.c.prev.is_not(None),
                 seconds_between(conn, seq.c.prev, seq.c.created_at) <= HOT_WINDOW_DAYS * 86400)

@@ -105,8 +105,7 @@ def cached_figures(query: StatsQuery) -> dict[str, Any]:
     if raw:
         found: dict[str, Any] = json.loads(raw)
         return found
-    with services().db.engine.connect() as conn, conn.begin():
-        found = figures(conn, query)
+    found = figures(services().db.engine, query)
     with contextlib.suppress(RedisError):
         redis.set(key, json.dumps(found, ensure_ascii=False), ex=CACHE_S)
     return found

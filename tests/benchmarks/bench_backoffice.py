@@ -43,10 +43,9 @@ from core.config import Config
 from models.clock import LOCAL
 from models.schema import upgrade
 from models.tickets import Ticket
-from tests.benchmarks.seed_scale import SEED_PASSWORD, seed
+from tests.benchmarks.seed_scale import ADMIN, SEED_PASSWORD, AlreadySeeded, seed
 
 DEFAULT_URL = os.environ.get("BENCH_SCALE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/repairbot_scale")
-ADMIN = "统计管理员"  # the seeded admin (seed_scale.seed_staff)
 TOKEN_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 EXPORT_ROWS = 100_000
 RUNS = 5
@@ -179,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.seed:
         try:
             print(seed(args.url, tickets=args.seed), file=sys.stderr)
-        except SystemExit as exc:
+        except AlreadySeeded as exc:
             print(f"not seeded: {exc}", file=sys.stderr)
     lines = run(args.url, args.redis)
     print("\n".join(lines))
