@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import math
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -55,8 +56,17 @@ def bars(title: str, counts: dict[str, Any]) -> Markup:
     items = list(counts.items())[:MOST_BARS]
     chart = _chart(pygal.HorizontalBar, title, 60 + 28 * max(len(items), 1))
     chart.x_labels = [k for k, _ in reversed(items)]
+    chart.y_labels = whole_ticks(max((v for _, v in items), default=0))
     chart.add(title, [v for _, v in reversed(items)])
     return svg(chart)
+
+
+def whole_ticks(top: float, most: int = 5) -> list[int]:
+    """Whole-number ticks from 0 past `top`, at a round step (1, 2 or 5 times a power of ten)."""
+    rough = max(1.0, top / most)
+    power = 10 ** math.floor(math.log10(rough))
+    step = next(int(m * power) for m in (1, 2, 5, 10) if m * power >= rough)
+    return list(range(0, int(top) + step, step))
 
 
 def svg(chart: Any) -> Markup:
@@ -69,6 +79,8 @@ def columns(title: str, counts: dict[str, Any], value_format: str = "{:.0f}") ->
     chart = _chart(pygal.Bar, title, 260, x_label_rotation=45 if len(counts) > 6 else 0,
                    formatter=lambda v: value_format.format(v), print_values=len(counts) <= 12)
     chart.x_labels = list(counts)
+    if value_format == "{:.0f}":
+        chart.y_labels = whole_ticks(max(counts.values(), default=0))
     chart.add(title, list(counts.values()))
     return svg(chart)
 
