@@ -24,7 +24,7 @@ from models.backoffice import STAGE_ZH, STAGES, VISIT_ZH, Overdue, ReturnVisit
 from models.clock import LOCAL, local
 from models.consult import CONSULT_STATUS_ZH, Consult, ConsultEvent
 from models.people import Person, Staff
-from models.tickets import OPEN_STATUSES, PRIORITY_ZH, STATUS_ZH, URGENT, Ticket
+from models.tickets import OPEN_STATUSES, STATUS_ZH, URGENT, Ticket
 
 if TYPE_CHECKING:
     Rows = Select[*tuple[Any, ...]]  # a statement of many columns
@@ -290,6 +290,3 @@ def cells(kind: str, row: Row[Any], *, full_phone: bool) -> list[Any]:
         return complaint_cells(row, full_phone=full_phone)
     return ticket_cells(row, full_phone=full_phone)
 
-
-def priority_zh(priority: str) -> str:
-    return PRIORITY_ZH.get(priority, priority)

@@ -12,6 +12,7 @@ import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 from flask import Response, abort, render_template, request, send_file, stream_with_context, url_for
 from flask.typing import ResponseReturnValue
@@ -146,7 +147,6 @@ def ledger_export(fmt: str) -> ResponseReturnValue:
 
 
 def _attachment(name: str) -> str:
-    from urllib.parse import quote
-
+    """An ASCII file name for old browsers, the Chinese one (RFC 5987) for the rest."""
     return f"attachment; filename=ledger.csv; filename*=UTF-8''{quote(name)}"
 
