@@ -75,6 +75,15 @@ def moving(s: Session, cfg: Config, no: str, to: str, *, by: str, note: str | No
     return ticket, _moved(cfg, s, ticket, event)
 
 
+def accepting_and_assigning(s: Session, cfg: Config, no: str, worker: str, *, by: str,
+                            note: str | None = None) -> Done[Ticket]:
+    """受理并指派: accept a new ticket and name its worker in one transaction; both moves are on the timeline
+    and owe their pushes as if made one after the other (the note goes with the assignment)."""
+    ticket, accepted = moving(s, cfg, no, "accepted", by=by)
+    _, assigned = moving(s, cfg, no, "assigned", by=by, note=note, worker=worker)
+    return ticket, [*accepted, *assigned]
+
+
 def replying(s: Session, cfg: Config, no: str, text: str, *, by: str) -> Done[Ticket]:
     """Reply to the reporter on a ticket's timeline; the reply reaches them as a push."""
     text = text.strip()
@@ -169,6 +178,10 @@ def _own(s: Session, no: str, openid: str) -> Ticket:
 def move_ticket(svc: Services, no: str, to: str, *, by: str, note: str | None = None,
                 worker: str | None = None) -> Ticket:
     return run(svc, moving, no, to, by=by, note=note, worker=worker)
+
+
+def accept_and_assign(svc: Services, no: str, worker: str, *, by: str, note: str | None = None) -> Ticket:
+    return run(svc, accepting_and_assigning, no, worker, by=by, note=note)
 
 
 def downgrade_ticket(svc: Services, no: str, *, by: str, note: str | None = None) -> Ticket:

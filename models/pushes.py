@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from models.clock import now
 from models.db import Base, UTCDateTime
 from models.people import Staff, WechatUser
-from models.tickets import NOTIFY, REWORK_NOTE, STATUS_PHRASE, STATUS_ZH, Ticket, TicketEvent, followers, local_time
+from models.tickets import NOTIFY, REWORK_NOTE, STATUS_PHRASE, Ticket, TicketEvent, followers, local_time
 
 # WeChat cuts template keyword values at about 20 characters.
 KEYWORD_MAX = 20
@@ -26,6 +26,9 @@ RATE_HINT = ("满意请回复「评价 5」（1–5 星，可以接着写几句�
              "没修好请回复「没修好 哪里还有问题」，如「没修好 还在滴水」。")
 # What a complaint's sender is told when it is closed (办结) without a note.
 CONSULT_CLOSED = "已办结"
+# What the reporter of a ticket merged into another is told (never 已驳回: nothing of theirs was refused).
+MERGED_NOTE = "已合并到 {into}"
+MERGED_TEXT = "【报修进度】您的报修单 {no} 已合并到 {into}（同一处的报修），请关注该单进展。"
 
 
 class Push(Base):
@@ -111,15 +114,23 @@ def stamp(at: datetime | None) -> str:
     return local_time(at).strftime(TIME_FORMAT) if at is not None else ""
 
 
+def merged(ticket: Ticket, event: TicketEvent) -> bool:
+    """Whether a status event is the ticket's merge into another (a 驳回 in the rules, not in words)."""
+    return event.status == "rejected" and bool(ticket.merged_into)
+
+
 def status_payload(ticket: Ticket, event: TicketEvent) -> dict[str, Any]:
     """The fields of a ticket status push."""
     note = event.note or ""
+    phrase = STATUS_PHRASE[event.status]
+    if merged(ticket, event):
+        phrase, note = ticket.status_zh, MERGED_NOTE.format(into=ticket.merged_into)
     worker = ticket.worker
     if event.status == "assigned" and worker is not None:
         note = f"{worker.name} {worker.phone or ''}".strip() + (f"，{note}" if note else "")
     if event.status == "completed" and not note:
         note = RATE_HINT_SHORT
-    return mapped("ticket_status", ticket_no=ticket.no, status=STATUS_PHRASE[event.status],
+    return mapped("ticket_status", ticket_no=ticket.no, status=phrase,
                   note=note or f"{ticket.building} {ticket.fault}", place=ticket.place, fault=ticket.fault,
                   worker=worker.name if worker else "", worker_phone=(worker.phone or "") if worker else "",
                   category=ticket.category, time=stamp(event.at), created=stamp(ticket.created_at))
@@ -324,10 +335,12 @@ def custom_text(session: Session, kind: str, ticket_id: int | None, event_id: in
                                                   note=note.removeprefix(REWORK_NOTE.format(text=""))) + tail
     if kind == "reply":
         return f"【报修回复】报修单 {ticket.no} 有新回复：{note or '请查看'}" + tail
+    if merged(ticket, event):
+        return MERGED_TEXT.format(no=ticket.no, into=ticket.merged_into) + tail
     if event.status == "assigned" and ticket.worker is not None:
         worker = f"{ticket.worker.name} {ticket.worker.phone or ''}".strip()
         note = f"维修人员：{worker}" + (f"；{note}" if note else "")
-    lines = [f"【报修进度】您的报修单 {ticket.no} 状态更新为：{STATUS_ZH.get(event.status, event.status)}"]
+    lines = [f"【报修进度】您的报修单 {ticket.no} 状态更新为：{ticket.status_words(event.status)}"]
     if note:
         lines.append(f"说明：{note}")
     if event.status == "completed" and ticket.openid == openid:

@@ -84,6 +84,8 @@ DOWNGRADE_NOTE = "紧急改为普通"
 
 # How the reporter's words are kept on the timeline when they send a completed ticket back.
 REWORK_NOTE = "还没修好：{text}"
+# A ticket merged into another is `rejected` in the rules, but people read 已合并: nothing of theirs was refused.
+MERGED_ZH = "已合并"
 
 
 def fault_of(group: str, item: str | None) -> str:
@@ -146,7 +148,11 @@ class Ticket(Base):
 
     @property
     def status_zh(self) -> str:
-        return STATUS_ZH[self.status]
+        return self.status_words(self.status)
+
+    def status_words(self, status: str) -> str:
+        """A status of this ticket (its own, or one on its timeline) in Chinese: 已合并 for its merge."""
+        return MERGED_ZH if status == "rejected" and self.merged_into else STATUS_ZH[status]
 
     @property
     def place(self) -> str:

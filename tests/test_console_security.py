@@ -324,6 +324,7 @@ REACH = {
     "console.reply_delete": ADMINS, "console.notices": ADMINS, "console.notice_new": ADMINS,
     "console.notice": ADMINS, "console.notice_push": ADMINS, "console.notice_end": ADMINS,
     "console.consult_departments_page": ADMINS, "console.consult_departments_save": ADMINS,
+    "console.queue_poll": STAFF_ONLY, "console.accept_assign": MANAGERS, "console.reply_move": ADMINS,
     "console.ledger": MANAGERS, "console.ledger_export": MANAGERS, "console.stats": MANAGERS,
 }
 ROLES = {"admin": "管理员", "dispatcher": "王调度", "worker": "李师傅", "anonymous": None}
@@ -351,7 +352,7 @@ def objects(services: Services, staff: None) -> dict[str, Any]:
         s.flush()
         return {"no": no, "consult_no": consult.no, "photo_id": photo.id, "push_id": push.id, "reply_id": reply.id,
                 "notice_id": notice.id, "staff_id": get_staff(s, "李师傅").id, "rest": "no-such-page",
-                "filename": "console.js", "fmt": "csv"}
+                "filename": "console.js", "direction": "up", "fmt": "csv"}
 
 
 def _url(app: Flask, rule: Any, objects: dict[str, Any]) -> str:

@@ -49,12 +49,21 @@ class MoveForm(FlaskForm):
     worker = SelectField("维修工", choices=[], validate_choice=False)
 
 
+class AcceptAssignForm(FlaskForm):
+    """受理并指派: the worker is checked against the ticket's category by the view."""
+
+    note = TextAreaField("说明", validators=[Optional(), Length(max=500)])
+    worker = SelectField("维修工", choices=[], validate_choice=False)
+
+
 class ReplyForm(FlaskForm):
     text = TextAreaField("回复内容", validators=[DataRequired(), Length(max=500)])
 
 
 class MergeForm(FlaskForm):
     into = StringField("合并到单号", validators=[DataRequired(), Length(max=20)])
+    # Set by the second step when the two tickets are in different buildings (a confirmation).
+    confirm = HiddenField()
 
 
 class DowngradeForm(FlaskForm):
@@ -81,6 +90,8 @@ class StaffForm(FlaskForm):
 
 class CannedForm(FlaskForm):
     status = SelectField("用于状态", choices=choices(STATUS_ZH.items()))
+    # "" is every category; the register's categories are set by the view.
+    category = SelectField("维修类型", choices=[], validate_choice=False)
     text = TextAreaField("内容", validators=[DataRequired(), Length(max=500)])
     position = IntegerField("排序", default=0, validators=[
         Optional(), NumberRange(min=-9999, max=9999, message="请填 -9999 到 9999 之间的数")])

@@ -146,6 +146,11 @@ TEXT = {
     "no_workers": "没有负责「{category}」的维修工，请管理员先添加账号。",
     "list_sep": "、",
     "downgraded": "{no}：已改为普通工单（误报），已记入进度。",
+    "accept_assign": "受理并指派",
+    "accepted_assigned": "{no}：已受理并指派给 {worker}，当前状态「指派维修」。报修人将收到微信通知。",
+    "reply_moved": "已调整常用回复的顺序。",
+    "reply_category_bad": "登记册中没有维修类型「{category}」。",
+    "all_categories": "全部类型",
 }
 
 
