@@ -19,6 +19,7 @@ from core.embedded import socket_path
 from core.services import Services, connect_redis
 from devtools.chat import WeChatUser, run_chat
 from devtools.fakewechat import FakeWeChat, serve_in_thread
+from devtools.history import has_tickets, seed
 from models.people import add_staff, load_roster
 from models.register import Register, current_register, store_register
 from models.replies import seed_canned
@@ -98,6 +99,10 @@ def _prepare(cfg: Config, redis: object) -> None:
         for name, role, phone in DEMO_STAFF:
             add_staff(s, name, role, DEMO_PASSWORD, [c.name for c in reg.categories], phone)
         seed_canned(s, demo_replies(reg))
+    if not has_tickets(svc.db):
+        # A year of made-up history for the ledger and the statistics page; it ends days ago, so that none
+        # of it is a "same fault nearby?" for a repair tried in the demo.
+        seed(cfg.database_url, tickets=600, users=80, complaints=60, years=1, workers=2, ending_days_ago=3)
 
 
 def demo_replies(reg: Register) -> list[dict[str, object]]:
@@ -151,6 +156,7 @@ Staff side, in another terminal:
   .venv/bin/repairbot templates check      (the demo's mapping against the fake account's templates)
 Staff console: http://127.0.0.1:{port}/console/login
   dispatcher: {DEMO_STAFF[0][0]} / {DEMO_PASSWORD}    worker: {DEMO_STAFF[1][0]} / {DEMO_PASSWORD}
+  台账 and 统计 (ledger, statistics) show a year of made-up history: /console/ledger, /console/stats
 Pushes to you appear here as [推送]. Log: instance/demo.log
 扫码报修: /scan {_example_scene()}   (a sticker on room 502 of the first dormitory with rooms)
 """

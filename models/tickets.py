@@ -9,6 +9,7 @@ from typing import Any, cast
 from sqlalchemy import (
     ColumnElement,
     ForeignKey,
+    Index,
     Integer,
     Select,
     String,
@@ -117,6 +118,8 @@ def fault_of(group: str, item: str | None) -> str:
 
 class Ticket(Base):
     __tablename__ = "tickets"
+    # The ledger pages newest first by keyset on (created_at, id) (migration 0009).
+    __table_args__ = (Index("ix_tickets_created_at_id", "created_at", "id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     no: Mapped[str] = mapped_column(String(20), unique=True)

@@ -327,6 +327,7 @@ REACH = {
     "console.consult_departments_page": ADMINS, "console.consult_departments_save": ADMINS,
     "console.queue_poll": STAFF_ONLY, "console.accept_assign": MANAGERS, "console.reply_move": ADMINS,
     "console.visit": MANAGERS, "console.followup_done": MANAGERS,
+    "console.ledger": MANAGERS, "console.ledger_export": MANAGERS, "console.stats": MANAGERS,
 }
 ROLES = {"admin": "管理员", "dispatcher": "王调度", "worker": "李师傅", "anonymous": None}
 REACHES = {"admin": {PUBLIC, STAFF_ONLY, MANAGERS, ADMINS}, "dispatcher": {PUBLIC, STAFF_ONLY, MANAGERS},
@@ -354,7 +355,7 @@ def objects(services: Services, staff: None) -> dict[str, Any]:
         s.flush()
         return {"no": no, "consult_no": consult.no, "photo_id": photo.id, "push_id": push.id, "reply_id": reply.id,
                 "notice_id": notice.id, "staff_id": get_staff(s, "李师傅").id, "rest": "no-such-page",
-                "filename": "console.js", "direction": "up", "followup_id": task.id}
+                "filename": "console.js", "direction": "up", "followup_id": task.id, "fmt": "csv"}
 
 
 def _url(app: Flask, rule: Any, objects: dict[str, Any]) -> str:

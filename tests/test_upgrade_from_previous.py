@@ -158,8 +158,11 @@ def test_every_row_of_the_previous_release_is_kept(upgraded: Services) -> None:
     assert rows(url, "SELECT count(*) FROM ticket_events") == [(1 + 4 + 6,)]
     assert rows(url, "SELECT status, count(*) FROM pushes GROUP BY status ORDER BY status") == [
         ("pending", 1), ("sent", 3 + 5)]
-    # The new columns: empty where the previous release knew nothing, zero where they count.
-    assert rows(url, "SELECT count(*) FROM tickets WHERE accepted_at IS NULL AND held_s = 0 AND reworks = 0") == [(3,)]
+    # The new columns: the stage times read back from each timeline (migration 0008), zero where they count.
+    assert rows(url, "SELECT no, accepted_at IS NOT NULL, completed_at IS NOT NULL, closed_at IS NOT NULL "
+                     "FROM tickets ORDER BY id") == [
+        ("R261130001", False, False, False), ("R261130002", True, False, False), ("R261130003", True, True, True)]
+    assert rows(url, "SELECT count(*) FROM tickets WHERE held_s = 0 AND reworks = 0") == [(3,)]
     assert rows(url, "SELECT category FROM canned_replies") == [(None,)]
 
 

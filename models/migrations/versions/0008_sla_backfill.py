@@ -1,6 +1,6 @@
 """stage times of the tickets filed before 0007, read back from their timelines (the SLA clock, the ledger)
 
-Revision ID: 0008_sla
+Revision ID: 0008
 Revises: 0007
 Create Date: 2026-12-01 21:20:00
 
@@ -14,7 +14,7 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0008_sla'
+revision = '0008'
 down_revision = '0007'
 branch_labels = None
 depends_on = None
