@@ -7,14 +7,17 @@ import os
 import signal
 import sys
 import time
+from typing import Any
 
 import redis
 from redis.client import Pipeline
-from rq import SimpleWorker
+from rq import Queue, SimpleWorker
+from rq.job import Job
 from rq.scheduler import RQScheduler
 from rq.utils import now as rq_now
 from rq.worker.base import BaseWorker
 
+from core.metrics import JOBS_FAILED
 from workers.sweeps import schedule_sweep
 
 # Workers beat at most this often outside a job's own bookkeeping (RQ's worker_ttl is 420 s), and
@@ -76,6 +79,12 @@ class _LeanHeartbeat(BaseWorker):
         finally:
             scheduler.release_locks()
             scheduler.register_death()
+
+    def handle_job_failure(self, job: Job, queue: Queue, *args: Any, **kwargs: Any) -> None:
+        """Count a job that failed for good (one with a retry left is not failed yet)."""
+        if not job.should_retry:
+            JOBS_FAILED.labels(queue.name).inc()
+        super().handle_job_failure(job, queue, *args, **kwargs)
 
     def check_for_suspension(self, burst: bool) -> None:
         at = time.monotonic()
