@@ -77,14 +77,16 @@ def failed_jobs(conn: redis.Redis, limit: int = 50) -> list[FailedJob]:
     return found[:limit]
 
 
+def is_failed(conn: redis.Redis, queue: str, job_id: str) -> bool:
+    """Whether the job is in that queue's failed registry (still)."""
+    return queue in QUEUE_NAMES and job_id in FailedJobRegistry(queue, connection=conn)
+
+
 def retry_failed(conn: redis.Redis, queue: str, job_id: str) -> bool:
     """Put a failed job back on its queue; False when it is not in that queue's failed registry (any more)."""
-    if queue not in QUEUE_NAMES:
+    if not is_failed(conn, queue, job_id):
         return False
-    registry = FailedJobRegistry(queue, connection=conn)
-    if job_id not in registry.get_job_ids():
-        return False
-    registry.requeue(job_id)
+    FailedJobRegistry(queue, connection=conn).requeue(job_id)
     return True
 
 

@@ -146,6 +146,8 @@ TEXT = {
     "no_workers": "没有负责「{category}」的维修工，请管理员先添加账号。",
     "list_sep": "、",
     "downgraded": "{no}：已改为普通工单（误报），已记入进度。",
+    "job_retried": "任务已重新排队，稍后刷新查看结果。",
+    "job_not_failed": "该任务已不在失败列表中（可能已重试或已过期）。",
 }
 
 
