@@ -71,8 +71,9 @@ def failed_jobs(conn: redis.Redis, limit: int = 50) -> list[FailedJob]:
         ids = registry.get_job_ids(0, limit - 1, desc=True)
         for job in Job.fetch_many(ids, connection=conn):
             if job is not None:
+                result = job.latest_result()
                 found.append(FailedJob(job.id, name, (job.func_name or "").rsplit(".", 1)[-1], job.ended_at,
-                                       _last_line(job.exc_info)))
+                                       _last_line(result.exc_string if result else None)))
     found.sort(key=lambda j: j.ended_at.timestamp() if j.ended_at else 0.0, reverse=True)
     return found[:limit]
 

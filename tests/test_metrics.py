@@ -99,3 +99,20 @@ def test_filed_tickets_and_pushes_are_counted(app: Flask, wechat: Callable[..., 
     assert value(after, "repairbot_access_token_age_seconds") >= 0  # fetched for the push, just now
     assert ("repairbot_access_token_age_seconds", ()) in after
     assert value(after, "repairbot_overdue_tickets", stage="accept") == 0
+
+
+def test_overdue_tickets_by_the_stage_they_are_in(app: Flask, services: Services) -> None:
+    from models.backoffice import Overdue
+    from models.clock import now
+    from models.tickets import get_ticket
+
+    late_accept = make_ticket(services)  # still submitted: late to be accepted
+    was_late = make_ticket(services, moved_to="accepted")  # late to be accepted, but accepted since
+    with services.db.session() as s:
+        for no in (late_accept, was_late):
+            t = get_ticket(s, no)
+            s.add(Overdue(ticket_id=t.id, stage="accept", round=0, due_at=now(), holder="王调度",
+                          category=t.category))
+    samples = scrape(app.test_client())
+    assert value(samples, "repairbot_overdue_tickets", stage="accept") == 1
+    assert value(samples, "repairbot_overdue_tickets", stage="assign") == 0
