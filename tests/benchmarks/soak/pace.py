@@ -13,7 +13,7 @@ from tests.benchmarks.webhook.users import User
 
 
 def paced(port: int, users: list[User], rate: float, seconds: float, filed_marker: bytes,
-          tick: Callable[[float], None], max_in_flight: int = 64, seed: int = 2) -> Window:
+          tick: Callable[[float], None], max_in_flight: int = 200, seed: int = 2) -> Window:
     """Send `rate` messages a second for `seconds`; call tick(elapsed) about ten times a second."""
     start = time.perf_counter()
     loop = _Loop(port, users, max_in_flight, filed_marker, seed, timeout_s=10.0,
