@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import responses
 from flask import Flask
@@ -116,3 +117,19 @@ def test_overdue_tickets_by_the_stage_they_are_in(app: Flask, services: Services
     samples = scrape(app.test_client())
     assert value(samples, "repairbot_overdue_tickets", stage="accept") == 1
     assert value(samples, "repairbot_overdue_tickets", stage="assign") == 0
+
+
+def test_files_of_processes_that_are_gone_are_forgotten(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from core.metrics import forget_dead_processes
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
+                          check=True)
+    dead, alive = int(gone.stdout), os.getpid()
+    for name in (f"counter_{dead}.db", f"histogram_{dead}.db", f"counter_{alive}.db", "gauge_livesum_1.db"):
+        (tmp_path / name).write_bytes(b"")
+    assert forget_dead_processes(tmp_path) == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"counter_{alive}.db", "gauge_livesum_1.db"]

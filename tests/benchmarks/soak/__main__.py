@@ -219,12 +219,16 @@ def drain(staff: Staff, wait_s: float = 180.0) -> dict[str, int]:
         time.sleep(1.0)
 
 
+# The app's JSON lines at ERROR or worse, gunicorn's own (a worker timeout is CRITICAL), and tracebacks.
+ERROR_MARKS = ('"level": "ERROR"', '"level": "CRITICAL"', "[ERROR]", "[CRITICAL]", "Traceback")
+
+
 def error_lines(tmp: Path) -> list[str]:
     """Log lines at ERROR or worse, or tracebacks, in every process's log."""
     found = []
     for path in sorted(tmp.glob("*.log")):
         for line in path.read_text(errors="replace").splitlines():
-            if '"level": "ERROR"' in line or '"level": "CRITICAL"' in line or "Traceback" in line:
+            if any(mark in line for mark in ERROR_MARKS):
                 found.append(f"{path.name}: {line[:300]}")
     return found
 
