@@ -28,6 +28,8 @@ _context: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar
 # The key of openid_tag: the instance's secret key (set by setup_logging), so a tag cannot be recomputed from
 # an openid by someone who only has the logs.
 _salt = {"key": b""}
+# The sender's openid itself, kept in the context only to be replaced where a message names it; never shown.
+_RAW_OPENID = "_openid"
 CONTEXT_FIELDS = ("request_id", "openid", "dialog", "step", "duration_ms")
 # A request id a proxy sent (nginx's $request_id is 32 hex digits); anything else is replaced.
 REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
@@ -46,12 +48,21 @@ def request_id(given: str | None) -> str:
 
 
 def bind(**fields: Any) -> None:
-    """Add fields to the current context (an ``openid`` is hashed here)."""
+    """Add fields to the current context (an ``openid`` is hashed here; where the message of a line names it in
+    clear, as a message key does, the formatters put the hash in its place)."""
     current = dict(_context.get() or {})
     if "openid" in fields and fields["openid"] is not None:
+        current[_RAW_OPENID] = str(fields["openid"])
         fields["openid"] = openid_tag(str(fields["openid"]))
     current.update({k: v for k, v in fields.items() if v is not None})
     _context.set(current)
+
+
+def _message(record: logging.LogRecord, fields: dict[str, Any]) -> str:
+    """The record's message, with the current sender's openid replaced by its tag."""
+    text = record.getMessage()
+    raw = fields.get(_RAW_OPENID)
+    return text.replace(raw, f"openid#{fields['openid']}") if raw and raw in text else text
 
 
 def begin(**fields: Any) -> contextvars.Token[dict[str, Any] | None]:
@@ -77,16 +88,18 @@ def context(**fields: Any) -> Iterator[None]:
 
 
 def current() -> dict[str, Any]:
-    return dict(_context.get() or {})
+    """The context's fields, as a line shows them."""
+    return {k: v for k, v in (_context.get() or {}).items() if k != _RAW_OPENID}
 
 
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message, the context's fields, and an error's traceback."""
 
     def format(self, record: logging.LogRecord) -> str:
+        fields = _context.get() or {}
         line: dict[str, Any] = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-            "level": record.levelname, "logger": record.name, "message": record.getMessage(),
+            "level": record.levelname, "logger": record.name, "message": _message(record, fields),
         }
         line.update(current())
         if record.exc_info:
@@ -96,6 +109,10 @@ class JsonFormatter(logging.Formatter):
 
 class PlainFormatter(logging.Formatter):
     """The plain text lines, with the context's fields after the message."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        record.message = _message(record, _context.get() or {})
+        return super().formatMessage(record)
 
     def format(self, record: logging.LogRecord) -> str:
         text = super().format(record)
