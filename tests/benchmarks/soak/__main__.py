@@ -23,7 +23,8 @@ Settings (environment): SOAK_MINUTES, SOAK_RATE, SOAK_PEAK_SECONDS, SOAK_USERS (
 (default 4), SOAK_WEB_WORKERS (default: deploy/gunicorn.conf.py's), SOAK_LATENCY_MS (default 100),
 SOAK_DATABASE_URL (default postgresql+psycopg://postgres@127.0.0.1:5432/repairbot_soak; the database is
 dropped and recreated), SOAK_REDIS_URL (default redis://127.0.0.1:6379/12; flushed), SOAK_REPORT (a file for
-the figures as JSON), SOAK_KEEP=1 (keep the temporary folder with the logs).
+the figures as JSON), SOAK_KEEP=1 (keep the temporary folder with the logs), SOAK_NICE (e.g. -10: give the
+soak's session more CPU weight on a shared machine, as the webhook bench's --nice).
 """
 
 from __future__ import annotations
@@ -42,7 +43,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.benchmarks.webhook.machine import children_of
+from tests.benchmarks.webhook.machine import children_of, cpu_delta, cpu_snapshot, set_priority
+from tests.benchmarks.webhook.phases import percentile
 from tests.benchmarks.webhook.script import Behaviour, Vocabulary, make_plans
 from tests.benchmarks.webhook.servers import Gunicorn
 from tests.benchmarks.webhook.settings import APP_DIALOG, APPID, ROOT, TOKEN
@@ -67,6 +69,12 @@ class Settings:
     redis_url: str = os.environ.get("SOAK_REDIS_URL") or "redis://127.0.0.1:6379/12"
     report: str = os.environ.get("SOAK_REPORT", "")
     keep: bool = bool(os.environ.get("SOAK_KEEP"))
+    nice: int = int(os.environ.get("SOAK_NICE") or 0)
+
+    @property
+    def bucket_s(self) -> float:
+        """The report's periods: five minutes, or a sixth of a shorter run."""
+        return 300.0 if self.minutes >= 30 else self.minutes * 60 / 6
 
     @property
     def early_s(self) -> float:
@@ -295,21 +303,41 @@ def measure(s: Settings, tmp: Path, web: Gunicorn, rq: list[int], staff: Staff, 
         print(f"peak: {peak:.0f} msg/s over {s.peak_seconds:.0f} s (errors {w.errors}); soak at {rate:.0f} msg/s",
               flush=True)
     memory = Memory()
+    cpu = [cpu_snapshot(web.pid)]
     last = [-10.0]
 
     def tick(elapsed: float) -> None:
         if elapsed - last[0] >= 10.0:
             last[0] = elapsed
             memory.read(elapsed, web.pid, rq)
-            if int(elapsed) % 300 < 10:
-                print(f"  {elapsed / 60:4.1f} min: staff accepted {staff.accepted}", flush=True)
+        if elapsed >= len(cpu) * s.bucket_s:
+            cpu.append(cpu_snapshot(web.pid))
+            print(f"  {elapsed / 60:4.1f} min: staff accepted {staff.accepted}", flush=True)
 
-    window = paced(web.port, users, rate, s.minutes * 60, behaviour.m["filed"], tick)
+    window, events = paced(web.port, users, rate, s.minutes * 60, behaviour.m["filed"], tick)
     memory.read(s.minutes * 60, web.pid, rq)
+    cpu.append(cpu_snapshot(web.pid))
     staff.stopping.set()
     staff.join(timeout=60)
     pushes = drain(staff)
-    return report(s, tmp, window, memory, staff, pushes, peak, rate, metrics_sent(web), fake_counts(api_base))
+    result = report(s, tmp, window, memory, staff, pushes, peak, rate, metrics_sent(web), fake_counts(api_base))
+    result["periods"] = periods(s, events, cpu)
+    return result
+
+
+def periods(s: Settings, events: list[tuple[float, float | None]], cpu: list[dict[str, float]]) -> list[dict[str, Any]]:
+    """Per period of the run: messages answered, errors, latency p50/p99, and the CPU (in cores) that gunicorn
+    and the programs outside the soak used (a busy machine shows here)."""
+    rows = []
+    for i in range(len(cpu) - 1):
+        lo, hi = i * s.bucket_s, (i + 1) * s.bucket_s
+        mine = [ms for t, ms in events if lo <= t < hi]
+        ok = sorted(ms for ms in mine if ms is not None)
+        used = cpu_delta(cpu[i], cpu[i + 1])
+        rows.append({"from_min": round(lo / 60, 1), "answered": len(ok), "errors": len(mine) - len(ok),
+                     "p50_ms": round(percentile(ok, 0.5), 1), "p99_ms": round(percentile(ok, 0.99), 1),
+                     "gunicorn_cores": round(used["gunicorn"], 2), "other_cores": round(used["other"], 2)})
+    return rows
 
 
 def report(s: Settings, tmp: Path, window: Any, memory: Memory, staff: Staff, pushes: dict[str, int], peak: float,
@@ -356,6 +384,10 @@ def print_report(r: dict[str, Any]) -> None:
     for k in sorted(r["rss_end_mb"]):
         print(f"  {k:>12}: {r['rss_early_mb'].get(k, float('nan')):7.1f} → {r['rss_end_mb'][k]:7.1f}   "
               f"{r['growth_mb'].get(k, float('nan')):+6.1f}")
+    print("period   answered errors  p50 ms  p99 ms  gunicorn cores  other programs' cores")
+    for p in r.get("periods", []):
+        print(f"  {p['from_min']:5.1f}' {p['answered']:8d} {p['errors']:6d} {p['p50_ms']:7.1f} {p['p99_ms']:7.1f} "
+              f"{p['gunicorn_cores']:15.2f} {p['other_cores']:22.2f}")
     if r["processes_replaced"]:
         print(f"  processes that came or went: {r['processes_replaced']}")
     print(f"bar (0 errors, every push once, growth < {GROWTH_BAR_MB:g} MB): {'met' if r['ok'] else 'MISSED'}")
@@ -366,6 +398,8 @@ def main() -> int:
     if hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(line_buffering=True)
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    if s.nice:
+        set_priority(s.nice)  # the soak's session (and what it starts) weighs more on a shared machine
     tmp = Path(tempfile.mkdtemp(prefix="repairbot-soak-"))
     procs = Processes(tmp)
     code = 2
