@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.benchmarks.webhook.machine import children_of, cpu_delta, cpu_snapshot, set_priority
-from tests.benchmarks.webhook.phases import percentile
+from tests.benchmarks.webhook.phases import percentile, wait_for_workers
 from tests.benchmarks.webhook.script import Behaviour, Vocabulary, make_plans
 from tests.benchmarks.webhook.servers import Gunicorn
 from tests.benchmarks.webhook.settings import APP_DIALOG, APPID, ROOT, TOKEN
@@ -278,8 +278,8 @@ def run(s: Settings, tmp: Path, procs: Processes) -> dict[str, Any]:
     web = Gunicorn(APP_DIALOG, s.web_workers, env, tmp / "gunicorn.log")
     web.start()
     rq = [procs.start([sys.executable, "-m", "bot", "worker"], env, f"rq-{i}.log").pid for i in range(s.rq_workers)]
-    print(f"setup: {s.users} bound users, {len(children_of(web.pid))} gunicorn workers, {len(rq)} RQ workers, "
-          f"WeChat fake at {s.latency_ms:.0f} ms ({time.perf_counter() - t:.1f} s)", flush=True)
+    print(f"setup: {s.users} bound users, {wait_for_workers(web, s.web_workers)} gunicorn workers, "
+          f"{len(rq)} RQ workers, WeChat fake at {s.latency_ms:.0f} ms ({time.perf_counter() - t:.1f} s)", flush=True)
     staff = Staff(env)
     staff.start()
     users = make_users(s.users, web.port, behaviour, seed=1, echo=False)
