@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test fuzz lint bench clean
+.PHONY: demo test fuzz lint bench soak clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,11 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m tests.benchmarks.webhook
+
+# The whole service for SOAK_MINUTES (default 30) at half its measured peak: real PostgreSQL and Redis
+# (SOAK_DATABASE_URL, SOAK_REDIS_URL; both emptied), gunicorn, RQ workers, WeChat's API faked with 100 ms latency.
+soak: $(STAMP)
+	$(BIN)/python -m tests.benchmarks.soak
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache .hypothesis

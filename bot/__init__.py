@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import logging
-
-from flask import Flask, Response, jsonify
-from sqlalchemy import text
+from flask import Flask, Response, g, jsonify, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from core import logs, vitals
 from core.config import Config
+from core.logs import setup_logging
 from core.services import Services, use_services
 
 
@@ -34,7 +33,8 @@ def create_app(config: Config | None = None, services: Services | None = None) -
     conversations = Conversations.create(services)
     conversations.warm_up()
     app.extensions["repairbot.conversations"] = conversations
-    logging.basicConfig(level=config.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    setup_logging(config)
+    init_request_log(app)
 
     from bot.webhook import NoSessionForWeChat
     from bot.webhook import bp as webhook_bp
@@ -60,19 +60,25 @@ def create_app(config: Config | None = None, services: Services | None = None) -
 
     @app.get("/healthz")
     def healthz() -> tuple[Response, int]:
-        status: dict[str, str] = {}
-        try:
-            with services.db.engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
-            status["db"] = "ok"
-        except Exception as exc:  # any failure means "down"; the name of it is enough here
-            status["db"] = f"down: {type(exc).__name__}"
-        try:
-            services.redis.ping()
-            status["redis"] = "ok"
-        except Exception as exc:
-            status["redis"] = f"down: {type(exc).__name__}"
+        status = {"db": vitals.db_health(services.db), "redis": vitals.redis_health(services.redis)}
         ok = all(v == "ok" for v in status.values())
         return jsonify(status), 200 if ok else 503
 
+    from bot.metrics import init_metrics  # /metrics, for the addresses of REPAIRBOT_METRICS_ALLOW
+
+    init_metrics(app, services)
     return app
+
+
+def init_request_log(app: Flask) -> None:
+    """Every line logged during a request carries its id (nginx's X-Request-Id when it sends one)."""
+
+    @app.before_request
+    def _begin() -> None:
+        g.log_token = logs.begin(request_id=logs.request_id(request.headers.get("X-Request-Id")))
+
+    @app.teardown_request
+    def _end(exc: BaseException | None) -> None:
+        token = g.pop("log_token", None)
+        if token is not None:
+            logs.end(token)

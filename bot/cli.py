@@ -231,10 +231,17 @@ def stop() -> None:
 @click.option("--burst", is_flag=True, help="stop when the queues are empty")
 def worker(burst: bool) -> None:
     """Run an RQ worker for all queues, with the scheduler (for retries)."""
+    from core.config import use_metrics_dir
+
+    use_metrics_dir()  # before prometheus_client is imported: the web's /metrics adds this worker's counters
     from core.jobs import all_queues
+    from core.logs import setup_logging
+    from core.metrics import forget_dead_processes
     from workers.queues import LeanSimpleWorker
 
+    forget_dead_processes()
     svc = _services()
+    setup_logging(svc.config)
     # Jobs are a few milliseconds each: run them in the worker process, without a fork per job.
     LeanSimpleWorker(all_queues(svc.redis), connection=svc.redis).work(burst=burst, with_scheduler=True,
                                                                  logging_level=svc.config.log_level)

@@ -13,7 +13,9 @@ from wechatpy.messages import BaseMessage
 
 from bot import events
 from bot.wechat import Reply, dedupe_key
+from core import logs
 from core.jobs import enqueue
+from core.metrics import REPLIES_BUSY, REPLY_SECONDS
 from core.services import Services
 from core.who import Who
 from dialogs.context import Ctx
@@ -90,24 +92,42 @@ class Conversations:
                    DialogStore(services.redis, cfg.dialog_ttl_s, cfg.dedupe_ttl_s, cfg.turn_wait_s))
 
     def answer(self, msg: BaseMessage) -> Reply:
-        """Answer one message; a retry of a message already answered gets the same reply."""
+        """Answer one message (timed, and logged with its sender's hashed openid, its dialog and step)."""
+        started = time.perf_counter()
+        logs.bind(openid=str(msg.source))
+        dialog = "none"
+        try:
+            reply, dialog = self._answer(msg)
+        finally:
+            took = time.perf_counter() - started
+            REPLY_SECONDS.labels(dialog).observe(took)
+            logs.bind(duration_ms=round(took * 1000, 1))
+        log.debug("answered")
+        return reply
+
+    def _answer(self, msg: BaseMessage) -> tuple[Reply, str]:
+        """Answer one message; a retry of a message already answered gets the same reply. Also say in which
+        dialog it was answered."""
         inc = incoming(msg)
         openid = str(msg.source)
         opened = self.store.open(openid, inc.msg_key)
         if opened.busy:
             # Answering from the state the earlier message is about to replace would lose one of them.
             self._release(openid, inc.msg_key)
-            return Reply(ROUTER_TEXT["busy"])
+            REPLIES_BUSY.inc()
+            return Reply(ROUTER_TEXT["busy"]), "busy"
         if opened.duplicate:
             remembered = opened.reply or self.store.wait_reply(inc.msg_key)
             log.info("retry of %s answered from memory", inc.msg_key)
-            return Reply.from_dict(remembered) if remembered else Reply()
+            return (Reply.from_dict(remembered) if remembered else Reply()), "retry"
         now = time.time()
         ctx = Ctx(openid=openid, state=State.from_dict(opened.state), msg=inc, now=now,
                   redis=self.services.redis, session_factory=self.services.db.sessionmaker,
                   register_loader=self.services.register, config=self.services.config, parser=self.parse,
                   who_remembered=opened.who, notices_loader=lambda: self.services.notices(opened.notices_version),
                   reader=self.services.db.reading)
+        dialog = ctx.state.flow or "none"
+        logs.bind(dialog=ctx.state.flow, step=ctx.state.step)
         try:
             result = events.answer(ctx) if inc.kind in events.KINDS else route(self.engine, ctx)
             if inc.kind == "scan" and inc.raw == FOLLOW:
@@ -127,7 +147,7 @@ class Conversations:
         if inc.heard and reply.text:  # a misheard word can be seen, and corrected
             reply = Reply(ROUTER_TEXT["heard"].format(text=inc.raw) + "\n" + reply.text, reply.articles)
         self._after_commit(ctx, reply, who)
-        return reply
+        return reply, dialog if dialog != "none" else (ctx.state.flow or "none")
 
     def _after_commit(self, ctx: Ctx, reply: Reply, who: Who | None) -> None:
         """Keep the state and queue the jobs of a committed message. What was committed is answered whatever

@@ -24,6 +24,7 @@ from bot.wechat import (
     render,
 )
 from core.config import Config
+from core.metrics import MESSAGES, WEBHOOK_REFUSED
 
 log = logging.getLogger(__name__)
 bp = Blueprint("webhook", __name__)
@@ -55,6 +56,7 @@ def handshake() -> Response:
         check_plain(cfg.wechat_token, request.args)
     except BadSignature:
         log.warning("handshake refused: bad signature from %s", request.remote_addr)
+        WEBHOOK_REFUSED.labels("bad_signature").inc()
         return Response("forbidden", status=403)
     return Response(request.args.get("echostr", ""), mimetype="text/plain")
 
@@ -81,6 +83,7 @@ def _open(convos: Conversations) -> Envelope | Response:
     """The verified envelope of this request, or the refusal to send."""
     if (request.content_length or 0) > MAX_BODY:
         log.warning("message refused (body of %s bytes) from %s", request.content_length, request.remote_addr)
+        WEBHOOK_REFUSED.labels("too_large").inc()
         return Response("payload too large", status=413)
     cfg = convos.services.config
     body = request.get_data()
@@ -88,9 +91,11 @@ def _open(convos: Conversations) -> Envelope | Response:
         env = open_envelope(body, request.args, gate(cfg), time.time())
     except BadSignature as exc:
         log.warning("message refused (%s) from %s", exc, request.remote_addr)
+        WEBHOOK_REFUSED.labels("bad_signature").inc()
         return Response("forbidden", status=403)
     except BadMessage as exc:
         log.warning("unreadable message (%s) from %s", exc, request.remote_addr)
+        WEBHOOK_REFUSED.labels("bad_message").inc()
         return Response("bad request", status=400)
     try:
         fresh = first_use(convos.services.redis, env, body_digest(body), cfg.wechat_max_skew_s)
@@ -101,6 +106,7 @@ def _open(convos: Conversations) -> Envelope | Response:
         return _reply(Reply(SORRY), env, cfg)
     if not fresh:
         log.warning("message refused (signature already used) from %s", request.remote_addr)
+        WEBHOOK_REFUSED.labels("replayed").inc()
         return Response("forbidden", status=403)
     return env
 
@@ -114,11 +120,12 @@ def receive() -> Response:
     if isinstance(env, Response):
         return env
     msg = env.message
+    MESSAGES.labels(msg.type).inc()
     try:
         reply = convos.answer(msg) if env.trusted else convos.answer_untrusted(msg)
     except Exception:
         # The one place that catches everything: the user gets a polite answer, the log gets the context.
-        log.exception("failed to answer %s message from %s", msg.type, msg.source)
+        log.exception("failed to answer a %s message", msg.type)  # the sender: the log context's hashed openid
         reply = Reply(SORRY)
     return _reply(reply, env, cfg)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import os
 import secrets
 import tempfile
@@ -21,6 +22,10 @@ from models.durations import EXAMPLE, parse_duration
 from models.errors import ConfigError
 
 DEFAULT_API_BASE = "https://api.weixin.qq.com/cgi-bin/"
+DEFAULT_METRICS_ALLOW = "127.0.0.1/8,::1"
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+# prometheus_client's multiprocess folder (read by prometheus_client itself, so named as it names it).
+METRICS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
 @dataclass(frozen=True)
@@ -66,6 +71,10 @@ class Config:
     redis_timeout_s: float = 1.0
     duplicate_window_h: int = 48
     log_level: str = "INFO"
+    # "json": one JSON object per log line (core/logs.py); anything else: plain text.
+    log_format: str = "text"
+    # Who may read /metrics: addresses and networks (a comma list in REPAIRBOT_METRICS_ALLOW).
+    metrics_allow: tuple[IPNetwork, ...] = field(default_factory=lambda: parse_networks(DEFAULT_METRICS_ALLOW))
     menu_file: Path = field(default_factory=lambda: Path(__file__).with_name("data") / "menu.yaml")
     # Which template each kind of push uses and what fills its keywords (core/templates.py).
     templates_file: Path = DEFAULT_TEMPLATES_FILE
@@ -108,6 +117,8 @@ class Config:
             template_ticket=values.get("WECHAT_TEMPLATE_TICKET", ""),
             template_reply=values.get("WECHAT_TEMPLATE_REPLY", ""),
             log_level=values.get("REPAIRBOT_LOG_LEVEL", "INFO"),
+            log_format=(values.get("REPAIRBOT_LOG_FORMAT") or "text").strip().lower(),
+            metrics_allow=parse_networks(values.get("REPAIRBOT_METRICS_ALLOW") or DEFAULT_METRICS_ALLOW),
             redis_timeout_s=_float(values, "REPAIRBOT_REDIS_TIMEOUT_S", 1.0),
             menu_file=Path(values["REPAIRBOT_MENU_FILE"]) if values.get("REPAIRBOT_MENU_FILE")
             else Path(__file__).with_name("data") / "menu.yaml",
@@ -210,6 +221,36 @@ def sentinel_target(url: str) -> SentinelTarget | None:
 def _host_port(pair: str) -> tuple[str, int]:
     host, _, port = pair.rpartition(":")
     return (host, int(port)) if host else (pair, 26379)
+
+
+def parse_networks(text: str) -> tuple[IPNetwork, ...]:
+    """A comma list of addresses and networks (10.0.0.5, 10.1.0.0/16, ::1); a bad entry is refused by name."""
+    found = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        try:
+            found.append(ipaddress.ip_network(part, strict=False))
+        except ValueError as exc:
+            raise ConfigError(f"REPAIRBOT_METRICS_ALLOW: {part!r} is not an address or a network") from exc
+    return tuple(found)
+
+
+def metrics_dir(env: Mapping[str, str] | None = None) -> Path:
+    """Where every process of this machine keeps its metrics files: PROMETHEUS_MULTIPROC_DIR, else the instance
+    folder's `metrics` (the web and the workers must agree, so both ask here)."""
+    values = os.environ if env is None else env
+    given = values.get(METRICS_DIR_ENV)
+    return Path(given) if given else Path(values.get("REPAIRBOT_INSTANCE_PATH") or "instance").resolve() / "metrics"
+
+
+def use_metrics_dir() -> Path:
+    """Turn on prometheus_client's multiprocess mode for this process and its children (gunicorn, `repairbot
+    worker`): create the folder and name it in the environment.  Call it before prometheus_client is imported."""
+    folder = metrics_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    os.environ[METRICS_DIR_ENV] = str(folder)
+    return folder
 
 
 def _instance_secret(path: Path) -> str:

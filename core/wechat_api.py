@@ -21,6 +21,7 @@ import logging
 import os
 import re
 import threading
+import time
 from typing import Any
 
 import requests
@@ -32,6 +33,8 @@ from models.errors import ConfigError, WeChatError
 log = logging.getLogger(__name__)
 
 TOKEN_KEY = "wechat:access_token"
+# When the token in TOKEN_KEY was fetched (epoch seconds; the status page and /metrics show its age).
+TOKEN_FETCHED_KEY = "wechat:access_token:fetched_at"
 LOCK_KEY = "wechat:access_token:lock"
 # Codes that mean "this token is no good": refresh once, retry once, then give up.
 TOKEN_ERRORS = frozenset({40001, 40014, 42001})
@@ -156,7 +159,11 @@ class WeChatAPI:
         if not isinstance(token, str) or not token:
             raise WeChatError(NOT_JSON, "the token endpoint answered without an access_token")
         expires = int(body.get("expires_in", 7200) or 7200)
-        self.redis.set(TOKEN_KEY, token, ex=max(60, expires - EARLY_S))
+        keep_s = max(60, expires - EARLY_S)
+        with self.redis.pipeline(transaction=False) as pipe:
+            pipe.set(TOKEN_KEY, token, ex=keep_s)
+            pipe.set(TOKEN_FETCHED_KEY, f"{time.time():.3f}", ex=keep_s)
+            pipe.execute()
         log.info("fetched a new WeChat access_token (valid %ss)", expires)
         return token
 

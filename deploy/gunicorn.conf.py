@@ -20,3 +20,24 @@ errorlog = "-"
 # The path only: WeChat's query string carries a signature, its timestamp and nonce, and the sender's openid.
 # Bodies are never logged.
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'
+
+# /metrics adds up the counters of every process (prometheus_client's multiprocess mode): each worker writes
+# its own files into PROMETHEUS_MULTIPROC_DIR (default: the instance folder's `metrics`), which the RQ workers
+# of this machine share. It must be named before the app (and prometheus_client) is loaded.
+from core.config import use_metrics_dir  # noqa: E402
+
+use_metrics_dir()
+
+
+def on_starting(server):
+    """Forget the files of processes that are gone (an earlier run's workers)."""
+    from core.metrics import forget_dead_processes
+
+    forget_dead_processes()
+
+
+def child_exit(server, worker):
+    """A worker is gone: its live gauges go with it (its counters stay in the sums)."""
+    from core.metrics import process_exited
+
+    process_exited(worker.pid)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from core.actions import alerting
 from core.jobs import DOWNLOAD_PHOTO
+from core.metrics import TICKETS_FILED
 from dialogs import emergency
 from dialogs.context import Ctx
 from dialogs.engine import END, Choice, Dialog, End, Go, Outcome, Retry, Step, Switch, join_lines, yes_no
@@ -904,6 +905,8 @@ def submit(ctx: Ctx) -> Outcome:
     ))
     for photo_id in filed.photo_ids:
         ctx.enqueue("media", DOWNLOAD_PHOTO, photo_id, job_id=f"media-{photo_id}", fresh=True)
+    if not filed.repeated:
+        TICKETS_FILED.labels(filed.category).inc()
     if urgent:
         if not filed.repeated:
             ctx.act(alerting, filed.id)  # the category's dispatchers and the workers on duty, at once

@@ -75,6 +75,16 @@ RECONCILE_WITHIN_S = 600
 SENDING_AT_MOST_S = 30
 
 
+def reopen_failed(session: Session, push_id: int) -> bool:
+    """A person decided to try a failed push again (重新发送, or 重试 on 系统状态): back to pending, with a fresh
+    budget of attempts; False when the row is not failed."""
+    push = session.get(Push, push_id)
+    if push is None or push.status != "failed":
+        return False
+    push.status, push.errcode, push.error, push.attempts = "pending", None, None, 0
+    return True
+
+
 def record_delivery(session: Session, msgid: str, status: str, openid: str | None = None) -> bool:
     """Record WeChat's report (TEMPLATESENDJOBFINISH) of whether a template message arrived.
 

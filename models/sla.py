@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, case, select, update
+from sqlalchemy import ColumnElement, and_, case, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -112,6 +112,12 @@ def late_now() -> ColumnElement[bool]:
     recorded = select(Overdue.id).where(Overdue.ticket_id == Ticket.id, Overdue.stage == _STAGE,
                                         Overdue.round == _ROUND).exists()
     return and_(Ticket.status.in_(OPEN_STATUSES), recorded)
+
+
+def late_by_stage(session: Session) -> dict[str, int]:
+    """How many open tickets are late in the stage they are in now, by stage (the operators' gauge)."""
+    rows = session.execute(select(_STAGE, func.count(Ticket.id)).where(late_now()).group_by(_STAGE))
+    return {str(stage): int(n) for stage, n in rows}
 
 
 def late_stages(session: Session, ticket_ids: list[int]) -> dict[int, str]:

@@ -320,7 +320,9 @@ def next_number(session: Session, at: datetime | None = None, series: str = "tic
         if value is not None:
             break
         try:
-            with session.begin_nested():
+            # The connection's own savepoint: the session's is begun lazily, on the session's next statement, so
+            # a duplicate here (another filing created the day's counter first) would abort the transaction.
+            with conn.begin_nested():
                 conn.execute(_START, {"counter": name})
             value = 1
             break

@@ -328,6 +328,7 @@ REACH = {
     "console.queue_poll": STAFF_ONLY, "console.accept_assign": MANAGERS, "console.reply_move": ADMINS,
     "console.visit": MANAGERS, "console.followup_done": MANAGERS,
     "console.ledger": MANAGERS, "console.ledger_export": MANAGERS, "console.stats": MANAGERS,
+    "console.status": ADMINS, "console.retry_job": ADMINS,
 }
 ROLES = {"admin": "管理员", "dispatcher": "王调度", "worker": "李师傅", "anonymous": None}
 REACHES = {"admin": {PUBLIC, STAFF_ONLY, MANAGERS, ADMINS}, "dispatcher": {PUBLIC, STAFF_ONLY, MANAGERS},
@@ -355,7 +356,8 @@ def objects(services: Services, staff: None) -> dict[str, Any]:
         s.flush()
         return {"no": no, "consult_no": consult.no, "photo_id": photo.id, "push_id": push.id, "reply_id": reply.id,
                 "notice_id": notice.id, "staff_id": get_staff(s, "李师傅").id, "rest": "no-such-page",
-                "filename": "console.js", "direction": "up", "followup_id": task.id, "fmt": "csv"}
+                "filename": "console.js", "direction": "up", "followup_id": task.id, "fmt": "csv",
+                "queue": "pushes", "job_id": "no-such-job"}
 
 
 def _url(app: Flask, rule: Any, objects: dict[str, Any]) -> str:

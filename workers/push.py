@@ -45,6 +45,7 @@ from sqlalchemy import String, Table, bindparam, func, select, update
 from sqlalchemy.engine import Connection
 
 from core.links import consult_link, notice_link, ticket_link
+from core.metrics import PUSHES
 from core.services import Services, process_services
 from core.templates import TEMPLATE_REFUSED, explain_refusal, render_payload
 from core.wechat_api import NO_ANSWER, TOKEN_ERRORS, WeChatAPI
@@ -308,4 +309,5 @@ def _finish(db: Connection, push_id: int, status: str, *, channel: str | None = 
                         "at": now() if status in ("sent", "unknown") else None})
     log.info("push %s: %s%s%s", push_id, status, f" via {channel}" if channel else "",
              f" ({errcode} {error})" if errcode else "")
+    PUSHES.labels(status).inc()
     return status

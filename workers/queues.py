@@ -7,14 +7,18 @@ import os
 import signal
 import sys
 import time
+from typing import Any
 
 import redis
 from redis.client import Pipeline
-from rq import SimpleWorker
+from rq import Queue, SimpleWorker
+from rq.job import Job
 from rq.scheduler import RQScheduler
 from rq.utils import now as rq_now
 from rq.worker.base import BaseWorker
 
+from core import logs
+from core.metrics import JOBS_FAILED
 from workers.sla import schedule_sla_sweep
 from workers.sweeps import schedule_sweep
 
@@ -77,6 +81,20 @@ class _LeanHeartbeat(BaseWorker):
         finally:
             scheduler.release_locks()
             scheduler.register_death()
+
+    def perform_job(self, job: Job, queue: Queue, *args: Any, **kwargs: Any) -> bool:
+        """Run a job with its id on every line it logs (the request id of a job)."""
+        token = logs.begin(request_id=job.id)
+        try:
+            return bool(super().perform_job(job, queue, *args, **kwargs))
+        finally:
+            logs.end(token)
+
+    def handle_job_failure(self, job: Job, queue: Queue, *args: Any, **kwargs: Any) -> None:
+        """Count a job that failed for good (one with a retry left is not failed yet)."""
+        if not job.should_retry:
+            JOBS_FAILED.labels(queue.name).inc()
+        super().handle_job_failure(job, queue, *args, **kwargs)
 
     def check_for_suspension(self, burst: bool) -> None:
         at = time.monotonic()

@@ -15,6 +15,7 @@ from datetime import datetime
 import redis
 from sqlalchemy.orm import Session
 
+from core import vitals
 from core.actions import auto_closing, queue_pushes
 from core.jobs import enqueue
 from core.services import Services, process_services
@@ -67,6 +68,7 @@ def run_sla_sweep(svc: Services, at: datetime | None = None) -> SlaReport:
         _late_stage(svc, reg, people, ticket_id, at, report)
     _reminders(svc, at, report)
     _auto_close(svc, at, report)
+    vitals.record_sweep(svc.redis, vitals.SLA_SWEEP)
     return report
 
 

@@ -28,6 +28,8 @@ from sqlalchemy import func, select, update
 
 from core.jobs import DOWNLOAD_PHOTO, SEND_PUSH, enqueue
 from core.services import Services, process_services
+from core.vitals import SWEEP as SWEEP_NAME
+from core.vitals import record_sweep
 from core.wechat_api import NO_ANSWER
 from models.clock import now
 from models.people import forget_unfollowed
@@ -113,6 +115,7 @@ def sweep() -> str:
     svc = process_services()
     report = requeue_pending(svc)
     forgotten = forget_unfollowed_users(svc)
+    record_sweep(svc.redis, SWEEP_NAME)
     return (f"queued again: {report.pushes} pushes ({report.stuck} stuck), {report.photos} photos; "
             f"forgotten: {len(forgotten)} unfollowed users")
 

@@ -160,6 +160,8 @@ TEXT = {
     "visit_closed": "{no}：回访{outcome}，已销单。",
     "followup_done": "已记录跟进处理：{no}。",
     "followup_gone": "这条跟进任务已处理过了。",
+    "job_retried": "任务已重新排队，稍后刷新查看结果。",
+    "job_not_failed": "该任务已不在失败列表中（可能已重试或已过期）。",
 }
 # Why a follow-up task was left for the dispatchers (models.backoffice.FollowUp.reason).
 FOLLOWUP_ZH = {"low_rating": "差评", "visit": "回访不满意"}

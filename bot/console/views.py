@@ -60,7 +60,7 @@ from core.templates import TEMPLATE_REFUSED
 from models.backoffice import STAGE_ZH, VISIT_ZH, Overdue, ReturnVisit
 from models.errors import IllegalMove, NotFound, RepairbotError
 from models.people import Person, Staff
-from models.pushes import Push
+from models.pushes import Push, reopen_failed
 from models.replies import canned_for
 from models.rework import is_rework
 from models.tickets import OPEN_STATUSES, REASON_REQUIRED, STATUS_ZH, Ticket, TicketPhoto, allowed_moves, followers
@@ -500,11 +500,10 @@ def resend_push(push_id: int) -> ResponseReturnValue:
             t = s.get(Ticket, push.ticket_id) if push.ticket_id else None
             if t is None or not can_see(user, t):
                 abort(404)
-        if push.status != "failed":
+        # A person decided to try again: a fresh budget of attempts (workers.push.MAX_ATTEMPTS).
+        if not reopen_failed(s, push_id):
             flash(TEXT["push_not_failed"].format(id=push_id), "info")
             return redirect(url_for("console.failed_pushes"))
-        # A person decided to try again: a fresh budget of attempts (workers.push.MAX_ATTEMPTS).
-        push.status, push.errcode, push.error, push.attempts = "pending", None, None, 0
     enqueue(services().redis, "pushes", SEND_PUSH, push_id, job_id=f"push-{push_id}")
     flash(TEXT["push_resent"].format(id=push_id), "success")
     return redirect(url_for("console.failed_pushes"))
