@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test fuzz lint bench clean
+.PHONY: demo test fuzz lint bench bench-scale clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,11 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m tests.benchmarks.webhook
+
+# Issue 16's figures at scale (tests/benchmarks/scale/): one `scale: NAME VALUE UNIT bar OP LIMIT ok|SHORT` line
+# each; SCALE_TICKETS sets the size of the data (default 1000000).
+bench-scale: $(STAMP)
+	$(BIN)/python -m tests.benchmarks.bench_scale
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -10,11 +10,11 @@ from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 import redis
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from core.config import Config
-from core.jobs import SEND_PUSH, enqueue
+from core.jobs import SEND_PUSH, enqueue, queue_bulk
 from core.services import Services
 from models.clock import now
 from models.consult import Consult, ConsultEvent, close_consult, get_consult, reply_consult
@@ -229,8 +229,11 @@ def _consult_push(cfg: Config, s: Session, consult: Consult, event: ConsultEvent
     return push
 
 
-def push_notice(svc: Services, notice_id: int, *, per_second: int = 20) -> int:
-    """Push a notice to the subscribed users whose default room it concerns, throttled; return how many."""
+def push_notice(svc: Services, notice_id: int) -> int:
+    """Push a notice to the subscribed users whose default room it concerns; return how many.
+
+    The rows are written in one statement and their ids handed to the bulk senders (workers/bulk.py), which
+    keep to the account's pace (REPAIRBOT_PUSH_RATE)."""
     with svc.db.session() as s:
         notice = s.get(Notice, notice_id)
         if notice is None:
@@ -238,14 +241,10 @@ def push_notice(svc: Services, notice_id: int, *, per_second: int = 20) -> int:
         if notice.pushed_at is not None:
             raise IllegalMove("this notice was pushed already", code="notice_pushed")
         audience = notice_audience(s, notice)
-        pushes = [Push(notice_id=notice.id, openid=openid, kind="notice",
-                       template_id=svc.config.template_id("notice") or None, payload=notice_payload(notice))
-                  for openid in audience]
-        s.add_all(pushes)
+        row = {"notice_id": notice.id, "kind": "notice", "template_id": svc.config.template_id("notice") or None,
+               "payload": notice_payload(notice), "status": "pending", "attempts": 0, "created_at": now()}
+        ids = list(s.scalars(insert(Push).returning(Push.id, sort_by_parameter_order=True),
+                             [{**row, "openid": openid} for openid in audience])) if audience else []
         notice.pushed_at = now()
-        s.flush()
-        ids = [p.id for p in pushes]
-    # Spread the sends over time: WeChat limits how fast an account may push.
-    for i, push_id in enumerate(ids):
-        enqueue(svc.redis, "pushes", SEND_PUSH, push_id, job_id=f"push-{push_id}", delay_s=i // max(1, per_second))
+    queue_bulk(svc.redis, ids, svc.config.push_senders)
     return len(ids)

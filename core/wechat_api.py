@@ -66,6 +66,8 @@ class _Scrub(logging.Filter):
 logging.getLogger("urllib3.connectionpool").addFilter(_Scrub())
 
 _sessions: dict[int, requests.Session] = {}
+# Connections kept alive per host (at least REPAIRBOT_PUSH_THREADS).
+POOL_CONNECTIONS = 128
 _sessions_lock = threading.Lock()
 
 
@@ -89,6 +91,11 @@ def shared_session() -> requests.Session:
 def _new_session() -> requests.Session:
     session = requests.Session()
     session.trust_env = False  # proxies: WeChatAPI passes them per base URL (see _proxies_for)
+    # A bulk sender's threads share the session: a kept-alive connection for each (urllib3 keeps 10 by default
+    # and opens, then drops, one more for every call beyond them).
+    adapter = requests.adapters.HTTPAdapter(pool_maxsize=POOL_CONNECTIONS)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
     bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
     if bundle:
         session.verify = bundle

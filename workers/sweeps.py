@@ -26,7 +26,7 @@ from datetime import timedelta
 import redis
 from sqlalchemy import func, select, update
 
-from core.jobs import DOWNLOAD_PHOTO, SEND_PUSH, enqueue
+from core.jobs import DOWNLOAD_PHOTO, OUTBOX_KEY, SEND_PUSH, SENDER_KEY, enqueue, queue_bulk, start_senders
 from core.services import Services, process_services
 from core.wechat_api import NO_ANSWER
 from models.clock import now
@@ -91,14 +91,30 @@ def requeue_pending(svc: Services, older_than_s: int = 60, stuck_after_s: int | 
     give_up_exhausted(svc)
     cutoff = now() - timedelta(seconds=older_than_s)
     with svc.db.session() as s:
-        waiting = s.scalars(select(Push.id).where(Push.status == "pending", Push.created_at <= cutoff))
+        old = (Push.status == "pending", Push.created_at <= cutoff)
+        waiting = s.scalars(select(Push.id).where(*old, Push.notice_id.is_(None)))
         push_ids = sorted(set(waiting) | set(stuck) | set(unknown))
+        bulk_ids = sorted(set(s.scalars(select(Push.id).where(*old, Push.notice_id.is_not(None)))) - set(push_ids))
         photo_ids = list(s.scalars(select(TicketPhoto.id).where(TicketPhoto.status == "pending")))
+    bulk = requeue_bulk(svc, bulk_ids)
     for push_id in push_ids:
         enqueue(svc.redis, "pushes", SEND_PUSH, push_id, job_id=f"push-{push_id}")
     for photo_id in photo_ids:
         enqueue(svc.redis, "media", DOWNLOAD_PHOTO, photo_id, job_id=f"media-{photo_id}")
-    return SweepReport(len(push_ids), len(photo_ids), len(stuck))
+    return SweepReport(len(push_ids) + bulk, len(photo_ids), len(stuck))
+
+
+def requeue_bulk(svc: Services, ids: list[int]) -> int:
+    """A notice's pushes still pending: while the bulk senders have ids waiting or are at work they are theirs
+    (a sender whose worker died is replaced once its slot is free); else they go to the outbox again."""
+    busy = svc.redis.llen(OUTBOX_KEY) or any(svc.redis.exists(SENDER_KEY.format(slot=slot))
+                                             for slot in range(svc.config.push_senders))
+    if busy:
+        start_senders(svc.redis, svc.config.push_senders)
+        return 0
+    if ids:
+        queue_bulk(svc.redis, ids, svc.config.push_senders)
+    return len(ids)
 
 
 # -- the sweep on a schedule ---------------------------------------------------------------------------------
