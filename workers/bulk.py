@@ -37,6 +37,7 @@ from sqlalchemy.engine import Connection
 from core.jobs import OUTBOX_KEY, RETRIES, SEND_PUSH, SEND_PUSHES, SENDER_HELD_S, SENDER_KEY, enqueue, queue_bulk
 from core.pacing import paused_for, reserve
 from core.services import Services, process_services
+from core.wechat_api import WeChatAPI
 from models.clock import now
 from models.errors import WeChatError
 from workers.push import CLAIM_MANY, LONGEST_WAIT_S, Attempt, Batch, Claimed, claimed_from, deliver, give_back, put_off
@@ -58,6 +59,7 @@ def send_pushes(slot: int) -> str:
     """Send what waits in the outbox until it is empty, the slice is over, or WeChat asks for a long pause."""
     svc = process_services()
     started, sent, handover = time.monotonic(), 0, -1.0
+    _token_first(svc)
     with svc.db.engine.connect() as conn:
         db = conn.execution_options(isolation_level="AUTOCOMMIT")
         flying: list[tuple[Batch, list[Future[None]]]] = []
@@ -79,6 +81,16 @@ def send_pushes(slot: int) -> str:
     if handover >= 0:
         _hand_over(svc.redis, slot, handover)
     return f"sent {sent}" + (f"; the next sender of slot {slot} goes on" if handover >= 0 else "")
+
+
+def _token_first(svc: Services) -> None:
+    """Have the access_token before the first batch: its sends go at their moments, not all at once after a
+    fetch they all waited for."""
+    if svc.config.wechat_ready:
+        try:
+            WeChatAPI(svc.config, svc.redis).token()
+        except WeChatError as exc:
+            log.warning("bulk sender: no access_token yet (%s); the pushes will say why", exc.errcode)
 
 
 def _next_batch(svc: Services, db: Connection) -> tuple[Batch, list[Future[None]]] | None:
