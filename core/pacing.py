@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import redis
@@ -28,13 +29,16 @@ FIRST_PAUSE_MS = 1000
 LONGEST_PAUSE_MS = 300_000
 STRIKES_KEPT_S = 900
 
-# KEYS: next, pause. ARGV: now (ms), sends, step (ms). Returns the wait before the first send (ms).
+# KEYS: next, pause[, a key to read too]. ARGV: now (ms), sends, step (ms). Returns the wait before the first
+# send (ms), and the value of the third key (the access_token: no second round trip for it).
 _RESERVE = """
 local now = tonumber(ARGV[1])
 local start = math.max(now, tonumber(redis.call('GET', KEYS[1]) or '0'), tonumber(redis.call('GET', KEYS[2]) or '0'))
 local after = start + tonumber(ARGV[2]) * tonumber(ARGV[3])
 redis.call('SET', KEYS[1], tostring(after), 'PX', math.max(1000, math.ceil(after - now) + 1000))
-return tostring(start - now)
+local also = false
+if #KEYS > 2 then also = redis.call('GET', KEYS[3]) end
+return {tostring(start - now), also}
 """
 
 # KEYS: pause, strikes. ARGV: now (ms), first pause, longest pause, strikes kept (s). Returns the pause left (ms).
@@ -63,11 +67,23 @@ def _run(conn: redis.Redis, source: str, keys: list[str], args: list[Any]) -> An
         return conn.eval(source, len(keys), *keys, *args)
 
 
-def reserve(conn: redis.Redis, sends: int, rate: float) -> tuple[float, float]:
-    """Reserve `sends` messages of the account's rate: (seconds to wait before the first, seconds between)."""
+@dataclass(frozen=True)
+class Places:
+    """Reserved places in the pace: the wait before the first send, the seconds between sends, and the value of
+    the key read along (None when there is none)."""
+
+    wait_s: float
+    step_s: float
+    also: str | None = None
+
+
+def reserve(conn: redis.Redis, sends: int, rate: float, also_read: str | None = None) -> Places:
+    """Reserve `sends` messages of the account's rate (and read `also_read` in the same round trip)."""
     step_ms = 1000.0 / rate if rate > 0 else 0.0
-    wait_ms = _run(conn, _RESERVE, [NEXT_KEY, PAUSE_KEY], [f"{_ms():.3f}", sends, f"{step_ms:.6f}"])
-    return max(0.0, float(wait_ms) / 1000.0), step_ms / 1000.0
+    keys = [NEXT_KEY, PAUSE_KEY, *([also_read] if also_read else [])]
+    wait_ms, also = _run(conn, _RESERVE, keys, [f"{_ms():.3f}", sends, f"{step_ms:.6f}"])
+    value = also.decode() if isinstance(also, bytes) else (also or None)
+    return Places(max(0.0, float(wait_ms) / 1000.0), step_ms / 1000.0, value)
 
 
 def slow_down(conn: redis.Redis) -> float:

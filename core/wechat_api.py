@@ -117,8 +117,12 @@ def _proxies_for(base: str) -> dict[str, str]:
 class WeChatAPI:
     """A small, explicit client: no hidden retries, no recursion."""
 
-    def __init__(self, config: Config, redis: Redis, http: requests.Session | None = None) -> None:
+    def __init__(self, config: Config, redis: Redis, http: requests.Session | None = None,
+                 token: str | None = None) -> None:
+        """`token`: the shared token as the caller just read it from Redis (a push reads it with its place in the
+        pace, core/pacing.py), so the first call needs no round trip for it."""
         self.config = config
+        self.known = token
         self.redis = redis
         self.http = http or shared_session()
         self.base = config.wechat_api_base_url
@@ -129,7 +133,7 @@ class WeChatAPI:
 
     def token(self) -> str:
         """Return the shared access_token, fetching it (once, under a lock) when there is none."""
-        return self._cached() or self._renew(None)
+        return self.known or self._cached() or self._renew(None)
 
     def _cached(self) -> str | None:
         value: Any = self.redis.get(TOKEN_KEY)
@@ -192,7 +196,7 @@ class WeChatAPI:
             except WeChatError as err:
                 if err.errcode in TOKEN_ERRORS and attempt == 1:
                     log.warning("WeChat refused the access_token (%s); refreshing once", err.errcode)
-                    token = self._renew(token)
+                    token = self.known = self._renew(token)
                     continue
                 raise
         raise AssertionError("unreachable")

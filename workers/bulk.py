@@ -37,7 +37,7 @@ from sqlalchemy.engine import Connection
 from core.jobs import OUTBOX_KEY, RETRIES, SEND_PUSH, SEND_PUSHES, SENDER_HELD_S, SENDER_KEY, enqueue, queue_bulk
 from core.pacing import paused_for, reserve
 from core.services import Services, process_services
-from core.wechat_api import WeChatAPI
+from core.wechat_api import TOKEN_KEY, WeChatAPI
 from models.clock import now
 from models.errors import WeChatError
 from workers.push import CLAIM_MANY, LONGEST_WAIT_S, Attempt, Batch, Claimed, claimed_from, deliver, give_back, put_off
@@ -104,18 +104,19 @@ def _next_batch(svc: Services, db: Connection) -> tuple[Batch, list[Future[None]
     batch = Batch()
     if not claimed:
         return batch, []
-    wait_s, step = reserve(svc.redis, len(claimed), svc.config.push_rate)
-    first = time.monotonic() + wait_s
+    places = reserve(svc.redis, len(claimed), svc.config.push_rate, also_read=TOKEN_KEY)
+    first = time.monotonic() + places.wait_s
     pool = _pool(svc.config.push_threads)
-    return batch, [pool.submit(_send_one, svc, batch, push, first + i * step) for i, push in enumerate(claimed)]
+    return batch, [pool.submit(_send_one, svc, batch, push, first + i * places.step_s, places.also)
+                   for i, push in enumerate(claimed)]
 
 
-def _send_one(svc: Services, batch: Batch, push: Claimed, at: float) -> None:
+def _send_one(svc: Services, batch: Batch, push: Claimed, at: float, token: str | None) -> None:
     """In a thread of the pool: wait for the push's moment, then send it as a job of one push would."""
     delay = at - time.monotonic()
     if delay > 0:
         time.sleep(delay)
-    attempt = Attempt(paced=True)
+    attempt = Attempt(paced=True, token=token)
     try:
         if time.monotonic() < _held_until[0]:
             put_off(svc, batch, push)

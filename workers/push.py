@@ -49,7 +49,7 @@ from core.links import consult_link, notice_link, ticket_link
 from core.pacing import reserve, slow_down
 from core.services import Services, process_services
 from core.templates import TEMPLATE_REFUSED, explain_refusal, render_payload
-from core.wechat_api import NO_ANSWER, TOKEN_ERRORS, WeChatAPI
+from core.wechat_api import NO_ANSWER, TOKEN_ERRORS, TOKEN_KEY, WeChatAPI
 from core.window import spend
 from models.clock import now
 from models.errors import WeChatError
@@ -126,6 +126,7 @@ class Attempt:
 
     delivered: bool = False
     paced: bool = False
+    token: str | None = None  # the access_token, when it was read along with the place in the pace
 
 
 def send_push(push_id: int) -> str:
@@ -211,10 +212,10 @@ def deliver(svc: Services, db: Writer, push: Claimed, attempt: Attempt) -> str:
             return _finish(db, push.id, "sent", channel=channel or None, msgid=msgid or None)
     if not svc.config.wechat_ready:
         return _finish(db, push.id, "skipped", error="WECHAT_APPID and WECHAT_SECRET are not set")
-    api = WeChatAPI(svc.config, svc.redis)
-    failure: WeChatError | None = None
-    if not attempt.paced and not _pace(svc):
+    if not attempt.paced and not _pace(svc, attempt):
         return put_off(svc, db, push)
+    api = WeChatAPI(svc.config, svc.redis, token=attempt.token)
+    failure: WeChatError | None = None
     if push.channel != "custom":  # "custom": an earlier attempt already fell back
         if push.template_id:
             link = push_link(svc, push)
@@ -342,14 +343,15 @@ def give_back(svc: Services, push_id: int) -> None:
         log.exception("push %s: could not give the row back to pending; the sweep will", push_id)
 
 
-def _pace(svc: Services) -> bool:
-    """Wait for this send's place in the account's pace; False when the senders are paused for longer than
-    a job should wait (after a "too many" answer)."""
-    wait, _ = reserve(svc.redis, 1, svc.config.push_rate)
-    if wait > LONGEST_WAIT_S:
+def _pace(svc: Services, attempt: Attempt) -> bool:
+    """Wait for this send's place in the account's pace (reading the access_token along); False when the
+    senders are paused for longer than a job should wait (after a "too many" answer)."""
+    places = reserve(svc.redis, 1, svc.config.push_rate, also_read=TOKEN_KEY)
+    if places.wait_s > LONGEST_WAIT_S:
         return False
-    if wait > 0:
-        time.sleep(wait)
+    attempt.token = places.also
+    if places.wait_s > 0:
+        time.sleep(places.wait_s)
     return True
 
 
