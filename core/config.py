@@ -66,7 +66,7 @@ class Config:
     push_rate: float = 1000.0
     # Sends a bulk push job keeps in flight at once (each waits ~50-300 ms on WeChat), and how many such
     # jobs may run at once: one per worker process.
-    push_threads: int = 32
+    push_threads: int = 64
     push_senders: int = 2
     log_level: str = "INFO"
     menu_file: Path = field(default_factory=lambda: Path(__file__).with_name("data") / "menu.yaml")
@@ -107,7 +107,7 @@ class Config:
             log_level=values.get("REPAIRBOT_LOG_LEVEL", "INFO"),
             redis_timeout_s=_float(values, "REPAIRBOT_REDIS_TIMEOUT_S", 1.0),
             push_rate=_float(values, "REPAIRBOT_PUSH_RATE", 1000.0),
-            push_threads=max(1, _int(values, "REPAIRBOT_PUSH_THREADS", 32)),
+            push_threads=max(1, _int(values, "REPAIRBOT_PUSH_THREADS", 64)),
             push_senders=max(1, _int(values, "REPAIRBOT_PUSH_SENDERS", 2)),
             menu_file=Path(values["REPAIRBOT_MENU_FILE"]) if values.get("REPAIRBOT_MENU_FILE")
             else Path(__file__).with_name("data") / "menu.yaml",

@@ -2,8 +2,9 @@
 
 - ``notice_30k_s``: ``SCALE_NOTICE_USERS`` (30,000) subscribed residents of 60 buildings, one notice about
   those buildings pushed as the console pushes it (``core.actions.push_notice``), against the loopback fake
-  WeChat answering every call in 100 ms ± 20 ms, with the default deployment: two ``repairbot worker``
-  processes (started and idle before the clock starts).  Seconds from the push until every row is ``sent``.
+  WeChat answering every call in 100 ms ± 20 ms (``SCALE_NOTICE_LATENCY_MS``), with the default deployment:
+  two ``repairbot worker`` processes (started and idle before the clock starts).  Seconds from the push
+  until every row is ``sent``.
   Checked too, or the figure fails: one token fetch, exactly one template message per resident.
 - ``push_cpu_ms`` and ``pushes_per_s``: ``SCALE_PUSHES`` (2,000) status changes, one push each, drained by two
   ``LeanSimpleWorker`` processes against the fake without latency (tests/benchmarks/bench_pushes.py, mode
@@ -33,7 +34,7 @@ REDIS = os.environ.get("SCALE_PUSH_REDIS", "redis://127.0.0.1:6379/13")
 NOTICE_USERS = int(os.environ.get("SCALE_NOTICE_USERS") or 30_000)
 PUSHES = int(os.environ.get("SCALE_PUSHES") or 2_000)
 WORKERS = 2  # the default deployment: repairbot-worker@1 and @2
-LATENCY = ("--latency-ms", "100", "--jitter-ms", "20")
+LATENCY_MS = float(os.environ.get("SCALE_NOTICE_LATENCY_MS") or 100)  # ± a fifth of it
 BUILDINGS = 60
 CAMPUS = "压测校区"
 
@@ -86,7 +87,8 @@ def measure_notice() -> dict[str, float]:
     from core.actions import push_notice
 
     _fresh()
-    with tempfile.TemporaryDirectory(prefix="scale-notice-") as tmp, bp.fake_wechat(*LATENCY) as (api, fake_pid):
+    latency = ("--latency-ms", str(LATENCY_MS), "--jitter-ms", str(LATENCY_MS / 5))
+    with tempfile.TemporaryDirectory(prefix="scale-notice-") as tmp, bp.fake_wechat(*latency) as (api, fake_pid):
         env = bp.bench_env(api, Path(tmp))
         svc = _services(env)
         try:
@@ -103,7 +105,8 @@ def measure_notice() -> dict[str, float]:
             svc.close()
     fetches, templates = after["token_fetches"] - before["token_fetches"], after["templates"] - before["templates"]
     worker_cpu = sum(v for p, v in cpu.items() if p != fake_pid)
-    _say(f"notice to {pushed} residents at 100±20 ms: {seconds:.1f}s ({pushed / seconds:.0f}/s), sent {sent}, "
+    _say(f"notice to {pushed} residents at {LATENCY_MS:g}±{LATENCY_MS / 5:g} ms: {seconds:.1f}s "
+         f"({pushed / seconds:.0f}/s), sent {sent}, "
          f"templates {templates}, token fetches {fetches}; CPU per push: workers {1000 * worker_cpu / pushed:.2f} ms, "
          f"fake WeChat {1000 * cpu[fake_pid] / pushed:.2f} ms; load average {os.getloadavg()[0]:.1f}")
     if sent != NOTICE_USERS or templates != NOTICE_USERS or fetches != 1:
