@@ -9,12 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
-import redis
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from core.config import Config
-from core.jobs import SEND_PUSH, enqueue, queue_bulk
+from core.jobs import queue_bulk
 from core.services import Services
 from models.clock import now
 from models.consult import Consult, ConsultEvent, close_consult, get_consult, reply_consult
@@ -43,13 +42,16 @@ def run(svc: Services, act: Callable[..., Done[T]], *args: Any, **kwargs: Any) -
     """Do an action in a transaction of its own, then queue the pushes it owes."""
     with svc.db.session() as s:
         value, pushes = act(s, svc.config, *args, **kwargs)
-    queue_pushes(svc.redis, pushes)
+    queue_pushes(svc, pushes)
     return value
 
 
-def queue_pushes(conn: redis.Redis, pushes: Iterable[Push]) -> None:
-    for push_id in pending_ids(pushes):
-        enqueue(conn, "pushes", SEND_PUSH, push_id, job_id=f"push-{push_id}")
+def queue_pushes(svc: Services, pushes: Iterable[Push]) -> None:
+    """Hand the pushes to the bulk senders, ahead of any notice's (a job per push costs more in RQ's
+    bookkeeping than the push itself: workers/bulk.py)."""
+    ids = pending_ids(pushes)
+    if ids:
+        queue_bulk(svc.redis, ids, svc.config.push_senders, urgent=True)
 
 
 def pending_ids(pushes: Iterable[Push]) -> list[int]:
@@ -203,7 +205,7 @@ def consult_reply(svc: Services, no: str, text: str, *, by: str) -> Consult:
         consult = get_consult(s, no)
         event = reply_consult(s, consult, text, by=by)
         push = _consult_push(svc.config, s, consult, event, "reply")
-    queue_pushes(svc.redis, [push])
+    queue_pushes(svc, [push])
     return consult
 
 
@@ -213,7 +215,7 @@ def consult_close(svc: Services, no: str, *, by: str, note: str | None = None) -
         consult = get_consult(s, no)
         event = close_consult(s, consult, by=by, note=note)
         push = _consult_push(svc.config, s, consult, event, "closed")
-    queue_pushes(svc.redis, [push])
+    queue_pushes(svc, [push])
     return consult
 
 

@@ -1,23 +1,27 @@
-"""Pushes by the thousand (a notice to a whole campus): many sends in flight per job, at the account's pace.
+"""Pushes by the batch: many sends in flight per job, at the account's pace.
 
-A job per push spends more on RQ's bookkeeping than on the push, and waits on WeChat (50-300 ms a call)
-one message at a time: 30,000 residents would take most of an hour.  So a notice's push ids go to a Redis
-list (``core.jobs.OUTBOX_KEY``) and a few sender jobs, one per worker process (``REPAIRBOT_PUSH_SENDERS``),
-each:
+A job per push spends more on RQ's bookkeeping than on the push (about 1 ms of CPU for a job that does
+nothing), and waits on WeChat (50-300 ms a call) one message at a time: a notice to 30,000 residents would
+take most of an hour.  So push ids go to Redis lists (``core.jobs``: ``URGENT_KEY`` for the pushes someone
+waits for — a status change, a reply —, ``OUTBOX_KEY`` for a notice's) and a few sender jobs, one per worker
+process (``REPAIRBOT_PUSH_SENDERS``), each:
 
-1. takes a batch of ids from the list and claims the rows still pending in one UPDATE (exactly once per
-   row: a row another job claimed is not returned);
+1. takes a batch of ids (the urgent list first) and claims the rows still pending in one UPDATE (exactly
+   once per row: a row another job claimed is not returned);
 2. reserves the batch's places in the account's pace (core/pacing.py: one schedule in Redis for every
-   sender, ``REPAIRBOT_PUSH_RATE``) and hands each push to a thread of its pool
-   (``REPAIRBOT_PUSH_THREADS``), which waits for its moment and sends it exactly as a job of one push would
-   (``workers.push.deliver``: template, fallback, the msgid noted in Redis on acceptance);
+   sender, ``REPAIRBOT_PUSH_RATE``; the access_token read along) and hands each user's pushes, in the order
+   they were made, to a thread of its pool (``REPAIRBOT_PUSH_THREADS``), which sends each at its moment
+   exactly as a job of one push would (``workers.push.deliver``: template, fallback, the msgid noted in Redis
+   on acceptance);
 3. while the next batch is in flight, writes how the previous one ended in a few statements, then queues
-   what is to be tried again: transient errors as a job of their own after RQ's backoff, "too many"
-   answers back at the head of the list (their attempt not counted) behind a pause every sender keeps.
+   what is to be tried again: transient errors (and crashes before WeChat was called) as a job of their own
+   after RQ's first backoff, "too many" answers back at the head of the urgent list (their attempt not
+   counted) behind a pause every sender keeps.
 
 A sender gives its worker back after ``SLICE_S`` (photos and sweeps get their turn) and queues the next
 job of its slot; a pause longer than a job should wait ends it the same way, the next job starting when
-the pause ends.  Ids left in the list by a worker that died are started again by the sweep.
+the pause ends.  Ids left in the lists by a worker that died are started again by the sweep.  The sweep and
+the console's resend still queue a job for one push (``workers.push.send_push``).
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ from typing import Any
 import redis
 from sqlalchemy.engine import Connection
 
-from core.jobs import OUTBOX_KEY, RETRIES, SEND_PUSH, SEND_PUSHES, SENDER_HELD_S, SENDER_KEY, enqueue, queue_bulk
+from core.jobs import OUTBOXES, RETRIES, SEND_PUSH, SEND_PUSHES, SENDER_HELD_S, SENDER_KEY, enqueue, queue_bulk
 from core.pacing import paused_for, reserve
 from core.services import Services, process_services
 from core.wechat_api import TOKEN_KEY, WeChatAPI
@@ -89,17 +93,16 @@ def _token_first(svc: Services) -> None:
     if svc.config.wechat_ready:
         try:
             WeChatAPI(svc.config, svc.redis).token()
-        except WeChatError as exc:
-            log.warning("bulk sender: no access_token yet (%s); the pushes will say why", exc.errcode)
+        except Exception as exc:  # each push meets it again, and says why on its row
+            log.warning("bulk sender: no access_token yet (%s)", type(exc).__name__)
 
 
 def _next_batch(svc: Services, db: Connection) -> tuple[Batch, list[Future[None]]] | None:
     """Take ids from the outbox, claim their rows, and start sending them; None when the outbox is empty."""
     size = svc.config.push_threads * BATCH_PER_THREAD
-    raw: Any = svc.redis.lpop(OUTBOX_KEY, size)
-    if not raw:
+    ids = _pop(svc.redis, size)
+    if not ids:
         return None
-    ids = [int(i) for i in raw]
     claimed = [claimed_from(int(r.id), r) for r in db.execute(CLAIM_MANY, {"ids": ids, "at": now()})]
     batch = Batch()
     if not claimed:
@@ -107,8 +110,36 @@ def _next_batch(svc: Services, db: Connection) -> tuple[Batch, list[Future[None]
     places = reserve(svc.redis, len(claimed), svc.config.push_rate, also_read=TOKEN_KEY)
     first = time.monotonic() + places.wait_s
     pool = _pool(svc.config.push_threads)
-    return batch, [pool.submit(_send_one, svc, batch, push, first + i * places.step_s, places.also)
-                   for i, push in enumerate(claimed)]
+    return batch, [pool.submit(_send_in_turn, svc, batch, pushes, [first + i * places.step_s for i in places_of],
+                               places.also) for pushes, places_of in _by_user(claimed)]
+
+
+def _pop(conn: redis.Redis, size: int) -> list[int]:
+    """Up to `size` ids: the urgent outbox's first, then a notice's."""
+    ids: list[int] = []
+    for key in OUTBOXES:
+        raw: Any = conn.lpop(key, size - len(ids))
+        ids.extend(int(i) for i in raw or ())
+        if len(ids) >= size:
+            break
+    return ids
+
+
+def _by_user(claimed: list[Claimed]) -> list[tuple[list[Claimed], list[int]]]:
+    """The batch's pushes per user, in the order they were made (with their places in the batch's pace): a
+    user's pushes go one after the other, so the rating hint never arrives before the completion it follows."""
+    users: dict[str, tuple[list[Claimed], list[int]]] = {}
+    for i, push in enumerate(sorted(claimed, key=lambda p: p.id)):
+        pushes, places = users.setdefault(push.openid, ([], []))
+        pushes.append(push)
+        places.append(i)
+    return list(users.values())
+
+
+def _send_in_turn(svc: Services, batch: Batch, pushes: list[Claimed], moments: list[float],
+                  token: str | None) -> None:
+    for push, at in zip(pushes, moments, strict=True):
+        _send_one(svc, batch, push, at, token)
 
 
 def _send_one(svc: Services, batch: Batch, push: Claimed, at: float, token: str | None) -> None:
@@ -128,6 +159,7 @@ def _send_one(svc: Services, batch: Batch, push: Claimed, at: float, token: str 
         log.exception("push %s: unexpected error in a bulk sender", push.id)
         if not attempt.delivered:
             give_back(svc, push.id)
+            batch.retry.append(push.id)  # a job of its own, after RQ's first backoff
 
 
 def _settle(svc: Services, db: Connection, batch: Batch, futures: list[Future[None]]) -> int:
@@ -156,7 +188,7 @@ def _release(conn: redis.Redis, slot: int) -> bool:
     the slot was taken back, so it goes on)."""
     key = SENDER_KEY.format(slot=slot)
     conn.delete(key)
-    if not conn.llen(OUTBOX_KEY):
+    if not any(conn.llen(key) for key in OUTBOXES):
         return True
     return not conn.set(key, 1, nx=True, ex=SENDER_HELD_S)
 

@@ -1,5 +1,9 @@
 """Send one push per row, exactly once as the user sees it.
 
+The steps below are every push's, whoever sends it: the bulk senders (workers/bulk.py), which send the pushes
+of actions and notices by the batch, or a job of one push (``send_push``: the sweep, the console's resend, a
+retry after a transient error, the pushes a chat message owes).
+
 A push row goes ``pending → sending → sent | failed | skipped``:
 
 - **Claim.** ``send_push`` moves the row from ``pending`` to ``sending`` in one UPDATE (which also

@@ -26,7 +26,7 @@ from datetime import timedelta
 import redis
 from sqlalchemy import func, select, update
 
-from core.jobs import DOWNLOAD_PHOTO, OUTBOX_KEY, SEND_PUSH, SENDER_KEY, enqueue, queue_bulk, start_senders
+from core.jobs import DOWNLOAD_PHOTO, OUTBOXES, SEND_PUSH, SENDER_KEY, enqueue, queue_bulk, start_senders
 from core.services import Services, process_services
 from core.wechat_api import NO_ANSWER
 from models.clock import now
@@ -105,15 +105,15 @@ def requeue_pending(svc: Services, older_than_s: int = 60, stuck_after_s: int | 
 
 
 def requeue_bulk(svc: Services, ids: list[int]) -> int:
-    """A notice's pushes still pending: while the bulk senders have ids waiting or are at work they are theirs
-    (a sender whose worker died is replaced once its slot is free); else they go to the outbox again."""
-    busy = svc.redis.llen(OUTBOX_KEY) or any(svc.redis.exists(SENDER_KEY.format(slot=slot))
-                                             for slot in range(svc.config.push_senders))
-    if busy:
-        start_senders(svc.redis, svc.config.push_senders)
+    """A notice's pushes still pending: while ids wait in the outboxes or a sender is at work they are the
+    senders' (one whose worker died is replaced once its slot is free); else they go to the outbox again."""
+    senders = svc.config.push_senders
+    if any(svc.redis.llen(key) for key in OUTBOXES):
+        start_senders(svc.redis, senders)
         return 0
-    if ids:
-        queue_bulk(svc.redis, ids, svc.config.push_senders)
+    if not ids or any(svc.redis.exists(SENDER_KEY.format(slot=slot)) for slot in range(senders)):
+        return 0
+    queue_bulk(svc.redis, ids, senders)
     return len(ids)
 
 

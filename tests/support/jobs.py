@@ -5,9 +5,11 @@ RQ's scheduler is not run: `release_scheduled` does what it would do when a dela
 
 from __future__ import annotations
 
+from typing import Any
+
 from rq import Queue, SimpleWorker
 
-from core.jobs import all_queues
+from core.jobs import OUTBOXES, SEND_PUSHES, all_queues
 from core.services import Services
 
 
@@ -17,9 +19,12 @@ def queued_jobs(services: Services) -> int:
 
 
 def run_jobs(services: Services) -> int:
-    """Run every queued job with a real (in-process, burst) worker; return how many were waiting."""
+    """Run every queued job with a real (in-process, burst) worker; return how many were waiting: the jobs,
+    with a bulk sender's job counted as the pushes waiting in the outboxes for it (workers/bulk.py)."""
     queues = all_queues(services.redis)
-    waiting = sum(q.count for q in queues)
+    outboxes: Any = [services.redis.llen(key) for key in OUTBOXES]
+    senders = sum(1 for q in queues for job in q.get_jobs() if job.func_name == SEND_PUSHES)
+    waiting = sum(q.count for q in queues) - senders + sum(int(n) for n in outboxes)
     SimpleWorker(queues, connection=services.redis).work(burst=True)
     return waiting
 
