@@ -1,4 +1,5 @@
-"""A notice to many residents: every one gets it exactly once, however slow or grudging WeChat is.
+"""Pushes by the batch (a notice to many residents, status changes): every one exactly once, however slow or
+grudging WeChat is, what someone waits for first, and a user's pushes in order.
 
 Against the loopback fake WeChat (devtools/fakewechat.py) with latency, made-up errors and "too many"
 answers; real RQ workers (in other processes where it matters), the real database and Redis.  Counts, not
@@ -16,7 +17,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from core.actions import push_notice
+from core.actions import move_ticket, push_notice
 from core.jobs import OUTBOX_KEY
 from core.pacing import STRIKES_KEY
 from core.services import Services
@@ -24,10 +25,12 @@ from devtools.fakewechat import FakeServer, FakeWeChat
 from models.clock import now
 from models.notices import publish
 from models.pushes import Push
+from models.tickets import STATUS_PHRASE
 from tests.support.cli import environment
 from tests.support.http import running
 from tests.support.jobs import queued_jobs, release_scheduled
 from tests.support.people import make_resident
+from tests.support.tickets import make_ticket
 from tests.support.workers import run_worker_processes
 from workers.sweeps import requeue_pending
 
@@ -130,3 +133,28 @@ def test_a_lost_outbox_is_filled_again_by_the_sweep(services: Services, fake: Fa
     assert requeue_pending(services).pushes == 0  # the senders have them: not queued twice
     assert settle(services, run_jobs, notice_id) == {"sent": 12}
     assert len(fake.sent) == 12
+
+
+def test_a_status_change_goes_before_a_notice_already_waiting(
+        services: Services, fake: FakeWeChat, run_jobs: Callable[[], int]) -> None:
+    """A notice to 20 residents is waiting when a ticket is accepted: its reporter hears of it first."""
+    push_settings(services, push_threads=1)  # one send at a time: the order is the senders' own
+    notice_id = notice_to(services, 20)
+    no = make_ticket(services, "o-reporter")
+    move_ticket(services, no, "accepted", by="staff:调度员")
+    assert run_jobs() == 21
+    assert statuses(services, notice_id) == {"sent": 20}
+    assert fake.sent[0]["openid"] == "o-reporter"
+
+
+def test_a_users_pushes_arrive_in_the_order_they_were_made(
+        services: Services, fake: FakeWeChat, run_jobs: Callable[[], int]) -> None:
+    """Three changes of one ticket, sent by one sender with many threads: the reporter reads them in order."""
+    push_settings(services, push_threads=16)
+    no = make_ticket(services, "o-reporter")
+    moves = ["accepted", "on_hold", "rejected"]
+    for to in moves:
+        move_ticket(services, no, to, by="staff:调度员", note="说明")
+    run_jobs()
+    said = [m["data"]["phrase2"]["value"] for m in fake.sent if m["openid"] == "o-reporter"]
+    assert said == [STATUS_PHRASE[to] for to in moves]

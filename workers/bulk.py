@@ -111,7 +111,7 @@ def _next_batch(svc: Services, db: Connection) -> tuple[Batch, list[Future[None]
     first = time.monotonic() + places.wait_s
     pool = _pool(svc.config.push_threads)
     return batch, [pool.submit(_send_in_turn, svc, batch, pushes, [first + i * places.step_s for i in places_of],
-                               places.also) for pushes, places_of in _by_user(claimed)]
+                               places.also) for pushes, places_of in _by_user(claimed, ids)]
 
 
 def _pop(conn: redis.Redis, size: int) -> list[int]:
@@ -125,15 +125,21 @@ def _pop(conn: redis.Redis, size: int) -> list[int]:
     return ids
 
 
-def _by_user(claimed: list[Claimed]) -> list[tuple[list[Claimed], list[int]]]:
-    """The batch's pushes per user, in the order they were made (with their places in the batch's pace): a
-    user's pushes go one after the other, so the rating hint never arrives before the completion it follows."""
-    users: dict[str, tuple[list[Claimed], list[int]]] = {}
-    for i, push in enumerate(sorted(claimed, key=lambda p: p.id)):
-        pushes, places = users.setdefault(push.openid, ([], []))
-        pushes.append(push)
-        places.append(i)
-    return list(users.values())
+def _by_user(claimed: list[Claimed], order: list[int]) -> list[tuple[list[Claimed], list[int]]]:
+    """The batch's pushes per user, users in the order their first push was taken from the outboxes (what
+    someone waits for first), each user's pushes in the order they were made, with their places in the
+    batch's pace: a user's pushes go one after the other, so the rating hint never comes before the
+    completion it follows."""
+    taken = {push_id: i for i, push_id in enumerate(order)}
+    users: dict[str, list[Claimed]] = {}
+    for push in sorted(claimed, key=lambda p: taken.get(p.id, len(taken))):
+        users.setdefault(push.openid, []).append(push)
+    grouped, place = [], 0
+    for pushes in users.values():
+        pushes.sort(key=lambda p: p.id)
+        grouped.append((pushes, list(range(place, place + len(pushes)))))
+        place += len(pushes)
+    return grouped
 
 
 def _send_in_turn(svc: Services, batch: Batch, pushes: list[Claimed], moments: list[float],
