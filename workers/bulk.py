@@ -53,7 +53,7 @@ SLICE_S = 30.0
 # A batch is this many pushes per thread: the next batch is claimed while one is in flight.
 BATCH_PER_THREAD = 4
 
-_pools: dict[int, ThreadPoolExecutor] = {}
+_pools: dict[tuple[int, int], ThreadPoolExecutor] = {}
 _pools_lock = threading.Lock()
 # A "too many" answer in this process: its other threads send nothing before this (time.monotonic()).
 _held_until = [0.0]
@@ -207,13 +207,15 @@ def _hand_over(conn: redis.Redis, slot: int, pause_s: float) -> None:
 
 
 def _pool(threads: int) -> ThreadPoolExecutor:
-    """This process's senders' threads (a forked child makes its own)."""
-    pid = os.getpid()
-    pool = _pools.get(pid)
+    """This process's senders' threads, as many as the setting says (a forked child makes its own)."""
+    key = (os.getpid(), threads)
+    pool = _pools.get(key)
     if pool is None:
         with _pools_lock:
-            pool = _pools.get(pid)
+            pool = _pools.get(key)
             if pool is None:
+                for old in _pools.values():
+                    old.shutdown(wait=False)  # a parent's pool, or one of another size: not ours to use
                 _pools.clear()
-                pool = _pools[pid] = ThreadPoolExecutor(threads, thread_name_prefix="push-sender")
+                pool = _pools[key] = ThreadPoolExecutor(threads, thread_name_prefix="push-sender")
     return pool
