@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test fuzz lint bench soak clean
+.PHONY: demo test fuzz lint bench bench-scale soak clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,11 @@ bench: $(STAMP)
 # (SOAK_DATABASE_URL, SOAK_REDIS_URL; both emptied), gunicorn, RQ workers, WeChat's API faked with 100 ms latency.
 soak: $(STAMP)
 	$(BIN)/python -m tests.benchmarks.soak
+
+# Issue 16's figures at scale (tests/benchmarks/scale/): one `scale: NAME VALUE UNIT bar OP LIMIT ok|SHORT` line
+# each; SCALE_TICKETS sets the size of the data (default 1000000).
+bench-scale: $(STAMP)
+	$(BIN)/python -m tests.benchmarks.bench_scale
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -9,12 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
-import redis
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from core.config import Config
-from core.jobs import SEND_PUSH, enqueue
+from core.jobs import SEND_PUSH, enqueue, queue_bulk
 from core.services import Services
 from models.backoffice import VISIT_ZH, FollowUp, ReturnVisit
 from models.clock import now
@@ -51,14 +50,25 @@ def run(svc: Services, act: Callable[..., Done[T]], *args: Any, **kwargs: Any) -
     """Do an action in a transaction of its own, then queue the pushes it owes."""
     with svc.db.session() as s:
         value, pushes = act(s, svc.config, *args, **kwargs)
-    queue_pushes(svc.redis, pushes, svc.config)
+    queue_pushes(svc, pushes)
     return value
 
 
-def queue_pushes(conn: redis.Redis, pushes: Iterable[Push], cfg: Config | None = None) -> None:
+def queue_pushes(svc: Services, pushes: Iterable[Push]) -> None:
+    """Hand the pushes to the bulk senders, ahead of any notice's (a job per push costs more in RQ's
+    bookkeeping than the push itself: workers/bulk.py); an invitation to rate that waits its delay goes as a job
+    of its own, run when it is due."""
+    ids = []
     for push in pushes:
-        if push.status == "pending":
-            enqueue(conn, "pushes", SEND_PUSH, push.id, job_id=f"push-{push.id}", delay_s=push_delay(cfg, push))
+        if push.status != "pending":
+            continue
+        delay = push_delay(svc.config, push)
+        if delay:
+            enqueue(svc.redis, "pushes", SEND_PUSH, push.id, job_id=f"push-{push.id}", delay_s=delay)
+        else:
+            ids.append(push.id)
+    if ids:
+        queue_bulk(svc.redis, ids, svc.config.push_senders, urgent=True)
 
 
 def push_delay(cfg: Config | None, push: Push) -> int:
@@ -295,7 +305,7 @@ def consult_reply(svc: Services, no: str, text: str, *, by: str) -> Consult:
         consult = get_consult(s, no)
         event = reply_consult(s, consult, text, by=by)
         push = _consult_push(svc.config, s, consult, event, "reply")
-    queue_pushes(svc.redis, [push])
+    queue_pushes(svc, [push])
     return consult
 
 
@@ -305,7 +315,7 @@ def consult_close(svc: Services, no: str, *, by: str, note: str | None = None) -
         consult = get_consult(s, no)
         event = close_consult(s, consult, by=by, note=note)
         push = _consult_push(svc.config, s, consult, event, "closed")
-    queue_pushes(svc.redis, [push])
+    queue_pushes(svc, [push])
     return consult
 
 
@@ -321,8 +331,11 @@ def _consult_push(cfg: Config, s: Session, consult: Consult, event: ConsultEvent
     return push
 
 
-def push_notice(svc: Services, notice_id: int, *, per_second: int = 20) -> int:
-    """Push a notice to the subscribed users whose default room it concerns, throttled; return how many."""
+def push_notice(svc: Services, notice_id: int) -> int:
+    """Push a notice to the subscribed users whose default room it concerns; return how many.
+
+    The rows are written in one statement and their ids handed to the bulk senders (workers/bulk.py), which
+    keep to the account's pace (REPAIRBOT_PUSH_RATE)."""
     with svc.db.session() as s:
         notice = s.get(Notice, notice_id)
         if notice is None:
@@ -330,14 +343,10 @@ def push_notice(svc: Services, notice_id: int, *, per_second: int = 20) -> int:
         if notice.pushed_at is not None:
             raise IllegalMove("this notice was pushed already", code="notice_pushed")
         audience = notice_audience(s, notice)
-        pushes = [Push(notice_id=notice.id, openid=openid, kind="notice",
-                       template_id=svc.config.template_id("notice") or None, payload=notice_payload(notice))
-                  for openid in audience]
-        s.add_all(pushes)
+        row = {"notice_id": notice.id, "kind": "notice", "template_id": svc.config.template_id("notice") or None,
+               "payload": notice_payload(notice), "status": "pending", "attempts": 0, "created_at": now()}
+        ids = list(s.scalars(insert(Push).returning(Push.id, sort_by_parameter_order=True),
+                             [{**row, "openid": openid} for openid in audience])) if audience else []
         notice.pushed_at = now()
-        s.flush()
-        ids = [p.id for p in pushes]
-    # Spread the sends over time: WeChat limits how fast an account may push.
-    for i, push_id in enumerate(ids):
-        enqueue(svc.redis, "pushes", SEND_PUSH, push_id, job_id=f"push-{push_id}", delay_s=i // max(1, per_second))
+    queue_bulk(svc.redis, ids, svc.config.push_senders)
     return len(ids)

@@ -70,6 +70,13 @@ class Config:
     # WeChat's 5 s. (RQ workers raise it for their own blocking reads.)
     redis_timeout_s: float = 1.0
     duplicate_window_h: int = 48
+    # WeChat's per-account limit, as a cap on how many messages per second every worker together sends
+    # (0: no cap); "too many" answers (45009, 45011, 45047) slow the senders down further for a while.
+    push_rate: float = 1000.0
+    # Sends a bulk push job keeps in flight at once (each waits ~50-300 ms on WeChat), and how many such
+    # jobs may run at once: one per worker process.
+    push_threads: int = 64
+    push_senders: int = 2
     log_level: str = "INFO"
     # "json": one JSON object per log line (core/logs.py); anything else: plain text.
     log_format: str = "text"
@@ -120,6 +127,9 @@ class Config:
             log_format=(values.get("REPAIRBOT_LOG_FORMAT") or "text").strip().lower(),
             metrics_allow=parse_networks(values.get("REPAIRBOT_METRICS_ALLOW") or DEFAULT_METRICS_ALLOW),
             redis_timeout_s=_float(values, "REPAIRBOT_REDIS_TIMEOUT_S", 1.0),
+            push_rate=_float(values, "REPAIRBOT_PUSH_RATE", 1000.0),
+            push_threads=max(1, _int(values, "REPAIRBOT_PUSH_THREADS", 64)),
+            push_senders=max(1, _int(values, "REPAIRBOT_PUSH_SENDERS", 2)),
             menu_file=Path(values["REPAIRBOT_MENU_FILE"]) if values.get("REPAIRBOT_MENU_FILE")
             else Path(__file__).with_name("data") / "menu.yaml",
             templates_file=templates_file,

@@ -51,3 +51,48 @@ def enqueue(conn: redis.Redis, queue: str, func: str | Callable[..., Any], *args
 
 def all_queues(conn: redis.Redis) -> list[Queue]:
     return [Queue(name, connection=conn) for name in QUEUE_NAMES]
+
+
+# -- pushes by the thousand (a notice) ----------------------------------------------------------------------
+# Their ids wait in a Redis list, and a few sender jobs (one per worker process: REPAIRBOT_PUSH_SENDERS) take
+# them by the hundred and keep many sends in flight at once (workers/bulk.py): a job per push would spend
+# more on RQ's bookkeeping than on the push, and wait on WeChat one message at a time.
+OUTBOX_KEY = "push:outbox"
+# Pushes someone is waiting for (a status change, a reply): taken before any of a notice's.
+URGENT_KEY = "push:outbox:now"
+OUTBOXES = (URGENT_KEY, OUTBOX_KEY)
+# Held while a sender job of that slot is queued or running: a second is not queued.  It outlives a job's
+# timeout, so a sender that died frees its slot; the sweep then starts another if ids are waiting.
+SENDER_KEY = "push:sender:{slot}"
+SENDER_HELD_S = 300
+SEND_PUSHES = "workers.bulk.send_pushes"
+# Another sender is started for every this many ids waiting.
+SENDER_PER = 50
+# Ids pushed at once (one round trip each).
+OUTBOX_CHUNK = 5000
+
+
+def queue_bulk(conn: redis.Redis, ids: list[int], senders: int, *, first: bool = False, urgent: bool = False) -> None:
+    """Put push ids in the outbox (the urgent one for pushes someone waits for; at its head when `first`: they
+    were there before) and start senders."""
+    key = URGENT_KEY if urgent or first else OUTBOX_KEY
+    chunks = [ids[at:at + OUTBOX_CHUNK] for at in range(0, len(ids), OUTBOX_CHUNK)]
+    with conn.pipeline(transaction=False) as pipe:
+        for chunk in reversed(chunks) if first else chunks:
+            if first:
+                pipe.lpush(key, *reversed(chunk))
+            else:
+                pipe.rpush(key, *chunk)
+        waiting = max(pipe.execute(), default=0)
+    # One sender for a trickle; one more for every SENDER_PER ids waiting, up to `senders`.
+    start_senders(conn, min(senders, 1 + int(waiting) // SENDER_PER))
+
+
+def start_senders(conn: redis.Redis, senders: int, delay_s: int = 0) -> int:
+    """Queue a sender job for every free slot up to `senders`; return how many were queued."""
+    started = 0
+    for slot in range(senders):
+        if conn.set(SENDER_KEY.format(slot=slot), 1, nx=True, ex=SENDER_HELD_S + delay_s):
+            enqueue(conn, "pushes", SEND_PUSHES, slot, delay_s=delay_s, fresh=True)
+            started += 1
+    return started

@@ -69,6 +69,8 @@ class _Scrub(logging.Filter):
 logging.getLogger("urllib3.connectionpool").addFilter(_Scrub())
 
 _sessions: dict[int, requests.Session] = {}
+# Connections kept alive per host (at least REPAIRBOT_PUSH_THREADS).
+POOL_CONNECTIONS = 128
 _sessions_lock = threading.Lock()
 
 
@@ -92,6 +94,11 @@ def shared_session() -> requests.Session:
 def _new_session() -> requests.Session:
     session = requests.Session()
     session.trust_env = False  # proxies: WeChatAPI passes them per base URL (see _proxies_for)
+    # A bulk sender's threads share the session: a kept-alive connection for each (urllib3 keeps 10 by default
+    # and opens, then drops, one more for every call beyond them).
+    adapter = requests.adapters.HTTPAdapter(pool_maxsize=POOL_CONNECTIONS)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
     bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
     if bundle:
         session.verify = bundle
@@ -113,8 +120,12 @@ def _proxies_for(base: str) -> dict[str, str]:
 class WeChatAPI:
     """A small, explicit client: no hidden retries, no recursion."""
 
-    def __init__(self, config: Config, redis: Redis, http: requests.Session | None = None) -> None:
+    def __init__(self, config: Config, redis: Redis, http: requests.Session | None = None,
+                 token: str | None = None) -> None:
+        """`token`: the shared token as the caller just read it from Redis (a push reads it with its place in the
+        pace, core/pacing.py), so the first call needs no round trip for it."""
         self.config = config
+        self.known = token
         self.redis = redis
         self.http = http or shared_session()
         self.base = config.wechat_api_base_url
@@ -125,7 +136,7 @@ class WeChatAPI:
 
     def token(self) -> str:
         """Return the shared access_token, fetching it (once, under a lock) when there is none."""
-        return self._cached() or self._renew(None)
+        return self.known or self._cached() or self._renew(None)
 
     def _cached(self) -> str | None:
         value: Any = self.redis.get(TOKEN_KEY)
@@ -192,7 +203,7 @@ class WeChatAPI:
             except WeChatError as err:
                 if err.errcode in TOKEN_ERRORS and attempt == 1:
                     log.warning("WeChat refused the access_token (%s); refreshing once", err.errcode)
-                    token = self._renew(token)
+                    token = self.known = self._renew(token)
                     continue
                 raise
         raise AssertionError("unreachable")

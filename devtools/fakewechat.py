@@ -5,7 +5,13 @@ messages, media download, menu, permanent QR codes and showing them, the account
 pushed to each openid so that `repairbot chat` can show pushes as they arrive.  The account has the templates of
 ``DEMO_ACCOUNT`` (those devtools/data/demo-templates.yaml maps); a template message for one of them is refused as
 WeChat refuses it — 47003 naming the keyword — when a keyword is not the template's or a value is not of its kind.
-``GET /_stats`` counts token fetches and messages (a load test checks that the token was fetched once).
+``GET /_stats`` counts token fetches and messages (a load test checks that the token was fetched once), the
+errors it made up, and the most messages it accepted within any one second.
+
+WeChat at a distance: ``latency_s`` (± ``jitter_s``) before every API answer, as a round trip to WeChat's
+servers takes 50-300 ms; ``error_rate`` of the messages answered ``error_code`` (-1 "system busy" by
+default); ``too_many_rate`` of them answered 45009, and every message beyond ``max_per_s`` within a second
+answered 45009 too, as an account over its limits is.
 
 Like WeChat, a new token replaces the old one: a call with any other token is
 answered 40001.  ``POST /_fail`` with ``{"path": "message/template/send",
@@ -23,8 +29,10 @@ from __future__ import annotations
 
 import argparse
 import base64
+import bisect
 import itertools
 import json
+import random
 import sys
 import threading
 import time
@@ -73,9 +81,17 @@ def _json(value: Any, status: int = 200) -> Answer:
 class FakeWeChat:
     """The fake API's memory: tokens issued and messages sent."""
 
-    def __init__(self, token_delay_s: float = 0.0, account: list[dict[str, str]] | None = None) -> None:
+    def __init__(self, token_delay_s: float = 0.0, account: list[dict[str, str]] | None = None, *,
+                 latency_s: float = 0.0, jitter_s: float = 0.0, error_rate: float = 0.0, error_code: int = -1,
+                 too_many_rate: float = 0.0, max_per_s: int = 0, seed: int | None = None) -> None:
         # The real token endpoint is a round trip across the internet: a delay lets callers race for it.
         self.token_delay_s = token_delay_s
+        self.latency_s, self.jitter_s = latency_s, jitter_s
+        self.error_rate, self.error_code, self.too_many_rate, self.max_per_s = error_rate, error_code, \
+            too_many_rate, max_per_s
+        self.random = random.Random(seed)
+        self.made_up: dict[str, int] = {"errors": 0, "too_many": 0}
+        self.accepted_at: list[float] = []  # time.monotonic() of every message accepted, in order
         self.lock = threading.Lock()
         self.token_fetches = 0
         self.tokens: set[str] = set()
@@ -95,6 +111,7 @@ class FakeWeChat:
         path, args = parts.path, {k: v[-1] for k, v in parse_qs(parts.query).items()}
         if path.startswith("/cgi-bin/"):
             api = path.removeprefix("/cgi-bin/")
+            self._wait()
             if api == "token" and method == "GET":
                 return self._token()
             if api == "showqrcode" and method == "GET":  # on WeChat's other host, and needs no token
@@ -104,7 +121,7 @@ class FakeWeChat:
                 return _json({"errcode": 40066, "errmsg": "invalid url"})
             if args.get("access_token", "") not in self.tokens:
                 return _json({"errcode": 40001, "errmsg": "invalid credential, access_token is invalid"})
-            failure = self._failure(api)
+            failure = self._failure(api) or self._made_up(api)
             if failure is not None:
                 return failure
             return self._api(api, method, args, body)
@@ -116,7 +133,8 @@ class FakeWeChat:
             with self.lock:
                 kinds = [m["kind"] for m in self.sent]
                 return _json({"token_fetches": self.token_fetches, "sent": len(self.sent),
-                              "templates": kinds.count("template"), "texts": kinds.count("text")})
+                              "templates": kinds.count("template"), "texts": kinds.count("text"),
+                              **self.made_up, "most_in_a_second": self.most_in_a_second()})
         if path == "/_fail" and method == "POST":
             spec = json.loads(body or b"{}")
             code = -int(spec["status"]) if spec.get("status") else int(spec.get("errcode", -1))
@@ -124,6 +142,40 @@ class FakeWeChat:
                 self.failures[str(spec["path"])] = [code, int(spec.get("times", 1))]
             return _json({"ok": True})
         return 404, "text/plain", b"not found"
+
+    def _wait(self) -> None:
+        """WeChat's distance: every API call takes latency_s ± jitter_s."""
+        if self.latency_s or self.jitter_s:
+            with self.lock:
+                jitter = self.random.uniform(-self.jitter_s, self.jitter_s)
+            time.sleep(max(0.0, self.latency_s + jitter))
+
+    def _made_up(self, api: str) -> Answer | None:
+        """A message answered with an error now and then (error_rate, too_many_rate), or beyond max_per_s."""
+        if api not in ("message/template/send", "message/custom/send"):
+            return None
+        at = time.monotonic()
+        with self.lock:
+            draw = self.random.random()
+            recent = len(self.accepted_at) - bisect.bisect_right(self.accepted_at, at - 1.0)
+            code = (self.error_code if draw < self.error_rate else
+                    45009 if draw < self.error_rate + self.too_many_rate or 0 < self.max_per_s <= recent else 0)
+            if code:
+                self.made_up["too_many" if code == 45009 else "errors"] += 1
+            else:
+                self.accepted_at.append(at)
+        if code == 45009:
+            return _json({"errcode": 45009, "errmsg": "reach max api daily quota limit"})
+        return _json({"errcode": code, "errmsg": f"fake failure {code}"}) if code else None
+
+    def most_in_a_second(self) -> int:
+        """The most messages accepted within any one second."""
+        times, most, first = self.accepted_at, 0, 0
+        for last, at in enumerate(times):
+            while at - times[first] >= 1.0:
+                first += 1
+            most = max(most, last - first + 1)
+        return most
 
     def _token(self) -> Answer:
         if self.token_delay_s:
@@ -257,6 +309,9 @@ class FakeServer(ThreadingHTTPServer):
     """The fake API on a loopback port (`port`), one thread per connection."""
 
     daemon_threads = True
+    # Many senders connect at once (a bulk sender keeps dozens of connections): the default backlog of 5 would
+    # make the rest wait for the kernel's retry of their SYN, a second or more.
+    request_queue_size = 256
 
     def __init__(self, fake: FakeWeChat, host: str = "127.0.0.1", port: int = 0) -> None:
         super().__init__((host, port), _Handler)
@@ -280,8 +335,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0: a free port")
     parser.add_argument("--token-delay", type=float, default=0.0, help="seconds the token endpoint takes")
+    parser.add_argument("--latency-ms", type=float, default=0.0, help="milliseconds every API call takes")
+    parser.add_argument("--jitter-ms", type=float, default=0.0, help="± this much on each call's latency")
+    parser.add_argument("--error-rate", type=float, default=0.0, help="share of messages answered --error-code")
+    parser.add_argument("--error-code", type=int, default=-1, help="-1 system busy (default), 45047 …")
+    parser.add_argument("--too-many-rate", type=float, default=0.0, help="share of messages answered 45009")
+    parser.add_argument("--max-per-s", type=int, default=0, help="messages beyond this within a second: 45009")
+    parser.add_argument("--seed", type=int, default=None)
     args = parser.parse_args(argv)
-    server = FakeServer(FakeWeChat(args.token_delay), args.host, args.port)
+    fake = FakeWeChat(args.token_delay, latency_s=args.latency_ms / 1000, jitter_s=args.jitter_ms / 1000,
+                      error_rate=args.error_rate, error_code=args.error_code, too_many_rate=args.too_many_rate,
+                      max_per_s=args.max_per_s, seed=args.seed)
+    server = FakeServer(fake, args.host, args.port)
     print(f"fakewechat listening on http://{args.host}:{server.port}/cgi-bin/", flush=True)
     try:
         server.serve_forever()

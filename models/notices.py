@@ -133,13 +133,14 @@ def publish(session: Session, title: str, body: str, by: str, *, campus: str | N
 
 
 def notice_audience(session: Session, notice: Notice) -> list[str]:
-    """List the subscribed users whose default room is in a building the notice concerns."""
+    """List the subscribed users whose default room is in a building the notice concerns (two columns read,
+    not whole users: a school has tens of thousands)."""
     from models.people import WechatUser
 
-    users = session.scalars(select(WechatUser).where(WechatUser.subscribed.is_(True),
-                                                     WechatUser.default_place.is_not(None)))
-    return [u.openid for u in users if u.default_place and u.default_place.get("building")
-            and concerns(notice, str(u.default_place.get("campus")), str(u.default_place["building"]))]
+    rows = session.execute(select(WechatUser.openid, WechatUser.default_place).where(
+        WechatUser.subscribed.is_(True), WechatUser.default_place.is_not(None)))
+    return [openid for openid, place in rows if place and place.get("building")
+            and concerns(notice, str(place.get("campus")), str(place["building"]))]
 
 
 def notice_payload(notice: Notice) -> dict[str, Any]:

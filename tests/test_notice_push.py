@@ -30,7 +30,7 @@ def test_notice_push_reaches_residents_once(services: Services, wechat_api: resp
         notice = publish(s, "12栋停水检修", "今天14:00-18:00停水", "admin",
                          buildings=[["东环校区", "学生公寓12栋"]], groups=["给水"], ends_at=now() + timedelta(hours=4))
         notice_id = notice.id
-    assert push_notice(services, notice_id, per_second=1000) == 2
+    assert push_notice(services, notice_id) == 2
     with pytest.raises(IllegalMove):
         push_notice(services, notice_id)  # pushing twice would spam people
     run_jobs()

@@ -11,13 +11,12 @@ import pytest
 from click.testing import Result
 from sqlalchemy import func, select
 
-from core.jobs import all_queues
 from core.services import Services
 from models.people import Staff
 from models.pushes import Push
 from models.tickets import STATUS_ZH, get_ticket
 from tests.support.constants import DORM
-from tests.support.jobs import queued_jobs
+from tests.support.jobs import drop_queued, queued_jobs
 from tests.support.people import make_staff
 from tests.support.tickets import REPORTER, make_ticket
 
@@ -168,8 +167,7 @@ def test_illegal_move_changes_nothing(cli: Callable[..., Result], services: Serv
     no = make_ticket(services)
     for step in before:
         assert cli("tickets", "move", no, *step).exit_code == 0
-    for q in all_queues(services.redis):
-        q.empty()
+    drop_queued(services)
     was = snapshot(services, no)
     result = cli("tickets", "move", no, *move)
     assert result.exit_code != 0

@@ -1,5 +1,9 @@
 """Send one push per row, exactly once as the user sees it.
 
+The steps below are every push's, whoever sends it: the bulk senders (workers/bulk.py), which send the pushes
+of actions and notices by the batch, or a job of one push (``send_push``: the sweep, the console's resend, a
+retry after a transient error, the pushes a chat message owes).
+
 A push row goes ``pending → sending → sent | failed | skipped``:
 
 - **Claim.** ``send_push`` moves the row from ``pending`` to ``sending`` in one UPDATE (which also
@@ -44,11 +48,13 @@ from rq import get_current_job
 from sqlalchemy import String, Table, bindparam, func, select, update
 from sqlalchemy.engine import Connection
 
+from core.jobs import queue_bulk
 from core.links import consult_link, notice_link, ticket_link
 from core.metrics import PUSHES
+from core.pacing import reserve, slow_down
 from core.services import Services, process_services
 from core.templates import TEMPLATE_REFUSED, explain_refusal, render_payload
-from core.wechat_api import NO_ANSWER, TOKEN_ERRORS, WeChatAPI
+from core.wechat_api import NO_ANSWER, TOKEN_ERRORS, TOKEN_KEY, WeChatAPI
 from core.window import spend
 from models.clock import now
 from models.errors import WeChatError
@@ -58,8 +64,13 @@ from models.tickets import Ticket
 
 log = logging.getLogger(__name__)
 
-# Errors worth another try later: system busy, frequency limits, network and 5xx.
-TRANSIENT = frozenset({-1, -2, -3, -4, 45009, 45011, 45047})
+# Errors worth another try later: system busy, network and 5xx.
+TRANSIENT = frozenset({-1, -2, -3, -4})
+# WeChat's "too many" answers (daily quota, per-minute quota, the customer-service message limit): the push
+# is late, not failed — every sender pauses (core/pacing.py) and the push goes again without spending an attempt.
+TOO_MANY = frozenset({45009, 45011, 45047})
+# The longest a send waits in a job for its place in the pace; longer, and it is handed to the bulk senders.
+LONGEST_WAIT_S = 2.0
 # The user cannot receive anything from the account: 43004 not subscribed, 40003 bad openid,
 # 43019 the user is in the account's blacklist.
 USER_GONE = frozenset({43004, 40003, 43019})
@@ -115,9 +126,12 @@ class Claimed:
 
 @dataclass
 class Attempt:
-    """Where one attempt stands: whether WeChat has accepted the message yet."""
+    """Where one attempt stands: whether WeChat has accepted the message yet, and whether its send already
+    has its place in the account's pace (a bulk sender reserves a whole batch's)."""
 
     delivered: bool = False
+    paced: bool = False
+    token: str | None = None  # the access_token, when it was read along with the place in the pace
 
 
 def send_push(push_id: int) -> str:
@@ -132,42 +146,67 @@ def send_push(push_id: int) -> str:
             return "not pending"
         attempt = Attempt()
         try:
-            return _deliver(svc, db, claimed, attempt)
+            return deliver(svc, db, claimed, attempt)
         except WeChatError:
             raise  # recorded on the row by _deliver
         except BaseException:
             if not attempt.delivered:
-                _give_back(svc, push_id)
+                give_back(svc, push_id)
             raise
 
 
-# The two statements of every push, built once on the table (not the ORM entity: no mapper work per
+# The statements of every push, built once on the table (not the ORM entity: no mapper work per
 # job, which a forked work-horse would otherwise redo for every push); a job only binds its values.
 _t = cast(Table, Push.__table__)
 _tickets = cast(Table, Ticket.__table__)
-CLAIM = (update(_t).where(_t.c.id == bindparam("push_id"), _t.c.status == "pending", _t.c.attempts < MAX_ATTEMPTS)
-         .values(status="sending", attempts=_t.c.attempts + 1, sent_at=bindparam("at"))
-         .returning(_t.c.openid, _t.c.kind, _t.c.template_id, _t.c.payload, _t.c.channel, _t.c.attempts,
-                    _t.c.ticket_id, _t.c.event_id, _t.c.consult_id, _t.c.notice_id,
-                    select(_tickets.c.openid).where(_tickets.c.id == _t.c.ticket_id).scalar_subquery()
-                    .label("reporter"), _t.c.errcode))
+_CLAIMABLE = (_t.c.status == "pending", _t.c.attempts < MAX_ATTEMPTS)
+_CLAIMING = {"status": "sending", "attempts": _t.c.attempts + 1, "sent_at": bindparam("at")}
+_CLAIMED = (_t.c.openid, _t.c.kind, _t.c.template_id, _t.c.payload, _t.c.channel, _t.c.attempts,
+            _t.c.ticket_id, _t.c.event_id, _t.c.consult_id, _t.c.notice_id,
+            select(_tickets.c.openid).where(_tickets.c.id == _t.c.ticket_id).scalar_subquery().label("reporter"),
+            _t.c.errcode)
+CLAIM = update(_t).where(_t.c.id == bindparam("push_id"), *_CLAIMABLE).values(_CLAIMING).returning(*_CLAIMED)
+# The same for many rows at once (a bulk sender's batch): only the rows still pending are taken.
+CLAIM_MANY = (update(_t).where(_t.c.id.in_(bindparam("ids", expanding=True)), *_CLAIMABLE).values(_CLAIMING)
+              .returning(_t.c.id, *_CLAIMED))
 FINISH = (update(_t).where(_t.c.id == bindparam("push_id"))
           .values(status=bindparam("status"), errcode=bindparam("errcode"), error=bindparam("error"),
                   channel=func.coalesce(bindparam("channel", type_=String), _t.c.channel),
                   msgid=func.coalesce(bindparam("msgid", type_=String), _t.c.msgid), sent_at=bindparam("at")))
+# A "too many" answer: the row is pending again and the attempt does not count (the push is late, not failing).
+GIVE_BACK = FINISH.values(attempts=_t.c.attempts - 1)
+
+
+class Batch:
+    """A bulk sender's batch (workers/bulk.py): its threads note how each push ended, and the sender writes
+    them all in a few statements and then queues what is to be tried again (never before its row says so)."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[Any, dict[str, Any]]] = []
+        self.retry: list[int] = []  # transient errors: a job of their own, after RQ's backoff
+        self.again: list[int] = []  # "too many": back to the head of the outbox, after the pause
+
+    def execute(self, statement: Any, params: dict[str, Any]) -> None:
+        self.rows.append((statement, params))  # one append: safe from many threads
+
+
+# Where an attempt's end is written: a connection (a job of one push), or a bulk sender's batch.
+Writer = Connection | Batch
 
 
 def _claim(db: Connection, push_id: int) -> Claimed | None:
     """Move the row from pending to sending; None when another job has it or it is done."""
     row = db.execute(CLAIM, {"push_id": push_id, "at": now()}).first()
-    if row is None:
-        return None
+    return None if row is None else claimed_from(push_id, row)
+
+
+def claimed_from(push_id: int, row: Any) -> Claimed:
     return Claimed(push_id, row.openid, row.kind, row.template_id, dict(row.payload or {}), row.channel,
                    int(row.attempts), row.ticket_id, row.event_id, row.consult_id, row.notice_id, row.reporter,
                    row.errcode)
 
 
-def _deliver(svc: Services, db: Connection, push: Claimed, attempt: Attempt) -> str:
+def deliver(svc: Services, db: Writer, push: Claimed, attempt: Attempt) -> str:
     if push.attempts > 1:
         # An earlier attempt may have got through and died before recording it.
         mark = svc.redis.get(sent_mark_key(push.id))
@@ -178,7 +217,9 @@ def _deliver(svc: Services, db: Connection, push: Claimed, attempt: Attempt) -> 
             return _finish(db, push.id, "sent", channel=channel or None, msgid=msgid or None)
     if not svc.config.wechat_ready:
         return _finish(db, push.id, "skipped", error="WECHAT_APPID and WECHAT_SECRET are not set")
-    api = WeChatAPI(svc.config, svc.redis)
+    if not attempt.paced and not _pace(svc, attempt):
+        return put_off(svc, db, push)
+    api = WeChatAPI(svc.config, svc.redis, token=attempt.token)
     failure: WeChatError | None = None
     if push.channel != "custom":  # "custom": an earlier attempt already fell back
         if push.template_id:
@@ -189,6 +230,8 @@ def _deliver(svc: Services, db: Connection, push: Claimed, attempt: Attempt) -> 
             except WeChatError as exc:
                 if exc.errcode == NO_ANSWER:
                     return _no_answer(db, push, "template")
+                if exc.errcode in TOO_MANY:
+                    return _throttled(svc, db, push, exc, "template")
                 if exc.errcode in TRANSIENT:
                     return _transient(svc, db, push, exc, "template")
                 failure = exc
@@ -213,7 +256,7 @@ def _deliver(svc: Services, db: Connection, push: Claimed, attempt: Attempt) -> 
     return _fallback(svc, db, api, push, failure, attempt)
 
 
-def _fallback(svc: Services, db: Connection, api: WeChatAPI, push: Claimed, failure: WeChatError | None,
+def _fallback(svc: Services, db: Writer, api: WeChatAPI, push: Claimed, failure: WeChatError | None,
               attempt: Attempt) -> str:
     """Send the news as a customer-service text message instead of the template."""
     if failure is not None:
@@ -230,6 +273,8 @@ def _fallback(svc: Services, db: Connection, api: WeChatAPI, push: Claimed, fail
     except WeChatError as exc:
         if exc.errcode == NO_ANSWER:
             return _no_answer(db, push, "custom")
+        if exc.errcode in TOO_MANY:
+            return _throttled(svc, db, push, exc, "custom")
         if exc.errcode in TRANSIENT:
             return _transient(svc, db, push, exc, "custom")
         return _permanent(svc, db, push, WeChatError(exc.errcode, f"{exc.errmsg} (customer-service fallback; {why})"),
@@ -244,7 +289,7 @@ def _user_wrote_lately(svc: Services, openid: str) -> bool:
     return spend(svc.redis, openid, time.time())
 
 
-def _no_answer(db: Connection, push: Claimed, channel: str) -> str:
+def _no_answer(db: Writer, push: Claimed, channel: str) -> str:
     """The message went out and no answer came: WeChat may have accepted it. Sending again at once could
     make the user read it twice, so the row is `unknown`: a delivery report for the user settles it as
     sent (models.pushes.record_delivery); else the sweep tries once more after a while. A second attempt
@@ -259,9 +304,13 @@ def _no_answer(db: Connection, push: Claimed, channel: str) -> str:
                    error="sent, but WeChat did not answer")
 
 
-def _transient(svc: Services, db: Connection, push: Claimed, exc: WeChatError, channel: str) -> str:
+def _transient(svc: Services, db: Writer, push: Claimed, exc: WeChatError, channel: str) -> str:
     """Put the row back for RQ's next try (and raise), or fail it when no try is left — of the job's, or of
-    the row's own budget (MAX_ATTEMPTS, across every job and sweep)."""
+    the row's own budget (MAX_ATTEMPTS, across every job and sweep).  In a bulk batch the row waits for a
+    job of its own, queued after RQ's first backoff."""
+    if isinstance(db, Batch) and push.attempts < MAX_ATTEMPTS:
+        db.retry.append(push.id)
+        return _finish(db, push.id, "pending", channel=channel, errcode=exc.errcode, error=exc.errmsg)
     job = get_current_job()
     if job is not None and job.retries_left and push.attempts < MAX_ATTEMPTS:
         _finish(db, push.id, "pending", channel=channel, errcode=exc.errcode, error=exc.errmsg)
@@ -269,7 +318,7 @@ def _transient(svc: Services, db: Connection, push: Claimed, exc: WeChatError, c
     return _permanent(svc, db, push, exc, channel)
 
 
-def _permanent(svc: Services, db: Connection, push: Claimed, exc: WeChatError, channel: str) -> NoReturn:
+def _permanent(svc: Services, db: Writer, push: Claimed, exc: WeChatError, channel: str) -> NoReturn:
     """Record the failure and fail the job with it, without a retry."""
     _finish(db, push.id, "failed", channel=channel, errcode=exc.errcode, error=exc.errmsg or str(exc))
     if exc.errcode == 43004:
@@ -289,7 +338,7 @@ def _mark_sent(svc: Services, push_id: int, channel: str, msgid: str, attempt: A
         log.exception("push %s: could not note in Redis that WeChat accepted it", push_id)
 
 
-def _give_back(svc: Services, push_id: int) -> None:
+def give_back(svc: Services, push_id: int) -> None:
     """Return a claimed row to pending after an unexpected error (best effort: the error goes on)."""
     try:
         with svc.db.session() as s:
@@ -299,10 +348,50 @@ def _give_back(svc: Services, push_id: int) -> None:
         log.exception("push %s: could not give the row back to pending; the sweep will", push_id)
 
 
-def _finish(db: Connection, push_id: int, status: str, *, channel: str | None = None, errcode: int | None = None,
-            error: str | None = None, msgid: str | None = None) -> str:
-    """Record how an attempt ended (a channel or msgid of None keeps what the row has)."""
-    db.execute(FINISH, {"push_id": push_id, "status": status, "errcode": errcode,
+def _pace(svc: Services, attempt: Attempt) -> bool:
+    """Wait for this send's place in the account's pace (reading the access_token along); False when the
+    senders are paused for longer than a job should wait (after a "too many" answer)."""
+    places = reserve(svc.redis, 1, svc.config.push_rate, also_read=TOKEN_KEY)
+    if places.wait_s > LONGEST_WAIT_S:
+        return False
+    attempt.token = places.also
+    if places.wait_s > 0:
+        time.sleep(places.wait_s)
+    return True
+
+
+def _throttled(svc: Services, db: Writer, push: Claimed, exc: WeChatError, channel: str | None) -> str:
+    """WeChat said "too many": every sender pauses (longer at each new strike), and the push waits."""
+    slow_down(svc.redis)
+    log.warning("push %s: WeChat said too many (%s); trying again after a pause", push.id, exc.errcode)
+    return _wait_again(svc, db, push, channel, exc.errcode, exc.errmsg)
+
+
+PAUSED = "paused: WeChat said too many a moment ago"
+
+
+def put_off(svc: Services, db: Writer, push: Claimed) -> str:
+    """The senders are paused after a "too many" answer: the push waits, unsent."""
+    return _wait_again(svc, db, push, None, None, PAUSED)
+
+
+def _wait_again(svc: Services, db: Writer, push: Claimed, channel: str | None, errcode: int | None,
+                error: str) -> str:
+    """The push is pending again without spending an attempt, at the head of the bulk outbox (the bulk
+    senders send it when the pause is over)."""
+    _finish(db, push.id, "pending", channel=channel, errcode=errcode, error=error, again=True)
+    if isinstance(db, Batch):
+        db.again.append(push.id)  # queued by the sender once its row says pending
+    else:
+        queue_bulk(svc.redis, [push.id], svc.config.push_senders, first=True)
+    return "throttled"
+
+
+def _finish(db: Writer, push_id: int, status: str, *, channel: str | None = None, errcode: int | None = None,
+            error: str | None = None, msgid: str | None = None, again: bool = False) -> str:
+    """Record how an attempt ended (a channel or msgid of None keeps what the row has; `again`: the attempt
+    does not count)."""
+    db.execute(GIVE_BACK if again else FINISH, {"push_id": push_id, "status": status, "errcode": errcode,
                         "error": (error or None) and error[:255], "channel": channel,
                         "msgid": (msgid or None) and msgid[:32],
                         # When it went out: kept while `unknown`, for the report that may settle it.

@@ -135,7 +135,7 @@ def _auto_close(svc: Services, at: datetime, report: SlaReport) -> None:
 
 
 def _queued(svc: Services, pushes: list[Push], report: SlaReport) -> None:
-    queue_pushes(svc.redis, pushes, svc.config)
+    queue_pushes(svc, pushes)
     report.pushes += sum(1 for p in pushes if p.status == "pending")
 
 

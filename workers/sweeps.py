@@ -26,7 +26,7 @@ from datetime import timedelta
 import redis
 from sqlalchemy import func, select, update
 
-from core.jobs import DOWNLOAD_PHOTO, SEND_PUSH, enqueue
+from core.jobs import DOWNLOAD_PHOTO, OUTBOXES, SEND_PUSH, SENDER_KEY, enqueue, queue_bulk, start_senders
 from core.services import Services, process_services
 from core.vitals import SWEEP as SWEEP_NAME
 from core.vitals import record_sweep
@@ -95,16 +95,31 @@ def requeue_pending(svc: Services, older_than_s: int = 60, stuck_after_s: int | 
     # An invitation to rate waits its delay (REPAIRBOT_RATE_INVITE_DELAY) before it counts as left behind.
     invite_cutoff = cutoff - svc.config.rate_invite_delay
     with svc.db.session() as s:
+        old = (Push.status == "pending", Push.created_at <= cutoff)
         waiting = s.scalars(select(Push.id).where(
-            Push.status == "pending", Push.created_at <= cutoff,
-            (Push.kind != "rate_hint") | (Push.created_at <= invite_cutoff)))
+            *old, Push.notice_id.is_(None), (Push.kind != "rate_hint") | (Push.created_at <= invite_cutoff)))
         push_ids = sorted(set(waiting) | set(stuck) | set(unknown))
+        bulk_ids = sorted(set(s.scalars(select(Push.id).where(*old, Push.notice_id.is_not(None)))) - set(push_ids))
         photo_ids = list(s.scalars(select(TicketPhoto.id).where(TicketPhoto.status == "pending")))
+    bulk = requeue_bulk(svc, bulk_ids)
     for push_id in push_ids:
         enqueue(svc.redis, "pushes", SEND_PUSH, push_id, job_id=f"push-{push_id}")
     for photo_id in photo_ids:
         enqueue(svc.redis, "media", DOWNLOAD_PHOTO, photo_id, job_id=f"media-{photo_id}")
-    return SweepReport(len(push_ids), len(photo_ids), len(stuck))
+    return SweepReport(len(push_ids) + bulk, len(photo_ids), len(stuck))
+
+
+def requeue_bulk(svc: Services, ids: list[int]) -> int:
+    """A notice's pushes still pending: while ids wait in the outboxes or a sender is at work they are the
+    senders' (one whose worker died is replaced once its slot is free); else they go to the outbox again."""
+    senders = svc.config.push_senders
+    if any(svc.redis.llen(key) for key in OUTBOXES):
+        start_senders(svc.redis, senders)
+        return 0
+    if not ids or any(svc.redis.exists(SENDER_KEY.format(slot=slot)) for slot in range(senders)):
+        return 0
+    queue_bulk(svc.redis, ids, senders)
+    return len(ids)
 
 
 # -- the sweep on a schedule ---------------------------------------------------------------------------------

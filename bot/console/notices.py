@@ -31,8 +31,6 @@ from models.notices import Notice, all_notices, notice_audience, publish
 from models.pushes import Push
 from models.register import Register
 
-# Pushes per second when a notice goes out (WeChat limits how fast an account may push).
-PUSH_RATE = 20
 TIME_FORMATS = ("%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S")
 INPUT_FORMAT = "%Y-%m-%dT%H:%M"
 SEP = "/"  # a building is chosen as "校区/楼栋"
@@ -232,7 +230,7 @@ def notice(notice_id: int) -> ResponseReturnValue:
         may_push = bool(n.buildings) and n.pushed_at is None and state != "ended"
         audience = len(notice_audience(s, n)) if may_push else 0
         return render_template("console/notice.html", n=n, state=state, counts=counts, failed=failed,
-                               may_push=may_push, audience=audience, rate=PUSH_RATE,
+                               may_push=may_push, audience=audience, rate=_rate(),
                                form=ActionForm(formdata=None))
 
 
@@ -250,12 +248,18 @@ def notice_push(notice_id: int) -> ResponseReturnValue:
         flash(TEXT[problem], "error")
         return back_to(notice_id)
     try:
-        sent = actions.push_notice(services(), notice_id, per_second=PUSH_RATE)
+        sent = actions.push_notice(services(), notice_id)
     except (IllegalMove, NotFound):
         flash(TEXT["notice_push_twice"], "error")
         return back_to(notice_id)
-    flash(TEXT["notice_pushed"].format(title=title, n=sent, rate=PUSH_RATE), "success")
+    flash(TEXT["notice_pushed"].format(title=title, n=sent, rate=_rate()), "success")
     return back_to(notice_id)
+
+
+def _rate() -> str:
+    """Pushes per second as the page says it (the account's cap, REPAIRBOT_PUSH_RATE; 0: no cap)."""
+    rate = services().config.push_rate
+    return f"{rate:g}" if rate > 0 else "数百"
 
 
 @bp.post("/notices/<id:notice_id>/end")

@@ -68,7 +68,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 PG_SERVER = os.environ.get("BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
-DB_NAME = "repairbot_pushbench"
+DB_NAME = os.environ.get("BENCH_DB", "repairbot_pushbench")
 REDIS_URL = os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/13")
 VENV_BIN = Path(sys.executable).parent
 
@@ -108,10 +108,11 @@ def recreate_database() -> None:
 
 
 @contextlib.contextmanager
-def fake_wechat() -> Iterator[tuple[str, int]]:
-    """Run devtools.fakewechat in a subprocess; yield its API base URL and pid."""
+def fake_wechat(*options: str) -> Iterator[tuple[str, int]]:
+    """Run devtools.fakewechat in a subprocess (with these options); yield its API base URL and pid."""
     # The token endpoint takes 0.2 s, as a trip to WeChat might: workers that start together race for it.
-    proc = subprocess.Popen([sys.executable, "-m", "devtools.fakewechat", "--port", "0", "--token-delay", "0.2"],
+    proc = subprocess.Popen([sys.executable, "-m", "devtools.fakewechat", "--port", "0", "--token-delay", "0.2",
+                             *options],
                             cwd=ROOT, stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None

@@ -5,6 +5,8 @@ work-horse pays for the first connection, the mappers and the statements."""
 from __future__ import annotations
 
 import gc
+import multiprocessing as mp
+from typing import Any
 
 from rq import Worker
 from sqlalchemy.orm import configure_mappers
@@ -44,3 +46,32 @@ def warm_up(svc: Services) -> None:
                               "channel": None, "msgid": None, "at": None})
         conn.rollback()
     svc.db.engine.dispose()
+
+
+def worker_process(env: dict[str, str], start: Any) -> None:
+    """A `repairbot worker` of its own (spawned: nothing inherited) on the test's database and Redis, working
+    the queues until they are empty once `start` is set."""
+    from core.config import Config
+    from core.jobs import all_queues
+    from core.services import use_services
+    from workers.queues import LeanSimpleWorker
+
+    svc = Services(Config.from_env(env, dotenv=None))
+    use_services(svc)
+    worker = LeanSimpleWorker(all_queues(svc.redis), connection=svc.redis)
+    start.wait(120)
+    worker.work(burst=True, logging_level="WARNING")
+    svc.close()
+
+
+def run_worker_processes(env: dict[str, str], count: int, timeout_s: float = 180) -> None:
+    """Start `count` worker processes together and wait until each has emptied the queues and exited."""
+    ctx = mp.get_context("spawn")
+    start = ctx.Event()
+    procs = [ctx.Process(target=worker_process, args=(env, start)) for _ in range(count)]
+    for p in procs:
+        p.start()
+    start.set()
+    for p in procs:
+        p.join(timeout=timeout_s)
+        assert p.exitcode == 0, f"a worker process exited {p.exitcode}"
