@@ -3,6 +3,10 @@
 Overdue thresholds (documented in the README and on the queue page):
 - a ticket still 提交维修单 (submitted) 2 hours after it was filed has not been accepted in time;
 - a ticket still open (submitted … on_hold) 48 hours after it was filed is overdue.
+
+At a million tickets: a search, or a view of finished tickets, lists the newest SEARCH_CAP that match (read newest
+first, or from the trigram index of migration 0008_scale on PostgreSQL), so that neither counts nor sorts the whole
+table; the open queue is small and listed whole.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from models.tickets import OPEN_STATUSES, STATUS_ZH, URGENT, Ticket
 ACCEPT_WITHIN = timedelta(hours=2)
 FINISH_WITHIN = timedelta(hours=48)
 PAGE_SIZE = 50
+SEARCH_CAP = 1000
 
 
 def overdue(ticket: Ticket, now: datetime | None = None) -> str | None:
@@ -83,7 +88,7 @@ def _start_of(day: date) -> datetime:
     return datetime.combine(day, time.min, LOCAL).astimezone(UTC)
 
 
-def filtered(user: StaffUser, f: Filters, now: datetime) -> Select[Any]:
+def filtered(user: StaffUser, f: Filters, now: datetime, dialect: str = "") -> Select[Any]:
     q = select(Ticket).where(ticket_scope(user))
     if f.status == "open":
         q = q.where(Ticket.status.in_(OPEN_STATUSES))
@@ -104,22 +109,45 @@ def filtered(user: StaffUser, f: Filters, now: datetime) -> Select[Any]:
     elif (worker_id := parse_id(f.worker)) is not None:
         q = q.where(Ticket.worker_id == worker_id)
     if f.q:
-        text = f.q
-        q = q.where(or_(*(col.icontains(text, autoescape=True) for col in (
-            Ticket.no, Ticket.description, Ticket.building, Ticket.room, Ticket.place_note, Ticket.phone,
-            Ticket.group, Ticket.item, Ticket.category))))
+        q = q.where(search(f.q, dialect))
     if f.overdue:
         q = q.where(overdue_condition(now))
     return q
 
 
+SEARCHED = (Ticket.no, Ticket.phone, Ticket.description, Ticket.building, Ticket.room, Ticket.place_note,
+            Ticket.group, Ticket.item, Ticket.category)
+
+
+def search(text: str, dialect: str = "") -> ColumnElement[bool]:
+    """Tickets whose number, phone, description, place, fault or category contain the text.
+
+    On PostgreSQL (``dialect``) one expression holds them all (``ticket_search_text``, migration 0008_scale),
+    which its trigram index answers for three characters or more; the pattern is spelled out for the planner."""
+    if dialect != "postgresql":
+        return or_(*(col.icontains(text, autoescape=True) for col in SEARCHED))
+    escaped = text.lower().replace("/", "//").replace("%", "/%").replace("_", "/_")
+    return func.ticket_search_text(*SEARCHED).like(f"%{escaped}%", escape="/")
+
+
+def capped(f: Filters) -> bool:
+    """A search, or a view of finished tickets, lists the newest SEARCH_CAP; the open queue is listed whole."""
+    return bool(f.q) or f.status not in ("open", *OPEN_STATUSES)
+
+
 def queue_page(session: Session, user: StaffUser, f: Filters,
                now: datetime | None = None) -> tuple[list[Ticket], int]:
     """One page of the queue (open urgent tickets first, then those waiting for acceptance, then newest first)
-    and the total."""
+    and the total (SEARCH_CAP + 1 standing for "more" when capped)."""
     now = now or datetime.now(UTC)
-    base = filtered(user, f, now)
-    total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
+    base = filtered(user, f, now, session.get_bind().dialect.name)
+    if capped(f):
+        ids = list(session.scalars(base.with_only_columns(Ticket.id)
+                                   .order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(SEARCH_CAP + 1)))
+        total = len(ids)
+        base = select(Ticket).where(Ticket.id.in_(ids[:SEARCH_CAP]))
+    else:
+        total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
     # An open urgent ticket (an emergency) heads the queue; then those waiting for acceptance.
     urgent_first = case((and_(Ticket.priority == URGENT, Ticket.status.in_(OPEN_STATUSES)), 0), else_=1)
     new_first = case((Ticket.status == "submitted", 0), else_=1)

@@ -28,7 +28,16 @@ from bot.console.perms import (
     ticket_scope,
     workers_for,
 )
-from bot.console.queue import ACCEPT_WITHIN, FINISH_WITHIN, PAGE_SIZE, Filters, overdue, queue_page, status_counts
+from bot.console.queue import (
+    ACCEPT_WITHIN,
+    FINISH_WITHIN,
+    PAGE_SIZE,
+    SEARCH_CAP,
+    Filters,
+    overdue,
+    queue_page,
+    status_counts,
+)
 from bot.console.text import (
     EVENT_KIND_ZH,
     NOTE_PLACEHOLDER,
@@ -175,7 +184,8 @@ def queue() -> ResponseReturnValue:
             "console/queue.html", tickets=tickets, total=total, f=f, counts=counts, workers=workers,
             categories=categories, campuses=[c.name for c in reg.campuses] if reg else [],
             buildings=buildings, overdue=lambda t: overdue(t, now), open_statuses=OPEN_STATUSES,
-            pages=(total + PAGE_SIZE - 1) // PAGE_SIZE, accept_hours=int(ACCEPT_WITHIN.total_seconds() // 3600),
+            pages=(min(total, SEARCH_CAP) + PAGE_SIZE - 1) // PAGE_SIZE, cap=SEARCH_CAP,
+            accept_hours=int(ACCEPT_WITHIN.total_seconds() // 3600),
             finish_hours=int(FINISH_WITHIN.total_seconds() // 3600))
 
 
