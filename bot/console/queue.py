@@ -4,9 +4,9 @@ Overdue thresholds (documented in the README and on the queue page):
 - a ticket still 提交维修单 (submitted) 2 hours after it was filed has not been accepted in time;
 - a ticket still open (submitted … on_hold) 48 hours after it was filed is overdue.
 
-At a million tickets: a search, or a view of finished tickets, lists the newest SEARCH_CAP that match (read newest
-first, or from the trigram index of migration 0008_scale on PostgreSQL), so that neither counts nor sorts the whole
-table; the open queue is small and listed whole.
+At a million tickets: a search lists the newest page of matches, a view of finished tickets the newest 1000 (the
+last week first, then further back; from the trigram indexes of migration 0008_scale on PostgreSQL), so that neither
+counts nor sorts the whole table; the open queue is small and listed whole.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
+from sqlalchemy import BindParameter, ColumnElement, Select, and_, bindparam, case, func, literal_column, or_, select
 from sqlalchemy.orm import Session
 
 from bot.console.perms import StaffUser, ticket_scope
@@ -27,7 +27,9 @@ from models.tickets import OPEN_STATUSES, STATUS_ZH, URGENT, Ticket
 ACCEPT_WITHIN = timedelta(hours=2)
 FINISH_WITHIN = timedelta(hours=48)
 PAGE_SIZE = 50
-SEARCH_CAP = 1000
+SEARCH_CAP = PAGE_SIZE  # a search lists the newest page of matches
+HISTORY_CAP = 1000  # a view of finished tickets, the newest 1000
+WINDOWS = (timedelta(days=7), timedelta(days=30), timedelta(days=365))  # where newest() looks first
 
 
 def overdue(ticket: Ticket, now: datetime | None = None) -> str | None:
@@ -123,29 +125,58 @@ def search(text: str, dialect: str = "") -> ColumnElement[bool]:
     """Tickets whose number, phone, description, place, fault or category contain the text.
 
     On PostgreSQL (``dialect``) one expression holds them all (``ticket_search_text``, migration 0008_scale),
-    which its trigram index answers for three characters or more; the pattern is spelled out for the planner."""
+    which its trigram index answers for three characters or more, and the same with every character doubled
+    for two (漏漏水水 holds 漏水 and nothing else does); the patterns are spelled out for the planner."""
     if dialect != "postgresql":
         return or_(*(col.icontains(text, autoescape=True) for col in SEARCHED))
-    escaped = text.lower().replace("/", "//").replace("%", "/%").replace("_", "/_")
-    return func.ticket_search_text(*SEARCHED).like(f"%{escaped}%", escape="/")
+    found = func.ticket_search_text(*SEARCHED)
+    cond: ColumnElement[bool] = found.like(_contains(text.lower()), escape="/")
+    if len(text) == 2:
+        pairs = func.regexp_replace(found, literal_column("'(.)'"), literal_column(r"'\1\1'"), literal_column("'g'"))
+        cond = pairs.like(_contains("".join(ch * 2 for ch in text.lower())), escape="/") & cond
+    return cond
 
 
-def capped(f: Filters) -> bool:
-    """A search, or a view of finished tickets, lists the newest SEARCH_CAP; the open queue is listed whole."""
-    return bool(f.q) or f.status not in ("open", *OPEN_STATUSES)
+def _contains(text: str) -> BindParameter[str]:
+    """A LIKE pattern for text anywhere, written into the statement (quoted) so that each search is planned for
+    its own words, never from a plan cached for others."""
+    pattern = "%" + text.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
+    return bindparam(None, pattern, literal_execute=True)
+
+
+def cap_of(f: Filters) -> int | None:
+    """How many a view lists at most: a search its newest SEARCH_CAP matches, a view of finished tickets the
+    newest HISTORY_CAP; the open queue is listed whole (None)."""
+    if f.q:
+        return SEARCH_CAP
+    return None if f.status in ("open", *OPEN_STATUSES) else HISTORY_CAP
+
+
+def newest(session: Session, base: Select[Any], now: datetime, cap: int) -> list[int]:
+    """The ids of the newest cap + 1 tickets `base` selects: from the last week, else month, else year, else
+    all time, so that a common word stops early and a rare one reads its few rows from the index."""
+    ids: list[int] = []
+    for window in (*WINDOWS, None):
+        q = base.with_only_columns(Ticket.id)
+        if window is not None:
+            q = q.where(Ticket.created_at >= now - window)
+        ids = list(session.scalars(q.order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(cap + 1)))
+        if len(ids) > cap:
+            break
+    return ids
 
 
 def queue_page(session: Session, user: StaffUser, f: Filters,
                now: datetime | None = None) -> tuple[list[Ticket], int]:
     """One page of the queue (open urgent tickets first, then those waiting for acceptance, then newest first)
-    and the total (SEARCH_CAP + 1 standing for "more" when capped)."""
+    and the total (cap_of(f) + 1 standing for "more")."""
     now = now or datetime.now(UTC)
     base = filtered(user, f, now, session.get_bind().dialect.name)
-    if capped(f):
-        ids = list(session.scalars(base.with_only_columns(Ticket.id)
-                                   .order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(SEARCH_CAP + 1)))
+    cap = cap_of(f)
+    if cap is not None:
+        ids = newest(session, base, now, cap)
         total = len(ids)
-        base = select(Ticket).where(Ticket.id.in_(ids[:SEARCH_CAP]))
+        base = select(Ticket).where(Ticket.id.in_(ids[:cap]))
     else:
         total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
     # An open urgent ticket (an emergency) heads the queue; then those waiting for acceptance.

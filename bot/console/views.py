@@ -32,8 +32,8 @@ from bot.console.queue import (
     ACCEPT_WITHIN,
     FINISH_WITHIN,
     PAGE_SIZE,
-    SEARCH_CAP,
     Filters,
+    cap_of,
     overdue,
     queue_page,
     status_counts,
@@ -184,7 +184,7 @@ def queue() -> ResponseReturnValue:
             "console/queue.html", tickets=tickets, total=total, f=f, counts=counts, workers=workers,
             categories=categories, campuses=[c.name for c in reg.campuses] if reg else [],
             buildings=buildings, overdue=lambda t: overdue(t, now), open_statuses=OPEN_STATUSES,
-            pages=(min(total, SEARCH_CAP) + PAGE_SIZE - 1) // PAGE_SIZE, cap=SEARCH_CAP,
+            pages=(min(total, cap_of(f) or total) + PAGE_SIZE - 1) // PAGE_SIZE, cap=cap_of(f) or total,
             accept_hours=int(ACCEPT_WITHIN.total_seconds() // 3600),
             finish_hours=int(FINISH_WITHIN.total_seconds() // 3600))
 
