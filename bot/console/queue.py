@@ -11,7 +11,7 @@ counts nor sorts the whole table; the open queue is small and listed whole.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -121,19 +121,20 @@ SEARCHED = (Ticket.no, Ticket.phone, Ticket.description, Ticket.building, Ticket
             Ticket.group, Ticket.item, Ticket.category)
 
 
-def search(text: str, dialect: str = "") -> ColumnElement[bool]:
+def search(text: str, dialect: str = "", pairs: bool = True) -> ColumnElement[bool]:
     """Tickets whose number, phone, description, place, fault or category contain the text.
 
     On PostgreSQL (``dialect``) one expression holds them all (``ticket_search_text``, migration 0008_scale),
     which its trigram index answers for three characters or more, and the same with every character doubled
-    for two (漏漏水水 holds 漏水 and nothing else does); the patterns are spelled out for the planner."""
+    for two (漏漏水水 holds 漏水 and nothing else does: ``pairs``, whose rows cost a regular expression each to
+    check, so a search of recent tickets goes without it); the patterns are spelled out for the planner."""
     if dialect != "postgresql":
         return or_(*(col.icontains(text, autoescape=True) for col in SEARCHED))
     found = func.ticket_search_text(*SEARCHED)
     cond: ColumnElement[bool] = found.like(_contains(text.lower()), escape="/")
-    if len(text) == 2:
-        pairs = func.regexp_replace(found, literal_column("'(.)'"), literal_column(r"'\1\1'"), literal_column("'g'"))
-        cond = pairs.like(_contains("".join(ch * 2 for ch in text.lower())), escape="/") & cond
+    if pairs and len(text) == 2:
+        doubled = func.regexp_replace(found, literal_column("'(.)'"), literal_column(r"'\1\1'"), literal_column("'g'"))
+        cond = doubled.like(_contains("".join(ch * 2 for ch in text.lower())), escape="/") & cond
     return cond
 
 
@@ -152,15 +153,24 @@ def cap_of(f: Filters) -> int | None:
     return None if f.status in ("open", *OPEN_STATUSES) else HISTORY_CAP
 
 
-def newest(session: Session, base: Select[Any], now: datetime, cap: int) -> list[int]:
-    """The ids of the newest cap + 1 tickets `base` selects: from the last week, else month, else year, else
-    all time, so that a common word stops early and a rare one reads its few rows from the index."""
+def newest(session: Session, base: Select[Any], now: datetime, cap: int, text: str = "",
+           dialect: str = "") -> list[int]:
+    """The ids of the newest cap + 1 tickets `base` selects (and the search finds): from the last week, else
+    month, else year, else all time, so that a common word stops early and a rare one reads its few rows from
+    the index.  Two characters skip the year: only the index of all time answers them without a scan."""
     ids: list[int] = []
-    for window in (*WINDOWS, None):
+    windows = WINDOWS[:2] if len(text) == 2 and dialect == "postgresql" else WINDOWS
+    # A search is ordered by an expression no index gives (later filed, larger id), so that its rows come from
+    # the search index: walking the dates backwards looking for a word the planner thinks common but is not
+    # there (a dispatcher's category) read a year of tickets.
+    order = ((Ticket.id + 0).desc(),) if text else (Ticket.created_at.desc(), Ticket.id.desc())
+    for window in (*windows, None):
         q = base.with_only_columns(Ticket.id)
+        if text:
+            q = q.where(search(text, dialect, pairs=window is None))
         if window is not None:
             q = q.where(Ticket.created_at >= now - window)
-        ids = list(session.scalars(q.order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(cap + 1)))
+        ids = list(session.scalars(q.order_by(*order).limit(cap + 1)))
         if len(ids) > cap:
             break
     return ids
@@ -171,10 +181,11 @@ def queue_page(session: Session, user: StaffUser, f: Filters,
     """One page of the queue (open urgent tickets first, then those waiting for acceptance, then newest first)
     and the total (cap_of(f) + 1 standing for "more")."""
     now = now or datetime.now(UTC)
-    base = filtered(user, f, now, session.get_bind().dialect.name)
+    dialect = session.get_bind().dialect.name
+    base = filtered(user, f, now, dialect)
     cap = cap_of(f)
     if cap is not None:
-        ids = newest(session, base, now, cap)
+        ids = newest(session, filtered(user, replace(f, q=""), now), now, cap, f.q, dialect)
         total = len(ids)
         base = select(Ticket).where(Ticket.id.in_(ids[:cap]))
     else:

@@ -445,7 +445,7 @@ def bench_users_on(url: str, users: int) -> Any:
     return Register.from_yaml(REGISTER_FILE.read_text(encoding="utf-8"))
 
 
-def dialog_figures(url: str, seconds: float = 12.0, rounds: int = 2) -> list[Figure]:
+def dialog_figures(url: str, seconds: float = 12.0, rounds: int = 3) -> list[Figure]:
     """The webhook bench's dialog phase on an empty database and on the full one, alternating."""
     from models.schema import upgrade
     from tests.benchmarks.webhook.__main__ import bench_env, parse_args
