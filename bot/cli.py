@@ -313,7 +313,7 @@ def tickets_show(no: str, as_json: bool) -> None:
                        f"{t.description}\nphone {t.phone}  photos {len(t.photos)}")
             for e in t.events:
                 note = f"  {e.note}" if e.note else ""
-                label = (e.kind if e.kind in ("message", "priority")
+                label = (e.kind if e.kind in ("message", "priority", "visit")
                          else f"{e.status} ({STATUS_ZH[e.status]})")
                 click.echo(f"  {local_time(e.at):%Y-%m-%d %H:%M}  {label}  by {e.by}{note}")
     except RepairbotError as exc:
@@ -340,6 +340,101 @@ def tickets_move(no: str, status: str, note: str | None, worker: str | None, by:
     except RepairbotError as exc:
         _fail(exc)
     click.echo(f"{t.no} is now {t.status} ({t.status_zh})")
+
+
+# -- the ledger (台账) and the statistics (统计) ----------------------------------------------------------
+
+def _day(value: str | None, option: str) -> Any:
+    from bot.ids import parse_day
+
+    if value is None:
+        return None
+    day = parse_day(value)
+    if day is None:
+        raise click.BadParameter(f"{value!r} is not a day written YYYY-MM-DD", param_hint=option)
+    return day
+
+
+def _viewer(svc: Services, by: str | None) -> Any:
+    """Whose view the shell takes (--by): that staff account's scope and phone rights; none given: the whole
+    school, phones masked."""
+    from models.ledger import Viewer, viewer_of
+    from models.people import get_staff
+
+    if by is None:
+        return Viewer()
+    try:
+        with svc.db.session() as s:
+            staff = get_staff(s, by)
+            if staff.role == "worker":
+                raise click.ClickException(f"{by} is a worker: the ledger and the statistics are for admins and "
+                                           "dispatchers")
+            return viewer_of(staff)
+    except RepairbotError as exc:
+        _fail(exc)
+
+
+@main.group()
+def ledger() -> None:
+    """The ledger (台账): every ticket or complaint, exported."""
+
+
+@ledger.command("export")
+@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), required=True)
+@click.option("--from", "since", default=None, help="the first day filed (YYYY-MM-DD, the school's clock)")
+@click.option("--to", "until", default=None, help="the last day filed (included)")
+@click.option("--category", default=None, help="one repair category")
+@click.option("--kind", type=click.Choice(["tickets", "complaints"]), default="tickets", show_default=True)
+@click.option("--by", default=None, help="export as this staff account: its categories only, and phone "
+                                         "numbers whole only for an admin (default: everything, phones masked)")
+@click.option("-o", "--output", "out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+def ledger_export(fmt: str, since: str | None, until: str | None, category: str | None, kind: str,
+                  by: str | None, out: Path) -> None:
+    """Write the ledger to a CSV or XLSX file, with Chinese column headers."""
+    from core.exports import write
+    from models.ledger import LedgerQuery, cells, columns, day_bounds, stream
+
+    start, end = day_bounds(_day(since, "--from"), _day(until, "--to"))
+    svc = _services()
+    viewer = _viewer(svc, by)
+    query = LedgerQuery(kind=kind, since=start, until=end, categories=viewer.categories,
+                        departments=viewer.departments, category=category or "")
+    rows = 0
+
+    def counted() -> Any:
+        nonlocal rows
+        with svc.db.engine.connect() as conn, conn.begin():  # a server-side cursor lives in a transaction
+            for row in stream(conn, query):
+                rows += 1
+                yield cells(kind, row, full_phone=viewer.full_phone)
+
+    write(fmt, out, columns(kind), counted())
+    click.echo(f"{rows} rows written to {out}")
+
+
+@main.command()
+@click.option("--from", "since", required=True, help="the first day (YYYY-MM-DD, the school's clock)")
+@click.option("--to", "until", required=True, help="the last day (included)")
+@click.option("--category", default=None, help="one repair category")
+@click.option("--by", default=None, help="as this staff account (a dispatcher: their categories only)")
+@click.option("--json", "as_json", is_flag=True, help="the figures as one JSON object")
+def stats(since: str, until: str, category: str | None, by: str | None, as_json: bool) -> None:
+    """The statistics of tickets filed in a period: counts, times, overdue stages, ratings, hot spots."""
+    from models.ledger import day_bounds
+    from models.stats import StatsQuery, figures
+
+    start, end = day_bounds(_day(since, "--from"), _day(until, "--to"))
+    assert start is not None and end is not None
+    if end <= start:
+        raise click.BadParameter("--to is before --from", param_hint="--to")
+    svc = _services()
+    viewer = _viewer(svc, by)
+    found = figures(svc.db.engine, StatsQuery(start, end, viewer.categories, category or ""))
+    if as_json:
+        _echo_json(found)
+        return
+    click.echo(f"tickets {found['tickets']}  accept p50 {found['accept_p50_h']} h  complete p50 "
+               f"{found['complete_p50_h']} h  overdue {found['overdue_rate']:.1%}  rating {found['rating_avg']}")
 
 
 @main.group()
@@ -461,6 +556,19 @@ def sweep(older_than: int) -> None:
 
     report = requeue_pending(_services(), older_than)
     click.echo(f"queued again: {report.pushes} pushes, {report.photos} photo downloads")
+
+
+@main.group()
+def sla() -> None:
+    """Time limits (责任追究): late stages, escalation, and the timers after a completion."""
+
+
+@sla.command("sweep")
+def sla_sweep() -> None:
+    """Record late stages and push the dispatchers (the admins a limit later); remind to rate; close unrated."""
+    from workers.sla import run_sla_sweep
+
+    click.echo(run_sla_sweep(_services()).summary())
 
 
 def _echo_json(value: Any) -> None:

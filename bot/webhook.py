@@ -61,7 +61,7 @@ def handshake() -> Response:
 
 def gate(cfg: Config) -> Gate:
     return Gate(cfg.wechat_token, cfg.wechat_aes_key, cfg.wechat_appid, cfg.wechat_max_skew_s,
-                cfg.wechat_accept_plain)
+                cfg.wechat_accept_plain, cfg.wechat_aes_key_previous)
 
 
 def first_use(conn: redis.Redis, env: Envelope, digest: str, window_s: int) -> bool:

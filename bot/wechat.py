@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import re
 import struct
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from xml.parsers.expat import ExpatError
 
 from wechatpy import parse_message
@@ -70,6 +71,9 @@ class Envelope:
     nonce: str
     timestamp: str
     trusted: bool = True
+    # The EncodingAESKey a safe-mode message was encrypted with (the current one, or during a change of key
+    # the previous one): its reply is encrypted with the same key, the one WeChat is sure to read it with.
+    aes_key: str = field(default="", repr=False)
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,8 @@ class Gate:
     appid: str = ""
     max_skew_s: int = 300
     accept_plain: bool = False
+    # During a change of EncodingAESKey: the key before it (WECHAT_AES_KEY_PREVIOUS), tried second.
+    aes_key_previous: str = field(default="", repr=False)
 
 
 def open_envelope(body: bytes, args: Mapping[str, str], gate: Gate, now: float) -> Envelope:
@@ -94,7 +100,8 @@ def open_envelope(body: bytes, args: Mapping[str, str], gate: Gate, now: float) 
         if not gate.token or not signature_ok(signature(gate.token, ts, nonce, encrypt), args.get("msg_signature")):
             raise BadSignature("bad or missing msg_signature")
         _check_fresh(ts, now, gate.max_skew_s)
-        return Envelope(_parse(_decrypt(encrypt, gate)), True, nonce, ts)
+        key, text = _decrypt(encrypt, gate)
+        return Envelope(_parse(text), True, nonce, ts, aes_key=key)
     check_plain(gate.token, args)
     if gate.aes_key and not gate.accept_plain:
         raise BadSignature("plain mode refused: safe mode is configured (WECHAT_ACCEPT_PLAIN is off)")
@@ -108,11 +115,17 @@ def _check_fresh(ts: str, now: float, max_skew_s: int) -> None:
         raise BadSignature("timestamp outside the accepted window")
 
 
-def _decrypt(encrypt: str, gate: Gate) -> str:
-    try:
-        return PrpCrypto(WeChatCrypto(gate.token, gate.aes_key, gate.appid).key).decrypt(encrypt, gate.appid)
-    except (InvalidAppIdException, ValueError, UnicodeDecodeError, IndexError, struct.error) as exc:
-        raise BadMessage("cannot decrypt the message") from exc
+def _decrypt(encrypt: str, gate: Gate) -> tuple[str, str]:
+    """The key that opens the message (the current one first, then the previous one) and what it says."""
+    for key in filter(None, (gate.aes_key, gate.aes_key_previous)):
+        with contextlib.suppress(*_UNREADABLE):
+            return key, PrpCrypto(WeChatCrypto(gate.token, key, gate.appid).key).decrypt(encrypt, gate.appid)
+    raise BadMessage("cannot decrypt the message")
+
+
+# What decrypting with a wrong key (or a damaged message) raises: the padding, the length or the AppID
+# inside come out wrong.
+_UNREADABLE = (InvalidAppIdException, ValueError, UnicodeDecodeError, IndexError, struct.error)
 
 
 def _text(body: bytes) -> str:
@@ -175,7 +188,8 @@ def render(reply: Reply, msg: BaseMessage, env: Envelope, token: str, aes_key: s
     else:
         xml = TextReply(message=msg, content=reply.text).render()
     if env.safe:
-        return WeChatCrypto(token, aes_key, appid).encrypt_message(xml, env.nonce, str(int(time.time())))
+        key = env.aes_key or aes_key
+        return WeChatCrypto(token, key, appid).encrypt_message(xml, env.nonce, str(int(time.time())))
     return xml
 
 

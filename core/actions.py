@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from core.config import Config
 from core.jobs import SEND_PUSH, enqueue
 from core.services import Services
+from models.backoffice import VISIT_ZH, FollowUp, ReturnVisit
 from models.clock import now
 from models.consult import Consult, ConsultEvent, close_consult, get_consult, reply_consult
 from models.errors import IllegalMove, NotFound
@@ -23,8 +24,11 @@ from models.notices import Notice, notice_audience, notice_payload
 from models.people import WechatUser, emergency_staff, get_staff
 from models.pushes import Push, consult_reply_payload, pushes_for_event, reply_pushes, urgent_pushes, worker_push
 from models.tickets import (
+    CLOSED_UNRATED,
+    CLOSED_VISIT,
     OPEN_STATUSES,
     REWORK_NOTE,
+    UNRATED_NOTE,
     Ticket,
     TicketEvent,
     add_message,
@@ -35,6 +39,10 @@ from models.tickets import (
 )
 
 T = TypeVar("T")
+# A rating this low (1–2 stars) leaves a follow-up task for the dispatchers.
+LOW_RATING = 2
+# Who the timeline names for what the system did by itself (the SLA sweep's 销单).
+SYSTEM = "system:sla"
 # An action done inside a session: what it changed, and the pushes it owes (queued after the commit).
 Done = tuple[T, list[Push]]
 
@@ -43,13 +51,22 @@ def run(svc: Services, act: Callable[..., Done[T]], *args: Any, **kwargs: Any) -
     """Do an action in a transaction of its own, then queue the pushes it owes."""
     with svc.db.session() as s:
         value, pushes = act(s, svc.config, *args, **kwargs)
-    queue_pushes(svc.redis, pushes)
+    queue_pushes(svc.redis, pushes, svc.config)
     return value
 
 
-def queue_pushes(conn: redis.Redis, pushes: Iterable[Push]) -> None:
-    for push_id in pending_ids(pushes):
-        enqueue(conn, "pushes", SEND_PUSH, push_id, job_id=f"push-{push_id}")
+def queue_pushes(conn: redis.Redis, pushes: Iterable[Push], cfg: Config | None = None) -> None:
+    for push in pushes:
+        if push.status == "pending":
+            enqueue(conn, "pushes", SEND_PUSH, push.id, job_id=f"push-{push.id}", delay_s=push_delay(cfg, push))
+
+
+def push_delay(cfg: Config | None, push: Push) -> int:
+    """Seconds a push waits before it goes: the invitation to rate after 维修完成 waits REPAIRBOT_RATE_INVITE_DELAY
+    (none by default); every other push goes at once."""
+    if cfg is None or push.kind != "rate_hint":
+        return 0
+    return int(cfg.rate_invite_delay.total_seconds())
 
 
 def pending_ids(pushes: Iterable[Push]) -> list[int]:
@@ -73,6 +90,15 @@ def moving(s: Session, cfg: Config, no: str, to: str, *, by: str, note: str | No
     staff = get_staff(s, worker) if worker else None
     event = move(s, ticket, to, by=by, role="staff", note=note, worker=staff)
     return ticket, _moved(cfg, s, ticket, event)
+
+
+def accepting_and_assigning(s: Session, cfg: Config, no: str, worker: str, *, by: str,
+                            note: str | None = None) -> Done[Ticket]:
+    """受理并指派: accept a new ticket and name its worker in one transaction; both moves are on the timeline
+    and owe their pushes as if made one after the other (the note goes with the assignment)."""
+    ticket, accepted = moving(s, cfg, no, "accepted", by=by)
+    _, assigned = moving(s, cfg, no, "assigned", by=by, note=note, worker=worker)
+    return ticket, [*accepted, *assigned]
 
 
 def replying(s: Session, cfg: Config, no: str, text: str, *, by: str) -> Done[Ticket]:
@@ -135,8 +161,70 @@ def rating(s: Session, cfg: Config, no: str, openid: str, stars: int, comment: s
     event = move(s, ticket, "closed", by=f"user:{openid}", role="reporter", note=f"评价 {stars} 星" +
                  (f"：{comment}" if comment else ""))
     ticket.rating, ticket.rating_comment, ticket.rated_at = stars, comment, now()
+    if stars <= LOW_RATING:
+        follow_up(s, ticket, "low_rating", f"{stars} 星：{comment}")
     # Followers hear that the ticket is closed; the reporter did it and is not told.
     return ticket, _moved(cfg, s, ticket, event)
+
+
+def visiting(s: Session, cfg: Config, no: str, outcome: str, note: str | None, *, by: str) -> Done[ReturnVisit]:
+    """Record a phone return visit (服务回访) on the ticket's timeline.  On a completed ticket 满意/基本满意 close
+    it (销单 after the visit) and 不满意 sends it back as rework to the same worker, like 没修好; 不满意 on a
+    ticket already closed leaves a follow-up for the dispatchers instead."""
+    if outcome not in VISIT_ZH:
+        raise IllegalMove(f"unknown outcome {outcome!r}; outcomes: {', '.join(VISIT_ZH)}", code="visit_outcome")
+    note = (note or "").strip() or None
+    ticket = get_ticket(s, no)
+    if ticket.status not in ("completed", "closed"):
+        raise IllegalMove(f"ticket {ticket.no} is {ticket.status}: a return visit follows a completion",
+                          code="visit_too_early", no=ticket.no, status=ticket.status)
+    visit = ReturnVisit(ticket_id=ticket.id, outcome=outcome, note=note, by=by)
+    s.add(visit)
+    said = f"回访{VISIT_ZH[outcome]}" + (f"：{note}" if note else "")
+    s.add(TicketEvent(ticket_id=ticket.id, kind="visit", status=ticket.status, by=by, note=said))
+    s.flush()
+    return visit, _after_visit(s, cfg, ticket, outcome, said, by)
+
+
+def _after_visit(s: Session, cfg: Config, ticket: Ticket, outcome: str, said: str, by: str) -> list[Push]:
+    if ticket.status == "closed":
+        if outcome == "unsatisfied":
+            follow_up(s, ticket, "visit", said)
+        return []
+    if outcome == "unsatisfied":
+        event = move(s, ticket, "accepted", by=by, note=REWORK_NOTE.format(text=said))
+        rows = pushes_for_event(s, ticket, event, cfg.template_id("ticket_status"))
+        to_worker = worker_push(s, ticket, event, cfg.template_id("worker_job"), kind="rework")
+        return [*rows, to_worker] if to_worker is not None else rows
+    if outcome in ("satisfied", "fair"):
+        event = move(s, ticket, "closed", by=by, note=said, close_reason=CLOSED_VISIT)
+        return _moved(cfg, s, ticket, event)
+    return []
+
+
+def follow_up(s: Session, ticket: Ticket, reason: str, note: str | None = None) -> FollowUp:
+    """Leave a task for the ticket's dispatchers (shown in their queue until someone records what was done)."""
+    task = FollowUp(ticket_id=ticket.id, reason=reason, category=ticket.category, note=note)
+    s.add(task)
+    s.flush()
+    return task
+
+
+def auto_closing(s: Session, cfg: Config, ticket_id: int) -> Done[Ticket | None]:
+    """Close a completed ticket nobody rated in time: 已销单（未评价）, on the timeline, its reporter told.
+    None when it is no longer completed (rated, sent back, or closed by a sweep running at the same time)."""
+    ticket = s.get(Ticket, ticket_id)
+    if ticket is None or ticket.status != "completed":
+        return None, []
+    try:
+        event = move(s, ticket, "closed", by=SYSTEM, note=UNRATED_NOTE, close_reason=CLOSED_UNRATED)
+    except IllegalMove:
+        return None, []
+    return ticket, _moved(cfg, s, ticket, event)
+
+
+def return_visit(svc: Services, no: str, outcome: str, note: str | None, *, by: str) -> ReturnVisit:
+    return run(svc, visiting, no, outcome, note, by=by)
 
 
 def alerting(s: Session, cfg: Config, ticket_id: int) -> Done[Ticket]:
@@ -169,6 +257,10 @@ def _own(s: Session, no: str, openid: str) -> Ticket:
 def move_ticket(svc: Services, no: str, to: str, *, by: str, note: str | None = None,
                 worker: str | None = None) -> Ticket:
     return run(svc, moving, no, to, by=by, note=note, worker=worker)
+
+
+def accept_and_assign(svc: Services, no: str, worker: str, *, by: str, note: str | None = None) -> Ticket:
+    return run(svc, accepting_and_assigning, no, worker, by=by, note=note)
 
 
 def downgrade_ticket(svc: Services, no: str, *, by: str, note: str | None = None) -> Ticket:

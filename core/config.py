@@ -8,14 +8,16 @@ import secrets
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from dotenv import dotenv_values
 
 from core.templates import DEFAULT_FILE as DEFAULT_TEMPLATES_FILE
 from core.templates import Templates, templates_from
+from models.durations import EXAMPLE, parse_duration
 from models.errors import ConfigError
 
 DEFAULT_API_BASE = "https://api.weixin.qq.com/cgi-bin/"
@@ -40,6 +42,8 @@ class Config:
     wechat_appid: str = ""
     wechat_secret: str = field(default="", repr=False)
     wechat_aes_key: str = field(default="", repr=False)
+    # During a change of EncodingAESKey: the key before it, still accepted (and answered with).
+    wechat_aes_key_previous: str = field(default="", repr=False)
     wechat_api_base_url: str = DEFAULT_API_BASE
     # A signed request is believed only this many seconds either side of its timestamp.
     wechat_max_skew_s: int = 300
@@ -66,6 +70,11 @@ class Config:
     # Which template each kind of push uses and what fills its keywords (core/templates.py).
     templates_file: Path = DEFAULT_TEMPLATES_FILE
     templates: Templates = field(default_factory=lambda: templates_from(DEFAULT_TEMPLATES_FILE, {}), repr=False)
+    # After 维修完成 (服务回访, 销单): when the invitation to rate goes (0: with the completion push), when an
+    # unrated ticket's reporter is reminded once, and when it is closed as 已销单（未评价） (the SLA sweep).
+    rate_invite_delay: timedelta = timedelta(0)
+    rate_remind_after: timedelta = timedelta(days=3)
+    auto_close_after: timedelta = timedelta(days=7)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, dotenv: str | Path | None = ".env") -> Config:
@@ -82,7 +91,7 @@ class Config:
         cfg = cls(
             instance_path=instance,
             database_url=db_url,
-            redis_url=values.get("REPAIRBOT_REDIS_URL", ""),
+            redis_url=_redis_url(values),
             secret_key=values.get("REPAIRBOT_SECRET_KEY", ""),
             id_pepper=values.get("REPAIRBOT_ID_PEPPER", ""),
             media_dir=Path(media).resolve(),
@@ -92,6 +101,7 @@ class Config:
             wechat_appid=values.get("WECHAT_APPID", ""),
             wechat_secret=values.get("WECHAT_SECRET", ""),
             wechat_aes_key=values.get("WECHAT_AES_KEY", ""),
+            wechat_aes_key_previous=values.get("WECHAT_AES_KEY_PREVIOUS", ""),
             wechat_api_base_url=_slash(values.get("WECHAT_API_BASE_URL") or DEFAULT_API_BASE),
             wechat_max_skew_s=_int(values, "WECHAT_MAX_SKEW_S", 300),
             wechat_accept_plain=_flag(values.get("WECHAT_ACCEPT_PLAIN", "")),
@@ -103,6 +113,9 @@ class Config:
             else Path(__file__).with_name("data") / "menu.yaml",
             templates_file=templates_file,
             templates=templates_from(templates_file, values),
+            rate_invite_delay=_duration(values, "REPAIRBOT_RATE_INVITE_DELAY", timedelta(0), zero=True),
+            rate_remind_after=_duration(values, "REPAIRBOT_RATE_REMIND_AFTER", timedelta(days=3)),
+            auto_close_after=_duration(values, "REPAIRBOT_AUTO_CLOSE_AFTER", timedelta(days=7)),
         )
         return cfg.with_secret_key()
 
@@ -142,6 +155,61 @@ class Config:
     @property
     def redis_embedded_path(self) -> Path:
         return self.instance_path / "redis.db"
+
+
+# REPAIRBOT_REDIS_URL's form for a Redis watched by Sentinel: redis+sentinel://[:password@]host:port[,host:port…]/service/db
+SENTINEL_SCHEME = "redis+sentinel"
+DEFAULT_SENTINEL_SERVICE = "repairbot"
+
+
+@dataclass(frozen=True)
+class SentinelTarget:
+    """Where Sentinel is asked for the Redis primary, and which database of it is used."""
+
+    sentinels: tuple[tuple[str, int], ...]
+    service: str
+    db: int = 0
+    password: str | None = field(default=None, repr=False)
+
+
+def _redis_url(values: Mapping[str, str]) -> str:
+    """REPAIRBOT_REDIS_URL, or the sentinel URL REPAIRBOT_REDIS_SENTINELS (+ _SENTINEL_SERVICE) stand for."""
+    url = values.get("REPAIRBOT_REDIS_URL", "")
+    sentinels = "".join((values.get("REPAIRBOT_REDIS_SENTINELS") or "").split())
+    if url or not sentinels:
+        return sentinel_checked(url)
+    service = values.get("REPAIRBOT_REDIS_SENTINEL_SERVICE") or DEFAULT_SENTINEL_SERVICE
+    return sentinel_checked(f"{SENTINEL_SCHEME}://{sentinels}/{service}/0")
+
+
+def sentinel_checked(url: str) -> str:
+    """The URL itself, once a sentinel URL is known to be readable (a typo stops the process at start)."""
+    if url.startswith(SENTINEL_SCHEME + "://"):
+        sentinel_target(url)
+    return url
+
+
+def sentinel_target(url: str) -> SentinelTarget | None:
+    """Read a redis+sentinel:// URL (None for any other URL)."""
+    if not url.startswith(SENTINEL_SCHEME + "://"):
+        return None
+    netloc, _, path = url[len(SENTINEL_SCHEME) + 3:].partition("/")
+    userinfo, _, hosts = netloc.rpartition("@")
+    service, _, db = path.strip("/").partition("/")
+    try:
+        sentinels = tuple(_host_port(h) for h in hosts.split(",") if h)
+        number = int(db) if db else 0
+    except ValueError as exc:
+        raise ConfigError(f"REPAIRBOT_REDIS_URL: cannot read {mask_url(url)} ({exc})") from exc
+    if not sentinels or not service:
+        raise ConfigError("REPAIRBOT_REDIS_URL: redis+sentinel://host:port[,host:port]/service_name/db")
+    password = unquote(userinfo.partition(":")[2]) or None
+    return SentinelTarget(sentinels, unquote(service), number, password)
+
+
+def _host_port(pair: str) -> tuple[str, int]:
+    host, _, port = pair.rpartition(":")
+    return (host, int(port)) if host else (pair, 26379)
 
 
 def _instance_secret(path: Path) -> str:
@@ -198,6 +266,19 @@ def _number(values: Mapping[str, str], name: str, default: float, kind: type, wh
         raise ConfigError(f"{name} must be {what}, not {raw!r}") from exc
 
 
+def _duration(values: Mapping[str, str], name: str, default: timedelta, zero: bool = False) -> timedelta:
+    """A delay written as the register writes limits (90s, 15m, 2h, 3d); `zero` also takes 0 (no delay)."""
+    raw = (values.get(name) or "").strip()
+    if not raw:
+        return default
+    if zero and raw in ("0", "0s"):
+        return timedelta(0)
+    span = parse_duration(raw)
+    if span is None:
+        raise ConfigError(f"{name} must be a duration ({EXAMPLE}), not {raw!r}")
+    return span
+
+
 def _flag(raw: str) -> bool:
     return raw.strip().lower() in {"1", "true", "yes", "on"}
 
@@ -209,7 +290,8 @@ def _slash(url: str) -> str:
 def _env_name(attr: str) -> str:
     special = {
         "wechat_token": "WECHAT_TOKEN", "wechat_appid": "WECHAT_APPID", "wechat_secret": "WECHAT_SECRET",
-        "wechat_aes_key": "WECHAT_AES_KEY", "wechat_api_base_url": "WECHAT_API_BASE_URL",
+        "wechat_aes_key": "WECHAT_AES_KEY", "wechat_aes_key_previous": "WECHAT_AES_KEY_PREVIOUS",
+        "wechat_api_base_url": "WECHAT_API_BASE_URL",
         "wechat_max_skew_s": "WECHAT_MAX_SKEW_S", "wechat_accept_plain": "WECHAT_ACCEPT_PLAIN",
         "template_ticket": "WECHAT_TEMPLATE_TICKET", "template_reply": "WECHAT_TEMPLATE_REPLY",
     }

@@ -10,9 +10,10 @@ from typing import Any
 import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
+from redis.sentinel import Sentinel
 from rq import Queue
 
-from core.config import Config
+from core.config import Config, SentinelTarget, sentinel_target
 from core.embedded import embedded_redis
 from core.who import forget
 from models.db import Database
@@ -34,9 +35,20 @@ def connect_redis(config: Config) -> redis.Redis:
     # answered within WeChat's 5 s, and /healthz at once, whatever Redis does.
     timeouts = {"socket_timeout": config.redis_timeout_s, "socket_connect_timeout": config.redis_timeout_s,
                 "retry": Retry(NoBackoff(), 1)}
+    target = sentinel_target(config.redis_url)
+    if target is not None:
+        return sentinel_master(target, timeouts)
     if config.redis_url:
         return redis.Redis.from_url(config.redis_url, **timeouts)
     return embedded_redis(config.instance_path, **timeouts)
+
+
+def sentinel_master(target: SentinelTarget, timeouts: dict[str, Any]) -> redis.Redis:
+    """A client of the primary Sentinel names: asked again of the sentinels whenever a connection to it fails,
+    so that after a failover the next command reaches the new primary (redis-py's Sentinel, as RQ uses it)."""
+    asking = {k: v for k, v in timeouts.items() if k.startswith("socket_")}
+    sentinel = Sentinel(list(target.sentinels), sentinel_kwargs=asking, **asking)
+    return sentinel.master_for(target.service, db=target.db, password=target.password, **timeouts)
 
 
 class Services:

@@ -90,6 +90,19 @@ FIELDS: dict[str, dict[str, str]] = {
         "department": "the department it went to",
         "time": "when the reply was written",
     },
+    "sla_overdue": {
+        "ticket_no": "ticket number",
+        "status": "受理超时, 指派超时 or 完成超时 (to the dispatchers), 超时督办 (to the admins, a limit later)",
+        "note": "what today's push shows: place, fault, the late stage and who held it",
+        "place": "where (campus, building, room)",
+        "fault": "what is broken (group/item)",
+        "category": "the repair category",
+        "stage": "the late stage: 受理, 指派 or 完成",
+        "holder": "who held the ticket in that stage (the dispatchers, or the worker)",
+        "limit": "the stage's time limit (2 小时)",
+        "time": "when the stage was found late",
+        "created": "when the ticket was filed",
+    },
     "notice": {
         "notice_no": "N and the notice's number",
         "notice_title": "the notice's title",
@@ -100,11 +113,12 @@ FIELDS: dict[str, dict[str, str]] = {
 
 # Which push rows (Push.kind) each mapped kind covers.
 PUSH_KINDS = {
-    "ticket_status": ("status",),
+    "ticket_status": ("status", "rate_remind"),
     "worker_job": ("assign", "rework"),
     "urgent": ("urgent",),
     "ticket_reply": ("reply",),
     "complaint_reply": ("reply", "closed"),
+    "sla_overdue": ("overdue", "escalate"),
     "notice": ("notice",),
 }
 
@@ -141,6 +155,12 @@ SAMPLE_FIELDS: dict[str, dict[str, str]] = {
     "complaint_reply": {
         "complaint_no": "C20261201-0001", "complaint_title": "二食堂的菜太咸", "reply": "已通知二食堂减盐，谢谢反馈",
         "status": "已回复", "department": "饮食服务中心", "time": "2026-12-01 16:40",
+    },
+    "sla_overdue": {
+        "ticket_no": "R20261201-0001", "status": "完成超时",
+        "note": "学生公寓12栋 502 给水/水龙头，完成超48 小时，责任人刘师傅",
+        "place": "东环校区 学生公寓12栋 502", "fault": "给水/水龙头", "category": "东环校区宿舍维修", "stage": "完成",
+        "holder": "刘师傅", "limit": "48 小时", "time": "2026-12-03 14:05", "created": "2026-12-01 09:30",
     },
     "notice": {
         "notice_no": "N12", "notice_title": "12栋停水检修（12月3日8:00–12:00）", "place": "东环校区",

@@ -12,14 +12,17 @@ from importlib.resources import files
 from pathlib import Path
 
 import requests
+import yaml
 
 from core.config import Config
 from core.embedded import socket_path
 from core.services import Services, connect_redis
 from devtools.chat import WeChatUser, run_chat
 from devtools.fakewechat import FakeWeChat, serve_in_thread
+from devtools.history import has_tickets, seed
 from models.people import add_staff, load_roster
 from models.register import Register, current_register, store_register
+from models.replies import seed_canned
 from models.scenes import ScenePlace, scene_of
 from models.schema import upgrade
 
@@ -32,6 +35,8 @@ DEMO_ENV = {
 }
 # The demo's template mapping: the templates of the fake account (devtools/fakewechat.py DEMO_ACCOUNT).
 DEMO_TEMPLATES = Path(__file__).with_name("data") / "demo-templates.yaml"
+# A few canned replies (常用回复) for the console, per status and category.
+DEMO_REPLIES = Path(__file__).with_name("data") / "demo-canned-replies.yaml"
 DEMO_STAFF = (("demo-dispatcher", "dispatcher", "13700000001"), ("demo-worker", "worker", "13700000002"))
 DEMO_PASSWORD = "demo-password"
 
@@ -93,6 +98,18 @@ def _prepare(cfg: Config, redis: object) -> None:
         assert reg is not None
         for name, role, phone in DEMO_STAFF:
             add_staff(s, name, role, DEMO_PASSWORD, [c.name for c in reg.categories], phone)
+        seed_canned(s, demo_replies(reg))
+    if not has_tickets(svc.db):
+        # A year of made-up history for the ledger and the statistics page; it ends days ago, so that none
+        # of it is a "same fault nearby?" for a repair tried in the demo.
+        seed(cfg.database_url, tickets=600, users=80, complaints=60, years=1, workers=2, ending_days_ago=3)
+
+
+def demo_replies(reg: Register) -> list[dict[str, object]]:
+    """The demo's canned replies, without those for a category this register does not have."""
+    rows = yaml.safe_load(DEMO_REPLIES.read_text(encoding="utf-8"))
+    names = {c.name for c in reg.categories}
+    return [r for r in rows if not r.get("category") or r["category"] in names]
 
 
 def port_taken(port: int) -> None:
@@ -139,6 +156,7 @@ Staff side, in another terminal:
   .venv/bin/repairbot templates check      (the demo's mapping against the fake account's templates)
 Staff console: http://127.0.0.1:{port}/console/login
   dispatcher: {DEMO_STAFF[0][0]} / {DEMO_PASSWORD}    worker: {DEMO_STAFF[1][0]} / {DEMO_PASSWORD}
+  台账 and 统计 (ledger, statistics) show a year of made-up history: /console/ledger, /console/stats
 Pushes to you appear here as [推送]. Log: instance/demo.log
 扫码报修: /scan {_example_scene()}   (a sticker on room 502 of the first dormitory with rooms)
 """

@@ -11,7 +11,7 @@ from redis import Redis
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from core.actions import Done, pending_ids
+from core.actions import Done, push_delay
 from core.config import Config
 from core.jobs import SEND_PUSH
 from core.who import Who
@@ -162,8 +162,10 @@ class Ctx:
         """Do a ticket action (core.actions) in this message's transaction; the pushes it owes are queued
         after the commit, with the message's other jobs."""
         value, pushes = action(self.session, self.config, *args, **kwargs)
-        for push_id in pending_ids(pushes):
-            self.enqueue("pushes", SEND_PUSH, push_id, job_id=f"push-{push_id}", fresh=True)
+        for push in pushes:
+            if push.status == "pending":
+                self.enqueue("pushes", SEND_PUSH, push.id, job_id=f"push-{push.id}", fresh=True,
+                             delay_s=push_delay(self.config, push))
         return value
 
     def enqueue(self, queue: str, func: str | Callable[..., Any], *args: Any, job_id: str | None = None,

@@ -12,7 +12,7 @@ from dialogs.forms import Form
 from dialogs.repair import TEXT as REPAIR_TEXT
 from dialogs.repair import understood
 from dialogs.repair_form import RepairForm
-from dialogs.understand import form_from_parse, tells_fault
+from dialogs.understand import describes, form_from_parse
 
 TEXT = {
     "title": "确认",
@@ -60,7 +60,7 @@ def repair_from(ctx: Ctx, text: str, *, fuzzy: bool) -> tuple[str, RepairForm | 
     if p is None:
         return REPAIR_TEXT["start_from_text"], None
     form = form_from_parse(p, ctx.register)
-    if tells_fault(p) and 5 <= len(text) <= 500:
+    if describes(p, text):
         # Only words that say what is wrong describe it: a place alone ("12栋305") waits for the fault.
         form.set("description", text, lambda: ctx.register)
     return understood(ctx, p, form), form

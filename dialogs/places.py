@@ -15,7 +15,7 @@ from dialogs.nlu.numbers import cn_to_int
 from dialogs.state import Incoming, fold
 from models.register import Building, Campus, Register, describe_place
 
-__all__ = ["Correction", "describe_place", "fits_floor", "place_fields", "place_steps"]
+__all__ = ["Correction", "Unasked", "describe_place", "fits_floor", "place_fields", "place_steps"]
 
 TEXT = {
     "campus": "请选择校区（回复数字）：",
@@ -48,11 +48,22 @@ FLOOR_AND_NOTE = re.compile(r"^(第?[0-9零一二两三四五六七八九十]+)\
 
 
 @dataclass(frozen=True)
+class Unasked:
+    """Which place questions a dialog does not ask for what is being filled: the floor (and so the room), and
+    where on the floor."""
+
+    floor: Callable[[Ctx], bool]
+    note: Callable[[Ctx], bool]
+
+
+@dataclass(frozen=True)
 class Correction:
     """A dialog's reading of a correction typed at a place question, and the steps it may go to."""
 
     read: Callable[[Ctx, Incoming], Outcome | None]
     goes_to: tuple[str, ...] = ()
+    # Words that answer neither the floor nor the room question, read again as the whole place ("12栋502").
+    whole: Callable[[Ctx, Incoming], Outcome | None] | None = None
 
 
 def small_int(text: str) -> int | None:
@@ -115,12 +126,14 @@ def place_steps(prefix: str, after: str,
                 campuses: Callable[[Ctx], Sequence[Campus]],
                 buildings: Callable[[Ctx, str], Sequence[Building]],
                 with_note: bool, free_text: Callable[[Ctx, Incoming], Outcome] | None = None,
-                correction: Correction | None = None) -> tuple[Step, ...]:
+                correction: Correction | None = None, unasked: Unasked | None = None) -> tuple[Step, ...]:
     """Build the steps that ask for a place, storing it in `prefix`-named fields (declared by place_fields).
 
     correction: the dialog's reading of a correction typed at the floor, room or note question ("不是三教，是四教"),
     which would otherwise be a wrong floor or a place note; it returns None for words that are not one, and may
-    go to the steps it names."""
+    go to the steps it names.
+    unasked: the dialog's say on which of these questions mean nothing for what it is filling (no floor for a
+    lift; no note where its words already say where)."""
     k_campus, k_building, k_floor, k_room, k_note = (f"{prefix}{n}" for n in
                                                      ("campus", "building", "floor", "room", "place_note"))
     first_after_room = f"{prefix}place_note" if with_note else after
@@ -151,11 +164,16 @@ def place_steps(prefix: str, after: str,
     def corrected(handle: Callable[[Ctx, Incoming], Outcome]) -> Callable[[Ctx, Incoming], Outcome]:
         if correction is None:
             return handle
-        fix = correction.read
+        fix, whole = correction.read, correction.whole
 
         def read(ctx: Ctx, msg: Incoming) -> Outcome:
             outcome = fix(ctx, msg)
-            return outcome if outcome is not None else handle(ctx, msg)
+            if outcome is not None:
+                return outcome
+            answer = handle(ctx, msg)
+            if isinstance(answer, Retry) and whole is not None:
+                return whole(ctx, msg) or answer
+            return answer
 
         return read
 
@@ -243,10 +261,13 @@ def place_steps(prefix: str, after: str,
 
     def floor_skip(ctx: Ctx) -> bool:
         b = building_of(ctx)
-        if b is not None and b.outdoor:
-            ctx.set(k_floor, None)
+        if b is not None and (b.outdoor or (unasked is not None and unasked.floor(ctx))):
+            ctx.set(k_floor, None)  # outdoors, or a thing with no floor: the room is then not asked either
             return True
         return False
+
+    def note_skip(ctx: Ctx) -> bool:
+        return unasked is not None and unasked.note(ctx)
 
     back = (f"{prefix}building", *(correction.goes_to if correction else ()))
     steps = [
@@ -261,5 +282,5 @@ def place_steps(prefix: str, after: str,
     ]
     if with_note:
         steps.append(Step(k_note, "具体位置", TEXT["note"], next=after, handle=corrected(note), save=k_note,
-                          goes_to=back[1:]))
+                          skip=note_skip, goes_to=back[1:]))
     return tuple(steps)

@@ -13,16 +13,17 @@ from core.actions import alerting
 from core.jobs import DOWNLOAD_PHOTO
 from dialogs import emergency
 from dialogs.context import Ctx
-from dialogs.engine import END, Choice, Dialog, End, Go, Outcome, Retry, Step, Switch, join_lines
+from dialogs.engine import END, Choice, Dialog, End, Go, Outcome, Retry, Step, Switch, join_lines, yes_no
 from dialogs.engine import TEXT as ENGINE_TEXT
 from dialogs.nlu.parse import get_parser
-from dialogs.places import NOT_A_SPOT, Correction, describe_place, fits_floor, place_steps, small_int
+from dialogs.places import NOT_A_SPOT, Correction, Unasked, describe_place, fits_floor, place_steps, small_int
 from dialogs.repair_form import MAX_PHOTOS, Photo, PlaceGuess, RepairForm, more_photos
 from dialogs.state import Incoming, fold
 from dialogs.understand import (
     another_report,
     apply_correction,
     correction_text,
+    describes,
     echo,
     field_edit,
     fill_missing,
@@ -31,7 +32,6 @@ from dialogs.understand import (
     place_mentions_fixed,
     place_said,
     route,
-    tells_fault,
 )
 from models.errors import NotFound
 from models.notices import live_notice_for
@@ -121,6 +121,10 @@ TEXT = {
     "elsewhere_notice": "查看通知请先回复「取消」，再回复「通知公告」。需要报修请继续填写：",
     "no_category": "这个位置暂时没有对应的维修类型，请回复「返回」重新选择，或联系后勤管理处。",
     "help": "按提示一步步回复即可；每一步都可以回复「返回」修改上一步。",
+    "where": ("在哪儿坏的？一句话说楼栋和房间号，如「12栋502」；公共区域说楼名和位置，如「二教3楼男厕」"
+              "「图书馆门口」。\n也可以回复数字，按维修类型选："),
+    "guessed": "（「{typed}」我按「{meant}」理解了；不对请回复「不是」）",
+    "where_unclear": "没能从这句话里认出楼栋，我们按列表来选。",
     "emergency_place": "在哪栋楼？直接说楼名就行，如「学生公寓9栋」「二教」「图书馆」：",
     "emergency_place_bad": "没能从这句话里认出楼名，请再说一次，如「学生公寓9栋」「二教」「图书馆」。",
     "emergency_floor": "在几楼？大概说就行，如「3楼」「3楼楼梯口」：",
@@ -266,7 +270,86 @@ def choice_text(ctx: Ctx, msg: Incoming) -> Outcome:
 
 def place_correction(ctx: Ctx, msg: Incoming) -> Outcome | None:
     """A correction typed at the floor, room or note question ("改成二教"): taken as one, not as the answer."""
+    settled = guess_settled(ctx, msg)
+    if settled is not None:
+        return settled
     return take_correction(ctx, msg) if looks_like_correction(msg.raw) else None
+
+
+# The questions a correction of the words may be told beside (they take words, not a list number or a photo).
+GUESS_STEPS = ("where", "floor", "room", "place_note")
+
+
+def guess_settled(ctx: Ctx, msg: Incoming) -> Outcome | None:
+    """The first answer after a correction of the words was told beside the question settles it: 「不是」 reads
+    the words again as typed, a plain yes asks the question again, anything else answers it (the correction
+    stands)."""
+    text = form(ctx).guess
+    if not text:
+        return None
+    ctx.forget("guess")
+    agreed = yes_no(msg.text) if msg.kind == "text" else None
+    if agreed is None:
+        return None
+    if agreed:
+        return Retry("")
+    said, new = report_from(ctx, text, fuzzy=False)
+    if form(ctx).phone:
+        new.set("phone", form(ctx).phone, lambda: ctx.register)
+    return Switch("repair", say=said, data=new)
+
+
+def whole_place(ctx: Ctx, msg: Incoming) -> Outcome | None:
+    """Words that do not answer the floor or room question but say the place whole, a building with a floor
+    or room in it ("12栋502" where the floor was asked): taken as the place."""
+    p = read_correction(ctx, msg.text)
+    if p is None or not p.building or not (p.floor or p.room):
+        return None
+    return take_correction(ctx, msg)
+
+
+# -- a report that said what but not where: the place in one answer ------------------------------------------
+
+def where_skip(ctx: Ctx) -> bool:
+    """Asked only of a report whose words said what is wrong but no place (nor buildings to pick from); the
+    menu's way (the type first), an emergency and a place already known do not ask it. The question offers
+    the repair types too: a number takes the way of the lists."""
+    f = form(ctx)
+    return (f.has("building") or f.has("category") or not f.has("group") or bool(f.emergency)
+            or bool(f.building_candidates) or bool(f.by_menu))
+
+
+def where(ctx: Ctx, msg: Incoming) -> Outcome:
+    """The place in words, whole or in part (「12栋502」「二教3楼男厕」「图书馆门口」): what it names is taken and only
+    the rest is asked; buildings it may mean are offered; naming none goes the way of the lists."""
+    settled = guess_settled(ctx, msg)
+    if settled is not None:
+        return settled
+    p = read_correction(ctx, msg.text)
+    f = form(ctx)
+    if p is not None:
+        fill_missing(f, form_from_parse(p, ctx.register), ctx.register)
+        route(f, ctx.register)
+    if f.has("building"):
+        return Go()
+    if f.building_candidates:
+        return Go("pick_building")
+    ctx.set("by_menu", True)
+    return Go(say=TEXT["where_unclear"])
+
+
+def floorless(ctx: Ctx) -> bool:
+    """A fault with no floor to ask: a lift, a street lamp, a tree (the lexicon's floorless things)."""
+    f = form(ctx)
+    return bool(f.group) and get_parser(ctx.register).lexicon.has_no_floor(f.group, f.item)
+
+
+def note_unasked(ctx: Ctx) -> bool:
+    """Where on the floor is not asked of a floorless fault, nor of an outdoor place whose report's own words
+    (the description) already say where on it ("图书馆旁边那段校道")."""
+    f = form(ctx)
+    b = ctx.register.building(f.campus, f.building)
+    return floorless(ctx) or (b is not None and b.outdoor and bool(f.description))
 
 
 def read_correction(ctx: Ctx, text: str) -> Parse | None:
@@ -381,7 +464,9 @@ def on_building_candidate(ctx: Ctx, choice: Choice) -> Outcome:
     guess = f.place_guess or PlaceGuess()
     ctx.forget("building_candidates")
     ctx.forget("place_guess")
-    if choice.value is not None:
+    if choice.value is None:
+        ctx.set("by_menu", True)
+    else:
         campus, building = choice.value
         f.fill({"campus": campus, "building": building, **place_said(guess.floor, guess.room, guess.place_note)},
                lambda: ctx.register)
@@ -706,13 +791,14 @@ def on_another(ctx: Ctx, choice: Choice) -> Outcome:
     return Switch("repair", say=join_lines(outcome.say, TEXT["another_next"], said), data=new)
 
 
-def report_from(ctx: Ctx, text: str) -> tuple[str, RepairForm]:
-    """A new repair form read from a sentence, and what is said of it: the sentence describes the fault it tells."""
-    p = ctx.understand(text)
+def report_from(ctx: Ctx, text: str, *, fuzzy: bool = True) -> tuple[str, RepairForm]:
+    """A new repair form read from a sentence, and what is said of it: the sentence describes the fault it tells
+    (fuzzy=False: the words exactly as typed, no sound-alike corrections)."""
+    p = ctx.understand(text, fuzzy=fuzzy)
     if p is None:
         return TEXT["start_from_text"], RepairForm()
     new = form_from_parse(p, ctx.register)
-    if tells_fault(p) and 5 <= len(text) <= 500:
+    if describes(p, text):
         new.set("description", text, lambda: ctx.register)
     return understood(ctx, p, new), new
 
@@ -858,8 +944,10 @@ DIALOG = Dialog(
              handle=choice_text, goes_to=(FIRST,)),
         Step("emergency_place", "楼栋", TEXT["emergency_place"], next="emergency_floor", handle=emergency_place,
              skip=emergency_place_skip, goes_to=("pick_building",)),
-        Step("emergency_floor", "楼层", emergency_floor_prompt, next="category", handle=emergency_floor,
+        Step("emergency_floor", "楼层", emergency_floor_prompt, next="where", handle=emergency_floor,
              save="floor", skip=emergency_floor_skip, goes_to=("emergency_place",)),
+        Step("where", "位置", TEXT["where"], next="category", choices=category_choices, save="category",
+             handle=where, skip=where_skip, goes_to=("pick_building",)),
         Step("category", "维修类型", TEXT["category"], next="group", choices=category_choices,
              save="category", handle=free_text, skip=category_skip),
         Step("group", "故障类别", group_prompt, next="item", choices=group_choices, on_choice=on_group,
@@ -867,7 +955,8 @@ DIALOG = Dialog(
         Step("item", "具体物品", TEXT["item"], next="campus", choices=item_choices, save="item",
              handle=free_text, auto_single=True),
         *place_steps("", "notice", campuses, buildings, with_note=True, free_text=free_text,
-                     correction=Correction(place_correction, (FIRST,))),
+                     correction=Correction(place_correction, (FIRST,), whole_place),
+                     unasked=Unasked(floorless, note_unasked)),
         Step("notice", "停水停电通知", notice_prompt, next="duplicate", choices=notice_choices, on_choice=on_notice,
              save="notice_seen", skip=notice_skip, handle=choice_text, goes_to=(FIRST,)),
         Step("duplicate", "重复报修", duplicate_prompt, next="description", choices=duplicate_choices,

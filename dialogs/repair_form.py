@@ -185,6 +185,11 @@ class RepairForm(Form):
     another: str | None = None
     # The building came from a shared location: words naming another building win over it.
     located: bool | None = None
+    # Words read through a middle-confidence correction of a typo, told beside the first question instead of
+    # asked on their own: 「不是」 at that question reads them again as typed.
+    guess: str | None = None
+    # The user chose the lists (「都不是，按菜单选择」, or words that named no place): the place is not asked in words.
+    by_menu: bool | None = None
 
     @classmethod
     def upgrade(cls, values: dict[str, Any], version: int) -> dict[str, Any]:

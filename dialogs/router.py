@@ -9,6 +9,8 @@ from dialogs.engine import GLOBAL_WORDS, Engine, Switch, is_number, join_lines
 from dialogs.engine import TEXT as ENGINE_TEXT
 from dialogs.notices import notices_reply
 from dialogs.registry import BY_KEY, BY_WORD, DIALOGS, TITLES, help_text, read_entry
+from dialogs.repair import GUESS_STEPS
+from dialogs.repair import TEXT as REPAIR_TEXT
 from dialogs.repair_form import Photo, RepairForm
 from dialogs.reply import Reply
 from dialogs.state import Incoming
@@ -161,9 +163,28 @@ def _free_text(engine: Engine, ctx: Ctx) -> str | Reply:
     raw = ctx.msg.raw.strip()
     if p.to_confirm:
         first = p.to_confirm[0]
+        guessed = _guessed_repair(engine, ctx, raw, first.typed, first.meant)
+        if guessed is not None:
+            return guessed
         return engine.begin(ctx, "did_you_mean", did_you_mean.start(ctx, raw, first.typed, first.meant))
     say, form = did_you_mean.repair_from(ctx, raw, fuzzy=True)
     return engine.begin(ctx, "repair", form, say=say)
+
+
+def _guessed_repair(engine: Engine, ctx: Ctx, raw: str, typed: str, meant: str) -> str | None:
+    """A report read through a middle-confidence correction that still needs a place question: the question is
+    asked at once and the correction told beside it, so that one answer settles both (「不是」 there reads the
+    words as typed). None when the first question would be another (a list, the photo): then 「您是说…吗」."""
+    if not ctx.who().bound:
+        return None
+    say, form = did_you_mean.repair_from(ctx, raw, fuzzy=True)
+    if form is None:
+        return None
+    form.set("guess", raw, lambda: ctx.register)
+    reply = engine.begin(ctx, "repair", form, say=join_lines(say, REPAIR_TEXT["guessed"].format(typed=typed,
+                                                                                               meant=meant)))
+    st = ctx.state
+    return reply if st.flow == "repair" and st.step in GUESS_STEPS and not st.pending else None
 
 
 def _aside(engine: Engine, ctx: Ctx, said: str | Reply) -> str | Reply:

@@ -85,6 +85,14 @@ def tells_fault(p: Parse) -> bool:
     return bool(p.group or p.fault or p.group_candidates or p.unknown_thing or p.emergency)
 
 
+def describes(p: Parse, text: str) -> bool:
+    """Whether a report's own words serve as its description: they say what is wrong, in 5–500 characters, or
+    in fewer when they name both the thing and what is wrong with it ("马桶堵了", "灯坏了")."""
+    if not tells_fault(p) or len(text) > 500:
+        return False
+    return len(text) >= 5 or bool(p.group and p.fault)
+
+
 def place_said(floor: str | None, room: str | None, spot: str | None, *, generic: bool = False) -> dict[str, Any]:
     """The floor, room and note a sentence gave for its building, as form values.
 

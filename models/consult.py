@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, select
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from models.clock import now
@@ -20,6 +20,7 @@ CONSULT_STATUS_ZH = {"open": "待处理", "replied": "已回复", "closed": "已
 
 class Consult(Base):
     __tablename__ = "consults"
+    __table_args__ = (Index("ix_consults_created_at_id", "created_at", "id"),)  # the ledger's keyset
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     no: Mapped[str] = mapped_column(String(20), unique=True)

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Integer, String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from models.backoffice import STAGE_ZH, Overdue
 from models.clock import now
 from models.db import Base, UTCDateTime
+from models.durations import say_duration_zh
 from models.people import Staff, WechatUser
-from models.tickets import NOTIFY, REWORK_NOTE, STATUS_PHRASE, STATUS_ZH, Ticket, TicketEvent, followers, local_time
+from models.tickets import NOTIFY, REWORK_NOTE, STATUS_PHRASE, Ticket, TicketEvent, followers, local_time
 
 # WeChat cuts template keyword values at about 20 characters.
 KEYWORD_MAX = 20
@@ -26,6 +29,9 @@ RATE_HINT = ("满意请回复「评价 5」（1–5 星，可以接着写几句�
              "没修好请回复「没修好 哪里还有问题」，如「没修好 还在滴水」。")
 # What a complaint's sender is told when it is closed (办结) without a note.
 CONSULT_CLOSED = "已办结"
+# What the reporter of a ticket merged into another is told (never 已驳回: nothing of theirs was refused).
+MERGED_NOTE = "已合并到 {into}"
+MERGED_TEXT = "【报修进度】您的报修单 {no} 已合并到 {into}（同一处的报修），请关注该单进展。"
 
 
 class Push(Base):
@@ -39,7 +45,8 @@ class Push(Base):
     notice_id: Mapped[int | None] = mapped_column(ForeignKey("notices.id"), index=True)
     openid: Mapped[str] = mapped_column(String(64))
     # status | reply | assign | rework | notice | rate_hint (the text after 维修完成) | closed (a complaint's 办结)
-    # | account (the card was bound on another WeChat)
+    # | account (the card was bound on another WeChat) | overdue (a stage past its limit, to the dispatchers)
+    # | escalate (still overdue a limit later, to the admins) | rate_remind (no rating yet, to the reporter)
     kind: Mapped[str] = mapped_column(String(16))
     # How it went out: "template", or "custom" when the customer-service fallback was used.
     channel: Mapped[str | None] = mapped_column(String(16))
@@ -111,15 +118,23 @@ def stamp(at: datetime | None) -> str:
     return local_time(at).strftime(TIME_FORMAT) if at is not None else ""
 
 
+def merged(ticket: Ticket, event: TicketEvent) -> bool:
+    """Whether a status event is the ticket's merge into another (a 驳回 in the rules, not in words)."""
+    return event.status == "rejected" and bool(ticket.merged_into)
+
+
 def status_payload(ticket: Ticket, event: TicketEvent) -> dict[str, Any]:
     """The fields of a ticket status push."""
     note = event.note or ""
+    phrase = STATUS_PHRASE[event.status]
+    if merged(ticket, event):
+        phrase, note = ticket.status_zh, MERGED_NOTE.format(into=ticket.merged_into)
     worker = ticket.worker
     if event.status == "assigned" and worker is not None:
         note = f"{worker.name} {worker.phone or ''}".strip() + (f"，{note}" if note else "")
     if event.status == "completed" and not note:
         note = RATE_HINT_SHORT
-    return mapped("ticket_status", ticket_no=ticket.no, status=STATUS_PHRASE[event.status],
+    return mapped("ticket_status", ticket_no=ticket.no, status=phrase,
                   note=note or f"{ticket.building} {ticket.fault}", place=ticket.place, fault=ticket.fault,
                   worker=worker.name if worker else "", worker_phone=(worker.phone or "") if worker else "",
                   category=ticket.category, time=stamp(event.at), created=stamp(ticket.created_at))
@@ -222,15 +237,17 @@ def worker_payload(ticket: Ticket, event: TicketEvent, kind: str) -> dict[str, A
                   created=stamp(ticket.created_at))
 
 
-def worker_push(session: Session, ticket: Ticket, event: TicketEvent, template_id: str) -> Push | None:
+def worker_push(session: Session, ticket: Ticket, event: TicketEvent, template_id: str,
+                kind: str | None = None) -> Push | None:
     """Record the push telling the ticket's worker of a new assignment or of a rework; None when none is owed.
 
     Owed once per event and worker, when the worker is active and has a bound openid (a worker who
-    assigned the ticket to themselves is not told).  Call it next to ``pushes_for_event`` in
+    assigned the ticket to themselves is not told).  ``kind`` says it when the event alone cannot (a rework
+    after an unsatisfied return visit is made by staff).  Call it next to ``pushes_for_event`` in
     ``core.actions._moved`` and queue the row like the others.
     """
     worker = ticket.worker
-    kind = worker_kind(event)
+    kind = kind or worker_kind(event)
     if kind is None or worker is None or not worker.openid or not worker.active:
         return None
     if event.by == f"staff:{worker.name}":
@@ -303,6 +320,8 @@ def custom_text(session: Session, kind: str, ticket_id: int | None, event_id: in
     tail = f"\n查看详情：{link}" if link else ""
     if kind == "rate_hint" and ticket is not None:
         return f"【维修完成】您的报修单 {ticket.no}（{ticket.fault}）已维修完成。\n{RATE_HINT}" + tail
+    if kind in ("overdue", "escalate", "rate_remind") and ticket is not None:
+        return _sla_text(kind, ticket, payload) + tail
     if ticket is None or event is None:
         number, values = _payload_values(payload)
         if kind == "notice":
@@ -324,10 +343,12 @@ def custom_text(session: Session, kind: str, ticket_id: int | None, event_id: in
                                                   note=note.removeprefix(REWORK_NOTE.format(text=""))) + tail
     if kind == "reply":
         return f"【报修回复】报修单 {ticket.no} 有新回复：{note or '请查看'}" + tail
+    if merged(ticket, event):
+        return MERGED_TEXT.format(no=ticket.no, into=ticket.merged_into) + tail
     if event.status == "assigned" and ticket.worker is not None:
         worker = f"{ticket.worker.name} {ticket.worker.phone or ''}".strip()
         note = f"维修人员：{worker}" + (f"；{note}" if note else "")
-    lines = [f"【报修进度】您的报修单 {ticket.no} 状态更新为：{STATUS_ZH.get(event.status, event.status)}"]
+    lines = [f"【报修进度】您的报修单 {ticket.no} 状态更新为：{ticket.status_words(event.status)}"]
     if note:
         lines.append(f"说明：{note}")
     if event.status == "completed" and ticket.openid == openid:
@@ -370,3 +391,77 @@ def _payload_values(payload: dict[str, Any]) -> tuple[str, list[str]]:
     values = {k: str(v.get("value", "")) for k, v in payload.items() if isinstance(v, dict) and v.get("value")}
     number = values.pop("character_string1", "")
     return number, list(values.values())
+
+
+# -- the SLA sweep's pushes (models/sla.py): staff told of a late stage, a reporter reminded to rate ------------
+
+# The status a late-stage push shows (a template phrase: 5 characters at most), and its text fallback.
+OVERDUE_STATUS = {"accept": "受理超时", "assign": "指派超时", "complete": "完成超时"}
+ESCALATE_STATUS = "超时督办"
+OVERDUE_TEXT = {
+    "overdue": "【超时提醒】报修单 {no}（{place}，{fault}）{stage}已超时限 {limit}，责任人：{holder}。请尽快处理。",
+    "escalate": "【超时督办】报修单 {no}（{place}，{fault}）{stage}超时限 {limit} 后又过了 {limit}，"
+                "仍未处理，责任人：{holder}。",
+}
+RATE_REMIND_STATUS = "待评价"
+RATE_REMIND_TEXT = "【评价提醒】您的报修单 {no}（{fault}）已维修完成，还没有收到您的评价。\n{hint}"
+
+
+def overdue_payload(ticket: Ticket, overdue: Overdue, limit: str, kind: str) -> dict[str, Any]:
+    """The fields of a late-stage push (the sla_overdue mapping): the stage, its holder and the limit."""
+    status = ESCALATE_STATUS if kind == "escalate" else OVERDUE_STATUS[overdue.stage]
+    place = f"{ticket.building} {ticket.room or ''}".strip()
+    return mapped("sla_overdue", ticket_no=ticket.no, status=status,
+                  note=f"{place} {ticket.fault}，{STAGE_ZH[overdue.stage]}超{limit}，责任人{overdue.holder}",
+                  place=ticket.place, fault=ticket.fault, category=ticket.category, stage=STAGE_ZH[overdue.stage],
+                  holder=overdue.holder, limit=limit, time=stamp(overdue.at), created=stamp(ticket.created_at))
+
+
+def overdue_pushes(session: Session, ticket: Ticket, overdue: Overdue, openids: Iterable[str | None],
+                   limit: timedelta, kind: str, template_id: str) -> list[Push]:
+    """Record the pushes telling staff (bound to WeChat) that a stage is late: `kind` overdue (the category's
+    dispatchers, when the record is made) or escalate (the admins, one limit later).  The caller makes them
+    once: only the sweep that recorded (or escalated) the Overdue calls this."""
+    payload = overdue_payload(ticket, overdue, say_duration_zh(limit), kind)
+    audience = list(dict.fromkeys(o for o in openids if o))
+    unfollowed = select(WechatUser.openid).where(WechatUser.openid.in_(audience), WechatUser.subscribed.is_(False))
+    gone = set(session.scalars(unfollowed)) if audience else set()
+    rows = [Push(ticket_id=ticket.id, openid=openid, kind=kind, template_id=template_id or None, payload=payload)
+            for openid in audience]
+    for push in rows:
+        if push.openid in gone:
+            push.status, push.error = "skipped", "user unsubscribed"
+    session.add_all(rows)
+    session.flush()
+    return rows
+
+
+def rate_remind_push(session: Session, ticket: Ticket, template_id: str) -> Push:
+    """Record the one reminder a reporter gets when a completed ticket is still unrated (the status template)."""
+    payload = mapped("ticket_status", ticket_no=ticket.no, status=RATE_REMIND_STATUS, note=RATE_HINT_SHORT,
+                     place=ticket.place, fault=ticket.fault, worker=ticket.worker.name if ticket.worker else "",
+                     worker_phone=(ticket.worker.phone or "") if ticket.worker else "", category=ticket.category,
+                     time=stamp(ticket.completed_at), created=stamp(ticket.created_at))
+    push = _to_openid(session, Push(ticket_id=ticket.id, openid=ticket.openid, kind="rate_remind",
+                                    template_id=template_id or None, payload=payload))
+    session.flush()
+    return push
+
+
+def _to_openid(session: Session, push: Push) -> Push:
+    """Add a push row, recorded as skipped when its user has unfollowed the account."""
+    user = session.scalars(select(WechatUser).where(WechatUser.openid == push.openid)).first()
+    if user is not None and not user.subscribed:
+        push.status, push.error = "skipped", "user unsubscribed"
+    session.add(push)
+    return push
+
+
+def _sla_text(kind: str, ticket: Ticket, payload: dict[str, Any]) -> str:
+    """The customer-service text of a late-stage push or a rating reminder."""
+    if kind == "rate_remind":
+        return RATE_REMIND_TEXT.format(no=ticket.no, fault=ticket.fault, hint=RATE_HINT)
+    fields = payload.get("fields") or {}
+    return OVERDUE_TEXT[kind].format(no=ticket.no, place=ticket.place, fault=ticket.fault,
+                                     stage=fields.get("stage", ""), limit=fields.get("limit", ""),
+                                     holder=fields.get("holder", ""))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import Any
 
@@ -20,6 +20,7 @@ from sqlalchemy import Integer, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from models.db import Base, JSONDoc, UTCDateTime
+from models.durations import EXAMPLE, parse_duration
 from models.errors import RegisterError
 
 ANY = "*"
@@ -129,6 +130,28 @@ class Scope:
         return (self.campus != ANY) + (self.kinds is not None or bool(self.not_kinds))
 
 
+# The SLA stages a ticket passes (models.backoffice.STAGES), each with a time limit.
+SLA_STAGES = ("accept", "assign", "complete")
+
+
+@dataclass(frozen=True)
+class Sla:
+    """The time limits the office holds each stage of a ticket to (责任追究): accepted after filing, assigned
+    after acceptance, completed after assignment (time on hold not counted)."""
+
+    accept: timedelta
+    assign: timedelta
+    complete: timedelta
+
+    def limit(self, stage: str) -> timedelta:
+        return {"accept": self.accept, "assign": self.assign, "complete": self.complete}[stage]
+
+
+# When a register says nothing: the limits the office promised before they were written down.
+DEFAULT_SLA = Sla(timedelta(hours=2), timedelta(hours=4), timedelta(hours=48))
+DEFAULT_SLA_URGENT = Sla(timedelta(minutes=15), timedelta(minutes=30), timedelta(hours=4))
+
+
 @dataclass(frozen=True)
 class Category:
     """A repair category: a responsible department and what it covers."""
@@ -136,6 +159,11 @@ class Category:
     name: str
     scope: Scope
     duty_phone: str | None = None  # its 24-hour duty phone, else the school's (emergencies)
+    sla: Sla = DEFAULT_SLA  # its own limits, else the school's
+    sla_urgent: Sla = DEFAULT_SLA_URGENT  # the same for urgent tickets (emergencies)
+
+    def limits(self, urgent: bool) -> Sla:
+        return self.sla_urgent if urgent else self.sla
 
 
 @dataclass(frozen=True)
@@ -149,6 +177,8 @@ class Register:
     departments: tuple[str, ...]
     version: int = 0
     duty_phone: str | None = None  # the school-wide 24-hour duty phone (emergencies)
+    sla: Sla = DEFAULT_SLA  # the school-wide limits (a category may override them)
+    sla_urgent: Sla = DEFAULT_SLA_URGENT
     _item_group: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     # -- loading -----------------------------------------------------------
@@ -165,12 +195,15 @@ class Register:
         campuses = tuple(_campus(c) for c in _list(doc, "campuses"))
         groups = tuple(_group(g) for g in _list(doc, "groups"))
         school_phone = _phone(doc, "register")
-        categories = tuple(_category(c, school_phone) for c in _list(doc, "categories"))
+        school_sla = _sla(doc, "sla", "register", DEFAULT_SLA)
+        school_urgent = _sla(doc, "sla_urgent", "register", DEFAULT_SLA_URGENT)
+        categories = tuple(_category(c, school_phone, school_sla, school_urgent) for c in _list(doc, "categories"))
         groups, categories = _with_other(groups, categories)
         departments = _strings(doc, "departments", "register")
         default = str(doc.get("default_campus") or (campuses[0].name if campuses else ""))
         item_group = {item: g.name for g in groups for item in g.items}
-        reg = cls(default, campuses, groups, categories, departments, version, school_phone, item_group)
+        reg = cls(default, campuses, groups, categories, departments, version, school_phone, school_sla,
+                  school_urgent, item_group)
         reg._check()
         return reg
 
@@ -404,7 +437,28 @@ def _phone(node: Mapping[str, Any], where: str) -> str | None:
     return value.strip()
 
 
-def _category(node: Any, school_phone: str | None = None) -> Category:
+def _sla(node: Mapping[str, Any], key: str, where: str, inherited: Sla) -> Sla:
+    """Optional time limits ({accept: 2h, assign: 4h, complete: 48h}); a stage left out keeps the inherited one."""
+    value = node.get(key)
+    if value is None:
+        return inherited
+    if not isinstance(value, Mapping):
+        raise RegisterError(f"{where}: {key} must be a mapping like {{accept: 2h, assign: 4h, complete: 48h}}")
+    unknown = sorted(str(k) for k in value if k not in SLA_STAGES)
+    if unknown:
+        raise RegisterError(f"{where}: {key} has unknown stage(s) {', '.join(unknown)}; "
+                            f"the stages are {', '.join(SLA_STAGES)}")
+    limits = {stage: inherited.limit(stage) for stage in SLA_STAGES}
+    for stage, raw in value.items():
+        span = parse_duration(raw)
+        if span is None:
+            raise RegisterError(f"{where}: {key}.{stage} {raw!r} is not a duration ({EXAMPLE})")
+        limits[str(stage)] = span
+    return Sla(**limits)
+
+
+def _category(node: Any, school_phone: str | None = None, school_sla: Sla = DEFAULT_SLA,
+              school_urgent: Sla = DEFAULT_SLA_URGENT) -> Category:
     if not isinstance(node, Mapping) or not node.get("name"):
         raise RegisterError(f"category without a name: {node!r}")
     scope = node.get("scope") or {}
@@ -422,9 +476,11 @@ def _category(node: Any, school_phone: str | None = None) -> Category:
     else:
         raise RegisterError(f"category {node['name']}: kinds must be '*', a list or {{not: [...]}}")
     groups = _strings(scope, "groups", f"category {node['name']}")
-    own = _phone(node, f"category {node['name']}")
+    where = f"category {node['name']}"
+    own = _phone(node, where)
     return Category(str(node["name"]), Scope(str(scope.get("campus", ANY)), only, not_kinds, groups),
-                    own or school_phone)
+                    own or school_phone, _sla(node, "sla", where, school_sla),
+                    _sla(node, "sla_urgent", where, school_urgent))
 
 
 def _unique(names: list[str], what: str) -> None:

@@ -87,6 +87,31 @@ DOWNGRADE_NOTE = "紧急改为普通"
 
 # How the reporter's words are kept on the timeline when they send a completed ticket back.
 REWORK_NOTE = "还没修好：{text}"
+# A ticket merged into another is `rejected` in the rules, but people read 已合并: nothing of theirs was refused.
+MERGED_ZH = "已合并"
+
+# Why a ticket was closed (Ticket.close_reason): the reporter rated it, nobody rated it in time (the sweep),
+# staff closed it (销单), or a satisfied phone return visit did.
+CLOSED_RATED, CLOSED_UNRATED, CLOSED_STAFF, CLOSED_VISIT = "rated", "unrated", "staff", "visit"
+UNRATED_NOTE = "已销单（未评价）"
+
+
+def sla_stage(status: str, reworks: int = 0) -> str | None:
+    """The SLA stage a ticket in this status is in (models.backoffice.STAGES), None when its clock has stopped:
+    waiting to be accepted, to be assigned, or to be completed.  A reworked ticket back at `accepted` is in a
+    new completion stage for the same worker (round = reworks), not waiting for an assignment again."""
+    if status == "submitted":
+        return "accept"
+    if status == "accepted":
+        return "complete" if reworks else "assign"
+    if status in ("assigned", "in_progress", "on_hold"):
+        return "complete"
+    return None
+
+
+def sla_round(stage: str | None, reworks: int) -> int:
+    """Which round of a stage: a rework is a new round of the completion stage only."""
+    return reworks if stage == "complete" else 0
 
 
 def fault_of(group: str, item: str | None) -> str:
@@ -103,6 +128,8 @@ class Ticket(Base):
         Index("ix_tickets_open_place", "building", "group", "created_at",
               postgresql_where=text(OPEN_SQL), sqlite_where=text(OPEN_SQL)),
         Index("ix_tickets_worker_id", "worker_id"),
+        # The ledger pages newest first by keyset on (created_at, id) (migration 0009).
+        Index("ix_tickets_created_at_id", "created_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -155,7 +182,11 @@ class Ticket(Base):
 
     @property
     def status_zh(self) -> str:
-        return STATUS_ZH[self.status]
+        return self.status_words(self.status)
+
+    def status_words(self, status: str) -> str:
+        """A status of this ticket (its own, or one on its timeline) in Chinese: 已合并 for its merge."""
+        return MERGED_ZH if status == "rejected" and self.merged_into else STATUS_ZH[status]
 
     @property
     def place(self) -> str:
@@ -334,14 +365,16 @@ def file_ticket(session: Session, new: NewTicket) -> Filed:
         if row is not None:
             return Filed(row.id, row.no, row.category, (), repeated=True)
     no = next_number(session)
+    at = now()
     ticket_id = conn.execute(_INSERT_TICKET, {
         "no": no, "openid": new.openid, "person_id": new.person_id, "category": new.category,
         "group": new.group, "item": new.item, "campus": new.campus, "building": new.building,
         "floor": new.floor, "room": new.room, "place_note": new.place_note, "description": new.description,
         "phone": new.phone, "source_key": new.source_key, "priority": new.priority,
+        "created_at": at, "updated_at": at, "stage_started_at": at,  # the clock of the accept stage starts
     }).scalar_one()
     conn.execute(_INSERT_EVENT, {"ticket_id": ticket_id, "status": "submitted", "by": f"user:{new.openid}",
-                                 "note": new.note})
+                                 "note": new.note, "at": at})
     photo_ids = tuple(conn.execute(_INSERT_PHOTO, {"ticket_id": ticket_id, "media_id": m, "pic_url": u}).scalar_one()
                       for m, u in new.media_ids)
     return Filed(ticket_id, no, new.category, photo_ids)
@@ -475,8 +508,9 @@ def allowed_moves(status: str, role: str = "staff") -> list[str]:
 
 
 def move(session: Session, ticket: Ticket, to: str, *, by: str, role: str = "staff",
-         note: str | None = None, worker: Staff | None = None) -> TicketEvent:
-    """Move a ticket to a new status, or raise IllegalMove saying why not."""
+         note: str | None = None, worker: Staff | None = None, close_reason: str | None = None) -> TicketEvent:
+    """Move a ticket to a new status, or raise IllegalMove saying why not; keep its stage times (a rework:
+    completed → accepted; ``close_reason`` when closing, else rated by the reporter or closed by staff)."""
     if to not in STATUS_ZH:
         raise IllegalMove(f"unknown status {to!r}; statuses: {', '.join(STATUS_ZH)}", code="unknown_status", to=to)
     who = TRANSITIONS.get(ticket.status, {}).get(to)
@@ -504,16 +538,56 @@ def move(session: Session, ticket: Ticket, to: str, *, by: str, role: str = "sta
                               name=worker.name, category=ticket.category)
         ticket.worker_id = worker.id
         ticket.worker = worker
+    at = now()
+    times = stage_times(ticket, to, at, by, close_reason or (CLOSED_RATED if role == "reporter" else CLOSED_STAFF))
     # Guard against a concurrent move: only the status we read may be replaced.
     result = session.execute(update(Ticket).where(Ticket.id == ticket.id, Ticket.status == ticket.status)
-                             .values(status=to, updated_at=now(), worker_id=ticket.worker_id))
+                             .values(status=to, updated_at=at, worker_id=ticket.worker_id, **times))
     if not getattr(result, "rowcount", 1):
         raise IllegalMove(f"ticket {ticket.no} was changed by someone else; look again", code="changed", no=ticket.no)
     ticket.status = to
+    for name, value in times.items():
+        setattr(ticket, name, value)
     event = TicketEvent(ticket_id=ticket.id, kind="status", status=to, by=by, note=note)
     session.add(event)
     session.flush()
     return event
+
+
+def stage_times(ticket: Ticket, to: str, at: datetime, by: str, close_reason: str) -> dict[str, Any]:
+    """The stage columns a move from the ticket's status to `to` changes (the first acceptance and assignment,
+    the latest completion, the close; the SLA clock of the stage, paused on hold)."""
+    values: dict[str, Any] = {}
+    reworks = ticket.reworks or 0
+    if ticket.status == "completed" and to == "accepted":
+        reworks = values["reworks"] = reworks + 1
+        values["completed_at"] = values["rating_reminded_at"] = None
+    if to == "accepted" and ticket.accepted_at is None:
+        values["accepted_at"], values["accepted_by"] = at, by[:96]
+    if to == "assigned" and ticket.assigned_at is None:
+        values["assigned_at"] = at
+    if to == "completed":
+        values["completed_at"] = at
+    if to == "closed":
+        values["closed_at"], values["close_reason"] = at, close_reason
+    values.update(_clock(ticket, to, reworks, at))
+    return values
+
+
+def _clock(ticket: Ticket, to: str, reworks: int, at: datetime) -> dict[str, Any]:
+    """The SLA clock: a new stage (or round) starts it again; 暂时无法维修 pauses it (held_s counts the pause)."""
+    values: dict[str, Any] = {}
+    held = ticket.held_s or 0
+    if ticket.status == "on_hold" and ticket.hold_started_at is not None:
+        held += max(0, int((at - ticket.hold_started_at).total_seconds()))
+        values["held_s"], values["hold_started_at"] = held, None
+    before = sla_stage(ticket.status, ticket.reworks or 0)
+    after = sla_stage(to, reworks)
+    if after is not None and (after, sla_round(after, reworks)) != (before, sla_round(before, ticket.reworks or 0)):
+        values["stage_started_at"], values["held_s"], values["hold_started_at"] = at, 0, None
+    if to == "on_hold":
+        values["hold_started_at"] = at
+    return values
 
 
 def add_message(session: Session, ticket: Ticket, text: str, by: str, *,

@@ -8,13 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from core.config import Config
+from core.config import Config, SentinelTarget, sentinel_target
 from models.errors import ConfigError
 
 NAMES = ("REPAIRBOT_DATABASE_URL", "REPAIRBOT_REDIS_URL", "REPAIRBOT_SECRET_KEY", "REPAIRBOT_MEDIA_DIR",
          "REPAIRBOT_PUBLIC_URL", "REPAIRBOT_INSTANCE_PATH", "REPAIRBOT_LOG_LEVEL", "WECHAT_TOKEN", "WECHAT_APPID",
          "WECHAT_SECRET", "WECHAT_AES_KEY", "WECHAT_API_BASE_URL", "WECHAT_TEMPLATE_TICKET",
-         "WECHAT_TEMPLATE_REPLY", "REPAIRBOT_TEMPLATES_FILE")
+         "WECHAT_TEMPLATE_REPLY", "REPAIRBOT_TEMPLATES_FILE", "REPAIRBOT_REDIS_SENTINELS",
+         "REPAIRBOT_REDIS_SENTINEL_SERVICE", "WECHAT_AES_KEY_PREVIOUS")
 
 
 @pytest.fixture
@@ -175,3 +176,25 @@ def test_process_environment_is_read_by_default(here: Path, monkeypatch: pytest.
     monkeypatch.setenv("REPAIRBOT_SECRET_KEY", "process-key")
     cfg = Config.from_env()
     assert (cfg.wechat_token, cfg.secret_key) == ("process-token", "process-key")
+
+
+def test_a_redis_watched_by_sentinel_is_named_by_url_or_by_its_sentinels(here: Path) -> None:
+    """redis+sentinel://[:password@]host:port[,host:port…]/service/db, or the sentinels and the service apart."""
+    url = "redis+sentinel://:s%40cret@10.0.0.21:26379,10.0.0.22/school/2"
+    target = sentinel_target(Config.from_env({"REPAIRBOT_REDIS_URL": url}, dotenv=None).redis_url)
+    assert target == SentinelTarget((("10.0.0.21", 26379), ("10.0.0.22", 26379)), "school", 2, "s@cret")
+    apart = Config.from_env({"REPAIRBOT_REDIS_SENTINELS": "10.0.0.21:26379, 10.0.0.22:26380"}, dotenv=None)
+    assert apart.redis_url == "redis+sentinel://10.0.0.21:26379,10.0.0.22:26380/repairbot/0"
+    assert "s%40cret" not in repr(Config.from_env({"REPAIRBOT_REDIS_URL": url}, dotenv=None))
+
+
+@pytest.mark.parametrize("url", ["redis+sentinel://127.0.0.1:26379", "redis+sentinel://h:port/svc/0",
+                                 "redis+sentinel://h:26379/svc/zero"])
+def test_a_sentinel_url_that_cannot_be_read_stops_the_start(here: Path, url: str) -> None:
+    with pytest.raises(ConfigError, match="REPAIRBOT_REDIS_URL"):
+        Config.from_env({"REPAIRBOT_REDIS_URL": url}, dotenv=None)
+
+
+def test_the_previous_aes_key_is_read_and_never_shown(here: Path) -> None:
+    cfg = Config.from_env({"WECHAT_AES_KEY": "n" * 43, "WECHAT_AES_KEY_PREVIOUS": "p" * 43}, dotenv=None)
+    assert cfg.wechat_aes_key_previous == "p" * 43 and "p" * 43 not in repr(cfg)

@@ -21,6 +21,7 @@ from werkzeug.test import TestResponse
 from bot import create_app
 from core.links import make_consult_token, make_token
 from core.services import Services
+from models.backoffice import FollowUp
 from models.consult import NewConsult, create_consult
 from models.notices import publish
 from models.people import add_staff, ensure_user, get_staff
@@ -324,6 +325,9 @@ REACH = {
     "console.reply_delete": ADMINS, "console.notices": ADMINS, "console.notice_new": ADMINS,
     "console.notice": ADMINS, "console.notice_push": ADMINS, "console.notice_end": ADMINS,
     "console.consult_departments_page": ADMINS, "console.consult_departments_save": ADMINS,
+    "console.queue_poll": STAFF_ONLY, "console.accept_assign": MANAGERS, "console.reply_move": ADMINS,
+    "console.visit": MANAGERS, "console.followup_done": MANAGERS,
+    "console.ledger": MANAGERS, "console.ledger_export": MANAGERS, "console.stats": MANAGERS,
 }
 ROLES = {"admin": "管理员", "dispatcher": "王调度", "worker": "李师傅", "anonymous": None}
 REACHES = {"admin": {PUBLIC, STAFF_ONLY, MANAGERS, ADMINS}, "dispatcher": {PUBLIC, STAFF_ONLY, MANAGERS},
@@ -346,11 +350,12 @@ def objects(services: Services, staff: None) -> dict[str, Any]:
         notice = publish(s, "停水通知", "正文", "staff:管理员")
         reply = CannedReply(status="accepted", text="已受理", position=0)
         push = Push(ticket_id=photo.ticket_id, openid="o-sec", kind="status", status="failed", payload={})
-        s.add_all([reply, push])
+        task = FollowUp(ticket_id=photo.ticket_id, reason="low_rating", category=DORM, note="2 星：太慢")
+        s.add_all([reply, push, task])
         s.flush()
         return {"no": no, "consult_no": consult.no, "photo_id": photo.id, "push_id": push.id, "reply_id": reply.id,
                 "notice_id": notice.id, "staff_id": get_staff(s, "李师傅").id, "rest": "no-such-page",
-                "filename": "console.js"}
+                "filename": "console.js", "direction": "up", "followup_id": task.id, "fmt": "csv"}
 
 
 def _url(app: Flask, rule: Any, objects: dict[str, Any]) -> str:

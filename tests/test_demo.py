@@ -91,6 +91,20 @@ def test_the_banner_gives_the_console_and_a_dispatcher_who_can_log_in(running_de
     assert f"欢迎，{staff.group(1)}" in page.text
 
 
+def test_the_demo_s_statistics_show_a_year_of_history(running_demo: tuple[str, int]) -> None:
+    banner, _ = running_demo
+    url, staff = CONSOLE_RE.search(banner), DISPATCHER_RE.search(banner)
+    assert url and staff, banner
+    browser = requests.Session()
+    token = TOKEN_RE.search(browser.get(url.group(1), timeout=10).text)
+    assert token
+    browser.post(url.group(1), data={"name": staff.group(1), "password": staff.group(2),
+                                     "csrf_token": token.group(1)}, timeout=10)
+    page = browser.get(url.group(1).replace("/login", "/stats"), timeout=30).text
+    tickets = re.search(r'id="fig-tickets">(\d+) 单', page)
+    assert tickets and int(tickets.group(1)) > 300 and page.count("<svg") >= 8
+
+
 def test_a_sticker_a_location_and_a_voice_start_repairs_in_the_demo(running_demo: tuple[str, int]) -> None:
     banner, port = running_demo
     scene = SCENE_RE.search(banner)

@@ -160,7 +160,7 @@ def test_the_default_mapping_fills_the_keywords_it_always_filled() -> None:
     assert cfg.templates_file == DEFAULT_FILE
     assert {k: cfg.template_id(k) for k in FIELDS} == {
         "ticket_status": "T1", "worker_job": "T1", "urgent": "T1", "ticket_reply": "T2", "complaint_reply": "T2",
-        "notice": "T2"}
+        "sla_overdue": "T1", "notice": "T2"}
     assert cfg.override(template_ticket="").template_id("ticket_status") == ""  # the setting, read when asked
     data = render_payload(cfg.templates, fields("ticket_status", note="换了阀芯"))
     assert data == {"character_string1": {"value": "R20261201-0001"}, "phrase2": {"value": "指派维修"},
@@ -372,7 +372,9 @@ def test_check_reports_every_kind_of_mismatch() -> None:
         "worker_job: thing3 is mapped but template T1 has no such keyword",
         "worker_job: keyword thing5 (地点) of template T1 is left unfilled",
         "urgent: thing3 is mapped but template T1 has no such keyword",
-        "urgent: keyword thing5 (地点) of template T1 is left unfilled"])
+        "urgent: keyword thing5 (地点) of template T1 is left unfilled",
+        "sla_overdue: thing3 is mapped but template T1 has no such keyword",
+        "sla_overdue: keyword thing5 (地点) of template T1 is left unfilled"])
     assert any(line.startswith("notice: no template") for line in report.lines)
     assert template_keywords(account[0]["content"])[:2] == [("first", ""), ("character_string1", "单号")]
 

@@ -15,6 +15,7 @@ from rq.scheduler import RQScheduler
 from rq.utils import now as rq_now
 from rq.worker.base import BaseWorker
 
+from workers.sla import schedule_sla_sweep
 from workers.sweeps import schedule_sweep
 
 # Workers beat at most this often outside a job's own bookkeeping (RQ's worker_ttl is 420 s), and
@@ -90,13 +91,15 @@ class _LeanHeartbeat(BaseWorker):
     _sweep_checked = 0.0
 
     def _keep_sweeping(self) -> None:
-        """Make sure the sweep runs every SWEEP_EVERY_S, whichever worker is alive (and after Redis was lost)."""
+        """Make sure the sweep runs every SWEEP_EVERY_S, and the SLA sweep every SLA_SWEEP_EVERY_S, whichever worker
+        is alive (and after Redis was lost)."""
         at = time.monotonic()
         if at - self._sweep_checked < SWEEP_CHECK_EVERY_S:
             return
         self._sweep_checked = at
         try:
             schedule_sweep(self.connection)
+            schedule_sla_sweep(self.connection)
         except redis.RedisError as exc:
             self.log.warning("could not schedule the sweep: %s", type(exc).__name__)
 

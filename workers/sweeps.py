@@ -90,8 +90,12 @@ def requeue_pending(svc: Services, older_than_s: int = 60, stuck_after_s: int | 
     unknown = retry_unknown(svc)
     give_up_exhausted(svc)
     cutoff = now() - timedelta(seconds=older_than_s)
+    # An invitation to rate waits its delay (REPAIRBOT_RATE_INVITE_DELAY) before it counts as left behind.
+    invite_cutoff = cutoff - svc.config.rate_invite_delay
     with svc.db.session() as s:
-        waiting = s.scalars(select(Push.id).where(Push.status == "pending", Push.created_at <= cutoff))
+        waiting = s.scalars(select(Push.id).where(
+            Push.status == "pending", Push.created_at <= cutoff,
+            (Push.kind != "rate_hint") | (Push.created_at <= invite_cutoff)))
         push_ids = sorted(set(waiting) | set(stuck) | set(unknown))
         photo_ids = list(s.scalars(select(TicketPhoto.id).where(TicketPhoto.status == "pending")))
     for push_id in push_ids:

@@ -22,7 +22,7 @@ csrf = CSRFProtect()
 
 def init_console(app: Flask) -> None:
     """Register the console on the app."""
-    from bot.console import admin, consults, notices, views  # noqa: F401  (the views register themselves on bp)
+    from bot.console import admin, consults, followups, ledger, notices, stats, views  # noqa: F401  (the views register themselves on bp)
 
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=SESSION_HOURS)
     app.config["SESSION_COOKIE_HTTPONLY"] = True

@@ -1,10 +1,11 @@
-"""Admin pages: staff accounts and canned replies."""
+"""Admin pages: staff accounts and canned replies (per status and category, in the order admins give them)."""
 
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from bot.console.auth import me
 from bot.console.blueprint import bp, services
@@ -13,7 +14,7 @@ from bot.console.text import ROLE_ZH, TEXT, error_zh
 from bot.console.views import form_errors
 from models.errors import RosterError
 from models.people import Staff, add_staff
-from models.replies import CannedReply
+from models.replies import CannedReply, shift
 from models.tickets import STATUS_ZH
 
 
@@ -63,41 +64,84 @@ def staff() -> ResponseReturnValue:
         return render_template("console/staff.html", form=form, accounts=accounts)
 
 
+def canned_form(**kwargs: object) -> CannedForm:
+    """The canned-reply form, its category choices read from the register ("" is every category)."""
+    form = CannedForm(**kwargs)
+    reg = services().register()
+    form.category.choices = choices([("", TEXT["all_categories"]),
+                                     *((c.name, c.name) for c in (reg.categories if reg else []))])
+    return form
+
+
+def category_of(form: CannedForm) -> tuple[bool, str | None]:
+    """The category a posted form names (None: every category), and whether the register knows it."""
+    category = (form.category.data or "").strip() or None
+    if category is None:
+        return True, None
+    reg = services().register()
+    known = reg is not None and category in {c.name for c in reg.categories}
+    if not known:
+        flash(TEXT["reply_category_bad"].format(category=category), "error")
+    return known, category
+
+
 @bp.route("/replies", methods=["GET", "POST"])
 def replies() -> ResponseReturnValue:
     admin_only()
-    form = CannedForm()
+    form = canned_form()
     if form.validate_on_submit():
-        with services().db.session() as s:
-            s.add(CannedReply(status=form.status.data, text=(form.text.data or "").strip(),
-                              position=form.position.data or 0))
-        flash(TEXT["reply_added"], "success")
-        return redirect(url_for("console.replies"))
-    if form.is_submitted():
+        known, category = category_of(form)
+        if known:
+            with services().db.session() as s:
+                s.add(CannedReply(status=form.status.data, category=category, text=(form.text.data or "").strip(),
+                                  position=form.position.data or 0))
+            flash(TEXT["reply_added"], "success")
+            return redirect(url_for("console.replies"))
+    elif form.is_submitted():
         flash(TEXT["form_invalid"].format(errors=form_errors(form)), "error")
     with services().db.session() as s:
         rows = list(s.scalars(select(CannedReply).order_by(CannedReply.status, CannedReply.position,
                                                            CannedReply.id)))
         by_status = {st: [r for r in rows if r.status == st] for st in STATUS_ZH}
-        edit_forms = {r.id: CannedForm(formdata=None, obj=r, prefix=f"r{r.id}") for r in rows}
+        edit_forms = {r.id: canned_form(formdata=None, obj=r, prefix=f"r{r.id}") for r in rows}
+        for r in rows:
+            edit_forms[r.id].category.data = r.category or ""
         return render_template("console/replies.html", form=form, by_status=by_status, edit_forms=edit_forms,
                                delete_form=ActionForm(formdata=None))
+
+
+def existing(s: Session, reply_id: int) -> CannedReply:
+    row = s.get(CannedReply, reply_id)
+    if row is None:
+        abort(404)
+    return row
 
 
 @bp.post("/replies/<id:reply_id>")
 def reply_edit(reply_id: int) -> ResponseReturnValue:
     admin_only()
-    form = CannedForm(prefix=f"r{reply_id}")
+    form = canned_form(prefix=f"r{reply_id}")
     if not form.validate():
         flash(TEXT["form_invalid"].format(errors=form_errors(form)), "error")
         return redirect(url_for("console.replies"))
+    known, category = category_of(form)
+    if not known:
+        return redirect(url_for("console.replies"))
     with services().db.session() as s:
-        row = s.get(CannedReply, reply_id)
-        if row is None:
-            abort(404)
+        row = existing(s, reply_id)
         row.status, row.text = form.status.data or row.status, (form.text.data or "").strip()
-        row.position = form.position.data or 0
+        row.category, row.position = category, form.position.data or 0
     flash(TEXT["reply_saved"], "success")
+    return redirect(url_for("console.replies"))
+
+
+@bp.post("/replies/<id:reply_id>/<any(up, down):direction>")
+def reply_move(reply_id: int, direction: str) -> ResponseReturnValue:
+    """Move a canned reply one place up or down among those of its status (the order they are offered in)."""
+    admin_only()
+    with services().db.session() as s:
+        shift(s, existing(s, reply_id), -1 if direction == "up" else 1)
+    flash(TEXT["reply_moved"], "success")
     return redirect(url_for("console.replies"))
 
 
@@ -105,9 +149,6 @@ def reply_edit(reply_id: int) -> ResponseReturnValue:
 def reply_delete(reply_id: int) -> ResponseReturnValue:
     admin_only()
     with services().db.session() as s:
-        row = s.get(CannedReply, reply_id)
-        if row is None:
-            abort(404)
-        s.delete(row)
+        s.delete(existing(s, reply_id))
     flash(TEXT["reply_deleted"], "success")
     return redirect(url_for("console.replies"))

@@ -20,6 +20,7 @@ from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optio
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from bot.console.text import ROLE_ZH
+from models.backoffice import VISIT_ZH
 from models.people import STAFF_ROLES
 from models.tickets import STATUS_ZH
 
@@ -49,18 +50,42 @@ class MoveForm(FlaskForm):
     worker = SelectField("维修工", choices=[], validate_choice=False)
 
 
+class AcceptAssignForm(FlaskForm):
+    """受理并指派: the worker is checked against the ticket's category by the view."""
+
+    note = TextAreaField("说明", validators=[Optional(), Length(max=500)])
+    worker = SelectField("维修工", choices=[], validate_choice=False)
+
+
 class ReplyForm(FlaskForm):
     text = TextAreaField("回复内容", validators=[DataRequired(), Length(max=500)])
 
 
 class MergeForm(FlaskForm):
     into = StringField("合并到单号", validators=[DataRequired(), Length(max=20)])
+    # Set by the second step when the two tickets are in different buildings (a confirmation).
+    confirm = HiddenField()
 
 
 class DowngradeForm(FlaskForm):
     """改为普通: an urgent ticket that was a false alarm; the note is optional."""
 
     note = StringField("说明", validators=[Optional(), Length(max=200)])
+
+
+class VisitForm(FlaskForm):
+    """A phone return visit (服务回访): its outcome and what the reporter said."""
+
+    # Checked by the action, which says an unknown outcome in Chinese.
+    outcome = SelectField("回访结果", choices=choices(VISIT_ZH.items()), validate_choice=False)
+    note = TextAreaField("回访记录", validators=[Optional(), Length(max=500, message="最多 500 字")])
+
+
+class FollowUpDoneForm(FlaskForm):
+    """What was done about a follow-up task (after a poor rating)."""
+
+    note = TextAreaField("处理情况", validators=[DataRequired(message="请写明处理情况"),
+                                              Length(max=500, message="最多 500 字")])
 
 
 class ActionForm(FlaskForm):
@@ -81,6 +106,8 @@ class StaffForm(FlaskForm):
 
 class CannedForm(FlaskForm):
     status = SelectField("用于状态", choices=choices(STATUS_ZH.items()))
+    # "" is every category; the register's categories are set by the view.
+    category = SelectField("维修类型", choices=[], validate_choice=False)
     text = TextAreaField("内容", validators=[DataRequired(), Length(max=500)])
     position = IntegerField("排序", default=0, validators=[
         Optional(), NumberRange(min=-9999, max=9999, message="请填 -9999 到 9999 之间的数")])

@@ -1,8 +1,8 @@
-"""The ticket queue: filters, ordering (new tickets first) and the overdue marks.
+"""The ticket queue: filters, ordering (new tickets first), the overdue marks, and what the page's poll reads.
 
-Overdue thresholds (documented in the README and on the queue page):
-- a ticket still 提交维修单 (submitted) 2 hours after it was filed has not been accepted in time;
-- a ticket still open (submitted … on_hold) 48 hours after it was filed is overdue.
+Overdue marks (受理超时, 指派超时, 完成超时) are the SLA sweep's records for the stage a ticket is in now: the
+register's limits per category, urgent tickets' own, the clock paused on hold — one truth for the queue, the
+ticket page and the ledger.
 
 At a million tickets: a search lists the newest page of matches, a view of finished tickets the newest 1000 (the
 last week first, then further back; from the trigram indexes of migration 0008_scale on PostgreSQL), so that neither
@@ -19,33 +19,30 @@ from sqlalchemy import BindParameter, ColumnElement, Select, and_, bindparam, ca
 from sqlalchemy.orm import Session
 
 from bot.console.perms import StaffUser, ticket_scope
-from bot.console.text import OVERDUE_ACCEPT, OVERDUE_OPEN
+from bot.console.text import LATE_MARK
 from bot.ids import parse_day, parse_id, parse_page
+from models.backoffice import STAGE_ZH
 from models.clock import LOCAL
+from models.people import Person
+from models.rework import rework_ids
+from models.sla import late_now, late_stages
 from models.tickets import OPEN_STATUSES, STATUS_ZH, URGENT, Ticket
 
-ACCEPT_WITHIN = timedelta(hours=2)
-FINISH_WITHIN = timedelta(hours=48)
 PAGE_SIZE = 50
+# How often an open queue page asks whether anything changed (the app's CONSOLE_POLL_S overrides it).
+POLL_S = 12
+# Statuses whose changes the poll watches: the open ones, and 维修完成 (which is closed or sent back).
+WATCHED = (*OPEN_STATUSES, "completed")
+REPORTER = "报修人"
 SEARCH_CAP = PAGE_SIZE  # a search lists the newest page of matches
 HISTORY_CAP = 1000  # a view of finished tickets, the newest 1000
 WINDOWS = (timedelta(days=7), timedelta(days=30), timedelta(days=365))  # where newest() looks first
 
 
-def overdue(ticket: Ticket, now: datetime | None = None) -> str | None:
-    """The overdue mark of a ticket, or None."""
-    now = now or datetime.now(UTC)
-    waited = now - ticket.created_at
-    if ticket.status == "submitted" and waited > ACCEPT_WITHIN:
-        return OVERDUE_ACCEPT
-    if ticket.status in OPEN_STATUSES and waited > FINISH_WITHIN:
-        return OVERDUE_OPEN
-    return None
-
-
-def overdue_condition(now: datetime) -> ColumnElement[bool]:
-    return or_(and_(Ticket.status == "submitted", Ticket.created_at < now - ACCEPT_WITHIN),
-               and_(Ticket.status.in_(OPEN_STATUSES), Ticket.created_at < now - FINISH_WITHIN))
+def late_marks(session: Session, tickets: list[Ticket]) -> dict[int, str]:
+    """The overdue mark of each of these tickets that is late now (受理超时 …), in one read."""
+    stages = late_stages(session, [t.id for t in tickets])
+    return {ticket_id: LATE_MARK.format(stage=STAGE_ZH[stage]) for ticket_id, stage in stages.items()}
 
 
 @dataclass
@@ -113,7 +110,7 @@ def filtered(user: StaffUser, f: Filters, now: datetime, dialect: str = "") -> S
     if f.q:
         q = q.where(search(f.q, dialect))
     if f.overdue:
-        q = q.where(overdue_condition(now))
+        q = q.where(late_now())
     return q
 
 
@@ -206,5 +203,65 @@ def status_counts(session: Session, user: StaffUser, now: datetime | None = None
                            .group_by(Ticket.status))
     counts = {status: int(n) for status, n in rows}
     counts["overdue"] = int(session.scalar(select(func.count(Ticket.id)).where(
-        ticket_scope(user), overdue_condition(now))) or 0)
+        ticket_scope(user), late_now())) or 0)
     return counts
+
+
+@dataclass(frozen=True)
+class Marks:
+    """What a page of the queue shows beside the tickets: reporters' masked names, reworks, new since the
+    page was first loaded (tickets numbered after `since`)."""
+
+    names: dict[int, str]
+    reworks: set[int]
+    since: int
+    late: dict[int, str]
+
+    def reporter(self, ticket: Ticket) -> str:
+        return self.names.get(ticket.person_id or 0, REPORTER)
+
+    def rework(self, ticket: Ticket) -> bool:
+        return ticket.id in self.reworks
+
+    def overdue(self, ticket: Ticket) -> str | None:
+        return self.late.get(ticket.id)
+
+    def fresh(self, ticket: Ticket) -> bool:
+        return ticket.id > self.since
+
+
+def mask_name(name: str) -> str:
+    """A reporter's name as the queue shows it: 张*, 王*明, 欧阳**锋 (the ticket's own page shows it whole)."""
+    name = name.strip()
+    if len(name) <= 1:
+        return name or REPORTER
+    if len(name) == 2:
+        return name[0] + "*"
+    return name[0] + "*" * (len(name) - 2) + name[-1]
+
+
+def marks_for(session: Session, tickets: list[Ticket], since: int) -> Marks:
+    person_ids = {t.person_id for t in tickets if t.person_id}
+    names = {pid: mask_name(name) for pid, name in session.execute(
+        select(Person.id, Person.name).where(Person.id.in_(person_ids)))} if person_ids else {}
+    return Marks(names, rework_ids(session, [t.id for t in tickets]), since, late_marks(session, tickets))
+
+
+def last_id(session: Session, user: StaffUser) -> int:
+    """The newest ticket the user may see (the page's "new since" mark)."""
+    return int(session.scalar(select(func.max(Ticket.id)).where(ticket_scope(user))) or 0)
+
+
+def new_since(session: Session, user: StaffUser, since: int) -> int:
+    """How many tickets the user may see were filed after ticket `since`: one range read on the key."""
+    return int(session.scalar(select(func.count(Ticket.id)).where(ticket_scope(user), Ticket.id > since)) or 0)
+
+
+def version(session: Session, user: StaffUser, now: datetime) -> str:
+    """A short fingerprint of the user's live tickets: it changes when one is filed or moved, and each
+    minute (the ages and overdue marks on the page move on), so an unchanged queue is not rendered again."""
+    count, newest, changed = session.execute(
+        select(func.count(Ticket.id), func.max(Ticket.id), func.max(Ticket.updated_at))
+        .where(ticket_scope(user), Ticket.status.in_(WATCHED))).one()
+    stamp = changed.isoformat() if changed is not None else ""
+    return f"{count}.{newest or 0}.{stamp}.{now:%Y%m%d%H%M}"

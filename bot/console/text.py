@@ -10,13 +10,15 @@ ROLE_ZH = {"admin": "管理员", "dispatcher": "调度员", "worker": "维修工
 PUSH_STATUS_ZH = {"pending": "待发送", "sending": "发送中", "sent": "已发送", "failed": "发送失败",
                   "unknown": "已发出未确认", "skipped": "未发送"}
 PUSH_KIND_ZH = {"status": "状态通知", "reply": "回复", "assign": "派单通知", "notice": "公告", "rework": "返修通知",
-                "rate_hint": "评价提示", "closed": "办结通知", "urgent": "紧急报修通知"}
+                "rate_hint": "评价提示", "closed": "办结通知", "urgent": "紧急报修通知",
+                "overdue": "超时提醒", "escalate": "超时督办", "rate_remind": "评价提醒"}
 # The product's fields a template keyword may show (core/templates.py FIELDS), for a refused push's reason.
 FIELD_ZH = {"ticket_no": "工单编号", "status": "状态", "note": "说明", "place": "地点", "fault": "故障",
             "worker": "维修人员", "worker_phone": "维修人员电话", "category": "维修类别", "time": "时间",
             "created": "报修时间", "description": "报修描述", "reporter_phone": "报修人电话", "reply": "回复内容",
             "complaint_no": "咨询编号", "complaint_title": "咨询标题", "department": "承办部门",
-            "notice_no": "公告编号", "notice_title": "公告标题"}
+            "notice_no": "公告编号", "notice_title": "公告标题", "stage": "超时环节", "holder": "责任人",
+            "limit": "时限"}
 # Why a push failed, by WeChat's errcode (the English errmsg stays on the row for the operator).
 PUSH_ERROR_ZH = {
     40037: "模板 ID 无效：公众号没有这个模板。请管理员核对模板配置（运行 repairbot templates check）。",
@@ -33,7 +35,7 @@ PUSH_REFUSED_FIELD_ZH = ("微信拒收模板字段 {keyword}（{field}）的内�
 PUSH_REFUSED_UNMAPPED_ZH = ("微信拒收模板字段 {keyword}：模板配置没有填这个字段，或模板中没有它。"
                             "请管理员核对模板配置（运行 repairbot templates check）。")
 PUSH_FELL_BACK_ZH = "已改用客服消息发出。"
-EVENT_KIND_ZH = {"message": "报修人留言", "reply": "工作人员回复", "priority": "紧急改为普通"}
+EVENT_KIND_ZH = {"message": "报修人留言", "reply": "工作人员回复", "priority": "紧急改为普通", "visit": "服务回访"}
 
 # The button of a move, by target status; a few read differently from a particular status.
 MOVE_LABEL = {
@@ -61,6 +63,8 @@ NOTE_PLACEHOLDER = {
 
 # What a model error says, by its code (models/errors.py): staff never read the English message.
 ERROR_ZH = {
+    "visit_outcome": "请选择回访结果（满意、基本满意、不满意或未接通）。",
+    "visit_too_early": "{no} 当前状态为「{status_zh}」：维修完成后才能回访。",
     "changed": "{no} 刚刚被别人改动过，请刷新页面后再操作。",
     "not_from_here": "{no} 当前状态为「{status_zh}」，不能改为「{to_zh}」。",
     "not_for_role": "{no} 当前状态为「{status_zh}」，您不能把它改为「{to_zh}」。",
@@ -102,8 +106,8 @@ def error_zh(exc: Exception) -> str:
         return ERROR_UNKNOWN
 
 
-OVERDUE_ACCEPT = "超时未受理"
-OVERDUE_OPEN = "超 48 小时未完成"
+# The queue's mark of a ticket late in its stage (models.backoffice.STAGE_ZH: 受理, 指派, 完成).
+LATE_MARK = "{stage}超时"
 
 TEXT = {
     "login_needed": "请先登录。",
@@ -146,7 +150,21 @@ TEXT = {
     "no_workers": "没有负责「{category}」的维修工，请管理员先添加账号。",
     "list_sep": "、",
     "downgraded": "{no}：已改为普通工单（误报），已记入进度。",
+    "accept_assign": "受理并指派",
+    "accepted_assigned": "{no}：已受理并指派给 {worker}，当前状态「指派维修」。报修人将收到微信通知。",
+    "reply_moved": "已调整常用回复的顺序。",
+    "reply_category_bad": "登记册中没有维修类型「{category}」。",
+    "all_categories": "全部类型",
+    "visit_recorded": "{no}：已记录回访（{outcome}）。",
+    "visit_reopened": "{no}：回访不满意，已退回返修，维修工将收到返修通知。",
+    "visit_closed": "{no}：回访{outcome}，已销单。",
+    "followup_done": "已记录跟进处理：{no}。",
+    "followup_gone": "这条跟进任务已处理过了。",
 }
+# Why a follow-up task was left for the dispatchers (models.backoffice.FollowUp.reason).
+FOLLOWUP_ZH = {"low_rating": "差评", "visit": "回访不满意"}
+# Why a ticket was closed (Ticket.close_reason).
+CLOSE_REASON_ZH = {"rated": "已评价", "unrated": "未评价，自动销单", "staff": "工作人员销单", "visit": "回访后销单"}
 
 
 def move_label(src: str, to: str) -> str:

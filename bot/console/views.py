@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, current_app, flash, jsonify, redirect, render_template, request, send_file, url_for
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import func, select
@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from bot.console.auth import me
 from bot.console.blueprint import age, bp, local, services
-from bot.console.forms import ActionForm, DowngradeForm, MergeForm, MoveForm, ReplyForm
+from bot.console.forms import AcceptAssignForm, ActionForm, DowngradeForm, MergeForm, MoveForm, ReplyForm, VisitForm
 from bot.console.perms import (
     StaffUser,
     can_see,
@@ -29,16 +29,20 @@ from bot.console.perms import (
     workers_for,
 )
 from bot.console.queue import (
-    ACCEPT_WITHIN,
-    FINISH_WITHIN,
     PAGE_SIZE,
+    POLL_S,
     Filters,
     cap_of,
-    overdue,
+    last_id,
+    late_marks,
+    marks_for,
+    new_since,
     queue_page,
     status_counts,
+    version,
 )
 from bot.console.text import (
+    CLOSE_REASON_ZH,
     EVENT_KIND_ZH,
     NOTE_PLACEHOLDER,
     PUSH_KIND_ZH,
@@ -50,13 +54,16 @@ from bot.console.text import (
     push_error_zh,
     status_zh,
 )
+from bot.ids import parse_id
 from core import actions
 from core.jobs import SEND_PUSH, enqueue
 from core.templates import TEMPLATE_REFUSED
+from models.backoffice import STAGE_ZH, VISIT_ZH, Overdue, ReturnVisit
 from models.errors import IllegalMove, NotFound, RepairbotError
 from models.people import Person, Staff
 from models.pushes import Push
 from models.replies import canned_for
+from models.rework import is_rework
 from models.tickets import OPEN_STATUSES, REASON_REQUIRED, STATUS_ZH, Ticket, TicketPhoto, allowed_moves, followers
 
 STAFF_BY = "staff:{name}"
@@ -131,6 +138,25 @@ def visible_ticket(s: Session, user: StaffUser, no: str) -> Ticket:
     return ticket
 
 
+def managed_ticket(s: Session, user: StaffUser, no: str) -> Ticket:
+    """A visible ticket for an action only dispatchers and admins take (403 for a worker)."""
+    ticket = visible_ticket(s, user, no)
+    if not user.manages:
+        abort(403)
+    return ticket
+
+
+def worker_refused(s: Session, worker: str, category: str) -> bool:
+    """Say why a worker named in a form cannot take a ticket of this category (True), or nothing (False)."""
+    if not worker:
+        flash(TEXT["worker_required"], "error")
+        return True
+    if worker not in {w.name for w in workers_for(s, category)}:
+        flash(TEXT["worker_wrong"].format(worker=worker, category=category), "error")
+        return True
+    return False
+
+
 def back_to(no: str) -> ResponseReturnValue:
     return redirect(url_for("console.ticket", no=no))
 
@@ -169,6 +195,7 @@ def queue() -> ResponseReturnValue:
     now = datetime.now(UTC)
     reg = services().register()
     with services().db.session() as s:
+        since = last_id(s, user)
         tickets, total = queue_page(s, user, f, now)
         counts = status_counts(s, user, now)
         workers = list(s.scalars(select(Staff).where(Staff.role == "worker").order_by(Staff.name)))
@@ -183,13 +210,47 @@ def queue() -> ResponseReturnValue:
         return render_template(
             "console/queue.html", tickets=tickets, total=total, f=f, counts=counts, workers=workers,
             categories=categories, campuses=[c.name for c in reg.campuses] if reg else [],
-            buildings=buildings, overdue=lambda t: overdue(t, now), open_statuses=OPEN_STATUSES,
+            buildings=buildings, open_statuses=OPEN_STATUSES,
             pages=(min(total, cap_of(f) or total) + PAGE_SIZE - 1) // PAGE_SIZE, cap=cap_of(f) or total,
-            accept_hours=int(ACCEPT_WITHIN.total_seconds() // 3600),
-            finish_hours=int(FINISH_WITHIN.total_seconds() // 3600))
+            marks=marks_for(s, tickets, since),
+            version=version(s, user, now), poll_s=current_app.config.get("CONSOLE_POLL_S", POLL_S))
+
+
+@bp.get("/queue/poll")
+def queue_poll() -> ResponseReturnValue:
+    """What an open queue page asks every few seconds: how many tickets came since it was loaded, and — only
+    when something changed — its rows and counts again (the page swaps them in; no reload)."""
+    user = me()
+    f = Filters.from_args(request.args)
+    since = parse_id(request.args.get("since")) or 0
+    now = datetime.now(UTC)
+    with services().db.session() as s:
+        current = version(s, user, now)
+        fresh = new_since(s, user, since)
+        if request.args.get("v") == current:
+            return jsonify(same=True, new=fresh, version=current)
+        tickets, total = queue_page(s, user, f, now)
+        rows = render_template("console/_queue_rows.html", tickets=tickets, marks=marks_for(s, tickets, since))
+        return jsonify(same=False, new=fresh, version=current, total=min(total, cap_of(f) or total), rows=rows,
+                       counts=status_counts(s, user, now))
 
 
 # -- one ticket ------------------------------------------------------------------------------------
+
+def worker_choices(s: Session, t: Ticket) -> list[tuple[str, str]]:
+    """The workers a ticket may be assigned to, each with their phone and how many open tickets they hold."""
+    load = {wid: int(n) for wid, n in s.execute(
+        select(Ticket.worker_id, func.count(Ticket.id))
+        .where(Ticket.status.in_(OPEN_STATUSES), Ticket.worker_id.is_not(None))
+        .group_by(Ticket.worker_id))}
+    return [(w.name, TEXT["worker_option"].format(name=w.name, phone=w.phone or "", open=load.get(w.id, 0)))
+            for w in workers_for(s, t.category)]
+
+
+def may_accept_and_assign(user: StaffUser, t: Ticket) -> bool:
+    """受理并指派 is offered where 受理 is, to those who may assign (a new ticket, a dispatcher or admin)."""
+    return t.status == "submitted" and "accepted" in moves_for(user, t) and role_may_move(user, "assigned")
+
 
 @bp.get("/tickets/<no>")
 def ticket(no: str) -> ResponseReturnValue:
@@ -199,32 +260,87 @@ def ticket(no: str) -> ResponseReturnValue:
         moves = moves_for(user, t)
         reporter = s.get(Person, t.person_id) if t.person_id else None
         pushes = list(s.scalars(select(Push).where(Push.ticket_id == t.id).order_by(Push.id)))
+        workers = worker_choices(s, t) if "assigned" in moves or may_accept_and_assign(user, t) else []
         move_forms = []
         for to in moves:
-            workers: list[tuple[str, str]] = []
-            if to == "assigned":
-                load = {wid: int(n) for wid, n in s.execute(
-                    select(Ticket.worker_id, func.count(Ticket.id))
-                    .where(Ticket.status.in_(OPEN_STATUSES), Ticket.worker_id.is_not(None))
-                    .group_by(Ticket.worker_id))}
-                workers = [(w.name, TEXT["worker_option"].format(name=w.name, phone=w.phone or "",
-                                                                 open=load.get(w.id, 0)))
-                           for w in workers_for(s, t.category)]
             style = ("danger" if to == "rejected" else
                      "" if to == "on_hold" or (to == "accepted" and t.status != "submitted") else "primary")
-            move_forms.append({"to": to, "label": move_label(t.status, to), "workers": workers, "style": style,
+            move_forms.append({"to": to, "label": move_label(t.status, to),
+                               "workers": workers if to == "assigned" else [], "style": style,
                                "required": to in REASON_REQUIRED,
                                "placeholder": NOTE_PLACEHOLDER.get(to, "说明（选填）"),
-                               "canned": [c.text for c in canned_for(s, to)]})
+                               "canned": [c.text for c in canned_for(s, to, t.category)]})
         return render_template(
             "console/ticket.html", t=t, moves=move_forms, reporter=reporter, pushes=pushes,
-            followers=len(followers(s, t)), overdue=overdue(t),
+            followers=len(followers(s, t)), overdue=late_marks(s, [t]).get(t.id), rework=is_rework(t),
+            accept_assign=workers if may_accept_and_assign(user, t) else None,
+            accept_assign_canned=[c.text for c in canned_for(s, "assigned", t.category)],
             reply_form=ReplyForm(formdata=None) if may_reply(user, t) else None,
-            reply_canned=[c.text for c in canned_for(s, t.status)],
+            reply_canned=[c.text for c in canned_for(s, t.status, t.category)],
             merge_form=MergeForm(formdata=None) if may_merge(user, t) else None,
             downgrade_form=may_downgrade(user, t),
             messages=[e for e in t.events if e.kind in ("message", "reply")],
-            no_workers=TEXT["no_workers"].format(category=t.category))
+            no_workers=TEXT["no_workers"].format(category=t.category), **office_records(s, user, t))
+
+
+# Where a return visit may be recorded: after the worker said it is done (and after 销单, as offices do).
+VISIT_STATUSES = ("completed", "closed")
+
+
+def office_records(s: Session, user: StaffUser, t: Ticket) -> dict[str, Any]:
+    """What the ticket page shows of the office's records: its return visits (and the form for one), its late
+    stages with who held them, and why it was closed."""
+    visits = list(s.scalars(select(ReturnVisit).where(ReturnVisit.ticket_id == t.id).order_by(ReturnVisit.id)))
+    late = list(s.scalars(select(Overdue).where(Overdue.ticket_id == t.id).order_by(Overdue.id)))
+    may_visit = user.manages and t.status in VISIT_STATUSES
+    return {"visits": visits, "VISIT_ZH": VISIT_ZH, "late_stages": late, "STAGE_ZH": STAGE_ZH,
+            "visit_form": VisitForm(formdata=None) if may_visit else None,
+            "close_reason": CLOSE_REASON_ZH.get(t.close_reason or "", "")}
+
+
+@bp.post("/tickets/<no>/visit")
+def visit(no: str) -> ResponseReturnValue:
+    """服务回访: record a phone return visit; 不满意 on a completed ticket sends it back as rework."""
+    user = me()
+    form = VisitForm()
+    with services().db.session() as s:
+        t = visible_ticket(s, user, no)
+        no, status = t.no, t.status
+        if not user.manages:
+            abort(403)
+    if refused(form):
+        return back_to(no)
+    outcome = form.outcome.data or ""
+    done = ("visit_reopened" if outcome == "unsatisfied" and status == "completed" else
+            "visit_closed" if outcome in ("satisfied", "fair") and status == "completed" else "visit_recorded")
+    return act(back_to(no), lambda: actions.return_visit(services(), no, outcome, form.note.data,
+                                                         by=STAFF_BY.format(name=user.name)),
+               TEXT[done].format(no=no, outcome=VISIT_ZH.get(outcome, "")))
+
+
+@bp.post("/tickets/<no>/accept-assign")
+def accept_assign(no: str) -> ResponseReturnValue:
+    """受理并指派: one action (one transaction) for the commonest pair of moves on a new ticket."""
+    user = me()
+    form = AcceptAssignForm()
+    with services().db.session() as s:
+        t = managed_ticket(s, user, no)
+        no = t.no
+        if not may_accept_and_assign(user, t):
+            flash(TEXT["illegal"].format(no=no, status=status_zh(t.status), label=TEXT["accept_assign"],
+                                         allowed=TEXT["list_sep"].join(move_label(t.status, m)
+                                                                       for m in moves_for(user, t))
+                                         or TEXT["illegal_none"]), "error")
+            return back_to(no)
+        worker = (form.worker.data or "").strip()
+        if worker_refused(s, worker, t.category):
+            return back_to(no)
+    if refused(form):
+        return back_to(no)
+    note = (form.note.data or "").strip() or None
+    return act(back_to(no), lambda: actions.accept_and_assign(services(), no, worker,
+                                                              by=STAFF_BY.format(name=user.name), note=note),
+               TEXT["accepted_assigned"].format(no=no, worker=worker))
 
 
 @bp.post("/tickets/<no>/move")
@@ -249,11 +365,7 @@ def move(no: str) -> ResponseReturnValue:
         worker = None
         if to == "assigned":
             worker = (form.worker.data or "").strip()
-            if not worker:
-                flash(TEXT["worker_required"], "error")
-                return back_to(no)
-            if worker not in {w.name for w in workers_for(s, category)}:
-                flash(TEXT["worker_wrong"].format(worker=worker, category=category), "error")
+            if worker_refused(s, worker, category):
                 return back_to(no)
     note = (form.note.data or "").strip() or None
     if refused(form):
@@ -291,10 +403,7 @@ def downgrade(no: str) -> ResponseReturnValue:
     user = me()
     form = DowngradeForm()
     with services().db.session() as s:
-        t = visible_ticket(s, user, no)
-        no = t.no
-        if not user.manages:
-            abort(403)
+        no = managed_ticket(s, user, no).no
     if refused(form):
         return back_to(no)
     note = (form.note.data or "").strip() or None
@@ -309,10 +418,8 @@ def merge(no: str) -> ResponseReturnValue:
     form = MergeForm()
     into = (form.into.data or "").strip().upper()
     with services().db.session() as s:
-        t = visible_ticket(s, user, no)
+        t = managed_ticket(s, user, no)
         no = t.no
-        if not user.manages:
-            abort(403)
         if not may_merge(user, t):
             flash(TEXT["merge_not_allowed"].format(no=no, status=status_zh(t.status)), "error")
             return back_to(no)
@@ -326,8 +433,17 @@ def merge(no: str) -> ResponseReturnValue:
         if target.status not in OPEN_STATUSES:
             flash(TEXT["merge_finished"].format(into=into, status=status_zh(target.status)), "error")
             return back_to(no)
+        if not same_place(t, target) and not form.confirm.data:
+            # Two buildings: most likely a mistyped number.  Ask once more, showing both tickets.
+            return render_template("console/merge_confirm.html", t=t, target=target,
+                                   form=MergeForm(formdata=None, into=target.no, confirm="1"))
     return act(back_to(no), lambda: actions.merge_ticket(services(), no, into, by=STAFF_BY.format(name=user.name)),
                TEXT["merged"].format(no=no, into=into))
+
+
+def same_place(a: Ticket, b: Ticket) -> bool:
+    """Whether two tickets are in the same building (merging across buildings asks for a confirmation)."""
+    return (a.campus, a.building) == (b.campus, b.building)
 
 
 @bp.get("/photos/<id:photo_id>")

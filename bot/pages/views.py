@@ -93,7 +93,7 @@ def ticket_view(ticket: Ticket, reporter: bool) -> TicketView:
         if e.kind not in SHOWN_KINDS:
             continue
         if e.kind == "status":
-            label = STATUS_ZH[e.status]
+            label = ticket.status_words(e.status)
         elif e.kind == "reply":
             label = TEXT["reply"]
         elif e.by == f"user:{ticket.openid}":

@@ -75,11 +75,17 @@ class Lexicon:
     place_grammar: PlaceGrammar = field(default_factory=PlaceGrammar)
     # What counts as an emergency (电梯困人, 冒烟 …) and what to do now, in the order tried.
     emergencies: tuple[Emergency, ...] = ()
+    # Things with no floor to ask (a lift, a street lamp): a group's target has no item.
+    floorless: tuple[Target, ...] = ()
 
     @cached_property
     def outage_labels(self) -> frozenset[str]:
         """The fault labels a cut of the supply shows as (没水, 不亮 …)."""
         return frozenset(t.fault.label for t in self.terms.values() if t.fault is not None and t.fault.outage)
+
+    def has_no_floor(self, group: str | None, item: str | None) -> bool:
+        """Whether a fault of this group and item has no floor to ask (the lexicon's `floorless`)."""
+        return any(t.group == group and t.item in (None, item) for t in self.floorless)
 
     @classmethod
     def load(cls, register: Register, path: str | Path | None = None) -> Lexicon:
@@ -136,6 +142,8 @@ class Lexicon:
             function_chars=frozenset("".join(_words(doc.get("function_chars"), "function_chars", source))),
             place_grammar=_place_grammar(_mapping(doc, "place_grammar", source), source),
             emergencies=emergency.load(register, doc.get("emergencies"), source),
+            floorless=tuple(b.group_or_item(w, "floorless") for w in _words(doc.get("floorless"), "floorless",
+                                                                               source)),
         )
 
 
@@ -155,6 +163,10 @@ class _Builder:
             return Target(name, only_item(self.register, name))
         raise RegisterError(f"{self.source}: {where}: {name!r} is neither an item nor a group of the register "
                             f"(items: {', '.join(i for g in self.register.groups for i in g.items)})")
+
+    def group_or_item(self, name: str, where: str) -> Target:
+        """A register group named (the target has no item) or an item (with its group)."""
+        return Target(name) if self.register.group(name) is not None else self.target(name, where)
 
     def things(self, target: str, words: Any, *, weak: bool, where: str) -> None:
         t = self.target(target, where)

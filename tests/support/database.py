@@ -88,3 +88,17 @@ def release(db: Database) -> None:
         for fn in fns:
             with contextlib.suppress(InvalidRequestError):  # one hooked on Session itself, not ours
                 event.remove(factory, name, fn)
+
+
+def on_server(url: str, *statements: str) -> None:
+    """Run statements (CREATE/DROP DATABASE, which no transaction may hold) on the PostgreSQL server of `url`."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    admin = create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            for sql in statements:
+                conn.execute(text(sql))
+    finally:
+        admin.dispose()

@@ -61,6 +61,7 @@ def add_ticket(session: Session, openid: str = REPORTER, *, status: str | None =
         values["worker_id"] = get_staff(session, worker).id
     if age is not None:
         values["created_at"] = ticket.created_at - age
+        values["stage_started_at"] = ticket.created_at - age
         for event in ticket.events:
             session.execute(update(TicketEvent).where(TicketEvent.id == event.id).values(at=event.at - age))
     if values:

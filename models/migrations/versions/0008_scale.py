@@ -1,7 +1,7 @@
 """indexes for a million tickets: a user's list, the duplicate check, a worker's tickets, the console's search
 
 Revision ID: 0008_scale
-Revises: 0007
+Revises: 0009
 Create Date: 2026-12-01 21:20:00
 
 The plans these were chosen from (EXPLAIN ANALYZE on 1,000,000 seeded tickets, PostgreSQL 15) are in
@@ -24,7 +24,7 @@ import sqlalchemy as sa
 
 
 revision = '0008_scale'
-down_revision = '0007'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 

@@ -98,9 +98,14 @@ class Plan:
     campus_no: int
     campus: str
     buildings: tuple[Any, ...]  # models.register.Building, in the bot's order
+    # The items (None: the "other" line) with no floor to ask (a lift, a street lamp: the lexicon's floorless).
+    floorless: frozenset[str | None] = frozenset()
 
 
 def make_plans(register: Any) -> list[Plan]:
+    from dialogs.nlu.lexicon import Lexicon
+
+    lexicon = Lexicon.load(register)
     plans = []
     for ci, cat in enumerate(register.categories, start=1):
         groups = register.groups_of(cat)
@@ -109,8 +114,9 @@ def make_plans(register: Any) -> list[Plan]:
             for pi, campus in enumerate(campuses, start=1):
                 buildings = register.buildings_for(cat, campus.name, group.name)
                 if buildings and group.items:
+                    floorless = frozenset(i for i in (*group.items, None) if lexicon.has_no_floor(group.name, i))
                     plans.append(Plan(ci, cat.name, len(groups), gi, group.name, tuple(group.items), len(campuses),
-                                      pi, campus.name, tuple(buildings)))
+                                      pi, campus.name, tuple(buildings), floorless))
     if not plans:
         raise SystemExit("the register offers no category/group/campus with buildings")
     return plans
@@ -200,6 +206,7 @@ class _Repair:
         self.rng = rng
         self.p = rng.choice(behaviour.plans)
         self.left = abandon_after or 1_000
+        self.item: str | None = None
 
     def answer(self, at: str, turn: Turn, *, is_list: bool = False, counts: bool = True,
                can_back: bool = True, can_help: bool = True) -> Step:
@@ -224,9 +231,10 @@ class _Repair:
             got = yield from self.pick("group", p.group_no, p.group, "item")
         if rng.random() < P_ITEM_OTHER:
             item_no, item = len(p.items) + 1, self.b.v.labels["item_other"]
+            self.item = None
         else:
             item_no = rng.randint(1, len(p.items))
-            item = p.items[item_no - 1]
+            item = self.item = p.items[item_no - 1]
         return (yield from self.pick("item", item_no, item, "campus" if p.n_campuses > 1 else "building"))
 
     def where(self, got: str) -> Step:
@@ -236,14 +244,17 @@ class _Repair:
             got = yield from self.pick("campus", p.campus_no, p.campus, "building")
         b_no = rng.randint(1, len(p.buildings))
         b = p.buildings[b_no - 1]
+        # The place is complete: the bot looks for an open ticket at the same place (a database read).
+        place_done = expect("description", "duplicate")
+        if self.item in p.floorless:  # no floor, room or spot is asked for it
+            return (yield from self.answer("building", self.b.choice(b_no, b.name, place_done, db=True),
+                                           is_list=True))
         got = yield from self.pick("building", b_no, b.name, "note" if b.outdoor else "floor")
         floor = 0
         if got == "floor":
             floor = 0 if rng.random() < P_FLOOR_ZERO else rng.randint(1, b.floors)
             after_floor = "room" if floor and b.has_rooms else "note"
             got = yield from self.answer("floor", Turn(str(floor), expect(after_floor)))
-        # The place is complete: the bot looks for an open ticket at the same place (a database read).
-        place_done = expect("description", "duplicate")
         if got == "room":
             return (yield from self.answer("room", Turn(rng.choice(b.rooms_on(floor)), place_done, db=True)))
         return (yield from self.answer("note", Turn(rng.choice(NOTES), place_done, db=True)))
