@@ -58,9 +58,14 @@ def db_name(url: str) -> str:
     return url.rsplit("/", 1)[1].split("?", 1)[0]
 
 
+def pg_url(url: str) -> str:
+    """The psycopg URL of a SQLAlchemy one."""
+    return re.sub(r"^postgresql\+\w+://", "postgresql://", url)
+
+
 def server_url(url: str) -> str:
     """The psycopg URL of the server's maintenance database."""
-    return re.sub(r"^postgresql\+\w+://", "postgresql://", url).rsplit("/", 1)[0] + "/postgres"
+    return pg_url(url).rsplit("/", 1)[0] + "/postgres"
 
 
 # -- the seeded database ---------------------------------------------------------------------------
@@ -69,10 +74,8 @@ def ticket_count(url: str) -> int | None:
     """How many tickets the database holds, or None when it does not exist or has no schema."""
     import psycopg
 
-    from tests.benchmarks.seed_scale import psycopg_url
-
     try:
-        with psycopg.connect(psycopg_url(url), autocommit=True) as conn:
+        with psycopg.connect(pg_url(url), autocommit=True) as conn:
             row = conn.execute("SELECT count(*) FROM tickets").fetchone()
     except psycopg.Error:
         return None
