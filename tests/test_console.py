@@ -277,6 +277,19 @@ def test_queue_rows_and_order(console: Callable[..., Console], services: Service
     assert c.queue(overdue="1") == [late, old_accepted]
 
 
+def test_a_search_lists_the_newest_page_and_says_there_are_more(console: Callable[..., Console],
+                                                                  services: Services) -> None:
+    old = make_ticket(services, status="closed", age=timedelta(days=400), description="门锁坏了 老的")
+    newest = [make_ticket(services, status="closed", age=timedelta(hours=60 - i), description=f"门锁坏了 {i}")
+              for i in range(51)]
+    c = console("管理员")
+    found = c.queue(q="门锁", status="all")
+    assert len(found) == 50 and set(found) == set(newest[1:])  # the newest page, the rest left out
+    page = text(c.get("/console/", query_string={"q": "门锁", "status": "all"}))
+    assert "符合的超过 50 单，只列出最新的 50 单" in page
+    assert c.queue(q="老的", status="all") == [old]  # a rare word is found however old
+
+
 def test_queue_filters(console: Callable[..., Console], services: Services) -> None:
     a = make_ticket(services, description="水龙头关不紧")
     b = make_ticket(services, status="assigned", worker="李师傅", building="学生公寓3栋", room="301",

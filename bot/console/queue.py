@@ -3,15 +3,19 @@
 Overdue marks (受理超时, 指派超时, 完成超时) are the SLA sweep's records for the stage a ticket is in now: the
 register's limits per category, urgent tickets' own, the clock paused on hold — one truth for the queue, the
 ticket page and the ledger.
+
+At a million tickets: a search lists the newest page of matches, a view of finished tickets the newest 1000 (the
+last week first, then further back; from the trigram indexes of migration 0010 on PostgreSQL), so that neither
+counts nor sorts the whole table; the open queue is small and listed whole.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy import BindParameter, ColumnElement, Select, and_, bindparam, case, func, literal_column, or_, select
 from sqlalchemy.orm import Session
 
 from bot.console.perms import StaffUser, ticket_scope
@@ -30,6 +34,9 @@ POLL_S = 12
 # Statuses whose changes the poll watches: the open ones, and 维修完成 (which is closed or sent back).
 WATCHED = (*OPEN_STATUSES, "completed")
 REPORTER = "报修人"
+SEARCH_CAP = PAGE_SIZE  # a search lists the newest page of matches
+HISTORY_CAP = 1000  # a view of finished tickets, the newest 1000
+WINDOWS = (timedelta(days=7), timedelta(days=30), timedelta(days=365))  # where newest() looks first
 
 
 def late_marks(session: Session, tickets: list[Ticket]) -> dict[int, str]:
@@ -80,7 +87,7 @@ def _start_of(day: date) -> datetime:
     return datetime.combine(day, time.min, LOCAL).astimezone(UTC)
 
 
-def filtered(user: StaffUser, f: Filters, now: datetime) -> Select[Any]:
+def filtered(user: StaffUser, f: Filters, now: datetime, dialect: str = "") -> Select[Any]:
     q = select(Ticket).where(ticket_scope(user))
     if f.status == "open":
         q = q.where(Ticket.status.in_(OPEN_STATUSES))
@@ -101,22 +108,85 @@ def filtered(user: StaffUser, f: Filters, now: datetime) -> Select[Any]:
     elif (worker_id := parse_id(f.worker)) is not None:
         q = q.where(Ticket.worker_id == worker_id)
     if f.q:
-        text = f.q
-        q = q.where(or_(*(col.icontains(text, autoescape=True) for col in (
-            Ticket.no, Ticket.description, Ticket.building, Ticket.room, Ticket.place_note, Ticket.phone,
-            Ticket.group, Ticket.item, Ticket.category))))
+        q = q.where(search(f.q, dialect))
     if f.overdue:
         q = q.where(late_now())
     return q
 
 
+SEARCHED = (Ticket.no, Ticket.phone, Ticket.description, Ticket.building, Ticket.room, Ticket.place_note,
+            Ticket.group, Ticket.item, Ticket.category)
+
+
+def search(text: str, dialect: str = "", pairs: bool = True) -> ColumnElement[bool]:
+    """Tickets whose number, phone, description, place, fault or category contain the text.
+
+    On PostgreSQL (``dialect``) one expression holds them all (``ticket_search_text``, migration 0010),
+    which its trigram index answers for three characters or more, and the same with every character doubled
+    for two (漏漏水水 holds 漏水 and nothing else does: ``pairs``, whose rows cost a regular expression each to
+    check, so a search of recent tickets goes without it); the patterns are spelled out for the planner."""
+    if dialect != "postgresql":
+        return or_(*(col.icontains(text, autoescape=True) for col in SEARCHED))
+    found = func.ticket_search_text(*SEARCHED)
+    cond: ColumnElement[bool] = found.like(_contains(text.lower()), escape="/")
+    if pairs and len(text) == 2:
+        doubled = func.regexp_replace(found, literal_column("'(.)'"), literal_column(r"'\1\1'"), literal_column("'g'"))
+        cond = doubled.like(_contains("".join(ch * 2 for ch in text.lower())), escape="/") & cond
+    return cond
+
+
+def _contains(text: str) -> BindParameter[str]:
+    """A LIKE pattern for text anywhere, written into the statement (quoted) so that each search is planned for
+    its own words, never from a plan cached for others."""
+    pattern = "%" + text.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
+    return bindparam(None, pattern, literal_execute=True)
+
+
+def cap_of(f: Filters) -> int | None:
+    """How many a view lists at most: a search its newest SEARCH_CAP matches, a view of finished tickets the
+    newest HISTORY_CAP; the open queue is listed whole (None)."""
+    if f.q:
+        return SEARCH_CAP
+    return None if f.status in ("open", *OPEN_STATUSES) else HISTORY_CAP
+
+
+def newest(session: Session, base: Select[Any], now: datetime, cap: int, text: str = "",
+           dialect: str = "") -> list[int]:
+    """The ids of the newest cap + 1 tickets `base` selects (and the search finds): from the last week, else
+    month, else year, else all time, so that a common word stops early and a rare one reads its few rows from
+    the index.  Two characters skip the year: only the index of all time answers them without a scan."""
+    ids: list[int] = []
+    windows = WINDOWS[:2] if len(text) == 2 and dialect == "postgresql" else WINDOWS
+    # A search is ordered by an expression no index gives (later filed, larger id), so that its rows come from
+    # the search index: walking the dates backwards looking for a word the planner thinks common but is not
+    # there (a dispatcher's category) read a year of tickets.
+    order = ((Ticket.id + 0).desc(),) if text else (Ticket.created_at.desc(), Ticket.id.desc())
+    for window in (*windows, None):
+        q = base.with_only_columns(Ticket.id)
+        if text:
+            q = q.where(search(text, dialect, pairs=window is None))
+        if window is not None:
+            q = q.where(Ticket.created_at >= now - window)
+        ids = list(session.scalars(q.order_by(*order).limit(cap + 1)))
+        if len(ids) > cap:
+            break
+    return ids
+
+
 def queue_page(session: Session, user: StaffUser, f: Filters,
                now: datetime | None = None) -> tuple[list[Ticket], int]:
     """One page of the queue (open urgent tickets first, then those waiting for acceptance, then newest first)
-    and the total."""
+    and the total (cap_of(f) + 1 standing for "more")."""
     now = now or datetime.now(UTC)
-    base = filtered(user, f, now)
-    total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
+    dialect = session.get_bind().dialect.name
+    base = filtered(user, f, now, dialect)
+    cap = cap_of(f)
+    if cap is not None:
+        ids = newest(session, filtered(user, replace(f, q=""), now), now, cap, f.q, dialect)
+        total = len(ids)
+        base = select(Ticket).where(Ticket.id.in_(ids[:cap]))
+    else:
+        total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
     # An open urgent ticket (an emergency) heads the queue; then those waiting for acceptance.
     urgent_first = case((and_(Ticket.priority == URGENT, Ticket.status.in_(OPEN_STATUSES)), 0), else_=1)
     new_first = case((Ticket.status == "submitted", 0), else_=1)

@@ -32,6 +32,7 @@ from bot.console.queue import (
     PAGE_SIZE,
     POLL_S,
     Filters,
+    cap_of,
     last_id,
     late_marks,
     marks_for,
@@ -210,7 +211,8 @@ def queue() -> ResponseReturnValue:
             "console/queue.html", tickets=tickets, total=total, f=f, counts=counts, workers=workers,
             categories=categories, campuses=[c.name for c in reg.campuses] if reg else [],
             buildings=buildings, open_statuses=OPEN_STATUSES,
-            pages=(total + PAGE_SIZE - 1) // PAGE_SIZE, marks=marks_for(s, tickets, since),
+            pages=(min(total, cap_of(f) or total) + PAGE_SIZE - 1) // PAGE_SIZE, cap=cap_of(f) or total,
+            marks=marks_for(s, tickets, since),
             version=version(s, user, now), poll_s=current_app.config.get("CONSOLE_POLL_S", POLL_S))
 
 
@@ -229,7 +231,7 @@ def queue_poll() -> ResponseReturnValue:
             return jsonify(same=True, new=fresh, version=current)
         tickets, total = queue_page(s, user, f, now)
         rows = render_template("console/_queue_rows.html", tickets=tickets, marks=marks_for(s, tickets, since))
-        return jsonify(same=False, new=fresh, version=current, total=total, rows=rows,
+        return jsonify(same=False, new=fresh, version=current, total=min(total, cap_of(f) or total), rows=rows,
                        counts=status_counts(s, user, now))
 
 

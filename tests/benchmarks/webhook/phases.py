@@ -23,7 +23,7 @@ from .load import Window, run_load
 from .machine import cpu_delta, cpu_snapshot, wait_until_quiet
 from .script import Behaviour
 from .servers import Gunicorn
-from .settings import APP_DIALOG, APP_ECHO, APP_PROFILED, PROFILE_DUMP_PATH, PROFILE_START_PATH, REDIS_URL
+from .settings import APP_DIALOG, APP_ECHO, APP_PROFILED, DB_NAME, PROFILE_DUMP_PATH, PROFILE_START_PATH, REDIS_URL
 from .stores import RedisMonitor, flush_redis, pg_counts, redis_commandstats
 from .users import make_users
 
@@ -86,6 +86,7 @@ class Bench:
     tmp: Path
     behaviour: Behaviour
     base_env: dict[str, str]
+    db_name: str = DB_NAME  # the database the served app uses (the scale figures run two)
 
     def phase(self, name: str, app: str, workers: int | None, echo: bool, env: dict[str, str] | None = None,
               seconds: float | None = None, users: int | None = None, tail_seconds: float = 0.0,
@@ -123,7 +124,7 @@ class Bench:
 
     def dialog(self, workers: int | None) -> PhaseResult:
         flush_redis()  # every user starts with no dialog under way
-        redis_before, pg_before = redis_commandstats(), pg_counts()
+        redis_before, pg_before = redis_commandstats(), pg_counts(self.db_name)
         monitor = RedisMonitor(REDIS_URL)
         hooks = {"end": lambda _: monitor.start(), "tail_end": lambda _: monitor.stop()}
         result, server = self.phase("dialog", APP_DIALOG, workers, echo=False, tail_seconds=self.args.monitor_seconds,
@@ -131,7 +132,7 @@ class Bench:
         server.stop()  # PostgreSQL backends publish their statistics when they exit
         monitor.stop()
         time.sleep(0.5)
-        redis_after, pg_after = redis_commandstats(), pg_counts()
+        redis_after, pg_after = redis_commandstats(), pg_counts(self.db_name)
         total = result.window.total_messages or 1
         cmds = {k: redis_after.get(k, 0) - redis_before.get(k, 0) for k in redis_after}
         cmds = {k: v for k, v in cmds.items() if v > 0 and k not in NOT_THE_BOTS}

@@ -88,14 +88,14 @@ def redis_commandstats() -> dict[str, int]:
     return {k.removeprefix("cmdstat_"): int(v["calls"]) for k, v in info.items()}
 
 
-def pg_counts() -> dict[str, int]:
+def pg_counts(db_name: str = DB_NAME) -> dict[str, int]:
     """Transactions on the bench database (server-side) and tickets in it."""
     import psycopg
 
     with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
         row = conn.execute("SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = %s",
-                           (DB_NAME,)).fetchone()
-    with psycopg.connect(f"{PG_SERVER}/{DB_NAME}", autocommit=True) as conn:
+                           (db_name,)).fetchone()
+    with psycopg.connect(f"{PG_SERVER}/{db_name}", autocommit=True) as conn:
         tickets = conn.execute("SELECT count(*) FROM tickets").fetchone()
     return {"xacts": int(row[0]) if row else 0, "tickets": int(tickets[0]) if tickets else 0}
 
