@@ -18,6 +18,7 @@ from sqlalchemy import (
     bindparam,
     func,
     insert,
+    or_,
     select,
     update,
 )
@@ -25,6 +26,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
+from models import rollup
 from models.clock import local as local_time
 from models.clock import now
 from models.db import Base, UTCDateTime
@@ -119,7 +121,9 @@ def fault_of(group: str, item: str | None) -> str:
 class Ticket(Base):
     __tablename__ = "tickets"
     # The ledger pages newest first by keyset on (created_at, id) (migration 0009).
-    __table_args__ = (Index("ix_tickets_created_at_id", "created_at", "id"),)
+    # A hot-spot repeat is asked at filing by place and fault group (migration 0011).
+    __table_args__ = (Index("ix_tickets_created_at_id", "created_at", "id"),
+                      Index("ix_tickets_place_group", "campus", "building", "floor", "group", "created_at"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     no: Mapped[str] = mapped_column(String(20), unique=True)
@@ -366,7 +370,20 @@ def file_ticket(session: Session, new: NewTicket) -> Filed:
                                  "note": new.note, "at": at})
     photo_ids = tuple(conn.execute(_INSERT_PHOTO, {"ticket_id": ticket_id, "media_id": m, "pic_url": u}).scalar_one()
                       for m, u in new.media_ids)
+    facts = rollup.Facts(new.category, new.group, new.campus, new.building, new.floor, "submitted", at)
+    rollup.changed(conn, None, facts, repeat=came_back(conn, facts, ticket_id))
     return Filed(ticket_id, no, new.category, photo_ids)
+
+
+def came_back(conn: Connection, f: rollup.Facts, ticket_id: int) -> bool:
+    """Whether a ticket of the same fault group was filed at the same building and floor within the hot-spot
+    window before this one (rollup.HOT_WINDOW_DAYS)."""
+    t = TICKETS.c
+    floor = t.floor == f.floor if f.floor else or_(t.floor.is_(None), t.floor == "")
+    since = f.created_at - timedelta(days=rollup.HOT_WINDOW_DAYS)
+    return conn.execute(select(t.id).where(t.campus == f.campus, t.building == f.building, floor, t.group == f.group,
+                                           t.created_at >= since, t.created_at <= f.created_at, t.id != ticket_id)
+                        .limit(1)).first() is not None
 
 
 # -- reading --------------------------------------------------------------------
@@ -510,6 +527,7 @@ def move(session: Session, ticket: Ticket, to: str, *, by: str, role: str = "sta
     if to in REASON_REQUIRED and not note:
         raise IllegalMove(f"moving ticket {ticket.no} to {to} needs a reason (--note)", code="reason_needed",
                           no=ticket.no, to=to)
+    before = rollup.Facts.of(ticket)
     if to == "assigned":
         if worker is None:
             raise IllegalMove(f"assigning ticket {ticket.no} needs a worker (--worker)", code="worker_needed",
@@ -531,6 +549,7 @@ def move(session: Session, ticket: Ticket, to: str, *, by: str, role: str = "sta
     ticket.status = to
     for name, value in times.items():
         setattr(ticket, name, value)
+    rollup.changed(session.connection(), before, rollup.Facts.of(ticket))
     event = TicketEvent(ticket_id=ticket.id, kind="status", status=to, by=by, note=note)
     session.add(event)
     session.flush()
