@@ -23,9 +23,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Integer, String, column, delete, func, select, table, text
+from sqlalchemy import Integer, String, Table, column, delete, func, select, table, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Mapped, mapped_column
@@ -60,7 +60,7 @@ class StatsRollup(Base):
     total: Mapped[int] = mapped_column(Integer, default=0)
 
 
-ROLLUP = StatsRollup.__table__
+ROLLUP = cast(Table, StatsRollup.__table__)
 # The columns read from scratch, as plain tables (models.tickets writes through this module).
 _TICKETS = table("tickets", column("id", Integer), column("category", String), column("group", String),
                  column("campus", String), column("building", String), column("floor", String),
@@ -125,7 +125,8 @@ def shares(f: Facts) -> Iterator[tuple[tuple[str, ...], int, int]]:
     yield ("status", f.status), 1, 0
     if f.rating is not None:
         yield ("rating", str(f.rating)), 1, 0
-    for dim, span in (("accept", _span(f.created_at, f.accepted_at)), ("complete", _span(f.created_at, f.completed_at))):
+    spans = (("accept", _span(f.created_at, f.accepted_at)), ("complete", _span(f.created_at, f.completed_at)))
+    for dim, span in spans:
         if span is not None:
             yield (dim, span), 1, 0
     if f.worker_id is not None:
@@ -182,8 +183,14 @@ def overdue(conn: Connection, f: Facts, stage: str, first_of_ticket: bool) -> No
 
 
 def write(conn: Connection, sums: Sums) -> None:
-    rows = [_row(DAY, key, v) for key, v in sums.items() if v != [0, 0]]
-    rows += [_row(MONTH, (key[0][:8] + "01", *key[1:]), v) for key, v in sums.items() if v != [0, 0]]  # type: ignore[arg-type]
+    """Add the sums to their day's rows and their month's rows."""
+    months = new_sums()
+    for key, v in sums.items():
+        month = months[(key[0][:8] + "01", *key[1:])]
+        month[0] += v[0]
+        month[1] += v[1]
+    rows = [_row(grain, key, v) for grain, part in ((DAY, sums), (MONTH, months)) for key, v in part.items()
+            if v != [0, 0]]
     for i in range(0, len(rows), CHUNK):
         conn.execute(_upsert(conn), rows[i:i + CHUNK])
 
@@ -231,8 +238,8 @@ def _tickets_into(conn: Connection, sums: Sums) -> None:
     t = _TICKETS
     order = (t.c.campus, t.c.building, func.coalesce(t.c.floor, ""), t.c.group, t.c.created_at, t.c.id)
     previous: Facts | None = None
-    rows = conn.execution_options(yield_per=CHUNK).execute(select(*(t.c[n] for n in FACT_NAMES)).order_by(*order))
-    for row in rows:
+    stmt = select(*(t.c[n] for n in FACT_NAMES)).order_by(*order).execution_options(yield_per=CHUNK)
+    for row in conn.execute(stmt):
         f = Facts(*row)
         add(sums, f, shares(f))
         add(sums, f, [hot_share(f, repeated_soon(previous, f))])
@@ -242,9 +249,10 @@ def _tickets_into(conn: Connection, sums: Sums) -> None:
 def _overdue_into(conn: Connection, sums: Sums) -> None:
     t, o = _TICKETS, _OVERDUE
     query = (select(o.c.ticket_id, t.c.category, t.c.created_at, o.c.stage).join(t, t.c.id == o.c.ticket_id)
-             .group_by(o.c.ticket_id, t.c.category, t.c.created_at, o.c.stage).order_by(o.c.ticket_id))
+             .group_by(o.c.ticket_id, t.c.category, t.c.created_at, o.c.stage).order_by(o.c.ticket_id)
+             .execution_options(yield_per=CHUNK))
     last = None
-    for ticket_id, category, created_at, stage in conn.execution_options(yield_per=CHUNK).execute(query):
+    for ticket_id, category, created_at, stage in conn.execute(query):
         key = (day_of(created_at), category)
         sums[(*key, "overdue", stage, "", "", "")][0] += 1
         if ticket_id != last:  # ordered by ticket: the first stage of a ticket

@@ -99,7 +99,8 @@ def figures(engine: Engine, q: StatsQuery) -> dict[str, Any]:
     where = conditions(q)
     with engine.connect() as conn:
         sums = _sums(conn, where)
-        out: dict[str, Any] = {"from": q.since.isoformat(), "until": q.until.isoformat(), "category": q.category or None}
+        out: dict[str, Any] = {"from": q.since.isoformat(), "until": q.until.isoformat(),
+                               "category": q.category or None}
         out.update(_counts(conn, where, sums))
         out.update(_times(sums))
         out.update(_overdue(sums, out["tickets"]))
@@ -206,7 +207,8 @@ def by_worker(conn: Connection, sums: Sums) -> list[dict[str, Any]]:
     mine = {k[0]: v for k, v in sums.get("worker", {}).items() if v[0]}
     if not mine:
         return []
-    names = {i: name for i, name in conn.execute(select(Staff.id, Staff.name).where(Staff.id.in_([int(w) for w in mine])))}
+    staff = select(Staff.id, Staff.name).where(Staff.id.in_([int(w) for w in mine]))
+    names = {i: name for i, name in conn.execute(staff)}
     rated = {k[0]: v for k, v in sums.get("worker_rated", {}).items()}
     out = [{"worker": names.get(int(w), w), "tickets": n,
             "complete_p50_h": hours(percentile(_hist(sums, "worker_done", w), 0.5)),
