@@ -41,7 +41,8 @@ Hist = dict[int, int]
 
 @dataclass(frozen=True)
 class StatsQuery:
-    """A period (UTC, ``until`` exclusive), the viewer's categories (None: all) and a category filter."""
+    """A period (UTC, ``until`` exclusive, whole days on the school's clock), the viewer's categories (None:
+    all) and a category filter."""
 
     since: datetime
     until: datetime
