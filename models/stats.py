@@ -17,6 +17,8 @@ there (the one before may fall just before the period).
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -96,29 +98,51 @@ def _at_rank(hist: Hist, rank: int) -> float:
 # -- the figures ----------------------------------------------------------------------------------------------
 
 def figures(engine: Engine, q: StatsQuery) -> dict[str, Any]:
-    """All the figures of a period, as plain JSON-ready values."""
+    """All the figures of a period, as plain JSON-ready values.
+
+    The reads are independent: on PostgreSQL each runs on its own connection at the same time (the
+    durations' buckets and the hot spots are most of the rows), elsewhere one after the other."""
     where = conditions(q)
-    with engine.connect() as conn:
-        sums = _sums(conn, where)
-        out: dict[str, Any] = {"from": q.since.isoformat(), "until": q.until.isoformat(),
-                               "category": q.category or None}
-        out.update(_counts(conn, where, sums))
-        out.update(_times(sums))
-        out.update(_overdue(sums, out["tickets"]))
-        out.update(_ratings(out["ratings"]))
-        out["by_worker"] = by_worker(conn, sums)
-        out["hot_spots"] = hot_spots(conn, where)
+    reads: tuple[Read, ...] = (
+        lambda conn: _sums(conn, and_(where, ROLLUP.c.dim.in_(DURATIONS))),
+        lambda conn: _sums(conn, and_(where, ROLLUP.c.dim.not_in((*DURATIONS, "hot")))),
+        lambda conn: hot_spots(conn, where), lambda conn: _by_month(conn, where),
+        lambda conn: _by_category(conn, where), _names)
+    if engine.dialect.name == "postgresql":
+        with ThreadPoolExecutor(len(reads)) as pool:
+            durations, counted, spots, months, categories, names = pool.map(lambda read: _read(engine, read), reads)
+    else:
+        durations, counted, spots, months, categories, names = (_read(engine, read) for read in reads)
+    sums: Sums = {**durations, **counted}
+    out: dict[str, Any] = {"from": q.since.isoformat(), "until": q.until.isoformat(), "category": q.category or None}
+    out.update(_counts(sums, months, categories))
+    out.update(_times(sums))
+    out.update(_overdue(sums, out["tickets"]))
+    out.update(_ratings(out["ratings"]))
+    out["by_worker"] = by_worker(sums, names)
+    out["hot_spots"] = spots
     return out
 
 
 Sums = dict[str, dict[tuple[str, ...], tuple[int, int]]]
+Read = Callable[[Connection], Any]
+DURATIONS = ("accept", "complete", "worker_done")
+
+
+def _read(engine: Engine, read: Read) -> Any:
+    with engine.connect() as conn:
+        return read(conn)
+
+
+def _names(conn: Connection) -> dict[int, str]:
+    return {i: name for i, name in conn.execute(select(Staff.id, Staff.name).where(Staff.role == "worker"))}
 
 
 def _sums(conn: Connection, where: ColumnElement[bool]) -> Sums:
-    """Per dimension: keys -> (tickets, total), over the period (hot spots apart: they are many)."""
+    """Per dimension: keys -> (tickets, total), over the period."""
     r = ROLLUP.c
     keys = (r.dim, r.k1, r.k2, r.k3)
-    stmt = (select(*keys, func.sum(r.n), func.sum(r.total)).where(where, r.dim != "hot").group_by(*keys))
+    stmt = (select(*keys, func.sum(r.n), func.sum(r.total)).where(where).group_by(*keys))
     out: Sums = defaultdict(dict)
     for dim, k1, k2, k3, n, total in conn.execute(stmt):
         if n or total:
@@ -148,17 +172,17 @@ def _by_month(conn: Connection, where: ColumnElement[bool]) -> dict[str, int]:
     return {m: n for m, n in sorted(months.items()) if n}
 
 
-def _counts(conn: Connection, where: ColumnElement[bool], sums: Sums) -> dict[str, Any]:
+def _counts(sums: Sums, months: dict[str, int], categories: list[tuple[str, int]]) -> dict[str, Any]:
     status = _ones(sums, "status")
     buildings = [(k[0], k[1], n) for k, (n, _) in sums.get("building", {}).items() if n]
     buildings = sorted(buildings, key=lambda r: (-r[2], r[0], r[1]))[:BUILDINGS_SHOWN]
     ratings = {str(s): 0 for s in range(1, 6)}
     ratings.update({k: n for k, n in _ones(sums, "rating")})
     return {
-        "tickets": sum(n for _, n in status), "by_category": _ranked(_by_category(conn, where)),
+        "tickets": sum(n for _, n in status), "by_category": _ranked(categories),
         "by_group": _ranked(_ones(sums, "group")), "by_campus": _ranked(_ones(sums, "campus")),
         "by_building": [{"campus": c, "building": b, "tickets": int(n)} for c, b, n in buildings],
-        "by_month": _by_month(conn, where),
+        "by_month": months,
         "by_status": {s: n for s, n in _ranked(status).items() if s in STATUS_ZH},
         "ratings": ratings,
     }
@@ -203,13 +227,9 @@ def _ratings(stars: dict[str, int]) -> dict[str, Any]:
     return {"rating_avg": round(total / rated, 2) if rated else None, "rated": rated}
 
 
-def by_worker(conn: Connection, sums: Sums) -> list[dict[str, Any]]:
+def by_worker(sums: Sums, names: dict[int, str]) -> list[dict[str, Any]]:
     """Per worker: tickets assigned to them, median time from assignment to completion, rating, reworks."""
     mine = {k[0]: v for k, v in sums.get("worker", {}).items() if v[0]}
-    if not mine:
-        return []
-    staff = select(Staff.id, Staff.name).where(Staff.id.in_([int(w) for w in mine]))
-    names = {i: name for i, name in conn.execute(staff)}
     rated = {k[0]: v for k, v in sums.get("worker_rated", {}).items()}
     out = [{"worker": names.get(int(w), w), "tickets": n,
             "complete_p50_h": hours(percentile(_hist(sums, "worker_done", w), 0.5)),
