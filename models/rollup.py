@@ -48,10 +48,11 @@ class StatsRollup(Base):
 
     __tablename__ = "stats_rollup"
 
+    # The key in this order (migration 0011): a read of the statistics is a dimension over a range of periods.
     grain: Mapped[str] = mapped_column(String(1), primary_key=True)
+    dim: Mapped[str] = mapped_column(String(16), primary_key=True)
     period: Mapped[str] = mapped_column(String(10), primary_key=True)
     category: Mapped[str] = mapped_column(String(64), primary_key=True)
-    dim: Mapped[str] = mapped_column(String(16), primary_key=True)
     k1: Mapped[str] = mapped_column(String(64), primary_key=True, default="")
     k2: Mapped[str] = mapped_column(String(64), primary_key=True, default="")
     k3: Mapped[str] = mapped_column(String(64), primary_key=True, default="")
@@ -204,7 +205,7 @@ def _row(grain: str, key: Key, v: list[int]) -> dict[str, Any]:
 def _upsert(conn: Connection) -> Any:
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     stmt = dialect.insert(ROLLUP)
-    keys = ("grain", "period", "category", "dim", "k1", "k2", "k3", "k4")
+    keys = ("grain", "dim", "period", "category", "k1", "k2", "k3", "k4")
     return stmt.on_conflict_do_update(index_elements=keys, set_={
         "n": ROLLUP.c.n + stmt.excluded.n, "total": ROLLUP.c.total + stmt.excluded.total})
 

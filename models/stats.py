@@ -105,7 +105,7 @@ def figures(engine: Engine, q: StatsQuery) -> dict[str, Any]:
     where = conditions(q)
     reads: tuple[Read, ...] = (
         lambda conn: _sums(conn, and_(where, ROLLUP.c.dim.in_(DURATIONS))),
-        lambda conn: _sums(conn, and_(where, ROLLUP.c.dim.not_in((*DURATIONS, "hot")))),
+        lambda conn: _sums(conn, and_(where, ROLLUP.c.dim.in_(COUNTED))),
         lambda conn: hot_spots(conn, where), lambda conn: _by_month(conn, where),
         lambda conn: _by_category(conn, where), _names)
     if engine.dialect.name == "postgresql":
@@ -127,6 +127,7 @@ def figures(engine: Engine, q: StatsQuery) -> dict[str, Any]:
 Sums = dict[str, dict[tuple[str, ...], tuple[int, int]]]
 Read = Callable[[Connection], Any]
 DURATIONS = ("accept", "complete", "worker_done")
+COUNTED = ("group", "campus", "building", "status", "rating", "worker", "worker_rated", "overdue")
 
 
 def _read(engine: Engine, read: Read) -> Any:
