@@ -40,6 +40,7 @@ DAY, MONTH = "d", "m"
 Key = tuple[str, str, str, str, str, str, str]
 Sums = dict[Key, list[int]]
 CHUNK = 5000
+KEY = ("grain", "dim", "period", "category", "k1", "k2", "k3", "k4")  # the table's key, in its order
 
 
 class StatsRollup(Base):
@@ -192,6 +193,7 @@ def write(conn: Connection, sums: Sums) -> None:
         month[1] += v[1]
     rows = [_row(grain, key, v) for grain, part in ((DAY, sums), (MONTH, months)) for key, v in part.items()
             if v != [0, 0]]
+    rows.sort(key=_order)  # every writer locks rows in the key's order: two moves never wait on each other in a ring
     for i in range(0, len(rows), CHUNK):
         conn.execute(_upsert(conn), rows[i:i + CHUNK])
 
@@ -202,11 +204,14 @@ def _row(grain: str, key: Key, v: list[int]) -> dict[str, Any]:
             "k3": k3[:64], "k4": k4[:64], "n": v[0], "total": v[1]}
 
 
+def _order(row: dict[str, Any]) -> tuple[str, ...]:
+    return tuple(row[k] for k in KEY)
+
+
 def _upsert(conn: Connection) -> Any:
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     stmt = dialect.insert(ROLLUP)
-    keys = ("grain", "dim", "period", "category", "k1", "k2", "k3", "k4")
-    return stmt.on_conflict_do_update(index_elements=keys, set_={
+    return stmt.on_conflict_do_update(index_elements=KEY, set_={
         "n": ROLLUP.c.n + stmt.excluded.n, "total": ROLLUP.c.total + stmt.excluded.total})
 
 
