@@ -209,10 +209,15 @@ def _order(row: dict[str, Any]) -> tuple[str, ...]:
 
 
 def _upsert(conn: Connection) -> Any:
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(ROLLUP)
-    return stmt.on_conflict_do_update(index_elements=KEY, set_={
-        "n": ROLLUP.c.n + stmt.excluded.n, "total": ROLLUP.c.total + stmt.excluded.total})
+    name = conn.dialect.name
+    if name not in _UPSERTS:  # built once: filing and every move write through it
+        stmt = (postgresql if name == "postgresql" else sqlite).insert(ROLLUP)
+        _UPSERTS[name] = stmt.on_conflict_do_update(index_elements=KEY, set_={
+            "n": ROLLUP.c.n + stmt.excluded.n, "total": ROLLUP.c.total + stmt.excluded.total})
+    return _UPSERTS[name]
+
+
+_UPSERTS: dict[str, Any] = {}
 
 
 # -- from scratch --------------------------------------------------------------------------------------------

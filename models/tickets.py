@@ -378,12 +378,21 @@ def file_ticket(session: Session, new: NewTicket) -> Filed:
 def came_back(conn: Connection, f: rollup.Facts, ticket_id: int) -> bool:
     """Whether a ticket of the same fault group was filed at the same building and floor within the hot-spot
     window before this one (rollup.HOT_WINDOW_DAYS)."""
-    t = TICKETS.c
-    floor = t.floor == f.floor if f.floor else or_(t.floor.is_(None), t.floor == "")
     since = f.created_at - timedelta(days=rollup.HOT_WINDOW_DAYS)
-    return conn.execute(select(t.id).where(t.campus == f.campus, t.building == f.building, floor, t.group == f.group,
-                                           t.created_at >= since, t.created_at <= f.created_at, t.id != ticket_id)
-                        .limit(1)).first() is not None
+    return conn.execute(_CAME_BACK[bool(f.floor)], {
+        "campus": f.campus, "building": f.building, "floor": f.floor, "group": f.group, "since": since,
+        "at": f.created_at, "id": ticket_id}).first() is not None
+
+
+def _came_back_query(with_floor: bool) -> Select[Any]:
+    t = TICKETS.c
+    floor = t.floor == bindparam("floor") if with_floor else or_(t.floor.is_(None), t.floor == "")
+    return select(t.id).where(t.campus == bindparam("campus"), t.building == bindparam("building"), floor,
+                              t.group == bindparam("group"), t.created_at >= bindparam("since"),
+                              t.created_at <= bindparam("at"), t.id != bindparam("id")).limit(1)
+
+
+_CAME_BACK = {True: _came_back_query(True), False: _came_back_query(False)}
 
 
 # -- reading --------------------------------------------------------------------
