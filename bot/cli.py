@@ -419,14 +419,32 @@ def ledger_export(fmt: str, since: str | None, until: str | None, category: str 
     click.echo(f"{rows} rows written to {out}")
 
 
-@main.command()
-@click.option("--from", "since", required=True, help="the first day (YYYY-MM-DD, the school's clock)")
-@click.option("--to", "until", required=True, help="the last day (included)")
+@main.group(invoke_without_command=True)
+@click.option("--from", "since", default=None, help="the first day (YYYY-MM-DD, the school's clock)")
+@click.option("--to", "until", default=None, help="the last day (included)")
 @click.option("--category", default=None, help="one repair category")
 @click.option("--by", default=None, help="as this staff account (a dispatcher: their categories only)")
 @click.option("--json", "as_json", is_flag=True, help="the figures as one JSON object")
-def stats(since: str, until: str, category: str | None, by: str | None, as_json: bool) -> None:
+@click.pass_context
+def stats(ctx: click.Context, since: str | None, until: str | None, category: str | None, by: str | None,
+          as_json: bool) -> None:
     """The statistics of tickets filed in a period: counts, times, overdue stages, ratings, hot spots."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if since is None or until is None:
+        raise click.UsageError("stats needs --from and --to (or: stats rebuild)")
+    _print_stats(since, until, category, by, as_json)
+
+
+@stats.command("rebuild")
+def stats_rebuild() -> None:
+    """Add up the statistics' roll-up again from every ticket (after writing tickets around the rules)."""
+    from models.rollup import rebuild
+
+    click.echo(f"{rebuild(_services().db.engine)} roll-up rows")
+
+
+def _print_stats(since: str, until: str, category: str | None, by: str | None, as_json: bool) -> None:
     from models.ledger import day_bounds
     from models.stats import StatsQuery, figures
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from core.config import Config
 from core.jobs import SEND_PUSH, enqueue, queue_bulk
 from core.services import Services
+from models import rollup
 from models.backoffice import VISIT_ZH, FollowUp, ReturnVisit
 from models.clock import now
 from models.consult import Consult, ConsultEvent, close_consult, get_consult, reply_consult
@@ -170,7 +171,9 @@ def rating(s: Session, cfg: Config, no: str, openid: str, stars: int, comment: s
     ticket = _own(s, no, openid)
     event = move(s, ticket, "closed", by=f"user:{openid}", role="reporter", note=f"评价 {stars} 星" +
                  (f"：{comment}" if comment else ""))
+    before = rollup.Facts.of(ticket)
     ticket.rating, ticket.rating_comment, ticket.rated_at = stars, comment, now()
+    rollup.changed(s.connection(), before, rollup.Facts.of(ticket))
     if stars <= LOW_RATING:
         follow_up(s, ticket, "low_rating", f"{stars} 星：{comment}")
     # Followers hear that the ticket is closed; the reporter did it and is not told.

@@ -1,3 +1,3 @@
 """Import every model so the metadata knows every table."""
 
-from models import backoffice, consult, notices, people, pushes, register, replies, tickets  # noqa: F401
+from models import backoffice, consult, notices, people, pushes, register, replies, rollup, tickets  # noqa: F401

@@ -17,6 +17,7 @@ from sqlalchemy import ColumnElement, and_, case, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from models import rollup
 from models.backoffice import Overdue
 from models.people import Staff
 from models.register import DEFAULT_SLA, DEFAULT_SLA_URGENT, Register, Sla
@@ -179,11 +180,14 @@ def record_overdue(session: Session, ticket: Ticket, late: Due, at: datetime, pe
     name, holder_id = holder(ticket, late.stage, people)
     row = Overdue(ticket_id=ticket.id, stage=late.stage, round=late.round, due_at=late.due_at, at=at,
                   holder=name, holder_id=holder_id, category=ticket.category)
+    earlier = set(session.scalars(select(Overdue.stage).where(Overdue.ticket_id == ticket.id)))
     try:
         with session.begin_nested():
             session.add(row)
     except IntegrityError:
         return None
+    if late.stage not in earlier:  # the figures count tickets late at a stage, not rounds
+        rollup.overdue(session.connection(), rollup.Facts.of(ticket), late.stage, first_of_ticket=not earlier)
     return row
 
 

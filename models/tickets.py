@@ -18,6 +18,7 @@ from sqlalchemy import (
     bindparam,
     func,
     insert,
+    or_,
     select,
     text,
     union,
@@ -27,6 +28,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
+from models import rollup
 from models.clock import local as local_time
 from models.clock import now
 from models.db import Base, UTCDateTime
@@ -130,6 +132,8 @@ class Ticket(Base):
         Index("ix_tickets_worker_id", "worker_id"),
         # The ledger pages newest first by keyset on (created_at, id) (migration 0009).
         Index("ix_tickets_created_at_id", "created_at", "id"),
+        # A hot-spot repeat is asked at filing by place and fault group (migration 0011).
+        Index("ix_tickets_place_group", "campus", "building", "floor", "group", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -379,7 +383,29 @@ def file_ticket(session: Session, new: NewTicket) -> Filed:
                                  "note": new.note, "at": at})
     photo_ids = tuple(conn.execute(_INSERT_PHOTO, {"ticket_id": ticket_id, "media_id": m, "pic_url": u}).scalar_one()
                       for m, u in new.media_ids)
+    facts = rollup.Facts(new.category, new.group, new.campus, new.building, new.floor, "submitted", at)
+    rollup.changed(conn, None, facts, repeat=came_back(conn, facts, ticket_id))
     return Filed(ticket_id, no, new.category, photo_ids)
+
+
+def came_back(conn: Connection, f: rollup.Facts, ticket_id: int) -> bool:
+    """Whether a ticket of the same fault group was filed at the same building and floor within the hot-spot
+    window before this one (rollup.HOT_WINDOW_DAYS)."""
+    since = f.created_at - timedelta(days=rollup.HOT_WINDOW_DAYS)
+    return conn.execute(_CAME_BACK[bool(f.floor)], {
+        "campus": f.campus, "building": f.building, "floor": f.floor, "group": f.group, "since": since,
+        "at": f.created_at, "id": ticket_id}).first() is not None
+
+
+def _came_back_query(with_floor: bool) -> Select[Any]:
+    t = TICKETS.c
+    floor = t.floor == bindparam("floor") if with_floor else or_(t.floor.is_(None), t.floor == "")
+    return select(t.id).where(t.campus == bindparam("campus"), t.building == bindparam("building"), floor,
+                              t.group == bindparam("group"), t.created_at >= bindparam("since"),
+                              t.created_at <= bindparam("at"), t.id != bindparam("id")).limit(1)
+
+
+_CAME_BACK = {True: _came_back_query(True), False: _came_back_query(False)}
 
 
 # -- reading --------------------------------------------------------------------
@@ -529,6 +555,7 @@ def move(session: Session, ticket: Ticket, to: str, *, by: str, role: str = "sta
     if to in REASON_REQUIRED and not note:
         raise IllegalMove(f"moving ticket {ticket.no} to {to} needs a reason (--note)", code="reason_needed",
                           no=ticket.no, to=to)
+    before = rollup.Facts.of(ticket)
     if to == "assigned":
         if worker is None:
             raise IllegalMove(f"assigning ticket {ticket.no} needs a worker (--worker)", code="worker_needed",
@@ -550,6 +577,7 @@ def move(session: Session, ticket: Ticket, to: str, *, by: str, role: str = "sta
     ticket.status = to
     for name, value in times.items():
         setattr(ticket, name, value)
+    rollup.changed(session.connection(), before, rollup.Facts.of(ticket))
     event = TicketEvent(ticket_id=ticket.id, kind="status", status=to, by=by, note=note)
     session.add(event)
     session.flush()

@@ -52,6 +52,10 @@ def export(cli: Callable[..., Result], tmp_path: Path, fmt: str, *args: str) -> 
     return out
 
 
+def near(hours: float) -> Any:
+    return pytest.approx(hours, rel=0.02)
+
+
 def by_no(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return {r["单号"]: r for r in rows}
 
@@ -129,16 +133,17 @@ def test_stats_json_has_the_keys_and_the_month_s_figures(cli: Callable[..., Resu
     assert f["by_campus"] == {"东环校区": 3, "箭盘校区": 1}
     assert f["by_status"] == {"closed": 3, "in_progress": 1}
     assert f["by_month"] == {"2026-03": 4}
-    # Accepted after 0.5, 1, 1 and 3 hours; completed 5, 10 and 54 hours after filing.
-    assert (f["accept_p50_h"], f["accept_p90_h"]) == (1.0, 2.4)
-    assert (f["complete_p50_h"], f["complete_p90_h"]) == (10.0, 45.2)
+    # Accepted after 0.5, 1, 1 and 3 hours; completed 5, 10 and 54 hours after filing.  Durations are kept
+    # in log-scale buckets (models/rollup.py): percentile_cont's answer to within 2 %.
+    assert (f["accept_p50_h"], f["accept_p90_h"]) == (near(1.0), near(2.4))
+    assert (f["complete_p50_h"], f["complete_p90_h"]) == (near(10.0), near(45.2))
     assert f["overdue_rate"] == 0.25
     assert f["overdue_by_stage"]["accept"] == {"tickets": 1, "rate": 0.25}
     assert f["overdue_by_stage"]["assign"] == {"tickets": 0, "rate": 0.0}
     assert f["rating_avg"] == 3.67 and f["ratings"] == {"1": 0, "2": 1, "3": 0, "4": 1, "5": 1}
     assert f["by_worker"] == [
-        {"worker": "李师傅", "tickets": 2, "complete_p50_h": 29.0, "rating_avg": 3.5, "reworks": 1},
-        {"worker": "孙师傅", "tickets": 1, "complete_p50_h": 4.0, "rating_avg": 4.0, "reworks": 0},
+        {"worker": "李师傅", "tickets": 2, "complete_p50_h": near(29.0), "rating_avg": 3.5, "reworks": 1},
+        {"worker": "孙师傅", "tickets": 1, "complete_p50_h": near(4.0), "rating_avg": 4.0, "reworks": 0},
         {"worker": "钱师傅", "tickets": 1, "complete_p50_h": None, "rating_avg": None, "reworks": 0},
     ]
     assert f["hot_spots"] == [{"campus": "东环校区", "building": "学生公寓12栋", "floor": "5", "group": "给水",

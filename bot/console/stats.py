@@ -106,8 +106,9 @@ def charts(f: dict[str, Any]) -> dict[str, Markup]:
 
 
 def cached_figures(query: StatsQuery) -> dict[str, Any]:
-    """The figures of a query, kept CACHE_S in Redis: a year of a big school takes seconds to add up, and
-    the office reads the same page many times a day.  Without Redis they are computed each time."""
+    """The figures of a query, kept CACHE_S in Redis: the office reads the same page many times a day (adding
+    up a year's roll-up takes a few hundred milliseconds on a busy machine).  Without Redis they are
+    computed each time."""
     key = STATS_KEY.format(digest=hashlib.sha1(repr(query).encode()).hexdigest())
     redis = services().redis
     try:
