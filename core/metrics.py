@@ -16,7 +16,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import redis
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    values,
+)
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 from prometheus_client.registry import Collector
@@ -73,13 +81,21 @@ class VitalsCollector(Collector):
 def exposition(services: Services) -> tuple[bytes, str]:
     """The text Prometheus scrapes: every process's counters, and the gauges read now."""
     registry = CollectorRegistry(auto_describe=False)
-    folder = os.environ.get(MULTIPROC_ENV)
+    folder = _multiprocess_folder()
     if folder:
         MultiProcessCollector(registry, path=folder)
         registry.register(VitalsCollector(services))
         return generate_latest(registry), CONTENT_TYPE_LATEST
     registry.register(VitalsCollector(services))
     return generate_latest(REGISTRY) + generate_latest(registry), CONTENT_TYPE_LATEST
+
+
+def _multiprocess_folder() -> str | None:
+    """The folder this process's counters are written to: only when prometheus_client was imported in
+    multiprocess mode (the variable set later — an in-process `repairbot worker`, as tests run it — leaves this
+    process's counters in memory, where they are read)."""
+    folder = os.environ.get(MULTIPROC_ENV)
+    return folder if folder and values.ValueClass is not values.MutexValue else None
 
 
 # prometheus_client's files are named <kind>_<pid>.db (gauges: gauge_<mode>_<pid>.db).
