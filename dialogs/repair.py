@@ -665,8 +665,30 @@ def photo(ctx: Ctx, msg: Incoming) -> Outcome:
         ctx.set("photos", ())
         return Go(say=TEXT["no_photo"])
     if msg.kind == "text" and msg.text:
+        said = words_instead(ctx, msg)
+        if said is not None:
+            return said
+        alarm = emergency_in(ctx, msg.raw.strip())
+        if alarm:  # 「冒火花了」 said at the photo: an emergency now, and its photo is not required
+            return Go(say=join_lines(add_to_description(ctx, msg.raw.strip()), alarm))
         return Retry(on_text(ctx, msg))
     return Retry(ENGINE_TEXT["need_image"] if msg.kind != "text" else ENGINE_TEXT["empty"])
+
+
+def words_instead(ctx: Ctx, msg: Incoming) -> Outcome | None:
+    """Words that are not more of this fault, said where the photo (or the summary) waits: another fault at
+    another place is asked about as a new report, and a complaint or a question is pointed to its own menu;
+    neither is merged into this description. None for anything else."""
+    whole = read_correction(ctx, msg.text)
+    if whole is not None and another_report(msg.text, whole, form(ctx)):
+        ctx.set("another", msg.raw.strip()[:500])
+        return Go("another")
+    if any(w in msg.text for w in PHOTO_WORDS):
+        return None  # 「没相机怎么拍」 is about the photo
+    p = ctx.understand(msg.text)
+    if p is not None and not p.emergency and p.intent in ("complaint", "query", "notice"):
+        return Retry(TEXT[f"elsewhere_{p.intent}"])
+    return None
 
 
 def phone(ctx: Ctx, msg: Incoming) -> Outcome:
@@ -754,6 +776,9 @@ def correct(ctx: Ctx, msg: Incoming) -> Outcome:
     p = read_correction(ctx, correction_text(msg.text))
     changed = apply_correction(form(ctx), p, ctx.register) if p is not None else []
     if not changed:
+        elsewhere = words_instead(ctx, msg)
+        if elsewhere is not None:
+            return elsewhere
         words = msg.raw.strip()
         if len(words) >= 5 and not any(w in words for w in PHOTO_WORDS):
             # More about the fault (a photo and its words sent together reach the summary photo first).
@@ -778,7 +803,7 @@ def on_another(ctx: Ctx, choice: Choice) -> Outcome:
     text = f.another or ""
     ctx.forget("another")
     if choice.value == "back" or not text:
-        return Go("confirm")
+        return Go(FIRST)  # the summary, or the photo if the new report was said where the photo was asked
     said, new = report_from(ctx, text)
     if f.phone:
         new.set("phone", f.phone, lambda: ctx.register)
@@ -965,7 +990,7 @@ DIALOG = Dialog(
         Step("description", "问题描述", TEXT["description"], next="photo", handle=description,
              save="description"),
         Step("photo", "照片", TEXT["photo"], next="photo_optional", handle=photo, save="photos", expects="any",
-             skip=lambda ctx: bool(form(ctx).emergency)),
+             skip=lambda ctx: bool(form(ctx).emergency), goes_to=("another",)),
         Step("photo_optional", "照片（可不拍）", emergency.TEXT["photo"], next="phone", handle=optional_photo,
              save="photos", expects="any", goes_to=(FIRST,), skip=lambda ctx: not form(ctx).emergency),
         Step("phone", "联系电话", TEXT["phone"], next="confirm", handle=phone, save="phone"),

@@ -240,3 +240,41 @@ def test_a_lift_emergency_never_takes_the_default_room(wechat: MakeUser, bound: 
     assert "紧急报修成功" in say(user, "确认")
     t = filed_ticket(services, user.openid)
     assert (t.building, t.floor, t.room, t.place_note) == ("学生公寓9栋", "5", None, "电梯")
+
+
+def test_emergency_words_at_the_photo_make_it_urgent(wechat: MakeUser, bound: Callable[..., None],
+                                                     services: Services) -> None:
+    user = wechat("o-trap-photo-fire")
+    bound(user.openid)
+    assert "照片" in say(user, "12栋502灯不亮了")
+    reply = say(user, "灯泡那里冒火花了，有焦味")
+    assert "值班电话" in reply and "可以不拍" in reply
+    reply = say(user, "跳过")
+    if "请核对报修单" in reply:
+        reply = say(user, "确认")
+    assert "紧急报修成功" in reply
+    t = filed_ticket(services, user.openid)
+    assert t.priority == "urgent" and "冒火花" in t.description
+
+
+def test_another_fault_said_at_the_photo_is_asked_as_a_new_report(wechat: MakeUser, bound: Callable[..., None],
+                                                                  services: Services) -> None:
+    user = wechat("o-trap-photo-another")
+    bound(user.openid)
+    assert "照片" in say(user, "6栋307水龙头坏了")
+    reply = say(user, "二教三楼走廊的灯也坏了")
+    assert "另一处新的问题" in reply and "补充到描述" not in reply
+    reply = say(user, "3")  # neither: the photo is still wanted
+    assert "请拍一张故障处的照片" in reply
+    summary = user.image(media_id="M-PHOTO-ANOTHER").text
+    assert "请核对报修单" in summary and "二教" not in summary.split("描述：")[1].splitlines()[0]
+
+
+def test_a_complaint_at_the_photo_is_not_the_description(wechat: MakeUser, bound: Callable[..., None]) -> None:
+    user = wechat("o-trap-photo-canteen")
+    bound(user.openid)
+    assert "照片" in say(user, "12栋502马桶堵了")
+    reply = say(user, "食堂的饭菜太咸了，希望改进一下")
+    assert "投诉建议" in reply and "补充到描述" not in reply and "请拍一张故障处的照片" in reply
+    summary = user.image(media_id="M-PHOTO-CANTEEN").text
+    assert "食堂" not in summary
