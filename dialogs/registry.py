@@ -13,6 +13,7 @@ from dialogs import (
     consult,
     consult_history,
     did_you_mean,
+    human,
     my_tickets,
     photo_repair,
     profile,
@@ -73,6 +74,8 @@ ENTRIES: tuple[Entry, ...] = (
     # An 8-digit number typed with no dialog open is a card number: binding starts at its password.
     Entry("BIND", "绑定校园卡", ("绑定", "绑定校园卡", "用户认证"),
           "· 绑定：绑定校园卡（报修前需要）", dialog=bind.DIALOG, reads=bind.read_card),
+    Entry("HUMAN", "人工服务", ("人工", "人工客服", "转人工", "找人工", "客服", "人工服务"),
+          "· 人工：值班电话和留言方式", answer=human.reply),
     Entry("HELP", "帮助", ("帮助", "使用帮助", "菜单"), answer=_help),
 )
 # Dialogs that no menu opens (another dialog or a command switches to them).

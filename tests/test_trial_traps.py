@@ -278,3 +278,27 @@ def test_a_complaint_at_the_photo_is_not_the_description(wechat: MakeUser, bound
     assert "投诉建议" in reply and "补充到描述" not in reply and "请拍一张故障处的照片" in reply
     summary = user.image(media_id="M-PHOTO-CANTEEN").text
     assert "食堂" not in summary
+
+
+def test_a_card_number_at_the_idle_screen_starts_binding(wechat: MakeUser) -> None:
+    user = wechat("o-trap-card-idle")
+    assert "绑定校园卡后就能看到" in say(user, "我的报修")
+    reply = say(user, "20260001")
+    assert "密码" in reply and "没看懂" not in reply
+    assert "绑定成功" in say(user, "12345X")
+    assert "已绑定校园卡" in say(user, "20260001")
+    other = wechat("o-trap-card-unknown")
+    reply = say(other, "29999999")
+    assert "没有查到这个校园卡号" in reply and "8 位校园卡号" in reply
+
+
+def test_asking_for_a_person_gives_the_duty_phone_and_keeps_the_form(wechat: MakeUser,
+                                                                     bound: Callable[..., None]) -> None:
+    user = wechat("o-trap-human")
+    reply = say(user, "人工")
+    assert "值班电话 0772-2686552" in reply and "没看懂" not in reply
+    bound(user.openid)
+    assert "照片" in say(user, "12栋502马桶堵了")
+    reply = say(user, "转人工")
+    assert "值班电话" in reply and "还没完成" in reply and "这一步需要一张照片" not in reply
+    assert "请核对报修单" in user.image(media_id="M-HUMAN").text

@@ -1,0 +1,18 @@
+"""人工: someone who asks for a person is told who answers the phone, and where a written word reaches the
+office, instead of "not understood" (this desk has no live agent to hand the chat to)."""
+
+from __future__ import annotations
+
+from dialogs.context import Ctx
+
+TEXT = {
+    "phone": ("这里是自动回复，暂时不能转人工。着急的话请打后勤 24 小时值班电话 {phone}；"
+              "不急的事可以回复「投诉建议」留言，工作人员会回复您。"),
+    "no_phone": "这里是自动回复，暂时不能转人工。可以回复「投诉建议」留言，工作人员会回复您。",
+}
+
+
+def reply(ctx: Ctx) -> str:
+    """The school's duty phone, and the written way to the office."""
+    phone = ctx.register.duty_phone
+    return TEXT["phone"].format(phone=phone) if phone else TEXT["no_phone"]
