@@ -127,6 +127,7 @@ TEXT = {
     "where_unclear": "没能从这句话里认出楼栋，我们按列表来选。",
     "emergency_place": "在哪栋楼？直接说楼名就行，如「学生公寓9栋」「二教」「图书馆」：",
     "emergency_place_bad": "没能从这句话里认出楼名，请再说一次，如「学生公寓9栋」「二教」「图书馆」。",
+    "emergency_place_list": "没能从这句话里认出楼名，请从下面选最近的一栋（也可以直接打楼名）：",
     "emergency_floor": "在几楼？大概说就行，如「3楼」「3楼楼梯口」：",
     "emergency_floor_lift": "电梯停在几楼附近？大概说就行，如「3楼」「卡在3楼和4楼中间」，不知道就说「不清楚」：",
     "emergency_floor_bad": "请说说大概在几楼或哪个位置，如「3楼」「3楼和4楼之间」。",
@@ -401,7 +402,18 @@ def emergency_place(ctx: Ctx, msg: Incoming) -> Outcome:
         ctx.set("building_candidates", tuple((c, b) for c, b in p.building_candidates))
         ctx.set("place_guess", PlaceGuess(p.floor, p.room, p.spot))
         return Go("pick_building")
-    return Retry(TEXT["emergency_place_bad"])
+    return every_building(ctx, p.campus)
+
+
+def every_building(ctx: Ctx, campus: str | None) -> Outcome:
+    """A building the register does not know (「北门小卖部旁边那栋」): every building of the campus said (else the
+    user's, else the school's) to pick from, with 「都不是」 to the menus — never the same question again."""
+    reg = ctx.register
+    c = reg.campus(campus) or reg.campus((ctx.who().place or {}).get("campus")) or reg.campus(reg.default_campus)
+    if c is None or not c.buildings:
+        return Retry(TEXT["emergency_place_bad"])
+    ctx.set("building_candidates", tuple((c.name, b.name) for b in c.buildings))
+    return Go("pick_building", TEXT["emergency_place_list"])
 
 
 def emergency_floor_skip(ctx: Ctx) -> bool:
@@ -430,12 +442,14 @@ def emergency_floor(ctx: Ctx, msg: Incoming) -> Outcome:
         return Go("emergency_place")
     if not text or text.rstrip("。.!！").lower() in NOT_A_SPOT or len(text) > 100:
         return Retry(TEXT["emergency_floor_bad"])
-    values: dict[str, Any] = {"room": None} if is_lift(f) else {}
+    values: dict[str, Any] = {"room": None}  # someone in danger is not asked a room number after the floor
     n = small_int(fold(text))
-    if n is not None and fits_floor(b, str(n)):
+    room = fold(text).replace(" ", "")
+    if not is_lift(f) and b.has_rooms and b.floor_of_room(room) is not None:  # 「302」: the room, and its floor
+        values.update(floor=str(b.floor_of_room(room)), room=room, place_note=None)
+    elif n is not None and fits_floor(b, str(n)):
         values["floor"] = str(n)
-        if is_lift(f):
-            values["place_note"] = f.place_note or TEXT["lift"]
+        values["place_note"] = f.place_note or (TEXT["lift"] if is_lift(f) else None)
     else:
         m = FLOOR_IN_WORDS.search(fold(text))
         floor = str(small_int(m.group(1))) if m and small_int(m.group(1)) is not None else None

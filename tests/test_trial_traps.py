@@ -302,3 +302,32 @@ def test_asking_for_a_person_gives_the_duty_phone_and_keeps_the_form(wechat: Mak
     reply = say(user, "转人工")
     assert "值班电话" in reply and "还没完成" in reply and "这一步需要一张照片" not in reply
     assert "请核对报修单" in user.image(media_id="M-HUMAN").text
+
+
+def test_an_emergency_in_a_building_not_on_the_register_offers_a_list(wechat: MakeUser, bound: Callable[..., None],
+                                                                      services: Services) -> None:
+    user = wechat("o-trap-fire-nowhere")
+    bound(user.openid)
+    assert "在哪栋楼" in say(user, "着火了！冒烟了")
+    reply = say(user, "北门小卖部旁边那栋")
+    assert "请从下面选" in reply and "学生公寓12栋" in reply and "都不是，按菜单选择" in reply
+    reply = choose(user, "东环校区 学生公寓12栋")
+    assert "在几楼" in reply
+    reply = say(user, "3楼")
+    assert "照片" in reply
+    assert "紧急报修成功" in say(user, "确认")
+    t = filed_ticket(services, user.openid)
+    assert (t.building, t.floor, t.priority) == ("学生公寓12栋", "3", "urgent")
+
+
+def test_an_emergency_floor_or_room_is_not_asked_again(wechat: MakeUser, bound: Callable[..., None],
+                                                       services: Services) -> None:
+    user = wechat("o-trap-fire-room")
+    bound(user.openid)
+    say(user, "着火了！冒烟了")
+    assert "在几楼" in say(user, "学生公寓12栋")
+    reply = say(user, "302")
+    assert "房间号" not in reply and "照片" in reply
+    assert "紧急报修成功" in say(user, "确认")
+    t = filed_ticket(services, user.openid)
+    assert (t.building, t.floor, t.room) == ("学生公寓12栋", "3", "302")
