@@ -151,6 +151,8 @@ class Step:
     read_only: bool = False
     # At a read-only step, text that answers it besides a list number or a choice's label (a ticket number).
     answers: Callable[[Ctx, Incoming], bool] | None = None
+    # What 返回 says here instead of going back a step: a summary whose every line has its own edit.
+    back: str = ""
 
     def targets(self) -> set[str]:
         return {self.next, *self.goes_to}
@@ -413,6 +415,8 @@ class Engine:
             return self.begin(ctx, dialog.name, say=TEXT["restarted"])
         step = dialog.step(st.step or dialog.start)
         if word == "back":
+            if step.back:
+                return join_lines(step.back, self._render(ctx, step))
             if not st.history:
                 return join_lines(TEXT["first_step"], self._render(ctx, step))
             st.step = st.history.pop()
