@@ -331,3 +331,29 @@ def test_an_emergency_floor_or_room_is_not_asked_again(wechat: MakeUser, bound: 
     assert "紧急报修成功" in say(user, "确认")
     t = filed_ticket(services, user.openid)
     assert (t.building, t.floor, t.room) == ("学生公寓12栋", "3", "302")
+
+
+def test_back_at_a_summary_reached_at_once_says_how_to_change_it(wechat: MakeUser,
+                                                                  bound: Callable[..., None]) -> None:
+    user = wechat("o-trap-summary-back")
+    bound(user.openid)
+    say(user, "12栋502马桶堵了")
+    assert "请核对报修单" in user.image(media_id="M-BACK-SUM").text
+    reply = say(user, "返回")
+    assert "要改哪一项" in reply and "请核对报修单" in reply and "请拍一张" not in reply
+    reply = say(user, "2")
+    assert "修改" not in reply or "校区" in reply or "楼栋" in reply or "位置" in reply
+
+
+def test_another_fault_at_the_same_place_is_not_swapped_in_silently(wechat: MakeUser, bound: Callable[..., None],
+                                                                    services: Services) -> None:
+    user = wechat("o-trap-same-place")
+    bound(user.openid)
+    say(user, "12栋502马桶堵了")
+    user.image(media_id="M-SAME")
+    reply = say(user, "12栋502水龙头坏了一直滴水")
+    assert "另一处新的问题" in reply and "已修改故障" not in reply
+    reply = say(user, "1")
+    assert "报修成功" in reply
+    t = filed_ticket(services, user.openid)
+    assert t.group == "排水" and "马桶" in t.description
