@@ -202,9 +202,10 @@ def detail_choices(ctx: Ctx) -> list[Choice]:
     t = _ticket(ctx)
     # A ticket withdrawn, closed or rejected is over: nobody would read a message on it.
     options = [] if t is not None and t.status in FINISHED else [Choice(TEXT["act_message"], "message")]
-    if t is not None and t.status == "submitted" and t.openid == ctx.openid:
+    mine = t is not None and is_filed_by(t, ctx.openid, ctx.who().person_id)
+    if t is not None and t.status == "submitted" and mine:
         options.append(Choice(TEXT["act_withdraw"], "withdraw", ("撤销",)))
-    if t is not None and t.status == "completed" and t.openid == ctx.openid:
+    if t is not None and t.status == "completed" and mine:
         options += [Choice(TEXT["act_rate"], "rate"), Choice(TEXT["act_rework"], "rework")]
     options.append(Choice(TEXT["act_back"], "list"))
     return options

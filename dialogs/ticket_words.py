@@ -18,7 +18,7 @@ from dialogs.forms import Form
 from dialogs.my_tickets import TEXT as TICKETS_TEXT
 from dialogs.my_tickets import MyTicketsForm, visible
 from models.errors import NotFound
-from models.tickets import OPEN_STATUSES, Ticket, add_message, get_ticket, user_tickets
+from models.tickets import OPEN_STATUSES, Ticket, add_message, get_ticket, is_filed_by, user_tickets
 
 TEXT = {
     "message_title": "留言",
@@ -73,6 +73,11 @@ def form(ctx: Ctx) -> TicketWordForm:
 
 def _mine(ctx: Ctx) -> list[Ticket]:
     return ctx.once("my_tickets", lambda: user_tickets(ctx.session, ctx.openid, ctx.who().person_id))
+
+
+def _filed(ctx: Ctx, t: Ticket) -> bool:
+    """Filed by this user (from this WeChat, or with the card it is bound to now), not only followed."""
+    return is_filed_by(t, ctx.openid, ctx.who().person_id)
 
 
 def _named(ctx: Ctx, no: str) -> Ticket | None:
@@ -131,21 +136,21 @@ def on_message_pick(ctx: Ctx, choice: Choice) -> Outcome:
 # -- 撤销 ----------------------------------------------------------------------------------------------
 
 def withdraw_candidates(ctx: Ctx) -> list[Ticket]:
-    return [t for t in _mine(ctx) if t.status == "submitted" and t.openid == ctx.openid]
+    return [t for t in _mine(ctx) if t.status == "submitted" and _filed(ctx, t)]
 
 
 def withdraw_start(ctx: Ctx) -> Outcome | None:
     no = form(ctx).no
     if no is not None:
         ticket = _named(ctx, no)
-        if ticket is None or ticket.openid != ctx.openid:
+        if ticket is None or not _filed(ctx, ticket):
             return End(TEXT["not_found"].format(no=no))
         if ticket.status != "submitted":
             return End(TEXT["withdraw_late"].format(no=ticket.no))
         return confirm(ticket.no)
     candidates = withdraw_candidates(ctx)
     if not candidates:
-        accepted = any(t.status in OPEN_STATUSES for t in _mine(ctx) if t.openid == ctx.openid)
+        accepted = any(t.status in OPEN_STATUSES for t in _mine(ctx) if _filed(ctx, t))
         return End(TEXT["accepted_only" if accepted else "none_withdraw"])
     return confirm(candidates[0].no) if len(candidates) == 1 else None
 

@@ -11,6 +11,7 @@ from core.services import Services
 from devtools.chat import WeChatUser
 from models.people import ensure_user
 from tests.support.chat import choose, say, ticket_no
+from tests.support.consults import make_consult
 from tests.support.tickets import filed_ticket
 from tests.test_location import mapped, point_of, share  # noqa: F401
 
@@ -357,3 +358,20 @@ def test_another_fault_at_the_same_place_is_not_swapped_in_silently(wechat: Make
     assert "报修成功" in reply
     t = filed_ticket(services, user.openid)
     assert t.group == "排水" and "马桶" in t.description
+
+
+def test_a_card_bound_on_a_new_wechat_brings_its_tickets_and_consults(wechat: MakeUser, bound: Callable[..., None],
+                                                                      services: Services) -> None:
+    old, new = wechat("o-trap-phone-old"), wechat("o-trap-phone-new")
+    bound(old.openid)
+    say(old, "12栋502马桶堵了")
+    old.image(media_id="M-NEWPHONE")
+    no = ticket_no(say(old, "确认"))
+    make_consult(services, openid=old.openid, card_no="20260001", title="二食堂饭菜偏咸")
+    assert "校园卡号" in say(new, "绑定")
+    say(new, "20260001")
+    assert "之前绑定在另一个微信上" in say(new, "12345X")
+    assert no in say(new, "我的报修")
+    assert "撤销" in say(new, no)
+    assert "二食堂饭菜偏咸" in say(new, "查看历史") + choose(new, "最近7天")
+    assert no not in say(old, "我的报修")  # the old WeChat, unbound, no longer lists the card's tickets
