@@ -12,7 +12,7 @@ from devtools.chat import WeChatUser
 from models.people import ensure_user
 from tests.support.chat import choose, say, ticket_no
 from tests.support.consults import make_consult
-from tests.support.tickets import filed_ticket
+from tests.support.tickets import filed_ticket, make_ticket, stored
 from tests.test_location import mapped, point_of, share  # noqa: F401
 
 MakeUser = Callable[..., WeChatUser]
@@ -375,3 +375,16 @@ def test_a_card_bound_on_a_new_wechat_brings_its_tickets_and_consults(wechat: Ma
     assert "撤销" in say(new, no)
     assert "二食堂饭菜偏咸" in say(new, "查看历史") + choose(new, "最近7天")
     assert no not in say(old, "我的报修")  # the old WeChat, unbound, no longer lists the card's tickets
+
+
+def test_a_repair_rated_in_words_is_rated(wechat: MakeUser, bound: Callable[..., None], services: Services) -> None:
+    user = wechat("o-trap-rate-words")
+    bound(user.openid)
+    no = make_ticket(services, user.openid, moved_to="completed")
+    reply = say(user, "修得还行吧，就是来得有点慢")
+    assert f"{no} 已评 3 星" in reply
+    other = wechat("o-trap-rate-stars")
+    bound(other.openid, "20260002")
+    no = make_ticket(services, other.openid, moved_to="completed")
+    assert f"{no} 已评 3 星" in say(other, "三星吧")
+    assert stored(services, no).status == "closed"
