@@ -151,8 +151,8 @@ def _free_text(engine: Engine, ctx: Ctx) -> str | Reply:
     if p is None or p.intent == "other":
         return TEXT["unknown"]
     if p.intent == "query":
-        named = my_tickets.named_in(ctx.msg.raw)
-        if named is not None:  # "R261202013什么时候修": that ticket, not the list
+        named = my_tickets.named_in(ctx.msg.raw) or my_tickets.described_in(ctx, ctx.msg.raw)
+        if named is not None:  # "R261202013什么时候修", "花洒修好了没有": that ticket, not the list
             return engine.begin(ctx, my_tickets.DIALOG.name, named)
         return _open(engine, ctx, "MY_TICKETS")
     if p.intent == "notice":

@@ -388,3 +388,14 @@ def test_a_repair_rated_in_words_is_rated(wechat: MakeUser, bound: Callable[...,
     no = make_ticket(services, other.openid, moved_to="completed")
     assert f"{no} 已评 3 星" in say(other, "三星吧")
     assert stored(services, no).status == "closed"
+
+
+def test_progress_asked_by_the_thing_opens_that_ticket(wechat: MakeUser, bound: Callable[..., None],
+                                                       services: Services) -> None:
+    user = wechat("o-trap-shower")
+    bound(user.openid)
+    shower = make_ticket(services, user.openid, item="花洒", description="花洒不出水")
+    lamp = make_ticket(services, user.openid, group="照明", item="灯管", description="灯管不亮")
+    reply = say(user, "上周二报的花洒修好了没有")
+    assert shower in reply and lamp not in reply
+    assert lamp in say(user, "我的报修")  # the list is still the list
