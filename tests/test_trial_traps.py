@@ -399,3 +399,9 @@ def test_progress_asked_by_the_thing_opens_that_ticket(wechat: MakeUser, bound: 
     reply = say(user, "上周二报的花洒修好了没有")
     assert shower in reply and lamp not in reply
     assert lamp in say(user, "我的报修")  # the list is still the list
+
+
+def test_an_outage_asked_with_no_notice_says_how_to_report_it(wechat: MakeUser) -> None:
+    user = wechat("o-trap-outage")
+    reply = say(user, "宿舍停水了吗")
+    assert "目前没有新的通知公告" in reply and "直接告诉我就能报修" in reply
