@@ -405,3 +405,11 @@ def test_an_outage_asked_with_no_notice_says_how_to_report_it(wechat: MakeUser) 
     user = wechat("o-trap-outage")
     reply = say(user, "宿舍停水了吗")
     assert "目前没有新的通知公告" in reply and "直接告诉我就能报修" in reply
+
+
+def test_giving_up_in_words_cancels_the_form(wechat: MakeUser, bound: Callable[..., None]) -> None:
+    user = wechat("o-trap-never-mind")
+    bound(user.openid)
+    assert "维修类型" in say(user, "报修")
+    assert "已取消" in say(user, "算了")
+    assert "当前没有进行中的操作" in say(user, "1")
