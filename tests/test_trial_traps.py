@@ -413,3 +413,14 @@ def test_giving_up_in_words_cancels_the_form(wechat: MakeUser, bound: Callable[.
     assert "维修类型" in say(user, "报修")
     assert "已取消" in say(user, "算了")
     assert "当前没有进行中的操作" in say(user, "1")
+
+
+def test_a_complaint_said_at_the_leave_question_goes_where_it_was_clicked(wechat: MakeUser,
+                                                                          bound: Callable[..., None]) -> None:
+    user = wechat("o-trap-leave-words")
+    bound(user.openid)
+    assert "照片" in say(user, "12栋502马桶堵了")
+    assert "要离开吗" in user.click("CONSULT").text
+    reply = say(user, "食堂的饭菜太咸了，希望改进一下")
+    assert "继续填写" not in reply and "补充到描述" not in reply
+    assert "饮食服务中心" in reply or "匿名" in reply or "投诉" in reply
