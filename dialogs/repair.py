@@ -125,6 +125,8 @@ TEXT = {
     "where": ("在哪儿坏的？一句话说楼栋和房间号，如「12栋502」；公共区域说楼名和位置，如「二教3楼男厕」"
               "「图书馆门口」。\n也可以回复数字，按维修类型选："),
     "guessed": "（「{typed}」我按「{meant}」理解了；不对请回复「不是」）",
+    "list_help": ("回复列表前的数字选一项就行。不知道选哪个，也可以直接说哪里、什么坏了，"
+                  "如「12栋502水龙头一直滴水」，我来帮您填。"),
     "where_unclear": "没能从这句话里认出楼栋，我们按列表来选。",
     "emergency_place": "在哪栋楼？直接说楼名就行，如「学生公寓9栋」「二教」「图书馆」：",
     "emergency_place_bad": "没能从这句话里认出楼名，请再说一次，如「学生公寓9栋」「二教」「图书馆」。",
@@ -141,6 +143,8 @@ TEXT = {
     "another_replaced": "好的，这张单改成新的问题。",
     "another_photos": "之前的照片拍的是另一处，已经去掉，请重新拍。",
 }
+# A question about the list itself, asked at it.
+ASKED = re.compile(r"[?？]|什么|啥|怎么|哪个|哪一|不知道|不懂|不清楚")
 PHONE_RE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")
 # A phone said in words: 「我电话13912345678」「电话是 139 1234 5678」 (one number, and only its digits).
 PHONE_IN_WORDS = re.compile(r"(?<![\d-])(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})(?![\d-])")
@@ -235,6 +239,8 @@ def free_text(ctx: Ctx, msg: Incoming) -> Outcome:
                 **place_said(p.floor, p.room, p.spot, generic=p.spot_generic)}, lambda: ctx.register)
     filled = fill_missing(f, form_from_parse(p, ctx.register), ctx.register)
     if not [k for k in filled if k != "fault"]:
+        if p.intent == "other" and ASKED.search(msg.text):  # 「什么意思？」「不知道选哪个」: how to answer, not a retry
+            return Retry(TEXT["list_help"])
         return Retry(join_lines(TEXT["not_understood"], ENGINE_TEXT["choose_number"]))
     words = msg.raw.strip()
     if not f.has("description") and (p.group or p.fault or f.group == OTHER) and 5 <= len(words) <= 500:

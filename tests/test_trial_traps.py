@@ -424,3 +424,13 @@ def test_a_complaint_said_at_the_leave_question_goes_where_it_was_clicked(wechat
     reply = say(user, "食堂的饭菜太咸了，希望改进一下")
     assert "继续填写" not in reply and "补充到描述" not in reply
     assert "饮食服务中心" in reply or "匿名" in reply or "投诉" in reply
+
+
+def test_a_question_about_a_list_is_answered_with_how_to_choose(wechat: MakeUser,
+                                                                 bound: Callable[..., None]) -> None:
+    user = wechat("o-trap-what")
+    bound(user.openid)
+    say(user, "报修")
+    say(user, "2")
+    reply = say(user, "什么意思？")
+    assert "不知道选哪个" in reply and "没能从这句话里" not in reply and "故障类别" in reply
