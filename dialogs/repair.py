@@ -247,6 +247,9 @@ def free_text(ctx: Ctx, msg: Incoming) -> Outcome:
         # The sentence that told the fault describes it (a photo sent first); 其他 says nothing of what.
         ctx.set("description", words)
     route(f, ctx.register)
+    if ctx.state.step == "category" and not where_skip(ctx):
+        # What is wrong, said at the type list (a photo sent first): the place in words, as for a sentence.
+        return Go("where", understood(ctx, p, f))
     # The same step again: it is skipped if the text answered it.
     return Go(str(ctx.state.step), understood(ctx, p, f))
 
@@ -995,7 +998,7 @@ DIALOG = Dialog(
         Step("where", "位置", TEXT["where"], next="category", choices=category_choices, save="category",
              handle=where, skip=where_skip, goes_to=("pick_building",)),
         Step("category", "维修类型", TEXT["category"], next="group", choices=category_choices,
-             save="category", handle=free_text, skip=category_skip),
+             save="category", handle=free_text, skip=category_skip, goes_to=("where",)),
         Step("group", "故障类别", group_prompt, next="item", choices=group_choices, on_choice=on_group,
              save="group", handle=free_text, auto_single=True),
         Step("item", "具体物品", TEXT["item"], next="campus", choices=item_choices, save="item",

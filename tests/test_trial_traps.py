@@ -434,3 +434,18 @@ def test_a_question_about_a_list_is_answered_with_how_to_choose(wechat: MakeUser
     say(user, "2")
     reply = say(user, "什么意思？")
     assert "不知道选哪个" in reply and "没能从这句话里" not in reply and "故障类别" in reply
+
+
+def test_photos_first_then_the_fault_asks_the_place_in_words(wechat: MakeUser, bound: Callable[..., None]) -> None:
+    user = wechat("o-trap-photos-first")
+    bound(user.openid)
+    for n in range(3):
+        user.image(media_id=f"M-FIRST-{n}")
+    reply = say(user, "灯坏了")
+    assert "在哪儿坏的" in reply
+    reply = say(user, "12栋502")
+    if "具体物品" in reply:
+        reply = choose(user, "灯管")
+    if "描述" in reply:
+        reply = say(user, "宿舍的灯坏了，开关没反应")
+    assert "请核对报修单" in reply and "照片：3 张" in reply and "学生公寓12栋 5楼 502" in reply
