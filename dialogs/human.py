@@ -3,6 +3,8 @@ office, instead of "not understood" (this desk has no live agent to hand the cha
 
 from __future__ import annotations
 
+import re
+
 from dialogs.context import Ctx
 
 TEXT = {
@@ -10,6 +12,16 @@ TEXT = {
               "不急的事可以回复「投诉建议」留言，工作人员会回复您。"),
     "no_phone": "这里是自动回复，暂时不能转人工。可以回复「投诉建议」留言，工作人员会回复您。",
 }
+
+# A short request for a person in other words (「帮我转人工」「有没有人工客服」「找个真人」); a longer sentence
+# that mentions one (「人工费怎么算」), or a place (人工湖), is not.
+ASKED = re.compile(r"人工(?!费|湖|草|智能)|真人")
+ASKED_MAX = 12
+
+
+def asked(text: str) -> bool:
+    """Whether a short message asks for a person."""
+    return len(text) <= ASKED_MAX and ASKED.search(text) is not None
 
 
 def reply(ctx: Ctx) -> str:

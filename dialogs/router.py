@@ -3,7 +3,7 @@ subscribe, unsubscribe, delivery reports — never come here: the web layer's ev
 
 from __future__ import annotations
 
-from dialogs import consult, did_you_mean, emergency, my_tickets, place_given, rate, staff_chat
+from dialogs import consult, did_you_mean, emergency, human, my_tickets, place_given, rate, staff_chat
 from dialogs.context import Ctx
 from dialogs.engine import GLOBAL_WORDS, Engine, Switch, is_number, join_lines, yes_no
 from dialogs.engine import TEXT as ENGINE_TEXT
@@ -259,7 +259,7 @@ def _key(msg: Incoming) -> str | None:
         return msg.key or ""
     if msg.kind == "text":
         entry = BY_WORD.get(msg.text)
-        return entry.key if entry else None
+        return entry.key if entry else ("HUMAN" if human.asked(msg.text) else None)
     return None
 
 

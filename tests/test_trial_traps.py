@@ -449,3 +449,13 @@ def test_photos_first_then_the_fault_asks_the_place_in_words(wechat: MakeUser, b
     if "描述" in reply:
         reply = say(user, "宿舍的灯坏了，开关没反应")
     assert "请核对报修单" in reply and "照片：3 张" in reply and "学生公寓12栋 5楼 502" in reply
+
+
+def test_a_person_asked_for_in_a_sentence_or_by_voice(wechat: MakeUser, bound: Callable[..., None]) -> None:
+    user = wechat("o-trap-human-voice")
+    bound(user.openid)
+    assert "值班电话" in say(user, "帮我转人工")
+    assert "照片" in say(user, "12栋502马桶堵了")
+    reply = user.voice("有没有真人客服。").text
+    assert "值班电话" in reply and "还没完成" in reply
+    assert "值班电话" not in say(user, "人工湖边的路灯坏了")
