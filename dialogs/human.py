@@ -11,7 +11,12 @@ TEXT = {
     "phone": ("这里是自动回复，暂时不能转人工。着急的话请打后勤 24 小时值班电话 {phone}；"
               "不急的事可以回复「投诉建议」留言，工作人员会回复您。"),
     "no_phone": "这里是自动回复，暂时不能转人工。可以回复「投诉建议」留言，工作人员会回复您。",
+    "writing": "这里是自动回复，暂时不能转人工。您正在写的意见建议提交后，工作人员会在这里回复您。",
+    "writing_phone": ("这里是自动回复，暂时不能转人工。着急的话请打后勤 24 小时值班电话 {phone}；"
+                      "您正在写的意见建议提交后，工作人员会在这里回复您。"),
 }
+# The dialog whose sending is the written way to the office: inside it, it is not pointed to again.
+WRITING = "consult"
 
 # A short request for a person in other words (「帮我转人工」「有没有人工客服」「找个真人」); a longer sentence
 # that mentions one (「人工费怎么算」), or a place (人工湖), is not.
@@ -27,4 +32,7 @@ def asked(text: str) -> bool:
 def reply(ctx: Ctx) -> str:
     """The school's duty phone, and the written way to the office."""
     phone = ctx.register.duty_phone
-    return TEXT["phone"].format(phone=phone) if phone else TEXT["no_phone"]
+    key = "writing" if ctx.state.flow == WRITING else ""
+    if phone:
+        return TEXT[f"{key}_phone" if key else "phone"].format(phone=phone)
+    return TEXT[key or "no_phone"]

@@ -459,3 +459,11 @@ def test_a_person_asked_for_in_a_sentence_or_by_voice(wechat: MakeUser, bound: C
     reply = user.voice("有没有真人客服。").text
     assert "值班电话" in reply and "还没完成" in reply
     assert "值班电话" not in say(user, "人工湖边的路灯坏了")
+
+
+def test_a_person_asked_for_while_writing_a_complaint(wechat: MakeUser, bound: Callable[..., None]) -> None:
+    user = wechat("o-trap-human-consult")
+    bound(user.openid)
+    say(user, "宿管阿姨态度太差了")
+    reply = say(user, "人工")
+    assert "值班电话" in reply and "您正在写的意见建议提交后" in reply and "回复「投诉建议」" not in reply
