@@ -7,9 +7,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy import select
+
+from core.actions import move_ticket
 from core.services import Services
 from devtools.chat import WeChatUser
 from models.people import ensure_user
+from models.pushes import Push
+from models.tickets import Ticket
 from tests.support.chat import choose, say, ticket_no
 from tests.support.consults import make_consult
 from tests.support.tickets import filed_ticket, make_ticket, stored
@@ -467,3 +472,21 @@ def test_a_person_asked_for_while_writing_a_complaint(wechat: MakeUser, bound: C
     say(user, "宿管阿姨态度太差了")
     reply = say(user, "人工")
     assert "值班电话" in reply and "您正在写的意见建议提交后" in reply and "回复「投诉建议」" not in reply
+
+
+def test_progress_of_a_card_s_ticket_is_pushed_to_the_wechat_it_moved_to(wechat: MakeUser,
+                                                                          bound: Callable[..., None],
+                                                                          services: Services) -> None:
+    old, new = wechat("o-trap-push-old"), wechat("o-trap-push-new")
+    bound(old.openid)
+    say(old, "12栋502马桶堵了")
+    old.image(media_id="M-PUSH-MOVED")
+    no = ticket_no(say(old, "确认"))
+    say(new, "绑定")
+    say(new, "20260001")
+    assert "之前绑定在另一个微信上" in say(new, "12345X")
+    move_ticket(services, no, "accepted", by="staff:王调度")
+    with services.db.session() as s:
+        told = set(s.scalars(select(Push.openid).join(Ticket, Push.ticket_id == Ticket.id)
+                             .where(Ticket.no == no, Push.kind == "status")))
+    assert told == {new.openid}
