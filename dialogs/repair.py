@@ -229,6 +229,9 @@ def free_text(ctx: Ctx, msg: Incoming) -> Outcome:
     p = ctx.understand(msg.text)
     if p is None:
         return Retry(ENGINE_TEXT["choose_number"])
+    urgent = emergency_now(ctx, msg, p)
+    if urgent is not None:
+        return urgent
     if p.intent in ("complaint", "query", "notice"):
         return Retry(TEXT[f"elsewhere_{p.intent}"])
     f = form(ctx)
@@ -252,6 +255,19 @@ def free_text(ctx: Ctx, msg: Incoming) -> Outcome:
         return Go("where", understood(ctx, p, f))
     # The same step again: it is skipped if the text answered it.
     return Go(str(ctx.state.step), understood(ctx, p, f))
+
+
+def emergency_now(ctx: Ctx, msg: Incoming, p: Parse) -> Outcome | None:
+    """An emergency said at a list or the place question (「电梯卡住了，里面有人」 after 重新开始): the duty phone at
+    once, and the form starts again as an emergency's (only the building asked), keeping the photos and phone."""
+    if not p.emergency or form(ctx).emergency:
+        return None
+    alarm, urgent = emergency.start(ctx, msg.raw, p)
+    f = form(ctx)
+    for name in ("photos", "phone"):
+        if f.has(name):
+            urgent.set(name, f.get(name), lambda: ctx.register)
+    return Switch("repair", say=alarm, data=urgent)
 
 
 def understood(ctx: Ctx, p: Parse, f: RepairForm) -> str:
@@ -337,6 +353,9 @@ def where(ctx: Ctx, msg: Incoming) -> Outcome:
     if settled is not None:
         return settled
     p = read_correction(ctx, msg.text)
+    urgent = emergency_now(ctx, msg, p) if p is not None else None
+    if urgent is not None:
+        return urgent
     f = form(ctx)
     if p is not None:
         fill_missing(f, form_from_parse(p, ctx.register), ctx.register)

@@ -490,3 +490,17 @@ def test_progress_of_a_card_s_ticket_is_pushed_to_the_wechat_it_moved_to(wechat:
         told = set(s.scalars(select(Push.openid).join(Ticket, Push.ticket_id == Ticket.id)
                              .where(Ticket.no == no, Push.kind == "status")))
     assert told == {new.openid}
+
+
+def test_an_emergency_said_at_a_list_gives_the_duty_phone(wechat: MakeUser, bound: Callable[..., None],
+                                                          services: Services) -> None:
+    user = wechat("o-trap-list-lift")
+    bound(user.openid)
+    say(user, "报修")
+    reply = say(user, "电梯里困了人")
+    assert "值班电话" in reply and "在哪栋楼" in reply and "维修类型" not in reply
+    reply = say(user, "学生公寓9栋")
+    assert "电梯停在几楼附近" in reply
+    say(user, "3楼")
+    assert "紧急报修成功" in say(user, "确认")
+    assert filed_ticket(services, user.openid).priority == "urgent"
