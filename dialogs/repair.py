@@ -538,6 +538,7 @@ def on_start(ctx: Ctx) -> Outcome | None:
     if not form(ctx).has("phone") and who.phone:
         ctx.set("phone", who.phone)
     use_default_room(ctx, who.place)
+    route(form(ctx), ctx.register)  # a form filled elsewhere (while binding) has its type from place and fault
     return None
 
 

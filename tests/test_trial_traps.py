@@ -504,3 +504,13 @@ def test_an_emergency_said_at_a_list_gives_the_duty_phone(wechat: MakeUser, boun
     say(user, "3楼")
     assert "紧急报修成功" in say(user, "确认")
     assert filed_ticket(services, user.openid).priority == "urgent"
+
+
+def test_a_shared_location_and_a_fault_before_binding_ask_no_repair_type(wechat: MakeUser,
+                                                                         mapped: dict[str, Any]) -> None:  # noqa: F811
+    user = wechat("o-trap-loc-bind")
+    assert "附近" in share(user, point_of(mapped, "第一教学楼")).text
+    assert "先绑定校园卡" in say(user, "门锁坏了")
+    say(user, "20260001")
+    reply = say(user, "12345X")
+    assert "绑定成功" in reply and "第一教学楼" in reply and "维修类型" not in reply
