@@ -80,6 +80,7 @@ TEXT = {
     "desc_added": "已把这句话补充到描述里。",
     "desc_full": "描述已经接近 500 字，这句没有加进去；可以在核对报修单时修改描述。",
     "phone": "请输入联系电话（手机号），方便师傅联系您：",
+    "phone_kept": "已记下联系电话 {phone}。",
     "phone_bad": "这个号码好像不对，请输入 11 位手机号，或带区号的座机号。",
     "confirm": "请核对报修单：\n{summary}\n",
     "confirm_back": "要改哪一项？回复下面的数字，如「2」修改位置；也可以直接说，如「房间改成503」。",
@@ -226,6 +227,10 @@ def buildings(ctx: Ctx, campus: str) -> list[Building]:
 
 def free_text(ctx: Ctx, msg: Incoming) -> Outcome:
     """Read free text typed where a number was expected: it may say the place or the fault."""
+    number = fold(msg.text).replace(" ", "")
+    if PHONE_RE.match(number):  # a phone number offered before it is asked: kept, and the list asked again
+        ctx.set("phone", number)
+        return Retry(TEXT["phone_kept"].format(phone=number))
     p = ctx.understand(msg.text)
     if p is None:
         return Retry(ENGINE_TEXT["choose_number"])

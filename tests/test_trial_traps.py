@@ -514,3 +514,11 @@ def test_a_shared_location_and_a_fault_before_binding_ask_no_repair_type(wechat:
     say(user, "20260001")
     reply = say(user, "12345X")
     assert "绑定成功" in reply and "第一教学楼" in reply and "维修类型" not in reply
+
+
+def test_a_phone_number_offered_at_a_list_is_kept(wechat: MakeUser, bound: Callable[..., None]) -> None:
+    user = wechat("o-trap-phone-early")
+    bound(user.openid)
+    say(user, "报修")
+    reply = say(user, "13900001111")
+    assert "已记下联系电话 13900001111" in reply and "维修类型" in reply and "没能从这句话里" not in reply
