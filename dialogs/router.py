@@ -3,7 +3,7 @@ subscribe, unsubscribe, delivery reports — never come here: the web layer's ev
 
 from __future__ import annotations
 
-from dialogs import consult, did_you_mean, emergency, human, my_tickets, place_given, rate, staff_chat
+from dialogs import consult, did_you_mean, emergency, human, my_tickets, place_given, rate, staff_chat, ticket_words
 from dialogs.context import Ctx
 from dialogs.engine import GLOBAL_WORDS, Engine, Switch, is_number, join_lines, yes_no
 from dialogs.engine import TEXT as ENGINE_TEXT
@@ -168,6 +168,8 @@ def _free_text(engine: Engine, ctx: Ctx) -> str | Reply:
         return engine.begin(ctx, reacted.flow, reacted.data, say=reacted.say)
     if reacted is not None:
         return reacted
+    if ticket_words.not_needed(ctx.msg.raw) and not (p is not None and p.intent == "repair" and p.group):
+        return engine.begin(ctx, ticket_words.WITHDRAW_DIALOG.name)
     if p is None or p.intent == "other":
         return TEXT["unknown"]
     if p.intent == "query":

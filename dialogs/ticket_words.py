@@ -61,6 +61,15 @@ def read_message(raw: str) -> Form | None:
     return TicketWordForm(no=ticket_no(m.group("no")), text=clean(m.group("text") or "") or None)
 
 
+# A report no longer wanted, said in words (「不用修了，自己弄好了」): the way to withdraw it is offered.
+NOT_NEEDED = re.compile(r"不用(?:再)?(?:修|来)了?|不需要(?:再)?修|不修了|自己(?:修|弄|搞)好|已经好了|又好了")
+
+
+def not_needed(raw: str) -> bool:
+    """Whether words say a report is no longer needed."""
+    return NOT_NEEDED.search(raw) is not None
+
+
 def read_withdraw(raw: str) -> Form | None:
     """「撤销」「撤销报修」「撤销 R…」 as a form; None when the text is not that."""
     m = WITHDRAW_RE.match(raw or "")

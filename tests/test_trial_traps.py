@@ -522,3 +522,15 @@ def test_a_phone_number_offered_at_a_list_is_kept(wechat: MakeUser, bound: Calla
     say(user, "报修")
     reply = say(user, "13900001111")
     assert "已记下联系电话 13900001111" in reply and "维修类型" in reply and "没能从这句话里" not in reply
+
+
+def test_a_report_no_longer_needed_said_in_words_offers_to_withdraw_it(wechat: MakeUser,
+                                                                        bound: Callable[..., None],
+                                                                        services: Services) -> None:
+    user = wechat("o-trap-not-needed")
+    bound(user.openid)
+    say(user, "12栋502门锁坏了")
+    user.image(media_id="M-NOT-NEEDED")
+    no = ticket_no(say(user, "确认"))
+    reply = say(user, "不用修了，自己弄好了")
+    assert f"确定撤销 {no} 吗" in reply or ("撤销哪一张" in reply and no in reply)
