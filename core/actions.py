@@ -35,6 +35,7 @@ from models.tickets import (
     downgrade,
     follow,
     get_ticket,
+    is_filed_by,
     move,
 )
 
@@ -259,8 +260,10 @@ def downgrading(s: Session, cfg: Config, no: str, *, by: str, note: str | None =
 
 
 def _own(s: Session, no: str, openid: str) -> Ticket:
+    """The reporter's ticket: filed from this WeChat, or filed with the card this WeChat is bound to now."""
     ticket = get_ticket(s, no)
-    if ticket.openid != openid:
+    person_id = s.scalar(select(WechatUser.person_id).where(WechatUser.openid == openid))
+    if ticket.openid != openid and not is_filed_by(ticket, openid, person_id):
         raise IllegalMove(f"ticket {ticket.no} is not yours", code="not_yours", no=ticket.no)
     return ticket
 

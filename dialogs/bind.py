@@ -32,6 +32,7 @@ TEXT = {
     "locked": "密码错误次数过多，为保护您的账号，已锁定 {minutes} 分钟，请稍后再试。",
     "bound": "绑定成功！{name}，欢迎您。\n初始密码是身份证号后六位，建议回复「个人信息」改成只有您知道的密码。",
     "already": "{name}，欢迎您回来。您已绑定校园卡 {card}。",
+    "card_read": "好的，绑定校园卡 {card}。",
     "moved": "这张校园卡之前绑定在另一个微信上，那边已解除绑定，我们也通知了对方。",
     "help": "绑定后才能报修。校园卡号见卡片正面；初始密码是身份证号后六位。",
     "report_kept": "先绑定校园卡，绑好后接着报修这个问题。",
@@ -86,12 +87,24 @@ def lock_out(ctx: Ctx) -> Outcome:
     return End(TEXT["locked"].format(minutes=-(-ctx.config.bind_lock_s // 60)))  # rounded up
 
 
+def read_card(raw: str) -> BindForm | None:
+    """A card number typed with no dialog open (after 「绑定后就能看到」): binding with it filled in."""
+    number = raw.strip().replace(" ", "")
+    return BindForm(card=number) if CARD_RE.match(number) else None
+
+
 def on_start(ctx: Ctx) -> Outcome | None:
     user = ctx.user()
     if user.bound and user.person is not None:
         return End(TEXT["already"].format(name=user.person.name, card=mask_card(user.person.card_no)))
     if locked(ctx):
         return lock_out(ctx)
+    number = ctx.form(BindForm).card
+    if number is not None and (locked(ctx, number) or find_person(ctx.session, number) is None):
+        ctx.forget("card")  # a number typed at the idle screen is checked as the card question would
+        return lock_out(ctx) if locked(ctx, number) else Go("card", TEXT["card_unknown"])
+    if number is not None:
+        return Go("password", TEXT["card_read"].format(card=mask_card(number)))
     return None
 
 
@@ -203,7 +216,7 @@ DIALOG = Dialog(
     on_start=on_start,
     help=TEXT["help"],
     steps=(
-        Step("card", "校园卡号", TEXT["card"], next="password", handle=card),
+        Step("card", "校园卡号", TEXT["card"], next="password", handle=card, save="card"),
         Step("password", "密码", TEXT["password"], next=END, handle=password, goes_to=("card",)),
     ),
     on_image=keep_photo,

@@ -105,7 +105,7 @@ def _rows(ctx: Ctx) -> list[Consult]:
         rng = _range(ctx)
         since = datetime.combine(rng.start, time.min, LOCAL).astimezone(UTC)
         until = datetime.combine(rng.end + timedelta(days=1), time.min, LOCAL).astimezone(UTC)
-        return user_consults(ctx.session, ctx.openid, since, until)
+        return user_consults(ctx.session, ctx.openid, since, until, ctx.who().person_id)
     return ctx.once("consult_history", load)
 
 

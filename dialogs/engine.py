@@ -64,6 +64,10 @@ GLOBAL_WORDS = {
     "帮助": "help", "?": "help", "？": "help",
 }
 
+# Words that give up a form, but that a yes/no screen reads as its no (算了 = 不用): they cancel only at a step
+# that takes words or offers no such line.
+QUIT_WORDS = frozenset({"算了", "不报了", "不修了", "不弄了"})
+
 
 # -- what a step returns ------------------------------------------------------------
 
@@ -151,6 +155,8 @@ class Step:
     read_only: bool = False
     # At a read-only step, text that answers it besides a list number or a choice's label (a ticket number).
     answers: Callable[[Ctx, Incoming], bool] | None = None
+    # What 返回 says here instead of going back a step: a summary whose every line has its own edit.
+    back: str = ""
 
     def targets(self) -> set[str]:
         return {self.next, *self.goes_to}
@@ -251,6 +257,8 @@ class Engine:
             return self._ask(ctx, dialog, {"kind": "leave", "key": msg.key})
         # The global words mean the same after a pause: 取消 cancels, 帮助 helps, with no question first.
         word = GLOBAL_WORDS.get(msg.text) if msg.kind == "text" else None
+        if word is None and msg.kind == "text" and msg.text in QUIT_WORDS and quits(ctx, step):
+            word = "cancel"
         if word:
             return self._global(ctx, dialog, word)
         if ctx.now - st.updated > self.pause_s and st.updated and not step.read_only:
@@ -413,6 +421,8 @@ class Engine:
             return self.begin(ctx, dialog.name, say=TEXT["restarted"])
         step = dialog.step(st.step or dialog.start)
         if word == "back":
+            if step.back:
+                return join_lines(step.back, self._render(ctx, step))
             if not st.history:
                 return join_lines(TEXT["first_step"], self._render(ctx, step))
             st.step = st.history.pop()
@@ -471,6 +481,14 @@ class Engine:
 
     def _step_title(self, dialog: Dialog, st: State) -> str:
         return dialog.step(st.step).title if st.step else dialog.title
+
+
+def quits(ctx: Ctx, step: Step) -> bool:
+    """Whether 「算了」 gives up the form at this step: one that takes words, or a list with no line for a no
+    (not the photo, where it may mean 「不拍了」)."""
+    if step.expects != "text":
+        return False
+    return step.choices is None or not any(c.no for c in step.choices(ctx))
 
 
 def pick(options: Sequence[Choice], text: str) -> Choice | str:

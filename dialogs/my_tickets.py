@@ -113,6 +113,21 @@ def named_in(raw: str) -> MyTicketsForm | None:
     return MyTicketsForm(no=ticket_no(m.group(0))) if m else None
 
 
+def described_in(ctx: Ctx, raw: str) -> MyTicketsForm | None:
+    """The one listed ticket a question names by its thing or its kind of fault (「上周二报的花洒修好了没有」):
+    that ticket opened; None when the words name none, or several alike (the list answers then)."""
+    p = ctx.understand(raw)
+    item, group = (p.item, p.group) if p is not None else (None, None)
+
+    def names(t: Ticket) -> bool:
+        if item or group:
+            return t.item == item if item else t.group == group
+        return bool(t.item and t.item in raw)  # a question is read for its intent only: the ticket's own words
+
+    named = [t for t in _tickets(ctx) if names(t)]
+    return MyTicketsForm(no=named[0].no) if len(named) == 1 else None
+
+
 def on_start(ctx: Ctx) -> Outcome | None:
     f = form(ctx)
     if f.no is not None:  # opened at a ticket named outside the list: only one the list would show
@@ -202,9 +217,10 @@ def detail_choices(ctx: Ctx) -> list[Choice]:
     t = _ticket(ctx)
     # A ticket withdrawn, closed or rejected is over: nobody would read a message on it.
     options = [] if t is not None and t.status in FINISHED else [Choice(TEXT["act_message"], "message")]
-    if t is not None and t.status == "submitted" and t.openid == ctx.openid:
+    mine = t is not None and is_filed_by(t, ctx.openid, ctx.who().person_id)
+    if t is not None and t.status == "submitted" and mine:
         options.append(Choice(TEXT["act_withdraw"], "withdraw", ("撤销",)))
-    if t is not None and t.status == "completed" and t.openid == ctx.openid:
+    if t is not None and t.status == "completed" and mine:
         options += [Choice(TEXT["act_rate"], "rate"), Choice(TEXT["act_rework"], "rework")]
     options.append(Choice(TEXT["act_back"], "list"))
     return options

@@ -8,7 +8,8 @@ from models.clock import local
 from models.notices import current_notices
 
 TEXT = {
-    "none": "目前没有新的通知公告。以往的通知可以在这里查看：{url}",
+    "none": ("目前没有新的通知公告。以往的通知可以在这里查看：{url}\n"
+             "您那里没水、没电的话，直接告诉我就能报修，如「12栋502没水了」。"),
     "more": "查看全部通知",
     "more_desc": "以往的通知公告",
     "until": "有效期至 {end:%m-%d %H:%M}",

@@ -293,6 +293,8 @@ STAR_WORDS: tuple[tuple[str, int], ...] = (
     ("非常满意", 5), ("很满意", 5), ("非常好", 5), ("特别好", 5), ("好评", 5), ("满意", 5), ("很好", 5), ("五星", 5),
     ("比较满意", 4), ("还不错", 4), ("不错", 4), ("挺好", 4),
     ("还行", 3), ("一般", 3), ("还可以", 3), ("凑合", 3), ("马马虎虎", 3),
+    ("一星", 1), ("1星", 1), ("二星", 2), ("两星", 2), ("2星", 2), ("三星", 3), ("3星", 3), ("四星", 4), ("4星", 4),
+    ("5星", 5),
 )
 
 
@@ -348,11 +350,15 @@ def react(ctx: Ctx, text: str, p: Parse | None) -> str | Switch | None:
     if p is not None and p.intent == "query" and "完成" not in text:
         return None  # "怎么还没人来" may be about a ticket still open: the list answers it
     kind = reaction_kind(text)
-    if kind is None and not (p is not None and p.intent == "repair" and p.group):
+    stars = stars_in_words(text)
+    if kind is None and stars is None and not (p is not None and p.intent == "repair" and p.group):
         return None
     ticket = just_completed(ctx)
     if ticket is None or not _about(ticket, p):
         return None
+    if kind is None and stars is not None and (p is None or p.intent not in ("query", "repair")):
+        # A judgement in words (「修得还行吧，就是来得有点慢」「三星吧」): the rating, with the words as its comment.
+        return submit_rating(ctx, ticket.no, stars, text[:COMMENT_MAX])
     if kind == "praise":
         if p is not None and p.intent in ("query", "repair"):
             return None  # "修好了吗" asks; "灯好了 但是插座坏了" reports

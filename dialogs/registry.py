@@ -13,6 +13,7 @@ from dialogs import (
     consult,
     consult_history,
     did_you_mean,
+    human,
     my_tickets,
     photo_repair,
     profile,
@@ -70,8 +71,11 @@ ENTRIES: tuple[Entry, ...] = (
           "· 个人信息：查看和修改电话、默认房间，解除绑定", dialog=profile.DIALOG),
     # 「解除绑定」「解绑」 typed: the profile, at its unbind question.
     Entry("UNBIND", "解除绑定", (), dialog=profile.DIALOG, reads=profile.read_unbind),
+    # An 8-digit number typed with no dialog open is a card number: binding starts at its password.
     Entry("BIND", "绑定校园卡", ("绑定", "绑定校园卡", "用户认证"),
-          "· 绑定：绑定校园卡（报修前需要）", dialog=bind.DIALOG),
+          "· 绑定：绑定校园卡（报修前需要）", dialog=bind.DIALOG, reads=bind.read_card),
+    Entry("HUMAN", "人工服务", ("人工", "人工客服", "转人工", "找人工", "客服", "人工服务"),
+          "· 人工：值班电话和留言方式", answer=human.reply),
     Entry("HELP", "帮助", ("帮助", "使用帮助", "菜单"), answer=_help),
 )
 # Dialogs that no menu opens (another dialog or a command switches to them).

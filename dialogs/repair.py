@@ -81,8 +81,10 @@ TEXT = {
     "desc_added": "已把这句话补充到描述里。",
     "desc_full": "描述已经接近 500 字，这句没有加进去；可以在核对报修单时修改描述。",
     "phone": "请输入联系电话（手机号），方便师傅联系您：",
+    "phone_kept": "已记下联系电话 {phone}。",
     "phone_bad": "这个号码好像不对，请输入 11 位手机号，或带区号的座机号。",
     "confirm": "请核对报修单：\n{summary}\n",
+    "confirm_back": "要改哪一项？回复下面的数字，如「2」修改位置；也可以直接说，如「房间改成503」。",
     "confirm_submit": "确认提交",
     "confirm_place": "修改位置",
     "confirm_type": "修改维修类型",
@@ -125,9 +127,12 @@ TEXT = {
     "where": ("在哪儿坏的？一句话说楼栋和房间号，如「12栋502」；公共区域说楼名和位置，如「二教3楼男厕」"
               "「图书馆门口」。\n也可以回复数字，按维修类型选："),
     "guessed": "（「{typed}」我按「{meant}」理解了；不对请回复「不是」）",
+    "list_help": ("回复列表前的数字选一项就行。不知道选哪个，也可以直接说哪里、什么坏了，"
+                  "如「12栋502水龙头一直滴水」，我来帮您填。"),
     "where_unclear": "没能从这句话里认出楼栋，我们按列表来选。",
     "emergency_place": "在哪栋楼？直接说楼名就行，如「学生公寓9栋」「二教」「图书馆」：",
     "emergency_place_bad": "没能从这句话里认出楼名，请再说一次，如「学生公寓9栋」「二教」「图书馆」。",
+    "emergency_place_list": "没能从这句话里认出楼名，请从下面选最近的一栋（也可以直接打楼名）：",
     "emergency_floor": "在几楼？大概说就行，如「3楼」「3楼楼梯口」：",
     "emergency_floor_lift": "电梯停在几楼附近？大概说就行，如「3楼」「卡在3楼和4楼中间」，不知道就说「不清楚」：",
     "emergency_floor_bad": "请说说大概在几楼或哪个位置，如「3楼」「3楼和4楼之间」。",
@@ -140,6 +145,8 @@ TEXT = {
     "another_replaced": "好的，这张单改成新的问题。",
     "another_photos": "之前的照片拍的是另一处，已经去掉，请重新拍。",
 }
+# A question about the list itself, asked at it.
+ASKED = re.compile(r"[?？]|什么|啥|怎么|哪个|哪一|不知道|不懂|不清楚")
 PHONE_RE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")
 # A phone said in words: 「我电话13912345678」「电话是 139 1234 5678」 (one number, and only its digits).
 PHONE_IN_WORDS = re.compile(r"(?<![\d-])(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})(?![\d-])")
@@ -221,9 +228,16 @@ def buildings(ctx: Ctx, campus: str) -> list[Building]:
 
 def free_text(ctx: Ctx, msg: Incoming) -> Outcome:
     """Read free text typed where a number was expected: it may say the place or the fault."""
+    number = fold(msg.text).replace(" ", "")
+    if PHONE_RE.match(number):  # a phone number offered before it is asked: kept, and the list asked again
+        ctx.set("phone", number)
+        return Retry(TEXT["phone_kept"].format(phone=number))
     p = ctx.understand(msg.text)
     if p is None:
         return Retry(ENGINE_TEXT["choose_number"])
+    urgent = emergency_now(ctx, msg, p)
+    if urgent is not None:
+        return urgent
     if p.intent in ("complaint", "query", "notice"):
         return Retry(TEXT[f"elsewhere_{p.intent}"])
     f = form(ctx)
@@ -234,14 +248,32 @@ def free_text(ctx: Ctx, msg: Incoming) -> Outcome:
                 **place_said(p.floor, p.room, p.spot, generic=p.spot_generic)}, lambda: ctx.register)
     filled = fill_missing(f, form_from_parse(p, ctx.register), ctx.register)
     if not [k for k in filled if k != "fault"]:
+        if p.intent == "other" and ASKED.search(msg.text):  # 「什么意思？」「不知道选哪个」: how to answer, not a retry
+            return Retry(TEXT["list_help"])
         return Retry(join_lines(TEXT["not_understood"], ENGINE_TEXT["choose_number"]))
     words = msg.raw.strip()
     if not f.has("description") and (p.group or p.fault or f.group == OTHER) and 5 <= len(words) <= 500:
         # The sentence that told the fault describes it (a photo sent first); 其他 says nothing of what.
         ctx.set("description", words)
     route(f, ctx.register)
+    if ctx.state.step == "category" and not where_skip(ctx):
+        # What is wrong, said at the type list (a photo sent first): the place in words, as for a sentence.
+        return Go("where", understood(ctx, p, f))
     # The same step again: it is skipped if the text answered it.
     return Go(str(ctx.state.step), understood(ctx, p, f))
+
+
+def emergency_now(ctx: Ctx, msg: Incoming, p: Parse) -> Outcome | None:
+    """An emergency said at a list or the place question (「电梯卡住了，里面有人」 after 重新开始): the duty phone at
+    once, and the form starts again as an emergency's (only the building asked), keeping the photos and phone."""
+    if not p.emergency or form(ctx).emergency:
+        return None
+    alarm, urgent = emergency.start(ctx, msg.raw, p)
+    f = form(ctx)
+    for name in ("photos", "phone"):
+        if f.has(name):
+            urgent.set(name, f.get(name), lambda: ctx.register)
+    return Switch("repair", say=alarm, data=urgent)
 
 
 def understood(ctx: Ctx, p: Parse, f: RepairForm) -> str:
@@ -327,6 +359,9 @@ def where(ctx: Ctx, msg: Incoming) -> Outcome:
     if settled is not None:
         return settled
     p = read_correction(ctx, msg.text)
+    urgent = emergency_now(ctx, msg, p) if p is not None else None
+    if urgent is not None:
+        return urgent
     f = form(ctx)
     if p is not None:
         fill_missing(f, form_from_parse(p, ctx.register), ctx.register)
@@ -402,7 +437,18 @@ def emergency_place(ctx: Ctx, msg: Incoming) -> Outcome:
         ctx.set("building_candidates", tuple((c, b) for c, b in p.building_candidates))
         ctx.set("place_guess", PlaceGuess(p.floor, p.room, p.spot))
         return Go("pick_building")
-    return Retry(TEXT["emergency_place_bad"])
+    return every_building(ctx, p.campus)
+
+
+def every_building(ctx: Ctx, campus: str | None) -> Outcome:
+    """A building the register does not know (「北门小卖部旁边那栋」): every building of the campus said (else the
+    user's, else the school's) to pick from, with 「都不是」 to the menus — never the same question again."""
+    reg = ctx.register
+    c = reg.campus(campus) or reg.campus((ctx.who().place or {}).get("campus")) or reg.campus(reg.default_campus)
+    if c is None or not c.buildings:
+        return Retry(TEXT["emergency_place_bad"])
+    ctx.set("building_candidates", tuple((c.name, b.name) for b in c.buildings))
+    return Go("pick_building", TEXT["emergency_place_list"])
 
 
 def emergency_floor_skip(ctx: Ctx) -> bool:
@@ -431,12 +477,14 @@ def emergency_floor(ctx: Ctx, msg: Incoming) -> Outcome:
         return Go("emergency_place")
     if not text or text.rstrip("。.!！").lower() in NOT_A_SPOT or len(text) > 100:
         return Retry(TEXT["emergency_floor_bad"])
-    values: dict[str, Any] = {"room": None} if is_lift(f) else {}
+    values: dict[str, Any] = {"room": None}  # someone in danger is not asked a room number after the floor
     n = small_int(fold(text))
-    if n is not None and fits_floor(b, str(n)):
+    room = fold(text).replace(" ", "")
+    if not is_lift(f) and b.has_rooms and b.floor_of_room(room) is not None:  # 「302」: the room, and its floor
+        values.update(floor=str(b.floor_of_room(room)), room=room, place_note=None)
+    elif n is not None and fits_floor(b, str(n)):
         values["floor"] = str(n)
-        if is_lift(f):
-            values["place_note"] = f.place_note or TEXT["lift"]
+        values["place_note"] = f.place_note or (TEXT["lift"] if is_lift(f) else None)
     else:
         m = FLOOR_IN_WORDS.search(fold(text))
         floor = str(small_int(m.group(1))) if m and small_int(m.group(1)) is not None else None
@@ -496,6 +544,7 @@ def on_start(ctx: Ctx) -> Outcome | None:
     if not form(ctx).has("phone") and who.phone:
         ctx.set("phone", who.phone)
     use_default_room(ctx, who.place)
+    route(form(ctx), ctx.register)  # a form filled elsewhere (while binding) has its type from place and fault
     return None
 
 
@@ -666,8 +715,30 @@ def photo(ctx: Ctx, msg: Incoming) -> Outcome:
         ctx.set("photos", ())
         return Go(say=TEXT["no_photo"])
     if msg.kind == "text" and msg.text:
+        said = words_instead(ctx, msg)
+        if said is not None:
+            return said
+        alarm = emergency_in(ctx, msg.raw.strip())
+        if alarm:  # 「冒火花了」 said at the photo: an emergency now, and its photo is not required
+            return Go(say=join_lines(add_to_description(ctx, msg.raw.strip()), alarm))
         return Retry(on_text(ctx, msg))
     return Retry(ENGINE_TEXT["need_image"] if msg.kind != "text" else ENGINE_TEXT["empty"])
+
+
+def words_instead(ctx: Ctx, msg: Incoming) -> Outcome | None:
+    """Words that are not more of this fault, said where the photo (or the summary) waits: another fault at
+    another place is asked about as a new report, and a complaint or a question is pointed to its own menu;
+    neither is merged into this description. None for anything else."""
+    whole = read_correction(ctx, msg.text)
+    if whole is not None and another_report(msg.text, whole, form(ctx)):
+        ctx.set("another", msg.raw.strip()[:500])
+        return Go("another")
+    if any(w in msg.text for w in PHOTO_WORDS):
+        return None  # 「没相机怎么拍」 is about the photo
+    p = ctx.understand(msg.text)
+    if p is not None and not p.emergency and p.intent in ("complaint", "query", "notice"):
+        return Retry(TEXT[f"elsewhere_{p.intent}"])
+    return None
 
 
 def phone(ctx: Ctx, msg: Incoming) -> Outcome:
@@ -755,6 +826,9 @@ def correct(ctx: Ctx, msg: Incoming) -> Outcome:
     p = read_correction(ctx, correction_text(msg.text))
     changed = apply_correction(form(ctx), p, ctx.register) if p is not None else []
     if not changed:
+        elsewhere = words_instead(ctx, msg)
+        if elsewhere is not None:
+            return elsewhere
         words = msg.raw.strip()
         if len(words) >= 5 and not any(w in words for w in PHOTO_WORDS):
             # More about the fault (a photo and its words sent together reach the summary photo first).
@@ -779,7 +853,7 @@ def on_another(ctx: Ctx, choice: Choice) -> Outcome:
     text = f.another or ""
     ctx.forget("another")
     if choice.value == "back" or not text:
-        return Go("confirm")
+        return Go(FIRST)  # the summary, or the photo if the new report was said where the photo was asked
     said, new = report_from(ctx, text)
     if f.phone:
         new.set("phone", f.phone, lambda: ctx.register)
@@ -952,7 +1026,7 @@ DIALOG = Dialog(
         Step("where", "位置", TEXT["where"], next="category", choices=category_choices, save="category",
              handle=where, skip=where_skip, goes_to=("pick_building",)),
         Step("category", "维修类型", TEXT["category"], next="group", choices=category_choices,
-             save="category", handle=free_text, skip=category_skip),
+             save="category", handle=free_text, skip=category_skip, goes_to=("where",)),
         Step("group", "故障类别", group_prompt, next="item", choices=group_choices, on_choice=on_group,
              save="group", handle=free_text, auto_single=True),
         Step("item", "具体物品", TEXT["item"], next="campus", choices=item_choices, save="item",
@@ -968,12 +1042,12 @@ DIALOG = Dialog(
         Step("description", "问题描述", TEXT["description"], next="photo", handle=description,
              save="description"),
         Step("photo", "照片", TEXT["photo"], next="photo_optional", handle=photo, save="photos", expects="any",
-             skip=lambda ctx: bool(form(ctx).emergency)),
+             skip=lambda ctx: bool(form(ctx).emergency), goes_to=("another",)),
         Step("photo_optional", "照片（可不拍）", emergency.TEXT["photo"], next="phone", handle=optional_photo,
              save="photos", expects="any", goes_to=(FIRST,), skip=lambda ctx: not form(ctx).emergency),
         Step("phone", "联系电话", TEXT["phone"], next="confirm", handle=phone, save="phone"),
         Step("confirm", "确认提交", confirm_prompt, next=END, choices=confirm_choices, on_choice=on_confirm,
-             handle=correct, goes_to=(FIRST, "another")),
+             handle=correct, goes_to=(FIRST, "another"), back=TEXT["confirm_back"]),
         Step("another", "另一处问题", another_prompt, next=END, choices=another_choices, on_choice=on_another,
              skip=lambda ctx: not form(ctx).another, goes_to=(FIRST, "confirm")),
     ),

@@ -3,9 +3,9 @@ subscribe, unsubscribe, delivery reports — never come here: the web layer's ev
 
 from __future__ import annotations
 
-from dialogs import consult, did_you_mean, emergency, my_tickets, place_given, rate, staff_chat
+from dialogs import consult, did_you_mean, emergency, human, my_tickets, place_given, rate, staff_chat, ticket_words
 from dialogs.context import Ctx
-from dialogs.engine import GLOBAL_WORDS, Engine, Switch, is_number, join_lines
+from dialogs.engine import GLOBAL_WORDS, Engine, Switch, is_number, join_lines, yes_no
 from dialogs.engine import TEXT as ENGINE_TEXT
 from dialogs.notices import notices_reply
 from dialogs.registry import BY_KEY, BY_WORD, DIALOGS, TITLES, help_text, read_entry
@@ -73,8 +73,28 @@ def route(engine: Engine, ctx: Ctx) -> str | Reply:
             return _aside(engine, ctx, answer(ctx))
         if key is not None:
             return engine.handle(ctx, Incoming("click", key=key, msg_key=msg.msg_key))
-        return engine.handle(ctx, msg)
+        gone = _said_for_where_it_goes(engine, ctx)
+        return gone if gone is not None else engine.handle(ctx, msg)
     return idle(engine, ctx, key)
+
+
+# At 「要离开吗？去…」, what the words say that the menu clicked would take: they leave, and are taken there.
+LEAVING_FOR = {"CONSULT": "complaint", "MY_TICKETS": "query", "NOTICES": "notice"}
+
+
+def _said_for_where_it_goes(engine: Engine, ctx: Ctx) -> str | Reply | None:
+    """A sentence answering 「要离开吗？」 that is what the clicked menu is for (「食堂的饭菜太咸了」 after 投诉建议)
+    leaves the form and goes there with it; None for anything else (a yes, a no, more of the form)."""
+    st, msg = ctx.state, ctx.msg
+    pending = st.pending or {}
+    if pending.get("kind") != "leave" or msg.kind != "text" or is_number(msg.text) or yes_no(msg.text) is not None:
+        return None
+    wanted = LEAVING_FOR.get(str(pending.get("key")))
+    p = ctx.understand(msg.text) if wanted else None
+    if p is None or p.emergency or p.intent != wanted:
+        return None
+    engine.close(ctx)
+    return _free_text(engine, ctx)
 
 
 def idle(engine: Engine, ctx: Ctx, key: str | None) -> str | Reply:
@@ -148,11 +168,13 @@ def _free_text(engine: Engine, ctx: Ctx) -> str | Reply:
         return engine.begin(ctx, reacted.flow, reacted.data, say=reacted.say)
     if reacted is not None:
         return reacted
+    if ticket_words.not_needed(ctx.msg.raw) and not (p is not None and p.intent == "repair" and p.group):
+        return engine.begin(ctx, ticket_words.WITHDRAW_DIALOG.name)
     if p is None or p.intent == "other":
         return TEXT["unknown"]
     if p.intent == "query":
-        named = my_tickets.named_in(ctx.msg.raw)
-        if named is not None:  # "R261202013什么时候修": that ticket, not the list
+        named = my_tickets.named_in(ctx.msg.raw) or my_tickets.described_in(ctx, ctx.msg.raw)
+        if named is not None:  # "R261202013什么时候修", "花洒修好了没有": that ticket, not the list
             return engine.begin(ctx, my_tickets.DIALOG.name, named)
         return _open(engine, ctx, "MY_TICKETS")
     if p.intent == "notice":
@@ -239,7 +261,7 @@ def _key(msg: Incoming) -> str | None:
         return msg.key or ""
     if msg.kind == "text":
         entry = BY_WORD.get(msg.text)
-        return entry.key if entry else None
+        return entry.key if entry else ("HUMAN" if human.asked(msg.text) else None)
     return None
 
 

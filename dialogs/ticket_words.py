@@ -18,7 +18,7 @@ from dialogs.forms import Form
 from dialogs.my_tickets import TEXT as TICKETS_TEXT
 from dialogs.my_tickets import MyTicketsForm, visible
 from models.errors import NotFound
-from models.tickets import OPEN_STATUSES, Ticket, add_message, get_ticket, user_tickets
+from models.tickets import OPEN_STATUSES, Ticket, add_message, get_ticket, is_filed_by, user_tickets
 
 TEXT = {
     "message_title": "留言",
@@ -61,6 +61,15 @@ def read_message(raw: str) -> Form | None:
     return TicketWordForm(no=ticket_no(m.group("no")), text=clean(m.group("text") or "") or None)
 
 
+# A report no longer wanted, said in words (「不用修了，自己弄好了」): the way to withdraw it is offered.
+NOT_NEEDED = re.compile(r"不用(?:再)?(?:修|来)了?|不需要(?:再)?修|不修了|自己(?:修|弄|搞)好|已经好了|又好了")
+
+
+def not_needed(raw: str) -> bool:
+    """Whether words say a report is no longer needed."""
+    return NOT_NEEDED.search(raw) is not None
+
+
 def read_withdraw(raw: str) -> Form | None:
     """「撤销」「撤销报修」「撤销 R…」 as a form; None when the text is not that."""
     m = WITHDRAW_RE.match(raw or "")
@@ -73,6 +82,11 @@ def form(ctx: Ctx) -> TicketWordForm:
 
 def _mine(ctx: Ctx) -> list[Ticket]:
     return ctx.once("my_tickets", lambda: user_tickets(ctx.session, ctx.openid, ctx.who().person_id))
+
+
+def _filed(ctx: Ctx, t: Ticket) -> bool:
+    """Filed by this user (from this WeChat, or with the card it is bound to now), not only followed."""
+    return is_filed_by(t, ctx.openid, ctx.who().person_id)
 
 
 def _named(ctx: Ctx, no: str) -> Ticket | None:
@@ -131,21 +145,21 @@ def on_message_pick(ctx: Ctx, choice: Choice) -> Outcome:
 # -- 撤销 ----------------------------------------------------------------------------------------------
 
 def withdraw_candidates(ctx: Ctx) -> list[Ticket]:
-    return [t for t in _mine(ctx) if t.status == "submitted" and t.openid == ctx.openid]
+    return [t for t in _mine(ctx) if t.status == "submitted" and _filed(ctx, t)]
 
 
 def withdraw_start(ctx: Ctx) -> Outcome | None:
     no = form(ctx).no
     if no is not None:
         ticket = _named(ctx, no)
-        if ticket is None or ticket.openid != ctx.openid:
+        if ticket is None or not _filed(ctx, ticket):
             return End(TEXT["not_found"].format(no=no))
         if ticket.status != "submitted":
             return End(TEXT["withdraw_late"].format(no=ticket.no))
         return confirm(ticket.no)
     candidates = withdraw_candidates(ctx)
     if not candidates:
-        accepted = any(t.status in OPEN_STATUSES for t in _mine(ctx) if t.openid == ctx.openid)
+        accepted = any(t.status in OPEN_STATUSES for t in _mine(ctx) if _filed(ctx, t))
         return End(TEXT["accepted_only" if accepted else "none_withdraw"])
     return confirm(candidates[0].no) if len(candidates) == 1 else None
 

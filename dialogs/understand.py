@@ -204,13 +204,16 @@ ANOTHER_CUE = re.compile(r"也|还有|另外|另一")
 
 def another_report(text: str, p: Parse, form: RepairForm) -> bool:
     """Whether a sentence sent at the summary reports another fault at another place (「二教三楼走廊的灯也坏了」
-    after a dripping tap in 6栋307), or says it is another (也, 还有): a new report, not a correction, unless it
-    says it corrects (改, 不是, 是…)."""
+    after a dripping tap in 6栋307), or says it is another (也, 还有), or tells another fault going wrong at
+    the same place (「12栋502水龙头坏了一直滴水」 after a blocked toilet there): a new report, not a correction,
+    unless it says it corrects (改, 不是, 是…). Asked, it may still replace this one."""
     if CORRECTION_CUE.search(text.strip()) or not form.group or not form.building:
         return False
     other_fault = bool(p.group) and p.group != form.group
     other_place = bool(p.building) and (p.campus, p.building) != (form.campus, form.building)
-    return other_place and bool(p.group) and (other_fault or bool(ANOTHER_CUE.search(text)))
+    if not other_place:
+        return other_fault and bool(p.fault)
+    return bool(p.group) and (other_fault or bool(ANOTHER_CUE.search(text)))
 
 
 def bare_room(text: str) -> str | None:

@@ -101,9 +101,14 @@ def get_consult(session: Session, no: str) -> Consult:
     return consult
 
 
-def user_consults(session: Session, openid: str, since: datetime, until: datetime) -> list[Consult]:
-    """List a user's consults filed in [since, until), newest first."""
-    q = (select(Consult).where(Consult.openid == openid, Consult.created_at >= since, Consult.created_at < until)
+def user_consults(session: Session, openid: str, since: datetime, until: datetime,
+                  person_id: int | None = None) -> list[Consult]:
+    """List a user's consults filed in [since, until), newest first: those of the card the user is bound to now
+    (they follow the card to another WeChat), and those this WeChat filed with no card."""
+    mine = (Consult.openid == openid) & Consult.person_id.is_(None)
+    if person_id is not None:
+        mine = mine | (Consult.person_id == person_id)
+    q = (select(Consult).where(mine, Consult.created_at >= since, Consult.created_at < until)
          .order_by(Consult.created_at.desc(), Consult.id.desc()))
     return list(session.scalars(q))
 

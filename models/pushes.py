@@ -155,7 +155,7 @@ def pushes_for_event(session: Session, ticket: Ticket, event: TicketEvent, templ
     if event.kind != "status" or event.status not in NOTIFY:
         return []
     rows = _rows(session, ticket, event, "status", template_id, status_payload(ticket, event))
-    if event.status == "completed" and template_id and any(r.openid == ticket.openid for r in rows):
+    if event.status == "completed" and template_id and any(r.openid == reporter_of(session, ticket) for r in rows):
         rows.append(_rate_hint(session, ticket, rows))
     return rows
 
@@ -166,8 +166,9 @@ def _rate_hint(session: Session, ticket: Ticket, rows: list[Push]) -> Push:
     A template keyword holds 20 characters, too few for the commands; a customer-service text may be sent
     only within 48 hours of the user's last message, which the worker checks (no template id: a text or
     nothing).  Without a template the completion push is itself a text, and says it: no second one."""
-    status_row = next(r for r in rows if r.openid == ticket.openid)
-    push = Push(ticket_id=ticket.id, openid=ticket.openid, kind="rate_hint", template_id=None,
+    reporter = reporter_of(session, ticket)
+    status_row = next(r for r in rows if r.openid == reporter)
+    push = Push(ticket_id=ticket.id, openid=reporter, kind="rate_hint", template_id=None,
                 payload={"character_string1": {"value": ticket.no}}, status=status_row.status,
                 error=status_row.error)
     session.add(push)
@@ -186,10 +187,22 @@ def reply_pushes(session: Session, ticket: Ticket, event: TicketEvent, template_
     return _rows(session, ticket, event, "reply", template_id, reply_payload(ticket, event), followers_too=False)
 
 
+def reporter_of(session: Session, ticket: Ticket) -> str:
+    """Who hears of a ticket's progress: the WeChat its card is bound to now (the card moved to a new phone),
+    else the one it was filed from (no card, or the card bound nowhere)."""
+    if ticket.person_id is not None:
+        bound = session.scalars(select(WechatUser.openid).where(WechatUser.person_id == ticket.person_id)
+                                .order_by(WechatUser.bound_at.desc()).limit(1)).first()
+        if bound is not None:
+            return bound
+    return ticket.openid
+
+
 def _rows(session: Session, ticket: Ticket, event: TicketEvent, kind: str, template_id: str,
           payload: dict[str, Any], followers_too: bool = True) -> list[Push]:
     rows: list[Push] = []
-    audience = [ticket.openid, *(followers(session, ticket) if followers_too else [])]
+    audience = list(dict.fromkeys([reporter_of(session, ticket),
+                                   *(followers(session, ticket) if followers_too else [])]))
     for openid in audience:
         if event.by == f"user:{openid}":
             continue  # nobody is told about their own doing

@@ -438,21 +438,21 @@ def count_tickets(session: Session, status: str | None = None, openid: str | Non
 
 
 def filed_by(openid: str, person_id: int | None) -> ColumnElement[bool]:
-    """The tickets a WeChat user filed as the card they are bound to now.
+    """The tickets of the card a WeChat user is bound to now, and those it filed with no card.
 
-    A ticket filed while bound to a card belongs to that openid only while it is bound to the same card:
-    after 解除绑定 (or the card moving to another phone) the list no longer shows them, and binding the
-    card again shows them again.  A ticket filed with no card is the openid's alone.
+    A ticket filed while bound to a card is the card's (报修记录跟着校园卡走): after 解除绑定 the list no
+    longer shows it, binding the card again shows it again, and a card bound on another WeChat (a new
+    phone) shows it there.  A ticket filed with no card is the openid's alone.
     """
-    card: ColumnElement[bool] = Ticket.person_id.is_(None)
-    if person_id is not None:
-        card = card | (Ticket.person_id == person_id)
-    return (Ticket.openid == openid) & card
+    own: ColumnElement[bool] = (Ticket.openid == openid) & Ticket.person_id.is_(None)
+    return own | (Ticket.person_id == person_id) if person_id is not None else own
 
 
 def is_filed_by(ticket: Ticket, openid: str, person_id: int | None) -> bool:
     """The same rule as ``filed_by``, for one ticket already read."""
-    return ticket.openid == openid and ticket.person_id in (None, person_id)
+    if ticket.person_id is None:
+        return ticket.openid == openid
+    return ticket.person_id == person_id
 
 
 def user_tickets(session: Session, openid: str, person_id: int | None = None, limit: int = 9) -> list[Ticket]:

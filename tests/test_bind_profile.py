@@ -135,7 +135,9 @@ def test_lock_during_a_repair_says_so(wechat: Callable[..., WeChatUser], service
     assert "锁定 15 分钟" in reply and "系统有点忙" not in reply
     reply = user.text("报修").text
     assert "锁定 15 分钟" in reply and "系统有点忙" not in reply
-    assert "没看懂" in user.text(ZHANG).text  # nothing is left waiting for a card number
+    # A card number typed at the idle screen starts binding, which is locked too; nothing is left waiting.
+    assert "锁定 15 分钟" in user.text(ZHANG).text
+    assert "密码不对" not in user.text("12345X").text
 
 
 def test_locked_openid_is_refused_even_with_the_right_password(wechat: Callable[..., WeChatUser],
