@@ -127,6 +127,8 @@ class Ticket(Base):
     # the duplicate check over open tickets only, a worker's tickets.  PostgreSQL also has the search index.
     __table_args__ = (
         Index("ix_tickets_openid_created_at", "openid", "created_at"),
+        # The card's tickets (they follow the card), newest first (migration 0012).
+        Index("ix_tickets_person_created_at", "person_id", "created_at"),
         Index("ix_tickets_open_place", "building", "group", "created_at",
               postgresql_where=text(OPEN_SQL), sqlite_where=text(OPEN_SQL)),
         Index("ix_tickets_worker_id", "worker_id"),
@@ -458,15 +460,20 @@ def is_filed_by(ticket: Ticket, openid: str, person_id: int | None) -> bool:
 def user_tickets(session: Session, openid: str, person_id: int | None = None, limit: int = 9) -> list[Ticket]:
     """List a user's own tickets (``filed_by``) and, while bound, those they follow, newest first.
 
-    The two kinds are read apart, each newest first off its own index, and merged: one condition with an OR
-    of both made PostgreSQL walk every ticket's date backwards (half a second at a million tickets)."""
+    Each kind (filed with no card by this WeChat, the card's — ``filed_by`` — and followed) is read apart,
+    newest first off its own index, and merged: one condition with an OR made PostgreSQL walk every ticket's
+    date backwards (half a second at a million tickets)."""
     recent = (Ticket.created_at.desc(), Ticket.id.desc())
-    own = select(Ticket.id).where(filed_by(openid, person_id)).order_by(*recent).limit(limit).subquery()
-    ids = select(own.c.id)
+
+    def newest(q: Select[Any]) -> Select[Any]:
+        return select(q.order_by(*recent).limit(limit).subquery().c.id)
+
+    parts = [newest(select(Ticket.id).where(Ticket.openid == openid, Ticket.person_id.is_(None)))]
     if person_id is not None:
-        followed = (select(Ticket.id).join(TicketFollower, TicketFollower.ticket_id == Ticket.id)
-                    .where(TicketFollower.openid == openid).order_by(*recent).limit(limit).subquery())
-        ids = select(union(ids, select(followed.c.id)).subquery().c.id)
+        parts.append(newest(select(Ticket.id).where(Ticket.person_id == person_id)))
+        parts.append(newest(select(Ticket.id).join(TicketFollower, TicketFollower.ticket_id == Ticket.id)
+                            .where(TicketFollower.openid == openid)))
+    ids = select(union(*parts).subquery().c.id)
     q = select(Ticket).where(Ticket.id.in_(ids)).order_by(*recent).limit(limit)
     return list(session.scalars(q))
 

@@ -270,7 +270,8 @@ class _Repair:
             yield from self.answer("duplicate", b.choice(2, labels["dup_new"], b.expect("description")),
                                    counts=False, can_back=False, can_help=False)
         yield from self.answer("description", Turn(rng.choice(DESCRIPTIONS), b.expect("photo")))
-        # The phone number comes from the roster, so the form goes straight to the confirmation.
-        yield from self.answer("photo", Turn("", b.expect("confirm"), image=True))
+        # The phone number comes from the roster, so the form goes straight to the confirmation (where 返回 asks
+        # which line to change: it does not go back to the photo).
+        yield from self.answer("photo", Turn("", b.expect("confirm"), image=True), can_back=False)
         yield from self.answer("confirm", b.choice(1, labels["confirm_submit"], b.expect("filed"), db=True),
                                is_list=True, counts=False, can_back=False)
