@@ -33,6 +33,7 @@ from core import vitals
 from core.config import METRICS_DIR_ENV
 from core.services import Services
 from models.backoffice import STAGES
+from models.sla import late_by_stage
 
 MULTIPROC_ENV = METRICS_DIR_ENV
 
@@ -72,7 +73,7 @@ class VitalsCollector(Collector):
         overdue = GaugeMetricFamily("repairbot_overdue_tickets",
                                     "Open tickets past the limit of the SLA stage they are in", labels=["stage"])
         with self.services.db.session() as s:
-            counts = vitals.overdue_by_stage(s)
+            counts = late_by_stage(s)
         for stage in STAGES:
             overdue.add_metric([stage], counts.get(stage, 0))
         return overdue

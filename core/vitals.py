@@ -22,7 +22,6 @@ from core.wechat_api import TOKEN_FETCHED_KEY, TOKEN_KEY
 from models.clock import LOCAL, now
 from models.db import Database
 from models.pushes import Push
-from models.sla import late_by_stage
 
 # When each sweep last ran (a hash: sweep name → epoch seconds).
 SWEEPS_KEY = "ops:sweeps"
@@ -104,12 +103,6 @@ def token_age_s(conn: redis.Redis, at: float | None = None) -> float | None:
     if not exists or fetched is None:
         return None
     return max(0.0, (time.time() if at is None else at) - float(_str(fetched)))
-
-
-def overdue_by_stage(session: Session) -> dict[str, int]:
-    """Open tickets past the limit of the stage they are in now (the SLA sweep's record for that stage and round:
-    the same the queue marks 超时)."""
-    return late_by_stage(session)
 
 
 def pushes_failed_today(session: Session) -> int:

@@ -195,9 +195,8 @@ def queue_page(session: Session, user: StaffUser, f: Filters,
     return list(rows.unique()), int(total)
 
 
-def status_counts(session: Session, user: StaffUser, now: datetime | None = None) -> dict[str, int]:
-    """How many visible tickets are in each open status, and how many are overdue."""
-    now = now or datetime.now(UTC)
+def status_counts(session: Session, user: StaffUser) -> dict[str, int]:
+    """How many visible tickets are in each open status, and how many are overdue (the SLA sweep's records)."""
     rows = session.execute(select(Ticket.status, func.count()).where(ticket_scope(user),
                                                                      Ticket.status.in_(OPEN_STATUSES))
                            .group_by(Ticket.status))

@@ -22,6 +22,7 @@ from core import vitals
 from core.jobs import QUEUE_NAMES, SEND_PUSH
 from models.backoffice import STAGE_ZH
 from models.pushes import reopen_failed
+from models.sla import late_by_stage
 
 QUEUE_ZH = {"pushes": "微信推送", "media": "照片下载", "default": "定时清扫等"}
 SWEEP_ZH = {vitals.SWEEP: "补发清扫（推送、照片）", vitals.SLA_SWEEP: "超时检查（SLA）"}
@@ -61,7 +62,7 @@ def _from_db(svc: Any, up: bool) -> dict[str, Any]:
         return {"pushes_failed": None, "overdue": {}}
     try:
         with svc.db.session() as s:
-            return {"pushes_failed": vitals.pushes_failed_today(s), "overdue": vitals.overdue_by_stage(s)}
+            return {"pushes_failed": vitals.pushes_failed_today(s), "overdue": late_by_stage(s)}
     except SQLAlchemyError:
         return {"pushes_failed": None, "overdue": {}}
 

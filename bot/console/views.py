@@ -197,7 +197,7 @@ def queue() -> ResponseReturnValue:
     with services().db.session() as s:
         since = last_id(s, user)
         tickets, total = queue_page(s, user, f, now)
-        counts = status_counts(s, user, now)
+        counts = status_counts(s, user)
         workers = list(s.scalars(select(Staff).where(Staff.role == "worker").order_by(Staff.name)))
         if user.role == "dispatcher":
             workers = [w for w in workers if set(w.categories or []) & set(user.categories)]
@@ -232,7 +232,7 @@ def queue_poll() -> ResponseReturnValue:
         tickets, total = queue_page(s, user, f, now)
         rows = render_template("console/_queue_rows.html", tickets=tickets, marks=marks_for(s, tickets, since))
         return jsonify(same=False, new=fresh, version=current, total=min(total, cap_of(f) or total), rows=rows,
-                       counts=status_counts(s, user, now))
+                       counts=status_counts(s, user))
 
 
 # -- one ticket ------------------------------------------------------------------------------------
